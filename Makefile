@@ -1,0 +1,42 @@
+# The front door. `make dev` runs the whole stack locally; `make test` runs every test.
+# Both install what they need into ./.venv and are safe to run twice.
+
+SHELL := /bin/bash
+VENV := .venv
+PYTHON ?= python3
+STAMP := $(VENV)/.installed
+
+.PHONY: dev test venv fmt lint unit integration build clean help
+
+help:
+	@echo "make dev   - moto + fake TikTok + every function under cargo lambda watch (Ctrl-C stops all)"
+	@echo "make test  - fmt check, clippy -D warnings, unit and integration tests"
+
+# The venv is rebuilt only when the requirements change.
+$(STAMP): requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+fmt:
+	cargo fmt --all -- --check
+
+lint:
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Unit tests and integration tests share one build; integration tests start their own moto
+# server (from the venv) and fake TikTok on free ports.
+test: venv fmt lint
+	MOTO_SERVER_BIN=$(CURDIR)/$(VENV)/bin/moto_server cargo test --workspace --locked
+
+dev: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./scripts/dev.sh
+
+build:
+	cargo build --workspace --locked
+
+clean:
+	cargo clean
+	rm -rf $(VENV) .dev

@@ -1,0 +1,148 @@
+//! What the fake knows before the first request: the registered app, its policy knobs and the
+//! TikTok accounts that exist.
+
+use crate::seed;
+
+/// The registered TikTok app and the policies the fake applies to it.
+/// `Debug` redacts the client secret (tests scan logs for it).
+#[derive(Clone)]
+pub struct FakeConfig {
+    /// The app's client key (TikTok's name for a client id).
+    pub client_key: String,
+    /// The app's client secret.
+    pub client_secret: String,
+    /// Registered redirect URIs; TikTok matches them byte for byte (trailing slash included).
+    /// A desktop-style `http://127.0.0.1:*/callback/` matches any port.
+    pub redirect_uris: Vec<String>,
+    /// Whether the authorize call must carry a PKCE challenge, and how the challenge is encoded.
+    pub pkce: PkceMode,
+    /// Access and refresh token lifetimes for tokens issued from now on.
+    pub lifetimes: Lifetimes,
+    /// What happens to a refresh token once it has been used.
+    pub rotation: Rotation,
+    /// HTTP status of OAuth errors on `/v2/oauth/*` (TikTok answers them with 200).
+    pub oauth_error_status: u16,
+    /// Authorization code lifetime in seconds.
+    pub code_ttl_secs: i64,
+    /// The TikTok accounts that exist (the consent page offers all of them).
+    pub users: Vec<FakeUser>,
+    /// `Some(open_ids)` makes this a sandbox app: approving as any other account redirects with
+    /// `error=access_denied&error_type=non_sandbox_target`. `None` (default): a production app.
+    pub sandbox_targets: Option<Vec<String>>,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        Self {
+            client_key: "fake_client_key".to_owned(),
+            client_secret: "fake_client_secret".to_owned(),
+            redirect_uris: vec!["http://127.0.0.1:9000/lambda-url/callback/".to_owned()],
+            pkce: PkceMode::Off,
+            lifetimes: Lifetimes::CLASSIC,
+            rotation: Rotation::Strict,
+            oauth_error_status: 200,
+            code_ttl_secs: 300,
+            users: seed::default_users(),
+            sandbox_targets: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for FakeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeConfig")
+            .field("client_key", &self.client_key)
+            .field("client_secret", &"[redacted]")
+            .field("redirect_uris", &self.redirect_uris)
+            .field("pkce", &self.pkce)
+            .field("lifetimes", &self.lifetimes)
+            .field("rotation", &self.rotation)
+            .field("oauth_error_status", &self.oauth_error_status)
+            .field("code_ttl_secs", &self.code_ttl_secs)
+            .field("users", &self.users)
+            .field("sandbox_targets", &self.sandbox_targets)
+            .finish()
+    }
+}
+
+/// PKCE policy of the authorize and token endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PkceMode {
+    /// No challenge required. A challenge that is sent is still verified at the token call;
+    /// since TikTok's encoding for web apps is unconfirmed, either encoding is accepted then.
+    Off,
+    /// Challenge required; `code_challenge = hex(sha256(code_verifier))` (TikTok desktop docs).
+    Hex,
+    /// Challenge required; `code_challenge = base64url_nopad(sha256(code_verifier))` (RFC 7636).
+    Base64Url,
+}
+
+/// Token lifetimes in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub access_secs: i64,
+    pub refresh_secs: i64,
+}
+
+impl Lifetimes {
+    /// The classic docs: 24 h access, 365 d refresh.
+    pub const CLASSIC: Lifetimes = Lifetimes {
+        access_secs: 86_400,
+        refresh_secs: 31_536_000,
+    };
+    /// The docs stamped November 2026: 2 h access, 180 d refresh.
+    pub const Y2026: Lifetimes = Lifetimes {
+        access_secs: 7_200,
+        refresh_secs: 15_552_000,
+    };
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Self::CLASSIC
+    }
+}
+
+/// Refresh-token rotation policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// A refresh returns a new refresh token and the old one stops working (2026 docs).
+    Strict,
+    /// A refresh returns a new refresh token and the old one keeps working (classic docs).
+    Classic,
+}
+
+/// A TikTok account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeUser {
+    pub open_id: String,
+    pub union_id: String,
+    pub display_name: String,
+    pub avatar_url: String,
+    pub username: String,
+    pub bio_description: String,
+    pub is_verified: bool,
+    pub follower_count: i64,
+    pub following_count: i64,
+    pub likes_count: i64,
+    pub video_count: i64,
+    pub videos: Vec<FakeVideo>,
+}
+
+/// A public video of a [`FakeUser`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeVideo {
+    /// 19 digits, kept as a string like TikTok does.
+    pub id: String,
+    pub title: String,
+    pub video_description: String,
+    /// Unix seconds.
+    pub create_time: i64,
+    pub duration: i32,
+    pub width: i32,
+    pub height: i32,
+    pub like_count: i32,
+    pub comment_count: i32,
+    pub share_count: i32,
+    pub view_count: i64,
+}

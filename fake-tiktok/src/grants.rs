@@ -1,0 +1,374 @@
+//! Authorization codes, grants and tokens: the OAuth rules, independent of HTTP.
+//!
+//! A *grant* is one successful code exchange: a user, a client, the granted scopes and the
+//! refresh window (fixed at the first issuance, never extended by refreshing). Access and refresh
+//! tokens point at their grant; revoking the grant kills all of them at once.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use crate::config::{FakeConfig, Rotation};
+use crate::{ids, pkce};
+
+/// An OAuth error: `error` code and `error_description`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OAuthError {
+    pub(crate) error: &'static str,
+    pub(crate) description: &'static str,
+}
+
+pub(crate) const MALFORMED: OAuthError = OAuthError {
+    error: "invalid_request",
+    description: "The request parameters are malformed.",
+};
+const CODE_EXPIRED: OAuthError = OAuthError {
+    error: "invalid_grant",
+    description: "Authorization code is expired.",
+};
+const CODE_INVALID: OAuthError = OAuthError {
+    error: "invalid_grant",
+    description: "Authorization code is invalid.",
+};
+const REDIRECT_MISMATCH: OAuthError = OAuthError {
+    error: "invalid_request",
+    description: "Redirect_uri is not matched with the uri when requesting code.",
+};
+const PKCE_INVALID: OAuthError = OAuthError {
+    error: "invalid_request",
+    description: "Code verifier or code challenge is invalid.",
+};
+const REFRESH_INVALID: OAuthError = OAuthError {
+    error: "invalid_grant",
+    description: "Refresh token is invalid or expired.",
+};
+
+/// What a code is bound to.
+#[derive(Clone)]
+pub(crate) struct CodeRequest {
+    pub(crate) client_key: String,
+    pub(crate) redirect_uri: String,
+    pub(crate) open_id: String,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) challenge: Option<String>,
+}
+
+struct Code {
+    request: CodeRequest,
+    expires_at: i64,
+    used: bool,
+}
+
+struct Grant {
+    open_id: String,
+    client_key: String,
+    scopes: Vec<String>,
+    refresh_expires_at: i64,
+    revoked: bool,
+}
+
+struct AccessToken {
+    grant: usize,
+    expires_at: i64,
+}
+
+struct RefreshToken {
+    grant: usize,
+    /// False once rotated away under [`Rotation::Strict`].
+    live: bool,
+}
+
+/// A successful user-token response, before serialisation.
+#[derive(Clone)]
+pub(crate) struct TokenSet {
+    pub(crate) access_token: String,
+    pub(crate) expires_in: i64,
+    pub(crate) open_id: String,
+    pub(crate) refresh_token: String,
+    pub(crate) refresh_expires_in: i64,
+    pub(crate) scope: String,
+}
+
+/// The user behind a valid access token.
+#[derive(Debug, Clone)]
+pub(crate) struct Bearer {
+    pub(crate) open_id: String,
+    pub(crate) scopes: Vec<String>,
+}
+
+/// A browser's earlier consent: `(open_id, client_key, granted scopes)`; enables silent re-auth.
+type Approval = (String, String, BTreeSet<String>);
+
+#[derive(Default)]
+pub(crate) struct Grants {
+    codes: HashMap<String, Code>,
+    grants: Vec<Grant>,
+    access: HashMap<String, AccessToken>,
+    refresh: HashMap<String, RefreshToken>,
+    client_tokens: HashMap<String, i64>,
+    approvals: HashSet<Approval>,
+    /// Every code and token ever issued, in order.
+    issued: Vec<String>,
+}
+
+impl Grants {
+    pub(crate) fn issue_code(&mut self, now: i64, ttl_secs: i64, request: CodeRequest) -> String {
+        let code = ids::authorization_code();
+        self.issued.push(code.clone());
+        self.codes.insert(
+            code.clone(),
+            Code {
+                request,
+                expires_at: now.saturating_add(ttl_secs),
+                used: false,
+            },
+        );
+        code
+    }
+
+    /// `grant_type=authorization_code`. The code is burnt only by a successful exchange.
+    pub(crate) fn exchange_code(
+        &mut self,
+        now: i64,
+        config: &FakeConfig,
+        code: &str,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+    ) -> Result<TokenSet, OAuthError> {
+        let record = self.codes.get(code).ok_or(CODE_INVALID)?;
+        if record.used || now >= record.expires_at {
+            return Err(CODE_EXPIRED);
+        }
+        let request = &record.request;
+        if request.client_key != config.client_key {
+            return Err(CODE_INVALID);
+        }
+        if redirect_uri != Some(request.redirect_uri.as_str()) {
+            return Err(REDIRECT_MISMATCH);
+        }
+        if let Some(challenge) = &request.challenge {
+            let ok = verifier.is_some_and(|v| pkce::verify(config.pkce, challenge, v));
+            if !ok {
+                return Err(PKCE_INVALID);
+            }
+        }
+        let request = request.clone();
+        if let Some(record) = self.codes.get_mut(code) {
+            record.used = true;
+        }
+        self.grants.push(Grant {
+            open_id: request.open_id,
+            client_key: request.client_key,
+            scopes: request.scopes,
+            refresh_expires_at: now.saturating_add(config.lifetimes.refresh_secs),
+            revoked: false,
+        });
+        let grant = self.grants.len() - 1;
+        Ok(self.issue_tokens(now, config, grant))
+    }
+
+    /// `grant_type=refresh_token`, with the configured rotation.
+    pub(crate) fn refresh(
+        &mut self,
+        now: i64,
+        config: &FakeConfig,
+        refresh_token: &str,
+    ) -> Result<TokenSet, OAuthError> {
+        let record = self.refresh.get(refresh_token).ok_or(REFRESH_INVALID)?;
+        let grant_idx = record.grant;
+        let grant = self.grants.get(grant_idx).ok_or(REFRESH_INVALID)?;
+        if !record.live
+            || grant.revoked
+            || now >= grant.refresh_expires_at
+            || grant.client_key != config.client_key
+        {
+            return Err(REFRESH_INVALID);
+        }
+        if config.rotation == Rotation::Strict
+            && let Some(old) = self.refresh.get_mut(refresh_token)
+        {
+            old.live = false;
+        }
+        Ok(self.issue_tokens(now, config, grant_idx))
+    }
+
+    fn issue_tokens(&mut self, now: i64, config: &FakeConfig, grant_idx: usize) -> TokenSet {
+        let access_token = ids::token("act");
+        let refresh_token = ids::token("rft");
+        self.issued.push(access_token.clone());
+        self.issued.push(refresh_token.clone());
+        self.access.insert(
+            access_token.clone(),
+            AccessToken {
+                grant: grant_idx,
+                expires_at: now.saturating_add(config.lifetimes.access_secs),
+            },
+        );
+        self.refresh.insert(
+            refresh_token.clone(),
+            RefreshToken {
+                grant: grant_idx,
+                live: true,
+            },
+        );
+        let (open_id, scope, refresh_expires_at) = self
+            .grants
+            .get(grant_idx)
+            .map(|g| (g.open_id.clone(), g.scopes.join(","), g.refresh_expires_at))
+            .unwrap_or_default();
+        TokenSet {
+            access_token,
+            expires_in: config.lifetimes.access_secs,
+            open_id,
+            refresh_token,
+            refresh_expires_in: refresh_expires_at.saturating_sub(now).max(0),
+            scope,
+        }
+    }
+
+    /// `grant_type=client_credentials`: an app token, 2 h, no refresh token.
+    pub(crate) fn client_token(&mut self, now: i64) -> (String, i64) {
+        let token = ids::token("clt");
+        self.issued.push(token.clone());
+        self.client_tokens
+            .insert(token.clone(), now.saturating_add(7_200));
+        (token, 7_200)
+    }
+
+    /// The grant behind a usable access token.
+    fn live_grant(&self, now: i64, access_token: &str) -> Option<usize> {
+        let token = self.access.get(access_token)?;
+        let grant = self.grants.get(token.grant)?;
+        (now < token.expires_at && !grant.revoked).then_some(token.grant)
+    }
+
+    /// `POST /v2/oauth/revoke/`: only a live access token of this client revokes its grant.
+    pub(crate) fn revoke(
+        &mut self,
+        now: i64,
+        client_key: &str,
+        access_token: &str,
+    ) -> Result<(), OAuthError> {
+        let idx = self.live_grant(now, access_token).ok_or(MALFORMED)?;
+        let grant = self.grants.get_mut(idx).ok_or(MALFORMED)?;
+        if grant.client_key != client_key {
+            return Err(MALFORMED);
+        }
+        grant.revoked = true;
+        let (open_id, client) = (grant.open_id.clone(), grant.client_key.clone());
+        self.approvals
+            .retain(|(o, c, _)| !(o == &open_id && c == &client));
+        Ok(())
+    }
+
+    pub(crate) fn authenticate(&self, now: i64, access_token: &str) -> Option<Bearer> {
+        let grant = self.grants.get(self.live_grant(now, access_token)?)?;
+        Some(Bearer {
+            open_id: grant.open_id.clone(),
+            scopes: grant.scopes.clone(),
+        })
+    }
+
+    pub(crate) fn record_approval(&mut self, open_id: &str, client_key: &str, scopes: &[String]) {
+        self.approvals.insert((
+            open_id.to_owned(),
+            client_key.to_owned(),
+            scopes.iter().cloned().collect(),
+        ));
+    }
+
+    pub(crate) fn has_approval(&self, open_id: &str, client_key: &str, scopes: &[String]) -> bool {
+        self.approvals.contains(&(
+            open_id.to_owned(),
+            client_key.to_owned(),
+            scopes.iter().cloned().collect(),
+        ))
+    }
+
+    /// Makes every access token of the user's grants expired as of `now`.
+    pub(crate) fn expire_access(&mut self, now: i64, open_id: &str) {
+        for token in self.access.values_mut() {
+            let owned = self
+                .grants
+                .get(token.grant)
+                .is_some_and(|g| g.open_id == open_id);
+            if owned {
+                token.expires_at = token.expires_at.min(now);
+            }
+        }
+    }
+
+    /// As if the user removed the app in TikTok: all their grants die.
+    pub(crate) fn revoke_user(&mut self, open_id: &str) {
+        for grant in self.grants.iter_mut().filter(|g| g.open_id == open_id) {
+            grant.revoked = true;
+        }
+        self.approvals.retain(|(o, _, _)| o != open_id);
+    }
+
+    pub(crate) fn live_refresh_tokens(&self, now: i64, open_id: &str) -> usize {
+        self.refresh
+            .values()
+            .filter(|t| t.live)
+            .filter_map(|t| self.grants.get(t.grant))
+            .filter(|g| g.open_id == open_id && !g.revoked && now < g.refresh_expires_at)
+            .count()
+    }
+
+    pub(crate) fn issued(&self) -> &[String] {
+        &self.issued
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (Grants, FakeConfig, String) {
+        let config = FakeConfig::default();
+        let mut grants = Grants::default();
+        let code = grants.issue_code(
+            1_000,
+            300,
+            CodeRequest {
+                client_key: config.client_key.clone(),
+                redirect_uri: "http://cb/".into(),
+                open_id: "u1".into(),
+                scopes: vec!["user.info.basic".into()],
+                challenge: None,
+            },
+        );
+        (grants, config, code)
+    }
+
+    #[test]
+    fn code_is_single_use_and_expires() {
+        let (mut g, config, code) = setup();
+        assert_eq!(
+            g.exchange_code(1_300, &config, &code, Some("http://cb/"), None)
+                .err(),
+            Some(CODE_EXPIRED)
+        );
+        let tokens = g.exchange_code(1_001, &config, &code, Some("http://cb/"), None);
+        assert!(tokens.is_ok());
+        assert_eq!(
+            g.exchange_code(1_002, &config, &code, Some("http://cb/"), None)
+                .err(),
+            Some(CODE_EXPIRED)
+        );
+    }
+
+    #[test]
+    fn refresh_window_counts_down() {
+        let (mut g, config, code) = setup();
+        let first = g.exchange_code(1_000, &config, &code, Some("http://cb/"), None);
+        let first = first.ok().map(|t| t.refresh_token).unwrap_or_default();
+        let second = g.refresh(1_100, &config, &first);
+        assert_eq!(
+            second.map(|t| t.refresh_expires_in).ok(),
+            Some(config.lifetimes.refresh_secs - 100)
+        );
+        assert_eq!(
+            g.refresh(1_200, &config, &first).err(),
+            Some(REFRESH_INVALID)
+        );
+    }
+}

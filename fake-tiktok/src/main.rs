@@ -1,0 +1,135 @@
+//! `fake-tiktok [--addr 127.0.0.1:9100]`: the fake as a process, for `make dev`.
+//!
+//! Environment (all optional): `FAKE_TIKTOK_CLIENT_KEY`, `FAKE_TIKTOK_CLIENT_SECRET`,
+//! `FAKE_TIKTOK_REDIRECT_URIS` (comma list), `FAKE_TIKTOK_PKCE` (off|hex|base64url),
+//! `FAKE_TIKTOK_LIFETIMES` (classic|2026), `RUST_LOG`. Logs are JSON lines on stdout and never
+//! contain codes, tokens or secrets.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use fake_tiktok::{FakeConfig, FakeTikTok, Lifetimes, PkceMode};
+use tracing_subscriber::EnvFilter;
+
+const DEFAULT_ADDR: &str = "127.0.0.1:9100";
+const USAGE: &str = "usage: fake-tiktok [--addr 127.0.0.1:9100]";
+
+fn parse_addr(mut args: impl Iterator<Item = String>) -> Result<SocketAddr, String> {
+    let mut addr = DEFAULT_ADDR.to_owned();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--addr" => addr = args.next().ok_or(USAGE)?,
+            other => match other.strip_prefix("--addr=") {
+                Some(value) => addr = value.to_owned(),
+                None => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+            },
+        }
+    }
+    addr.parse()
+        .map_err(|_| format!("--addr `{addr}` is not an IP:port like {DEFAULT_ADDR}"))
+}
+
+fn config_from_env() -> Result<FakeConfig, String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let mut config = FakeConfig::default();
+    if let Some(key) = var("FAKE_TIKTOK_CLIENT_KEY") {
+        config.client_key = key;
+    }
+    if let Some(secret) = var("FAKE_TIKTOK_CLIENT_SECRET") {
+        config.client_secret = secret;
+    }
+    if let Some(uris) = var("FAKE_TIKTOK_REDIRECT_URIS") {
+        config.redirect_uris = uris
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned)
+            .collect();
+    }
+    if let Some(pkce) = var("FAKE_TIKTOK_PKCE") {
+        config.pkce = match pkce.to_ascii_lowercase().as_str() {
+            "off" => PkceMode::Off,
+            "hex" => PkceMode::Hex,
+            "base64url" => PkceMode::Base64Url,
+            _ => {
+                return Err(format!(
+                    "FAKE_TIKTOK_PKCE=`{pkce}`: use off, hex or base64url"
+                ));
+            }
+        };
+    }
+    if let Some(lifetimes) = var("FAKE_TIKTOK_LIFETIMES") {
+        config.lifetimes = match lifetimes.to_ascii_lowercase().as_str() {
+            "classic" => Lifetimes::CLASSIC,
+            "2026" => Lifetimes::Y2026,
+            _ => {
+                return Err(format!(
+                    "FAKE_TIKTOK_LIFETIMES=`{lifetimes}`: use classic or 2026"
+                ));
+            }
+        };
+    }
+    Ok(config)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let setup = parse_addr(std::env::args().skip(1))
+        .and_then(|addr| config_from_env().map(|config| (addr, config)));
+    let (addr, config) = match setup {
+        Ok(setup) => setup,
+        Err(message) => {
+            tracing::error!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let client_key = config.client_key.clone();
+    let redirect_uris = config.redirect_uris.join(",");
+    let pkce = format!("{:?}", config.pkce);
+    let fake = match FakeTikTok::start_on(config, addr).await {
+        Ok(fake) => fake,
+        Err(error) => {
+            tracing::error!(%error, %addr, "cannot bind");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        url = %fake.base_url(),
+        authorize_url = %fake.authorize_url(),
+        client_key,
+        redirect_uris,
+        pkce,
+        "fake-tiktok listening"
+    );
+    std::future::pending::<()>().await;
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> impl Iterator<Item = String> {
+        list.iter()
+            .map(|s| (*s).to_owned())
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn addr_flag() {
+        assert_eq!(parse_addr(args(&[])).ok(), DEFAULT_ADDR.parse().ok());
+        assert_eq!(
+            parse_addr(args(&["--addr", "127.0.0.1:1"])).ok(),
+            "127.0.0.1:1".parse().ok()
+        );
+        assert!(parse_addr(args(&["--addr"])).is_err());
+        assert!(parse_addr(args(&["--port", "1"])).is_err());
+    }
+}

@@ -1,0 +1,104 @@
+//! The two default TikTok accounts. Deterministic apart from being anchored to "now", so that
+//! video timestamps always fall within the last 90 days.
+
+use crate::clock::real_now;
+use crate::config::{FakeUser, FakeVideo};
+
+const DAY: i64 = 86_400;
+
+/// Titles cycle through these; some carry emoji and non-Latin text on purpose.
+const TITLES: [&str; 8] = [
+    "Morning routine 💃",
+    "Salsa basics, part 1",
+    "Ünïcödé dance challenge ✨🔥",
+    "踊ってみた — first try",
+    "Behind the scenes",
+    "Rainy day freestyle 🌧️",
+    "Duet with my cat 🐈",
+    "Choreo: \"quotes\" & <angle brackets>",
+];
+
+pub(crate) fn default_users() -> Vec<FakeUser> {
+    let now = real_now();
+    vec![
+        user(
+            "open-alice-0001",
+            "union-alice-7f3a9c",
+            "Alice Dancer",
+            "alice.dances",
+            "Dancing since 2015 💃 | choreo every Friday",
+            true,
+            videos(now, 25, 3),
+        ),
+        user(
+            "open-bob-0002",
+            "union-bob-41d0e2",
+            "Bob Builder",
+            "bob.builds",
+            "Can we fix it?",
+            false,
+            videos(now, 3, 29),
+        ),
+    ]
+}
+
+fn user(
+    open_id: &str,
+    union_id: &str,
+    display_name: &str,
+    username: &str,
+    bio: &str,
+    is_verified: bool,
+    videos: Vec<FakeVideo>,
+) -> FakeUser {
+    let likes: i64 = videos.iter().map(|v| i64::from(v.like_count)).sum();
+    FakeUser {
+        open_id: open_id.to_owned(),
+        union_id: union_id.to_owned(),
+        display_name: display_name.to_owned(),
+        avatar_url: format!(
+            "https://p16-sign.tiktokcdn.com/avatar/{open_id}.jpeg?x-expires={}&x-signature=fake",
+            real_now() + 3 * DAY
+        ),
+        username: username.to_owned(),
+        bio_description: bio.to_owned(),
+        is_verified,
+        follower_count: 1_200 + likes / 3,
+        following_count: 180,
+        likes_count: likes,
+        video_count: i64::try_from(videos.len()).unwrap_or(i64::MAX),
+        videos,
+    }
+}
+
+/// `count` videos, newest about an hour ago, spread evenly over the last 89 days, distinct seconds.
+fn videos(now: i64, count: i64, salt: i64) -> Vec<FakeVideo> {
+    let step = 89 * DAY / count.max(1);
+    (0..count)
+        .map(|i| {
+            let create_time = now - 3_600 - i * step - (i * 37 + salt) % 600;
+            let idx = usize::try_from((i + salt) % 8).unwrap_or(0);
+            let n = i32::try_from(i).unwrap_or(0);
+            FakeVideo {
+                id: video_id(create_time, i + salt),
+                title: format!("{} #{}", TITLES[idx], i + 1),
+                video_description: format!("Video {} of {count}. #fyp #dance", i + 1),
+                create_time,
+                duration: 7 + (n * 13) % 170,
+                width: 1080,
+                height: 1920,
+                like_count: 100 + n * 41,
+                comment_count: 3 + n * 2,
+                share_count: n,
+                view_count: 1_000 + i64::from(n) * 977,
+            }
+        })
+        .collect()
+}
+
+/// TikTok video ids carry the creation time in their upper 32 bits, which gives 19 digits.
+fn video_id(create_time: i64, n: i64) -> String {
+    let time = u64::try_from(create_time).unwrap_or(0);
+    let low = u64::try_from(n.wrapping_mul(2_654_435_761) & 0xFFFF_FFFF).unwrap_or(0);
+    format!("{:019}", (time << 32) | low)
+}

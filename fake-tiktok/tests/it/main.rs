@@ -1,0 +1,8 @@
+//! Integration tests over real HTTP: one binary, one module per concept.
+
+mod authorize;
+mod common;
+mod control;
+mod display;
+mod faults;
+mod token;

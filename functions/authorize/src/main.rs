@@ -1,0 +1,11 @@
+use lambda_http::{Error, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let cold = shared::runtime::ColdStart::load().await.inspect_err(|e| {
+        tracing::error!(error = %e, "cold start failed");
+    })?;
+    let app = authorize::LiveApp::new(&cold);
+    lambda_http::run(service_fn(|request| authorize::handle(&app, request))).await
+}

@@ -1,0 +1,12 @@
+use lambda_http::{Error, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let cold = shared::runtime::ColdStart::load().await.inspect_err(|e| {
+        tracing::error!(error = %e, "cold start failed");
+    })?;
+    let app = callback::live_app(&cold)
+        .inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    lambda_http::run(service_fn(|request| callback::handle(&app, request))).await
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The local stack behind `make dev` (DESIGN.md §6): moto server, the fake TikTok, every function
+# under `cargo lambda watch`, resources bootstrapped, an app JWT printed. Ctrl-C stops everything.
+#
+# Any variable of DESIGN.md §5 already set in the environment wins over the defaults below. With
+# AWS_ENDPOINT_URL set no moto is started; with TIKTOK_API_URL set no fake TikTok is started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATE_DIR=.dev
+mkdir -p "$STATE_DIR"
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "local stack stopped"
+}
+trap cleanup INT TERM EXIT
+
+wait_for_port() { # name port
+  for _ in $(seq 1 300); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
+    sleep 0.2
+  done
+  echo "$1 did not start on port $2 (see $STATE_DIR/*.log)" >&2
+  exit 1
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# --- defaults (the environment wins) -------------------------------------------------------------
+: "${TABLE_NAME:=tiktok-connect-dev}"
+: "${KMS_KEY_ID:=alias/tiktok-connect-dev}"
+: "${SECRET_ID:=tiktok-connect-dev}"
+: "${TIKTOK_CLIENT_KEY:=fake_client_key}"
+: "${TIKTOK_CLIENT_SECRET:=fake_client_secret_dev_only}"
+: "${APP_JWT_SECRET:=dev-only-app-jwt-secret-change-me}"
+: "${TIKTOK_REDIRECT_URI:=http://127.0.0.1:9000/lambda-url/callback/}"
+: "${APP_RETURN_URL:=http://127.0.0.1:9100/_fake/app/settings}"
+: "${TIKTOK_SCOPES:=user.info.basic,user.info.profile,user.info.stats,video.list}"
+: "${TIKTOK_PKCE:=off}"
+: "${AWS_REGION:=us-east-1}"
+export TABLE_NAME KMS_KEY_ID SECRET_ID TIKTOK_CLIENT_KEY TIKTOK_CLIENT_SECRET APP_JWT_SECRET \
+  TIKTOK_REDIRECT_URI APP_RETURN_URL TIKTOK_SCOPES TIKTOK_PKCE AWS_REGION
+
+echo "building the local tools (first run compiles the AWS SDK: a few minutes)..."
+cargo build --quiet --locked -p devstack -p fake-tiktok
+
+# --- AWS emulator ---------------------------------------------------------------------------------
+if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
+  port_free 5000 || { echo "port 5000 is busy: stop the other moto server or set AWS_ENDPOINT_URL" >&2; exit 1; }
+  moto_server -H 127.0.0.1 -p 5000 >"$STATE_DIR/moto.log" 2>&1 &
+  pids+=($!)
+  export AWS_ENDPOINT_URL=http://127.0.0.1:5000
+  : "${AWS_ACCESS_KEY_ID:=test}" "${AWS_SECRET_ACCESS_KEY:=test}"
+  export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+  wait_for_port moto 5000
+fi
+
+# --- fake TikTok ----------------------------------------------------------------------------------
+if [ -z "${TIKTOK_API_URL:-}" ]; then
+  port_free 9100 || { echo "port 9100 is busy: stop the other fake TikTok or set TIKTOK_API_URL" >&2; exit 1; }
+  case "$TIKTOK_PKCE" in s256-hex) fake_pkce=hex ;; s256-base64url) fake_pkce=base64url ;; *) fake_pkce=off ;; esac
+  FAKE_TIKTOK_CLIENT_KEY="$TIKTOK_CLIENT_KEY" FAKE_TIKTOK_CLIENT_SECRET="$TIKTOK_CLIENT_SECRET" \
+    FAKE_TIKTOK_REDIRECT_URIS="$TIKTOK_REDIRECT_URI" FAKE_TIKTOK_PKCE="$fake_pkce" \
+    target/debug/fake-tiktok --addr 127.0.0.1:9100 >"$STATE_DIR/fake-tiktok.log" 2>&1 &
+  pids+=($!)
+  export TIKTOK_API_URL=http://127.0.0.1:9100
+  : "${TIKTOK_AUTH_URL:=http://127.0.0.1:9100/v2/auth/authorize/}"
+  export TIKTOK_AUTH_URL
+  wait_for_port "fake TikTok" 9100
+fi
+
+# --- resources (idempotent) -----------------------------------------------------------------------
+target/debug/devstack bootstrap
+
+# Everything the functions read, handed to cargo lambda watch (it runs them as child processes).
+env_file="$STATE_DIR/functions.env"
+: >"$env_file"
+for name in TABLE_NAME KMS_KEY_ID SECRET_ID TIKTOK_CLIENT_KEY TIKTOK_REDIRECT_URI APP_RETURN_URL \
+  APP_ALLOWED_RETURN_URLS TIKTOK_SCOPES TIKTOK_PKCE TIKTOK_AUTH_URL TIKTOK_API_URL AWS_ENDPOINT_URL \
+  AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY APP_JWT_ISSUER APP_JWT_AUDIENCE RUST_LOG; do
+  if [ -n "${!name:-}" ]; then echo "$name=${!name}" >>"$env_file"; fi
+done
+
+port_free 9000 || { echo "port 9000 is busy: stop the other cargo lambda watch" >&2; exit 1; }
+cargo lambda watch -A 127.0.0.1 -P 9000 --env-file "$env_file" >"$STATE_DIR/functions.log" 2>&1 &
+pids+=($!)
+wait_for_port "cargo lambda watch" 9000
+
+jwt=$(target/debug/devstack jwt dev-user 86400)
+cat <<TXT
+
+Local stack is up (logs in $STATE_DIR/). Functions compile on their first request.
+  AWS emulator   ${AWS_ENDPOINT_URL}
+  TikTok         ${TIKTOK_API_URL}   (consent page: ${TIKTOK_AUTH_URL:-TikTok's})
+  functions      http://127.0.0.1:9000/lambda-url/<function>/
+
+App JWT for app user "dev-user" (valid 24 h):
+  export APP_JWT=$jwt
+
+Connect a TikTok account:
+  curl -s -H "Authorization: Bearer \$APP_JWT" http://127.0.0.1:9000/lambda-url/authorize/
+  then open the printed authorize_url in a browser and press Approve.
+
+Ctrl-C stops everything.
+TXT
+wait -n "${pids[@]}"

@@ -1,0 +1,244 @@
+//! Typed configuration read once per cold start from the environment (DESIGN.md §5).
+//!
+//! A missing or malformed variable stops the cold start with an error naming the variable and how to
+//! fix it; nothing is read from the environment after start-up.
+
+use std::fmt;
+
+use url::Url;
+
+use crate::pkce::PkceMode;
+use crate::scope::{Scope, ScopeSet};
+
+pub const DEFAULT_AUTH_URL: &str = "https://www.tiktok.com/v2/auth/authorize/";
+pub const DEFAULT_API_URL: &str = "https://open.tiktokapis.com";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// DynamoDB table holding OAuth states and accounts (`TABLE_NAME`).
+    pub table_name: String,
+    /// KMS key id, ARN or alias used to encrypt tokens and PKCE verifiers (`KMS_KEY_ID`).
+    pub kms_key_id: String,
+    /// Secrets Manager secret with `tiktok_client_secret` and `app_jwt_secret` (`SECRET_ID`).
+    pub secret_id: String,
+    /// The TikTok app's client key (`TIKTOK_CLIENT_KEY`).
+    pub tiktok_client_key: String,
+    /// The callback URL exactly as registered at TikTok (`TIKTOK_REDIRECT_URI`); sent byte-for-byte.
+    pub redirect_uri: String,
+    /// Where the callback sends the browser by default (`APP_RETURN_URL`).
+    pub app_return_url: Url,
+    /// Further exact return URLs a caller may ask for (`APP_ALLOWED_RETURN_URLS`).
+    pub allowed_return_urls: Vec<Url>,
+    /// Scopes this deployment may request (`TIKTOK_SCOPES`).
+    pub scopes: ScopeSet,
+    /// PKCE flavour sent to TikTok (`TIKTOK_PKCE`).
+    pub pkce: PkceMode,
+    /// TikTok's authorize endpoint (`TIKTOK_AUTH_URL`).
+    pub auth_url: Url,
+    /// TikTok's API base (`TIKTOK_API_URL`), without a trailing slash.
+    pub api_url: Url,
+    /// Expected `iss` of app JWTs (`APP_JWT_ISSUER`).
+    pub jwt_issuer: Option<String>,
+    /// Expected `aud` of app JWTs (`APP_JWT_AUDIENCE`).
+    pub jwt_audience: Option<String>,
+}
+
+/// Why the configuration could not be loaded; names the variable and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "configuration error in {}: {}",
+            self.variable, self.problem
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let required = |name: &'static str, what: &str| {
+            get(name).ok_or_else(|| ConfigError {
+                variable: name,
+                problem: format!("is not set; set it to {what}"),
+            })
+        };
+
+        let redirect_uri = required(
+            "TIKTOK_REDIRECT_URI",
+            "the callback URL registered in TikTok's portal",
+        )?;
+        parse_url("TIKTOK_REDIRECT_URI", &redirect_uri)?;
+        let app_return_url = parse_url(
+            "APP_RETURN_URL",
+            &required(
+                "APP_RETURN_URL",
+                "the app page the browser returns to after connecting",
+            )?,
+        )?;
+        let allowed_return_urls = match get("APP_ALLOWED_RETURN_URLS") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| parse_url("APP_ALLOWED_RETURN_URLS", s))
+                .collect::<Result<_, _>>()?,
+        };
+        let scopes = match get("TIKTOK_SCOPES") {
+            None => ScopeSet::from_iter([Scope::new(crate::scope::USER_INFO_BASIC)]),
+            Some(list) => ScopeSet::parse_comma_list(&list).map_err(|bad| ConfigError {
+                variable: "TIKTOK_SCOPES",
+                problem: format!(
+                    "contains `{bad}`, which is not a scope; use a comma-separated list such as user.info.basic,video.list"
+                ),
+            })?,
+        };
+        if scopes.is_empty() {
+            return Err(ConfigError {
+                variable: "TIKTOK_SCOPES",
+                problem: "lists no scope; use for example user.info.basic".into(),
+            });
+        }
+        let pkce = match get("TIKTOK_PKCE") {
+            None => PkceMode::Off,
+            Some(v) => PkceMode::parse(&v).ok_or_else(|| ConfigError {
+                variable: "TIKTOK_PKCE",
+                problem: format!("is `{v}`; use one of off, s256-hex, s256-base64url"),
+            })?,
+        };
+        let auth_url = parse_url(
+            "TIKTOK_AUTH_URL",
+            &get("TIKTOK_AUTH_URL").unwrap_or_else(|| DEFAULT_AUTH_URL.into()),
+        )?;
+        let api_url = parse_url(
+            "TIKTOK_API_URL",
+            get("TIKTOK_API_URL")
+                .unwrap_or_else(|| DEFAULT_API_URL.into())
+                .trim_end_matches('/'),
+        )?;
+
+        Ok(Self {
+            table_name: required("TABLE_NAME", "the DynamoDB table name")?,
+            kms_key_id: required(
+                "KMS_KEY_ID",
+                "the KMS key id, ARN or alias for token encryption",
+            )?,
+            secret_id: required("SECRET_ID", "the Secrets Manager secret id or ARN")?,
+            tiktok_client_key: required("TIKTOK_CLIENT_KEY", "your TikTok app's client key")?,
+            redirect_uri,
+            app_return_url,
+            allowed_return_urls,
+            scopes,
+            pkce,
+            auth_url,
+            api_url,
+            jwt_issuer: get("APP_JWT_ISSUER"),
+            jwt_audience: get("APP_JWT_AUDIENCE"),
+        })
+    }
+}
+
+fn parse_url(variable: &'static str, value: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value).map_err(|e| ConfigError {
+        variable,
+        problem: format!(
+            "is not an absolute URL ({e}); use for example https://app.example.com/settings"
+        ),
+    })?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(ConfigError {
+            variable,
+            problem: "must be an http(s) URL with a host".into(),
+        });
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn base() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            ("TABLE_NAME", "t"),
+            ("KMS_KEY_ID", "alias/k"),
+            ("SECRET_ID", "s"),
+            ("TIKTOK_CLIENT_KEY", "ck"),
+            (
+                "TIKTOK_REDIRECT_URI",
+                "https://api.example.com/tiktok/callback",
+            ),
+            ("APP_RETURN_URL", "https://app.example.com/settings"),
+        ])
+    }
+
+    fn load(vars: &HashMap<&'static str, &'static str>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| vars.get(k).map(|v| (*v).to_owned()))
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let config = load(&base()).expect("valid config");
+        assert_eq!(config.scopes.to_comma_list(), "user.info.basic");
+        assert_eq!(config.pkce, PkceMode::Off);
+        assert_eq!(config.auth_url.as_str(), DEFAULT_AUTH_URL);
+        assert_eq!(config.api_url.as_str(), "https://open.tiktokapis.com/");
+    }
+
+    #[test]
+    fn each_required_variable_is_named_when_missing() {
+        for name in [
+            "TABLE_NAME",
+            "KMS_KEY_ID",
+            "SECRET_ID",
+            "TIKTOK_CLIENT_KEY",
+            "TIKTOK_REDIRECT_URI",
+            "APP_RETURN_URL",
+        ] {
+            let mut vars = base();
+            vars.remove(name);
+            let err = load(&vars).expect_err("must fail");
+            assert_eq!(err.variable, name);
+            assert!(err.to_string().contains("is not set"), "{err}");
+        }
+    }
+
+    #[test]
+    fn malformed_values_are_rejected_with_a_fix() {
+        let mut vars = base();
+        vars.insert("TIKTOK_PKCE", "plain");
+        assert_eq!(load(&vars).expect_err("bad pkce").variable, "TIKTOK_PKCE");
+        let mut vars = base();
+        vars.insert("TIKTOK_SCOPES", "user.info.basic video.list");
+        assert_eq!(
+            load(&vars).expect_err("space list").variable,
+            "TIKTOK_SCOPES"
+        );
+        let mut vars = base();
+        vars.insert("APP_RETURN_URL", "/settings");
+        assert_eq!(
+            load(&vars).expect_err("relative").variable,
+            "APP_RETURN_URL"
+        );
+    }
+}

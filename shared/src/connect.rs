@@ -1,0 +1,371 @@
+//! The connect flow: `authorize` starts it, `callback` finishes it (DESIGN.md §3–§4).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::Rng as _;
+use serde::Serialize;
+use url::Url;
+
+use crate::api_error::ApiError;
+use crate::app_user::AppUser;
+use crate::cipher::{self, EncryptionContext, TokenCipher, TokenPair};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::pkce::{self, PkceMode};
+use crate::query::Query;
+use crate::return_url::{Outcome, ReturnUrlPolicy, with_outcome};
+use crate::scope::ScopeSet;
+use crate::secret::AuthorizationCode;
+use crate::store::{Account, AccountStatus, AccountStore, PendingState, StateKey, StateStore};
+use crate::tiktok::{self, AuthorizeRequest, TikTokApi, TikTokError};
+
+/// How long a user has to finish TikTok's consent page.
+pub const STATE_TTL_SECS: i64 = 600;
+
+/// The parts of the configuration the connect flow needs.
+#[derive(Debug, Clone)]
+pub struct ConnectSettings {
+    pub client_key: String,
+    pub redirect_uri: String,
+    pub auth_url: Url,
+    pub allowed_scopes: ScopeSet,
+    pub pkce: PkceMode,
+    pub return_urls: ReturnUrlPolicy,
+}
+
+impl From<&Config> for ConnectSettings {
+    fn from(config: &Config) -> Self {
+        Self {
+            client_key: config.tiktok_client_key.clone(),
+            redirect_uri: config.redirect_uri.clone(),
+            auth_url: config.auth_url.clone(),
+            allowed_scopes: config.scopes.clone(),
+            pkce: config.pkce,
+            return_urls: ReturnUrlPolicy::new(
+                config.app_return_url.clone(),
+                config.allowed_return_urls.clone(),
+            ),
+        }
+    }
+}
+
+/// `200` body of `GET /tiktok/authorize`.
+#[derive(Debug, Serialize)]
+pub struct AuthorizeStart {
+    pub authorize_url: String,
+    pub expires_in: i64,
+}
+
+/// Starts a connection: remembers a single-use state and builds TikTok's authorize URL.
+pub struct AuthorizeService<S, C, K> {
+    pub states: S,
+    pub cipher: C,
+    pub clock: K,
+    pub settings: ConnectSettings,
+}
+
+impl<S: StateStore, C: TokenCipher, K: Clock> AuthorizeService<S, C, K> {
+    pub async fn start(&self, user: &AppUser, query: &Query) -> Result<AuthorizeStart, ApiError> {
+        let scopes = match query.get("scopes") {
+            None | Some("") => self.settings.allowed_scopes.clone(),
+            Some(list) => {
+                let requested = ScopeSet::parse_comma_list(list).map_err(|bad| {
+                    ApiError::InvalidRequest(format!("`{bad}` is not a scope name"))
+                })?;
+                let not_allowed = requested.not_in(&self.settings.allowed_scopes);
+                if !not_allowed.is_empty() {
+                    return Err(ApiError::InvalidRequest(format!(
+                        "scope not allowed: {}; allowed: {}",
+                        not_allowed.join(","),
+                        self.settings.allowed_scopes.to_comma_list()
+                    )));
+                }
+                if requested.is_empty() {
+                    self.settings.allowed_scopes.clone()
+                } else {
+                    requested
+                }
+            }
+        };
+        let return_to = match query.get("return_to") {
+            None => self.settings.return_urls.default_url().clone(),
+            Some(candidate) => self.settings.return_urls.check(candidate).ok_or_else(|| {
+                ApiError::InvalidRequest(
+                    "return_to is not allowed: use an absolute URL on the app's origin or one of APP_ALLOWED_RETURN_URLS"
+                        .into(),
+                )
+            })?,
+        };
+
+        let state = new_state();
+        let key = StateKey::from_state(&state);
+        let (challenge, sealed_verifier) = if self.settings.pkce.is_on() {
+            let verifier = pkce::new_verifier();
+            let sealed = cipher::seal_verifier(
+                &self.cipher,
+                &EncryptionContext::pkce_verifier(key.as_str()),
+                &verifier,
+            )
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "could not encrypt the PKCE verifier");
+                ApiError::ServiceUnavailable
+            })?;
+            (self.settings.pkce.challenge(&verifier), Some(sealed))
+        } else {
+            (None, None)
+        };
+
+        let pending = PendingState {
+            app_user: user.as_str().to_owned(),
+            scopes: scopes.clone(),
+            return_to: return_to.to_string(),
+            sealed_verifier,
+            expires_at: self.clock.now() + STATE_TTL_SECS,
+        };
+        self.states.put(&key, &pending).await.map_err(|e| {
+            tracing::error!(error = %e, "could not store the OAuth state");
+            ApiError::ServiceUnavailable
+        })?;
+
+        let url = tiktok::authorize_url(&AuthorizeRequest {
+            auth_url: &self.settings.auth_url,
+            client_key: &self.settings.client_key,
+            redirect_uri: &self.settings.redirect_uri,
+            scopes: &scopes,
+            state: &state,
+            code_challenge: challenge.as_deref(),
+        });
+        tracing::info!(scopes = %scopes.to_comma_list(), pkce = self.settings.pkce.is_on(), "authorization started");
+        Ok(AuthorizeStart {
+            authorize_url: url.to_string(),
+            expires_in: STATE_TTL_SECS,
+        })
+    }
+}
+
+/// 256 random bits, base64url without padding (43 characters).
+fn new_state() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Why a callback did not connect; the `reason` the app receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallbackFailure {
+    InvalidRequest,
+    InvalidState,
+    /// TikTok redirected with `error=…` (sanitised to `[a-z_]`, e.g. `access_denied`).
+    Denied(String),
+    TokenExchangeFailed,
+    TikTokUnavailable,
+    ServiceUnavailable,
+}
+
+impl CallbackFailure {
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidState => "invalid_state",
+            Self::Denied(reason) => reason,
+            Self::TokenExchangeFailed => "token_exchange_failed",
+            Self::TikTokUnavailable => "tiktok_unavailable",
+            Self::ServiceUnavailable => "service_unavailable",
+        }
+    }
+}
+
+/// TikTok's `error` value if it is a plain snake_case code; anything else becomes `tiktok_error`.
+fn sanitize_tiktok_error(error: &str) -> String {
+    let plain = !error.is_empty()
+        && error.len() <= 64
+        && error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if plain {
+        error.to_owned()
+    } else {
+        "tiktok_error".to_owned()
+    }
+}
+
+/// Finishes a connection: consumes the state, exchanges the code, stores encrypted tokens.
+pub struct CallbackService<S, A, C, T, K> {
+    pub states: S,
+    pub accounts: A,
+    pub cipher: C,
+    pub tiktok: T,
+    pub clock: K,
+    pub settings: ConnectSettings,
+}
+
+impl<S, A, C, T, K> CallbackService<S, A, C, T, K>
+where
+    S: StateStore,
+    A: AccountStore,
+    C: TokenCipher,
+    T: TikTokApi,
+    K: Clock,
+{
+    /// Where to send the browser. Never fails: every problem becomes `tiktok=error&reason=…` on an
+    /// allowed URL (the state's return URL when the state was valid, the default one otherwise).
+    pub async fn complete(&self, raw_query: Option<&str>) -> Url {
+        let default = self.settings.return_urls.default_url().clone();
+        let query = match Query::parse(raw_query) {
+            Ok(query) => query,
+            Err(e) => {
+                tracing::warn!(problem = %e.message(), "callback query refused");
+                return fail(&default, &CallbackFailure::InvalidRequest);
+            }
+        };
+        let Some(state) = query.get("state").filter(|s| !s.is_empty()) else {
+            tracing::warn!("callback without state");
+            return fail(&default, &CallbackFailure::InvalidState);
+        };
+        let key = StateKey::from_state(state);
+        let pending = match self.states.take(&key, self.clock.now()).await {
+            Ok(Some(pending)) => pending,
+            Ok(None) => {
+                tracing::warn!("callback with an unknown, used or expired state");
+                return fail(&default, &CallbackFailure::InvalidState);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not consume the OAuth state");
+                return fail(&default, &CallbackFailure::ServiceUnavailable);
+            }
+        };
+        // Re-checked in case the allow-list changed since `authorize`.
+        let return_url = self
+            .settings
+            .return_urls
+            .check(&pending.return_to)
+            .unwrap_or(default);
+        match self.connect(&query, &key, &pending).await {
+            Ok(open_id) => {
+                tracing::info!(open_id = %open_id, "TikTok account connected");
+                with_outcome(&return_url, &Outcome::Connected { open_id: &open_id })
+            }
+            Err(failure) => fail(&return_url, &failure),
+        }
+    }
+
+    async fn connect(
+        &self,
+        query: &Query,
+        key: &StateKey,
+        pending: &PendingState,
+    ) -> Result<String, CallbackFailure> {
+        if let Some(error) = query.get("error") {
+            let reason = sanitize_tiktok_error(error);
+            tracing::info!(reason = %reason, "TikTok consent not given");
+            return Err(CallbackFailure::Denied(reason));
+        }
+        let code = match query.get("code") {
+            Some(code) if !code.is_empty() => AuthorizationCode::new(code),
+            _ => return Err(CallbackFailure::InvalidRequest),
+        };
+        let verifier = match &pending.sealed_verifier {
+            None => None,
+            Some(sealed) => Some(
+                cipher::open_verifier(
+                    &self.cipher,
+                    &EncryptionContext::pkce_verifier(key.as_str()),
+                    sealed,
+                )
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "could not decrypt the PKCE verifier");
+                    CallbackFailure::ServiceUnavailable
+                })?,
+            ),
+        };
+
+        let grant = self
+            .tiktok
+            .exchange_code(&code, verifier.as_ref())
+            .await
+            .map_err(|e| exchange_failure(&e))?;
+        let now = self.clock.now();
+        // The token's `scope` is authoritative; the redirect's `scopes` is the fallback.
+        let scopes = if grant.scopes.is_empty() {
+            query
+                .get("scopes")
+                .and_then(|s| ScopeSet::parse_comma_list(s).ok())
+                .unwrap_or_default()
+        } else {
+            grant.scopes.clone()
+        };
+
+        // A profile failure must not lose a working grant: store the account and let `user-info`
+        // fill the profile in later.
+        let profile = match self
+            .tiktok
+            .fetch_profile(&grant.access_token, &scopes)
+            .await
+        {
+            Ok(profile) => profile,
+            Err(e) => {
+                tracing::warn!(error = %e, tiktok_log_id = e.log_id().unwrap_or(""), "profile not read at connect");
+                tiktok::Profile::default()
+            }
+        };
+
+        let tokens = TokenPair {
+            access_token: grant.access_token,
+            refresh_token: grant.refresh_token,
+        };
+        let sealed_tokens = cipher::seal_tokens(
+            &self.cipher,
+            &EncryptionContext::tokens(&pending.app_user, &grant.open_id),
+            &tokens,
+        )
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not encrypt tokens; nothing stored");
+            CallbackFailure::ServiceUnavailable
+        })?;
+        let account = Account {
+            app_user: pending.app_user.clone(),
+            open_id: grant.open_id.clone(),
+            union_id: profile.union_id,
+            display_name: profile.display_name,
+            avatar_url: profile.avatar_url,
+            username: profile.username,
+            scopes,
+            status: AccountStatus::Active,
+            sealed_tokens,
+            access_token_expires_at: now + grant.expires_in,
+            refresh_token_expires_at: now + grant.refresh_expires_in,
+            connected_at: now,
+            token_version: 0,
+        };
+        match self.accounts.save_connection(&account).await {
+            Ok(Some(_previous_owner)) => {
+                tracing::info!(open_id = %account.open_id, "TikTok account moved from another app user");
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "could not store the account; nothing stored");
+                return Err(CallbackFailure::ServiceUnavailable);
+            }
+        }
+        Ok(grant.open_id)
+    }
+}
+
+fn exchange_failure(error: &TikTokError) -> CallbackFailure {
+    tracing::warn!(error = %error, tiktok_log_id = error.log_id().unwrap_or(""), "code exchange failed");
+    if error.is_transient() || matches!(error, TikTokError::Unexpected { .. }) {
+        CallbackFailure::TikTokUnavailable
+    } else {
+        CallbackFailure::TokenExchangeFailed
+    }
+}
+
+fn fail(return_url: &Url, failure: &CallbackFailure) -> Url {
+    tracing::info!(reason = failure.reason(), "callback did not connect");
+    with_outcome(
+        return_url,
+        &Outcome::Error {
+            reason: failure.reason(),
+        },
+    )
+}

@@ -1,0 +1,19 @@
+//! Shared logic of the TikTok Connect functions: configuration, the app-user JWT, the TikTok
+//! client, encrypted token storage, and the connect flow. Functions only wire these together.
+
+pub mod api_error;
+pub mod app_user;
+pub mod cipher;
+pub mod clock;
+pub mod config;
+pub mod connect;
+pub mod pkce;
+pub mod query;
+pub mod response;
+pub mod return_url;
+pub mod runtime;
+pub mod scope;
+pub mod secret;
+pub mod store;
+pub mod telemetry;
+pub mod tiktok;

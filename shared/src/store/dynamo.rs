@@ -1,0 +1,364 @@
+//! DynamoDB adapters for the state and account ports.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
+};
+
+use super::keys::{
+    self, ACCOUNT_SK_PREFIX, OWNER_SK, STATE_SK, StateKey, TABLE_HASH_KEY, TABLE_RANGE_KEY,
+};
+use super::{Account, AccountStatus, AccountStore, PendingState, StateStore, StoreError};
+use crate::scope::ScopeSet;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// How often `save_connection` re-reads ownership after losing a race before giving up.
+const OWNERSHIP_ATTEMPTS: usize = 3;
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([
+        (TABLE_HASH_KEY.to_owned(), s(pk)),
+        (TABLE_RANGE_KEY.to_owned(), s(sk)),
+    ])
+}
+
+fn unavailable<E>(err: aws_sdk_dynamodb::error::SdkError<E>) -> StoreError
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+{
+    StoreError::Unavailable(DisplayErrorContext(err).to_string())
+}
+
+fn get_s(item: &Item, name: &'static str) -> Result<String, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .ok_or(StoreError::Corrupt(name))
+}
+
+fn get_opt_s(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn get_n(item: &Item, name: &'static str) -> Result<i64, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or(StoreError::Corrupt(name))
+}
+
+fn get_b(item: &Item, name: &'static str) -> Result<Vec<u8>, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_b().ok())
+        .map(|b| b.clone().into_inner())
+        .ok_or(StoreError::Corrupt(name))
+}
+
+fn get_scopes(item: &Item, name: &'static str) -> Result<ScopeSet, StoreError> {
+    ScopeSet::parse_comma_list(&get_s(item, name)?).map_err(|_| StoreError::Corrupt(name))
+}
+
+/// OAuth states in DynamoDB.
+#[derive(Debug, Clone)]
+pub struct DynamoStateStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStateStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+impl StateStore for DynamoStateStore {
+    async fn put(&self, key: &StateKey, state: &PendingState) -> Result<(), StoreError> {
+        let mut item = keys_for_state(key);
+        item.insert("app_user".into(), s(&state.app_user));
+        item.insert("scopes".into(), s(state.scopes.to_comma_list()));
+        item.insert("return_to".into(), s(&state.return_to));
+        item.insert("expires_at".into(), n(state.expires_at));
+        // TTL only cleans up; expiry is enforced in `take`.
+        item.insert("ttl".into(), n(state.expires_at + 3600));
+        if let Some(sealed) = &state.sealed_verifier {
+            item.insert(
+                "sealed_verifier".into(),
+                AttributeValue::B(Blob::new(sealed.clone())),
+            );
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            // 256 random bits never collide; the condition makes an overwrite impossible anyway.
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn take(&self, key: &StateKey, now: i64) -> Result<Option<PendingState>, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(keys_for_state(key)))
+            .condition_expression("attribute_exists(pk) AND expires_at > :now")
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        let item = match result {
+            Ok(out) => out.attributes.unwrap_or_default(),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                return Ok(None);
+            }
+            Err(err) => return Err(unavailable(err)),
+        };
+        Ok(Some(PendingState {
+            app_user: get_s(&item, "app_user")?,
+            scopes: get_scopes(&item, "scopes")?,
+            return_to: get_s(&item, "return_to")?,
+            sealed_verifier: get_b(&item, "sealed_verifier").ok(),
+            expires_at: get_n(&item, "expires_at")?,
+        }))
+    }
+}
+
+fn keys_for_state(key: &StateKey) -> Item {
+    self::key(keys::state_pk(key), STATE_SK)
+}
+
+/// Connected accounts and their ownership records in DynamoDB.
+#[derive(Debug, Clone)]
+pub struct DynamoAccountStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoAccountStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn current_owner(&self, open_id: &str) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::owner_pk(open_id), OWNER_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.map(|item| get_s(&item, "app_user")).transpose()
+    }
+
+    /// The account write: every attribute set, absent optional ones removed, version bumped.
+    fn account_update(&self, account: &Account) -> Result<Update, StoreError> {
+        let mut set = vec![
+            "app_user = :app_user",
+            "open_id = :open_id",
+            "scopes = :scopes",
+            "#status = :status",
+            "sealed_tokens = :sealed_tokens",
+            "access_token_expires_at = :at_exp",
+            "refresh_token_expires_at = :rt_exp",
+            "connected_at = :connected_at",
+            "token_version = if_not_exists(token_version, :zero) + :one",
+        ];
+        let mut values: Item = HashMap::from([
+            (":app_user".to_owned(), s(&account.app_user)),
+            (":open_id".to_owned(), s(&account.open_id)),
+            (":scopes".to_owned(), s(account.scopes.to_comma_list())),
+            (":status".to_owned(), s(AccountStatus::Active.as_str())),
+            (
+                ":sealed_tokens".to_owned(),
+                AttributeValue::B(Blob::new(account.sealed_tokens.clone())),
+            ),
+            (":at_exp".to_owned(), n(account.access_token_expires_at)),
+            (":rt_exp".to_owned(), n(account.refresh_token_expires_at)),
+            (":connected_at".to_owned(), n(account.connected_at)),
+            (":zero".to_owned(), n(0)),
+            (":one".to_owned(), n(1)),
+        ]);
+        let mut remove = Vec::new();
+        for (name, value) in [
+            ("union_id", &account.union_id),
+            ("display_name", &account.display_name),
+            ("avatar_url", &account.avatar_url),
+            ("username", &account.username),
+        ] {
+            match value {
+                Some(v) => {
+                    set.push(match name {
+                        "union_id" => "union_id = :union_id",
+                        "display_name" => "display_name = :display_name",
+                        "avatar_url" => "avatar_url = :avatar_url",
+                        _ => "username = :username",
+                    });
+                    values.insert(format!(":{name}"), s(v));
+                }
+                None => remove.push(name),
+            }
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                keys::user_pk(&account.app_user),
+                &keys::account_sk(&account.open_id),
+            )))
+            .update_expression(expression)
+            .expression_attribute_names("#status", "status")
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(|_| StoreError::Corrupt("account update"))
+    }
+}
+
+impl AccountStore for DynamoAccountStore {
+    async fn save_connection(&self, account: &Account) -> Result<Option<String>, StoreError> {
+        for _ in 0..OWNERSHIP_ATTEMPTS {
+            let previous = self.current_owner(&account.open_id).await?;
+            let mut owner = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(key(keys::owner_pk(&account.open_id), OWNER_SK)))
+                .item("app_user", s(&account.app_user));
+            // Optimistic lock on the ownership record: only the owner we read may be replaced.
+            owner = match &previous {
+                None => owner.condition_expression("attribute_not_exists(pk)"),
+                Some(prev) => owner
+                    .condition_expression("app_user = :prev")
+                    .expression_attribute_values(":prev", s(prev)),
+            };
+            let mut items = vec![
+                TransactWriteItem::builder()
+                    .update(self.account_update(account)?)
+                    .build(),
+                TransactWriteItem::builder()
+                    .put(
+                        owner
+                            .build()
+                            .map_err(|_| StoreError::Corrupt("owner put"))?,
+                    )
+                    .build(),
+            ];
+            let taken_from = previous.filter(|prev| *prev != account.app_user);
+            if let Some(prev) = &taken_from {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(
+                        keys::user_pk(prev),
+                        &keys::account_sk(&account.open_id),
+                    )))
+                    .build()
+                    .map_err(|_| StoreError::Corrupt("previous owner delete"))?;
+                items.push(TransactWriteItem::builder().delete(delete).build());
+            }
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(taken_from),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+                {
+                    tracing::info!("ownership changed during connect; retrying");
+                }
+                Err(err) => return Err(unavailable(err)),
+            }
+        }
+        Err(StoreError::Contention)
+    }
+
+    async fn get(&self, app_user: &str, open_id: &str) -> Result<Option<Account>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                keys::user_pk(app_user),
+                &keys::account_sk(open_id),
+            )))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.as_ref().map(account_from_item).transpose()
+    }
+
+    async fn list(&self, app_user: &str) -> Result<Vec<Account>, StoreError> {
+        let pages: Vec<_> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(keys::user_pk(app_user)))
+            .expression_attribute_values(":prefix", s(ACCOUNT_SK_PREFIX))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect()
+            .await;
+        pages
+            .into_iter()
+            .map(|item| {
+                item.map_err(unavailable)
+                    .and_then(|item| account_from_item(&item))
+            })
+            .collect()
+    }
+}
+
+fn account_from_item(item: &Item) -> Result<Account, StoreError> {
+    Ok(Account {
+        app_user: get_s(item, "app_user")?,
+        open_id: get_s(item, "open_id")?,
+        union_id: get_opt_s(item, "union_id"),
+        display_name: get_opt_s(item, "display_name"),
+        avatar_url: get_opt_s(item, "avatar_url"),
+        username: get_opt_s(item, "username"),
+        scopes: get_scopes(item, "scopes")?,
+        status: AccountStatus::parse(&get_s(item, "status")?)
+            .ok_or(StoreError::Corrupt("status"))?,
+        sealed_tokens: get_b(item, "sealed_tokens")?,
+        access_token_expires_at: get_n(item, "access_token_expires_at")?,
+        refresh_token_expires_at: get_n(item, "refresh_token_expires_at")?,
+        connected_at: get_n(item, "connected_at")?,
+        token_version: get_n(item, "token_version")?,
+    })
+}

@@ -1,0 +1,433 @@
+//! The reqwest adapter: form-encoded OAuth calls, the v2 JSON envelope, and TikTok's quirks
+//! (HTTP 200 errors, mandatory trailing slashes, `x-tt-logid`). TIKTOK_API.md §2–§4, §7.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde::Deserialize;
+use url::Url;
+
+use super::{Profile, TikTokApi, TikTokError, TokenGrant};
+use crate::scope::{self, ScopeSet};
+use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, RefreshToken};
+
+const TOKEN_PATH: &str = "/v2/oauth/token/";
+const USER_INFO_PATH: &str = "/v2/user/info/";
+/// TikTok's answers are small; anything larger is not TikTok.
+const MAX_BODY_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct TikTokHttpConfig {
+    /// API base such as `https://open.tiktokapis.com` (no trailing slash).
+    pub api_url: Url,
+    pub client_key: String,
+    pub client_secret: ClientSecret,
+    /// Sent byte-for-byte at the code exchange; must equal the authorize one.
+    pub redirect_uri: String,
+}
+
+/// Talks to TikTok over HTTPS. Cheap to clone; build one per cold start.
+#[derive(Debug, Clone)]
+pub struct TikTokHttp {
+    http: reqwest::Client,
+    config: TikTokHttpConfig,
+}
+
+/// Connect and total timeouts for one TikTok call. Their sum must fit the function's timeout.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(6);
+
+impl TikTokHttp {
+    /// Builds the HTTP client: rustls, no redirects followed (TikTok never redirects its API, and a
+    /// redirect would carry our form body elsewhere), bounded timeouts.
+    pub fn new(config: TikTokHttpConfig) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("tiktok-connect/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self { http, config })
+    }
+
+    fn endpoint(&self, path: &str) -> String {
+        format!(
+            "{}{path}",
+            self.config.api_url.as_str().trim_end_matches('/')
+        )
+    }
+
+    async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Result<RawAnswer, TikTokError> {
+        let response = self
+            .http
+            .post(self.endpoint(path))
+            .header(reqwest::header::CACHE_CONTROL, "no-cache")
+            .form(form)
+            .send()
+            .await;
+        RawAnswer::read(response).await
+    }
+}
+
+/// The parts of an HTTP answer that classification needs.
+struct RawAnswer {
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl RawAnswer {
+    async fn read(
+        response: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<Self, TikTokError> {
+        let response = response.map_err(transport_error)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(transport_error)?;
+        if body.len() > MAX_BODY_BYTES {
+            return Err(TikTokError::Unexpected {
+                detail: "answer too large",
+                status,
+                log_id: header_log_id(&headers),
+            });
+        }
+        Ok(Self {
+            status,
+            headers,
+            body: body.to_vec(),
+        })
+    }
+
+    fn log_id(&self, from_body: Option<String>) -> Option<String> {
+        from_body
+            .filter(|s| !s.is_empty())
+            .or_else(|| header_log_id(&self.headers))
+    }
+
+    fn retry_after_secs(&self) -> Option<u64> {
+        self.headers
+            .get(RETRY_AFTER)?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// The error for an answer whose body was not what we expected.
+    fn unusable(&self, detail: &'static str) -> TikTokError {
+        let log_id = self.log_id(None);
+        match self.status {
+            429 => TikTokError::RateLimited {
+                retry_after_secs: self.retry_after_secs(),
+                log_id,
+            },
+            500.. => TikTokError::Unavailable {
+                detail,
+                status: Some(self.status),
+                log_id,
+            },
+            status => TikTokError::Unexpected {
+                detail,
+                status,
+                log_id,
+            },
+        }
+    }
+}
+
+fn header_log_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-tt-logid")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(64).collect())
+}
+
+fn transport_error(err: reqwest::Error) -> TikTokError {
+    // reqwest's message names the URL; ours never carry secrets, but the detail is fixed text anyway.
+    let detail = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "connection failed"
+    } else {
+        "connection broken"
+    };
+    TikTokError::Unavailable {
+        detail,
+        status: None,
+        log_id: None,
+    }
+}
+
+/// Flat token response or OAuth error body; which one is decided by the fields, not the status.
+#[derive(Deserialize)]
+struct TokenBody {
+    access_token: Option<String>,
+    refresh_token: Option<String>,
+    open_id: Option<String>,
+    scope: Option<String>,
+    expires_in: Option<i64>,
+    refresh_expires_in: Option<i64>,
+    error: Option<String>,
+    error_description: Option<String>,
+    log_id: Option<String>,
+}
+
+fn parse_token_answer(answer: &RawAnswer) -> Result<TokenGrant, TikTokError> {
+    let Ok(body) = serde_json::from_slice::<TokenBody>(&answer.body) else {
+        return Err(answer.unusable("token answer is not JSON"));
+    };
+    let log_id = answer.log_id(body.log_id);
+    if let Some(error) = body.error.filter(|e| !e.is_empty()) {
+        let description: String = body
+            .error_description
+            .unwrap_or_default()
+            .chars()
+            .take(300)
+            .collect();
+        return Err(match (answer.status, error.as_str()) {
+            (429, _) | (_, "rate_limit_exceeded") => TikTokError::RateLimited {
+                retry_after_secs: answer.retry_after_secs(),
+                log_id,
+            },
+            (500.., _) | (_, "server_error" | "temporarily_unavailable") => {
+                TikTokError::Unavailable {
+                    detail: "TikTok reported a server error",
+                    status: Some(answer.status),
+                    log_id,
+                }
+            }
+            _ => TikTokError::OAuth {
+                error: error.chars().take(64).collect(),
+                description,
+                log_id,
+            },
+        });
+    }
+    match (
+        body.access_token,
+        body.refresh_token,
+        body.open_id,
+        body.expires_in,
+        body.refresh_expires_in,
+    ) {
+        (
+            Some(access),
+            Some(refresh),
+            Some(open_id),
+            Some(expires_in),
+            Some(refresh_expires_in),
+        ) if (200..300).contains(&answer.status)
+            && !access.is_empty()
+            && !refresh.is_empty()
+            && !open_id.is_empty() =>
+        {
+            Ok(TokenGrant {
+                open_id,
+                access_token: AccessToken::new(access),
+                refresh_token: RefreshToken::new(refresh),
+                expires_in,
+                refresh_expires_in,
+                scopes: ScopeSet::parse_comma_list(body.scope.as_deref().unwrap_or_default())
+                    .unwrap_or_default(),
+            })
+        }
+        _ => Err(answer.unusable("token answer lacks required fields")),
+    }
+}
+
+/// The v2 envelope: `{"data": …, "error": {"code": "ok", "message": "", "log_id": "…"}}`.
+#[derive(Deserialize)]
+struct Envelope<T> {
+    data: Option<T>,
+    error: Option<EnvelopeError>,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeError {
+    code: String,
+    #[serde(default)]
+    message: String,
+    log_id: Option<String>,
+}
+
+/// Decides a v2 API answer by `error.code == "ok"`, never by the HTTP status alone.
+fn parse_envelope<T: for<'de> Deserialize<'de>>(answer: &RawAnswer) -> Result<T, TikTokError> {
+    // Errors carry `"data": {}`, which need not parse as `T`; read the error first.
+    #[derive(Deserialize)]
+    struct ErrorOnly {
+        error: Option<EnvelopeError>,
+    }
+    let Ok(ErrorOnly { error }) = serde_json::from_slice::<ErrorOnly>(&answer.body) else {
+        return Err(answer.unusable("API answer is not JSON"));
+    };
+    let Some(error) = error else {
+        return Err(answer.unusable("API answer has no error object"));
+    };
+    let log_id = answer.log_id(error.log_id);
+    match error.code.as_str() {
+        "ok" if (200..300).contains(&answer.status) => {
+            let envelope: Envelope<T> =
+                serde_json::from_slice(&answer.body).map_err(|_| TikTokError::Unexpected {
+                    detail: "API data has an unexpected shape",
+                    status: answer.status,
+                    log_id: log_id.clone(),
+                })?;
+            let _ = envelope.error;
+            envelope.data.ok_or(TikTokError::Unexpected {
+                detail: "API answer has no data",
+                status: answer.status,
+                log_id,
+            })
+        }
+        "ok" => Err(answer.unusable("API answered ok with an error status")),
+        "rate_limit_exceeded" => Err(TikTokError::RateLimited {
+            retry_after_secs: answer.retry_after_secs(),
+            log_id,
+        }),
+        "internal_error" => Err(TikTokError::Unavailable {
+            detail: "TikTok reported an internal error",
+            status: Some(answer.status),
+            log_id,
+        }),
+        code => Err(TikTokError::Api {
+            status: answer.status,
+            code: code.chars().take(64).collect(),
+            message: error.message.chars().take(300).collect(),
+            log_id,
+        }),
+    }
+}
+
+#[derive(Deserialize)]
+struct UserData {
+    user: UserFields,
+}
+
+#[derive(Deserialize)]
+struct UserFields {
+    union_id: Option<String>,
+    display_name: Option<String>,
+    avatar_url: Option<String>,
+    username: Option<String>,
+}
+
+/// The user-info fields we ask for, limited to what the granted scopes allow (asking for more
+/// fails the whole call with `scope_permission_missed`).
+pub fn profile_fields(scopes: &ScopeSet) -> Vec<&'static str> {
+    let mut fields = vec!["open_id", "union_id", "avatar_url", "display_name"];
+    if scopes.contains(scope::USER_INFO_PROFILE) {
+        fields.push("username");
+    }
+    fields
+}
+
+impl TikTokApi for TikTokHttp {
+    async fn exchange_code(
+        &self,
+        code: &AuthorizationCode,
+        verifier: Option<&CodeVerifier>,
+    ) -> Result<TokenGrant, TikTokError> {
+        let mut form = vec![
+            ("client_key", self.config.client_key.as_str()),
+            ("client_secret", self.config.client_secret.secret()),
+            ("code", code.secret()),
+            ("grant_type", "authorization_code"),
+            ("redirect_uri", self.config.redirect_uri.as_str()),
+        ];
+        if let Some(verifier) = verifier {
+            form.push(("code_verifier", verifier.secret()));
+        }
+        let answer = self.post_form(TOKEN_PATH, &form).await?;
+        parse_token_answer(&answer)
+    }
+
+    async fn fetch_profile(
+        &self,
+        token: &AccessToken,
+        scopes: &ScopeSet,
+    ) -> Result<Profile, TikTokError> {
+        let response = self
+            .http
+            .get(self.endpoint(USER_INFO_PATH))
+            .query(&[("fields", profile_fields(scopes).join(","))])
+            .bearer_auth(token.secret())
+            .send()
+            .await;
+        let answer = RawAnswer::read(response).await?;
+        let data: UserData = parse_envelope(&answer)?;
+        Ok(Profile {
+            union_id: data.user.union_id,
+            display_name: data.user.display_name,
+            avatar_url: data.user.avatar_url,
+            username: data.user.username,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> RawAnswer {
+        RawAnswer {
+            status,
+            headers: HeaderMap::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn token_success_is_decided_by_the_body() {
+        let ok = r#"{"access_token":"act.a!1","expires_in":86400,"open_id":"o","refresh_expires_in":31536000,
+                    "refresh_token":"rft.r!2","scope":"user.info.basic,video.list","token_type":"Bearer"}"#;
+        let grant = parse_token_answer(&answer(200, ok)).expect("grant");
+        assert_eq!(grant.open_id, "o");
+        assert_eq!(grant.scopes.to_comma_list(), "user.info.basic,video.list");
+
+        let err = r#"{"error":"invalid_grant","error_description":"Authorization code is expired.","log_id":"L1"}"#;
+        match parse_token_answer(&answer(200, err)) {
+            Err(TikTokError::OAuth { error, log_id, .. }) => {
+                assert_eq!(error, "invalid_grant");
+                assert_eq!(log_id.as_deref(), Some("L1"));
+            }
+            other => panic!("expected OAuth error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unusable_token_answers_are_classified() {
+        assert!(matches!(
+            parse_token_answer(&answer(502, "<html>Bad gateway</html>")),
+            Err(TikTokError::Unavailable { .. })
+        ));
+        assert!(matches!(
+            parse_token_answer(&answer(200, "{\"access_tok")),
+            Err(TikTokError::Unexpected { .. })
+        ));
+        assert!(matches!(
+            parse_token_answer(&answer(404, "Unsupported path(Janus)")),
+            Err(TikTokError::Unexpected { status: 404, .. })
+        ));
+        assert!(matches!(
+            parse_token_answer(&answer(429, "")),
+            Err(TikTokError::RateLimited { .. })
+        ));
+        assert!(matches!(
+            parse_token_answer(&answer(200, r#"{"access_token":"act.x","open_id":"o"}"#)),
+            Err(TikTokError::Unexpected { .. })
+        ));
+    }
+
+    #[test]
+    fn envelope_errors_with_http_200_are_errors() {
+        let body = r#"{"data":{},"error":{"code":"access_token_invalid","message":"The access token is invalid","log_id":"L"}}"#;
+        assert!(matches!(
+            parse_envelope::<UserData>(&answer(200, body)),
+            Err(TikTokError::Api { code, .. }) if code == "access_token_invalid"
+        ));
+        let ok = r#"{"data":{"user":{"display_name":"A"}},"error":{"code":"ok","message":"","log_id":"L"}}"#;
+        let data = parse_envelope::<UserData>(&answer(200, ok)).expect("ok");
+        assert_eq!(data.user.display_name.as_deref(), Some("A"));
+    }
+}

@@ -1,0 +1,277 @@
+//! A complete, isolated stack per test: fresh table, KMS key and secret in the shared moto server,
+//! a fake TikTok of its own, and the two functions wired exactly as in production except for an
+//! adjustable clock.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use fake_tiktok::{FakeConfig, FakeTikTok};
+use shared::app_user::JwtVerifier;
+use shared::cipher::{EncryptionContext, KmsCipher, TokenPair, open_tokens};
+use shared::clock::OffsetClock;
+use shared::config::Config;
+use shared::connect::{AuthorizeService, CallbackService, ConnectSettings};
+use shared::pkce::PkceMode;
+use shared::runtime::{AppSecrets, AwsClients};
+use shared::store::{Account, AccountStore, DynamoAccountStore, DynamoStateStore};
+use shared::tiktok::{TikTokHttp, TikTokHttpConfig};
+
+use crate::{logs, moto};
+
+pub const REDIRECT_URI: &str = "http://127.0.0.1:9000/lambda-url/callback/";
+pub const APP_RETURN_URL: &str = "https://app.example.com/settings";
+pub const ALL_SCOPES: &str = "user.info.basic,user.info.profile,user.info.stats,video.list";
+
+pub type TestAuthorize = authorize::App<DynamoStateStore, KmsCipher, OffsetClock>;
+pub type TestCallback =
+    CallbackService<DynamoStateStore, DynamoAccountStore, KmsCipher, TikTokHttp, OffsetClock>;
+
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    pub pkce: PkceMode,
+    pub scopes: &'static str,
+    pub allowed_return_urls: &'static str,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            pkce: PkceMode::Off,
+            scopes: ALL_SCOPES,
+            allowed_return_urls: "https://partner.example.net/tiktok-done",
+        }
+    }
+}
+
+pub struct Stack {
+    pub fake: FakeTikTok,
+    pub aws: AwsClients,
+    pub config: Config,
+    pub clock: OffsetClock,
+    pub jwt_secret: String,
+    pub client_secret: String,
+    pub authorize: TestAuthorize,
+    pub callback: TestCallback,
+    pub accounts: DynamoAccountStore,
+    pub cipher: KmsCipher,
+    /// JWTs minted by this stack, scanned for in logs.
+    minted: std::sync::Mutex<Vec<String>>,
+}
+
+fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// SDK configuration for the moto server: static dummy credentials, one region.
+pub async fn moto_sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto::endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+impl Stack {
+    pub async fn start(options: StackOptions) -> Stack {
+        logs::install();
+        let fake_pkce = match options.pkce {
+            PkceMode::Off => fake_tiktok::PkceMode::Off,
+            PkceMode::S256Hex => fake_tiktok::PkceMode::Hex,
+            PkceMode::S256Base64Url => fake_tiktok::PkceMode::Base64Url,
+        };
+        // Distinctive per-test secrets, so a log scan cannot confuse them with ordinary words.
+        let client_secret = format!(
+            "cs{:x}Qz{}",
+            std::process::id(),
+            unique("s").replace('-', "x")
+        );
+        let fake = FakeTikTok::start(FakeConfig {
+            pkce: fake_pkce,
+            client_secret: client_secret.clone(),
+            ..FakeConfig::default()
+        })
+        .await
+        .expect("fake TikTok starts");
+
+        let aws = AwsClients::from_sdk_config(&moto_sdk_config().await);
+        let table = unique("tiktok-connect");
+        let key_alias = format!("alias/{}", unique("tokens"));
+        let secret_id = unique("tiktok-connect-secret");
+        let jwt_secret = format!(
+            "jw{:x}Kp{}",
+            std::process::id(),
+            unique("k").replace('-', "y")
+        );
+        devstack::ensure_table(&aws.dynamodb, &table)
+            .await
+            .expect("table");
+        devstack::ensure_key(&aws.kms, &key_alias)
+            .await
+            .expect("key");
+        devstack::ensure_secret(&aws.secrets, &secret_id, &client_secret, &jwt_secret)
+            .await
+            .expect("secret");
+
+        let pkce = match options.pkce {
+            PkceMode::Off => "off",
+            PkceMode::S256Hex => "s256-hex",
+            PkceMode::S256Base64Url => "s256-base64url",
+        };
+        let env: HashMap<&str, String> = HashMap::from([
+            ("TABLE_NAME", table.clone()),
+            ("KMS_KEY_ID", key_alias),
+            ("SECRET_ID", secret_id),
+            ("TIKTOK_CLIENT_KEY", "fake_client_key".into()),
+            ("TIKTOK_REDIRECT_URI", REDIRECT_URI.into()),
+            ("APP_RETURN_URL", APP_RETURN_URL.into()),
+            (
+                "APP_ALLOWED_RETURN_URLS",
+                options.allowed_return_urls.into(),
+            ),
+            ("TIKTOK_SCOPES", options.scopes.into()),
+            ("TIKTOK_PKCE", pkce.into()),
+            ("TIKTOK_AUTH_URL", fake.authorize_url()),
+            ("TIKTOK_API_URL", fake.base_url()),
+        ]);
+        let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+        // The secret is read through the production path, from moto.
+        let secrets = AppSecrets::load(&aws.secrets, &config.secret_id)
+            .await
+            .expect("secret loads");
+
+        let clock = OffsetClock::default();
+        let cipher = KmsCipher::new(aws.kms.clone(), &config.kms_key_id);
+        let states = DynamoStateStore::new(aws.dynamodb.clone(), &table);
+        let accounts = DynamoAccountStore::new(aws.dynamodb.clone(), &table);
+        let settings = ConnectSettings::from(&config);
+        let authorize = authorize::App {
+            service: AuthorizeService {
+                states: states.clone(),
+                cipher: cipher.clone(),
+                clock: clock.clone(),
+                settings: settings.clone(),
+            },
+            jwt: JwtVerifier::new(&secrets.app_jwt_secret, None, None),
+        };
+        let tiktok = TikTokHttp::new(TikTokHttpConfig {
+            api_url: config.api_url.clone(),
+            client_key: config.tiktok_client_key.clone(),
+            client_secret: secrets.tiktok_client_secret.clone(),
+            redirect_uri: config.redirect_uri.clone(),
+        })
+        .expect("http client");
+        let callback = CallbackService {
+            states,
+            accounts: accounts.clone(),
+            cipher: cipher.clone(),
+            tiktok,
+            clock: clock.clone(),
+            settings,
+        };
+        Stack {
+            fake,
+            aws,
+            config,
+            clock,
+            jwt_secret,
+            client_secret,
+            authorize,
+            callback,
+            accounts,
+            cipher,
+            minted: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A valid app JWT for `app_user`.
+    pub fn jwt(&self, app_user: &str) -> String {
+        let token = devstack::mint_jwt(&self.jwt_secret, app_user, 600, None, None).expect("jwt");
+        if let Ok(mut minted) = self.minted.lock() {
+            minted.push(token.clone());
+        }
+        token
+    }
+
+    pub async fn account(&self, app_user: &str, open_id: &str) -> Option<Account> {
+        self.accounts
+            .get(app_user, open_id)
+            .await
+            .expect("account read")
+    }
+
+    pub async fn accounts_of(&self, app_user: &str) -> Vec<Account> {
+        self.accounts.list(app_user).await.expect("account list")
+    }
+
+    pub async fn tokens_of(&self, account: &Account) -> TokenPair {
+        open_tokens(
+            &self.cipher,
+            &EncryptionContext::tokens(&account.app_user, &account.open_id),
+            &account.sealed_tokens,
+        )
+        .await
+        .expect("tokens decrypt under their own context")
+    }
+
+    /// Every item in the table, each attribute rendered as text (binary lossily).
+    pub async fn table_dump(&self) -> Vec<HashMap<String, String>> {
+        let items: Vec<_> = self
+            .aws
+            .dynamodb
+            .scan()
+            .table_name(&self.config.table_name)
+            .into_paginator()
+            .items()
+            .send()
+            .collect()
+            .await;
+        items
+            .into_iter()
+            .map(|item| {
+                item.expect("scan")
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let text = match v {
+                            AttributeValue::S(s) | AttributeValue::N(s) => s,
+                            AttributeValue::B(b) => {
+                                String::from_utf8_lossy(b.as_ref()).into_owned()
+                            }
+                            other => format!("{other:?}"),
+                        };
+                        (k, text)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Every secret this test could have leaked: TikTok codes and tokens, the client secret, the
+    /// JWT key and every JWT minted.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut all = self.fake.issued_secrets();
+        all.push(self.client_secret.clone());
+        all.push(self.jwt_secret.clone());
+        if let Ok(minted) = self.minted.lock() {
+            all.extend(minted.iter().cloned());
+        }
+        all
+    }
+
+    /// The check that ends every test: no secret in the table (scanned) or in any log line.
+    pub async fn assert_nothing_leaked(&self) {
+        let secrets = self.secrets();
+        assert!(!secrets.is_empty());
+        let dump = format!("{:?}", self.table_dump().await);
+        logs::assert_absent(&dump, &secrets, "the DynamoDB table");
+        logs::assert_absent(&logs::text(), &secrets, "the captured logs");
+    }
+}

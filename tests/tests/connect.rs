@@ -1,0 +1,563 @@
+//! The connect flow end to end: the authorize and callback functions against moto (DynamoDB, KMS,
+//! Secrets Manager over the real SDKs) and the fake TikTok over HTTP. Every test ends by scanning
+//! the table and the captured logs for any token, code, secret or JWT.
+
+use std::time::Duration;
+
+use fake_tiktok::{Endpoint, Failure};
+use integration_tests::flow::{ALICE, BOB, body_json, param};
+use integration_tests::{ConsentChoice, Stack, StackOptions};
+use shared::pkce::PkceMode;
+use shared::store::AccountStatus;
+
+async fn stack() -> Stack {
+    Stack::start(StackOptions::default()).await
+}
+
+fn assert_error(location: &url::Url, reason: &str) {
+    assert_eq!(
+        param(location, "tiktok").as_deref(),
+        Some("error"),
+        "{location}"
+    );
+    assert_eq!(
+        param(location, "reason").as_deref(),
+        Some(reason),
+        "{location}"
+    );
+}
+
+#[tokio::test]
+async fn happy_path_with_every_scope_stores_encrypted_tokens_and_profile() {
+    let stack = stack().await;
+    let location = stack
+        .connect("user-1", "", &ConsentChoice::approve(ALICE))
+        .await;
+
+    assert_eq!(
+        location.origin().ascii_serialization(),
+        "https://app.example.com"
+    );
+    assert_eq!(param(&location, "tiktok").as_deref(), Some("connected"));
+    assert_eq!(param(&location, "open_id").as_deref(), Some(ALICE));
+
+    let account = stack
+        .account("user-1", ALICE)
+        .await
+        .expect("account stored");
+    assert_eq!(account.status, AccountStatus::Active);
+    assert_eq!(
+        account.scopes.to_comma_list(),
+        "user.info.basic,user.info.profile,user.info.stats,video.list"
+    );
+    assert_eq!(account.display_name.as_deref(), Some("Alice Dancer"));
+    assert_eq!(account.username.as_deref(), Some("alice.dances"));
+    assert!(
+        account
+            .avatar_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    );
+    assert!(account.union_id.is_some());
+    let now = shared::clock::Clock::now(&shared::clock::SystemClock);
+    assert!((account.access_token_expires_at - (now + 86_400)).abs() <= 5);
+    assert!((account.refresh_token_expires_at - (now + 31_536_000)).abs() <= 5);
+    assert_eq!(account.token_version, 1);
+
+    // The stored ciphertext opens only under this record's context and holds TikTok's tokens.
+    let tokens = stack.tokens_of(&account).await;
+    assert!(tokens.access_token.secret().starts_with("act."));
+    assert!(tokens.refresh_token.secret().starts_with("rft."));
+    assert_eq!(stack.fake.calls(Endpoint::Token), 1);
+    assert_eq!(stack.fake.calls(Endpoint::UserInfo), 1);
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn partial_grant_is_stored_as_granted_and_profile_fields_follow_scopes() {
+    let stack = stack().await;
+    let choice = ConsentChoice {
+        account: ALICE,
+        granted: Some(vec!["user.info.basic", "video.list"]),
+        approve: true,
+    };
+    let location = stack.connect("user-1", "", &choice).await;
+    assert_eq!(param(&location, "tiktok").as_deref(), Some("connected"));
+    let account = stack.account("user-1", ALICE).await.expect("account");
+    assert_eq!(account.scopes.to_comma_list(), "user.info.basic,video.list");
+    // Without user.info.profile we must not ask for `username` (TikTok would refuse the whole call).
+    assert_eq!(account.display_name.as_deref(), Some("Alice Dancer"));
+    assert_eq!(account.username, None);
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn requested_scopes_narrow_the_authorize_url() {
+    let stack = stack().await;
+    let url = stack
+        .start_connect("user-1", "scopes=user.info.basic,video.list")
+        .await;
+    assert_eq!(
+        param(&url, "scope").as_deref(),
+        Some("user.info.basic,video.list")
+    );
+    assert!(
+        url.as_str().contains("scope=user.info.basic,video.list&"),
+        "literal commas: {url}"
+    );
+    assert_eq!(
+        param(&url, "client_key").as_deref(),
+        Some("fake_client_key")
+    );
+    assert_eq!(param(&url, "response_type").as_deref(), Some("code"));
+    assert_eq!(
+        param(&url, "redirect_uri").as_deref(),
+        Some(integration_tests::stack::REDIRECT_URI)
+    );
+    assert_eq!(param(&url, "disable_auto_auth").as_deref(), Some("1"));
+    assert!(param(&url, "state").is_some_and(|s| s.len() >= 43));
+    assert!(param(&url, "code_challenge").is_none());
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn consent_denied_returns_access_denied_and_stores_nothing() {
+    let stack = stack().await;
+    let choice = ConsentChoice {
+        account: ALICE,
+        granted: None,
+        approve: false,
+    };
+    let location = stack.connect("user-1", "", &choice).await;
+    assert_error(&location, "access_denied");
+    assert!(stack.accounts_of("user-1").await.is_empty());
+    assert_eq!(stack.fake.calls(Endpoint::Token), 0);
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn replayed_state_changes_nothing() {
+    let stack = stack().await;
+    let url = stack.start_connect("user-1", "").await;
+    let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
+    let first = Stack::app_location(&stack.deliver_callback(&redirect).await);
+    assert_eq!(param(&first, "tiktok").as_deref(), Some("connected"));
+    let before = stack.account("user-1", ALICE).await.expect("account");
+
+    let replay = Stack::app_location(&stack.deliver_callback(&redirect).await);
+    assert_error(&replay, "invalid_state");
+    assert_eq!(stack.account("user-1", ALICE).await, Some(before));
+    assert_eq!(
+        stack.fake.calls(Endpoint::Token),
+        1,
+        "a replay never reaches TikTok"
+    );
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn expired_state_is_refused() {
+    let stack = stack().await;
+    let url = stack.start_connect("user-1", "").await;
+    let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
+    stack.clock.advance(601);
+    let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
+    assert_error(&location, "invalid_state");
+    assert!(stack.accounts_of("user-1").await.is_empty());
+    assert_eq!(stack.fake.calls(Endpoint::Token), 0);
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn unknown_forged_or_missing_state_is_refused() {
+    let stack = stack().await;
+    for query in [
+        "code=abc%2A0%216410.u1&scopes=user.info.basic&state=forged-state-value",
+        "code=abc%2A0%216410.u1&scopes=user.info.basic",
+        "code=abc&state=",
+    ] {
+        let location = Stack::app_location(&stack.call_callback(query).await);
+        assert_eq!(
+            location.as_str(),
+            "https://app.example.com/settings?tiktok=error&reason=invalid_state"
+        );
+    }
+    // Ambiguous or oversized input is refused before anything is looked up.
+    let dup = Stack::app_location(&stack.call_callback("state=a&state=b").await);
+    assert_error(&dup, "invalid_request");
+    let huge = format!("state={}", "x".repeat(10_000));
+    assert_error(
+        &Stack::app_location(&stack.call_callback(&huge).await),
+        "invalid_request",
+    );
+    assert_eq!(stack.fake.calls(Endpoint::Token), 0);
+    assert!(stack.table_dump().await.is_empty());
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn state_survives_a_missing_code_only_once() {
+    // A callback with a valid state but no code consumes the state: the user must start over.
+    let stack = stack().await;
+    let url = stack.start_connect("user-1", "").await;
+    let state = param(&url, "state").expect("state");
+    let query = format!("state={state}&scopes=user.info.basic");
+    assert_error(
+        &Stack::app_location(&stack.call_callback(&query).await),
+        "invalid_request",
+    );
+    assert_error(
+        &Stack::app_location(&stack.call_callback(&query).await),
+        "invalid_state",
+    );
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn token_exchange_error_with_http_200_stores_nothing() {
+    let stack = stack().await;
+    let url = stack.start_connect("user-1", "").await;
+    let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
+    stack.fake.fail_next(
+        Endpoint::Token,
+        Failure::OAuthError200 {
+            error: "invalid_grant".into(),
+            description: "Authorization code is expired.".into(),
+        },
+        1,
+    );
+    let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
+    assert_error(&location, "token_exchange_failed");
+    assert!(stack.accounts_of("user-1").await.is_empty());
+    assert!(
+        stack.table_dump().await.is_empty(),
+        "state consumed, nothing else written"
+    );
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn tiktok_server_errors_at_exchange_send_the_user_back_with_a_reason() {
+    let stack = stack().await;
+    for failure in [
+        Failure::Status500,
+        Failure::Html502,
+        Failure::MalformedJson,
+        Failure::ConnectionReset,
+    ] {
+        let url = stack.start_connect("user-1", "").await;
+        let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
+        stack.fake.fail_next(Endpoint::Token, failure.clone(), 1);
+        let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
+        assert_error(&location, "tiktok_unavailable");
+    }
+    assert!(stack.accounts_of("user-1").await.is_empty());
+    assert!(stack.table_dump().await.is_empty());
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn tiktok_timeout_at_exchange_is_bounded_and_stores_nothing() {
+    let stack = stack().await;
+    let url = stack.start_connect("user-1", "").await;
+    let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
+    stack.fake.fail_next(
+        Endpoint::Token,
+        Failure::Timeout(Duration::from_secs(30)),
+        1,
+    );
+    let started = std::time::Instant::now();
+    let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
+    let waited = started.elapsed();
+    assert_error(&location, "tiktok_unavailable");
+    assert!(
+        waited < Duration::from_secs(10),
+        "the call gave up after {waited:?}"
+    );
+    assert!(stack.accounts_of("user-1").await.is_empty());
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn code_with_star_and_bang_is_decoded_exactly_once() {
+    let stack = stack().await;
+    let url = stack.start_connect("user-1", "").await;
+    let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
+    assert!(
+        redirect.contains("%2A") && redirect.contains("%21"),
+        "TikTok percent-encodes * and !"
+    );
+    let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
+    assert_eq!(param(&location, "tiktok").as_deref(), Some("connected"));
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn reconnecting_replaces_tokens_without_duplicating_the_account() {
+    let stack = stack().await;
+    stack
+        .connect("user-1", "", &ConsentChoice::approve(ALICE))
+        .await;
+    let first = stack.account("user-1", ALICE).await.expect("first");
+    let first_tokens = stack.tokens_of(&first).await;
+
+    stack.clock.advance(30);
+    let location = stack
+        .connect("user-1", "", &ConsentChoice::approve(ALICE))
+        .await;
+    assert_eq!(param(&location, "tiktok").as_deref(), Some("connected"));
+    let accounts = stack.accounts_of("user-1").await;
+    assert_eq!(accounts.len(), 1);
+    let second = &accounts[0];
+    assert_eq!(second.token_version, 2);
+    assert!(second.connected_at > first.connected_at);
+    let second_tokens = stack.tokens_of(second).await;
+    assert_ne!(second_tokens.access_token, first_tokens.access_token);
+    assert_ne!(second_tokens.refresh_token, first_tokens.refresh_token);
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn one_app_user_can_connect_two_tiktok_accounts() {
+    let stack = stack().await;
+    stack
+        .connect("user-1", "", &ConsentChoice::approve(ALICE))
+        .await;
+    stack
+        .connect("user-1", "", &ConsentChoice::approve(BOB))
+        .await;
+    let mut open_ids: Vec<String> = stack
+        .accounts_of("user-1")
+        .await
+        .into_iter()
+        .map(|a| a.open_id)
+        .collect();
+    open_ids.sort();
+    assert_eq!(open_ids, vec![ALICE.to_owned(), BOB.to_owned()]);
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn a_newer_connection_by_another_app_user_takes_the_account_over() {
+    let stack = stack().await;
+    stack
+        .connect("user-1", "", &ConsentChoice::approve(ALICE))
+        .await;
+    stack
+        .connect("user-2", "", &ConsentChoice::approve(ALICE))
+        .await;
+    assert!(
+        stack.account("user-1", ALICE).await.is_none(),
+        "previous owner's record removed"
+    );
+    let account = stack.account("user-2", ALICE).await.expect("new owner");
+    stack.tokens_of(&account).await;
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn ciphertext_moved_to_another_record_does_not_decrypt() {
+    let stack = stack().await;
+    stack
+        .connect("user-1", "", &ConsentChoice::approve(ALICE))
+        .await;
+    stack
+        .connect("user-1", "", &ConsentChoice::approve(BOB))
+        .await;
+    let alice = stack.account("user-1", ALICE).await.expect("alice");
+    let bob = stack.account("user-1", BOB).await.expect("bob");
+    let moved = shared::cipher::open_tokens(
+        &stack.cipher,
+        &shared::cipher::EncryptionContext::tokens(&bob.app_user, &bob.open_id),
+        &alice.sealed_tokens,
+    )
+    .await;
+    assert!(
+        matches!(moved, Err(shared::cipher::CipherError::Invalid)),
+        "{moved:?}"
+    );
+    let other_user = shared::cipher::open_tokens(
+        &stack.cipher,
+        &shared::cipher::EncryptionContext::tokens("user-2", &alice.open_id),
+        &alice.sealed_tokens,
+    )
+    .await;
+    assert!(other_user.is_err());
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn pkce_hex_and_base64url_complete_against_a_strict_tiktok() {
+    for pkce in [PkceMode::S256Hex, PkceMode::S256Base64Url] {
+        let stack = Stack::start(StackOptions {
+            pkce,
+            ..StackOptions::default()
+        })
+        .await;
+        let url = stack.start_connect("user-1", "").await;
+        assert_eq!(
+            param(&url, "code_challenge_method").as_deref(),
+            Some("S256")
+        );
+        let challenge = param(&url, "code_challenge").expect("challenge");
+        assert_eq!(
+            challenge.len(),
+            if pkce == PkceMode::S256Hex { 64 } else { 43 }
+        );
+        let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
+        let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
+        assert_eq!(
+            param(&location, "tiktok").as_deref(),
+            Some("connected"),
+            "{pkce:?}"
+        );
+        // The verifier is stored only encrypted, and the state item is gone after use.
+        assert!(
+            stack
+                .table_dump()
+                .await
+                .iter()
+                .all(|item| !item["pk"].starts_with("STATE#"))
+        );
+        stack.assert_nothing_leaked().await;
+    }
+}
+
+#[tokio::test]
+async fn return_to_must_be_on_the_allow_list() {
+    let stack = stack().await;
+    let bearer = format!("Bearer {}", stack.jwt("user-1"));
+    for bad in [
+        "https%3A%2F%2Fevil.com%2F",
+        "%2F%2Fevil.com",
+        "https%3A%2F%2Fapp.example.com.evil.com%2F",
+        "https%3A%2F%2Fapp.example.com%40evil.com%2F",
+        "javascript%3Aalert(1)",
+        "https%3A%2F%2Fapp.example.com%5C%40evil.com",
+    ] {
+        let response = stack
+            .call_authorize(&format!("return_to={bad}"), Some(&bearer))
+            .await;
+        assert_eq!(response.status(), 400, "{bad}");
+        assert_eq!(body_json(&response)["error"], "invalid_request");
+    }
+    assert!(
+        stack.table_dump().await.is_empty(),
+        "a refused request stores no state"
+    );
+
+    // Allowed: same origin as APP_RETURN_URL, or exactly listed; the browser lands there.
+    let listed = "https%3A%2F%2Fpartner.example.net%2Ftiktok-done";
+    let url = stack
+        .start_connect("user-1", &format!("return_to={listed}"))
+        .await;
+    let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
+    let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
+    assert!(
+        location
+            .as_str()
+            .starts_with("https://partner.example.net/tiktok-done?tiktok=connected")
+    );
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn scopes_outside_the_configured_set_are_refused() {
+    let stack = Stack::start(StackOptions {
+        scopes: "user.info.basic",
+        ..StackOptions::default()
+    })
+    .await;
+    let bearer = format!("Bearer {}", stack.jwt("user-1"));
+    for query in [
+        "scopes=video.list",
+        "scopes=user.info.basic,video.publish",
+        "scopes=user.info.basic%20video.list",
+    ] {
+        let response = stack.call_authorize(query, Some(&bearer)).await;
+        assert_eq!(response.status(), 400, "{query}");
+        let body = body_json(&response);
+        assert_eq!(body["error"], "invalid_request");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn authorize_requires_a_valid_app_jwt() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+    let stack = stack().await;
+    let now = shared::clock::Clock::now(&shared::clock::SystemClock);
+    let sign = |claims: serde_json::Value, key: &str| {
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(key.as_bytes()),
+        )
+        .expect("sign")
+    };
+    let expired = sign(
+        serde_json::json!({"sub": "user-1", "exp": now - 3600}),
+        &stack.jwt_secret,
+    );
+    let wrong_key = sign(
+        serde_json::json!({"sub": "user-1", "exp": now + 600}),
+        "not-the-key",
+    );
+    let alg_none =
+        "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1c2VyLTEiLCJleHAiOjQxMDI0NDQ4MDB9.";
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("missing", None),
+        ("expired", Some(format!("Bearer {expired}"))),
+        ("wrong signature", Some(format!("Bearer {wrong_key}"))),
+        ("alg none", Some(format!("Bearer {alg_none}"))),
+        ("not bearer", Some(format!("Basic {}", stack.jwt("user-1")))),
+    ];
+    for (name, header) in cases {
+        let response = stack.call_authorize("", header.as_deref()).await;
+        assert_eq!(response.status(), 401, "{name}");
+        let body = body_json(&response);
+        assert_eq!(body["error"], "unauthorized", "{name}");
+    }
+    assert!(stack.table_dump().await.is_empty());
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn wrong_methods_get_405_json() {
+    let stack = stack().await;
+    let bearer = format!("Bearer {}", stack.jwt("user-1"));
+    let event = integration_tests::api_event(
+        "POST",
+        "/tiktok/authorize",
+        "",
+        &[("authorization", &bearer)],
+    );
+    let response = authorize::handle(&stack.authorize, event)
+        .await
+        .expect("handler");
+    assert_eq!(response.status(), 405);
+    assert_eq!(body_json(&response)["error"], "method_not_allowed");
+    let event = integration_tests::api_event("DELETE", "/tiktok/callback", "state=x", &[]);
+    let response = callback::handle(&stack.callback, event)
+        .await
+        .expect("handler");
+    assert_eq!(response.status(), 405);
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn profile_failure_at_connect_still_stores_the_grant() {
+    let stack = stack().await;
+    let url = stack.start_connect("user-1", "").await;
+    let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
+    stack
+        .fake
+        .fail_next(Endpoint::UserInfo, Failure::Status500, 1);
+    let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
+    assert_eq!(param(&location, "tiktok").as_deref(), Some("connected"));
+    let account = stack.account("user-1", ALICE).await.expect("account");
+    assert_eq!(account.display_name, None);
+    stack.tokens_of(&account).await;
+    stack.assert_nothing_leaked().await;
+}
