@@ -6,7 +6,7 @@ VENV := .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test venv fmt lint unit integration build clean help
+.PHONY: dev test venv fmt lint cargo-test e2e build clean help
 
 help:
 	@echo "make dev   - moto + fake TikTok + every function under cargo lambda watch (Ctrl-C stops all)"
@@ -28,8 +28,14 @@ lint:
 
 # Unit tests and integration tests share one build; integration tests start their own moto
 # server (from the venv) and fake TikTok on free ports.
-test: venv fmt lint
+test: venv fmt lint cargo-test e2e
+
+cargo-test: venv
 	MOTO_SERVER_BIN=$(CURDIR)/$(VENV)/bin/moto_server cargo test --workspace --locked
+
+# `make dev` + the README's curl walkthrough, on ports of its own.
+e2e: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./tests/e2e/dev-stack.sh
 
 dev: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./scripts/dev.sh

@@ -7,7 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STATE_DIR=.dev
+STATE_DIR=${DEV_STATE_DIR:-.dev}
+# Ports of the three local servers (another set lets the end-to-end test run beside `make dev`).
+MOTO_PORT=${DEV_MOTO_PORT:-5000}
+TIKTOK_PORT=${DEV_TIKTOK_PORT:-9100}
+FUNCTIONS_PORT=${DEV_FUNCTIONS_PORT:-9000}
 mkdir -p "$STATE_DIR"
 pids=()
 cleanup() {
@@ -36,8 +40,8 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 : "${TIKTOK_CLIENT_KEY:=fake_client_key}"
 : "${TIKTOK_CLIENT_SECRET:=fake_client_secret_dev_only}"
 : "${APP_JWT_SECRET:=dev-only-app-jwt-secret-change-me}"
-: "${TIKTOK_REDIRECT_URI:=http://127.0.0.1:9000/lambda-url/callback/}"
-: "${APP_RETURN_URL:=http://127.0.0.1:9100/_fake/app/settings}"
+: "${TIKTOK_REDIRECT_URI:=http://127.0.0.1:$FUNCTIONS_PORT/lambda-url/callback/}"
+: "${APP_RETURN_URL:=http://127.0.0.1:$TIKTOK_PORT/_fake/app/settings}"
 : "${TIKTOK_SCOPES:=user.info.basic,user.info.profile,user.info.stats,video.list}"
 : "${TIKTOK_PKCE:=off}"
 : "${AWS_REGION:=us-east-1}"
@@ -49,27 +53,27 @@ cargo build --quiet --locked -p devstack -p fake-tiktok
 
 # --- AWS emulator ---------------------------------------------------------------------------------
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
-  port_free 5000 || { echo "port 5000 is busy: stop the other moto server or set AWS_ENDPOINT_URL" >&2; exit 1; }
-  moto_server -H 127.0.0.1 -p 5000 >"$STATE_DIR/moto.log" 2>&1 &
+  port_free "$MOTO_PORT" || { echo "port $MOTO_PORT is busy: stop the other moto server or set AWS_ENDPOINT_URL" >&2; exit 1; }
+  moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$STATE_DIR/moto.log" 2>&1 &
   pids+=($!)
-  export AWS_ENDPOINT_URL=http://127.0.0.1:5000
+  export AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
   : "${AWS_ACCESS_KEY_ID:=test}" "${AWS_SECRET_ACCESS_KEY:=test}"
   export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
-  wait_for_port moto 5000
+  wait_for_port moto "$MOTO_PORT"
 fi
 
 # --- fake TikTok ----------------------------------------------------------------------------------
 if [ -z "${TIKTOK_API_URL:-}" ]; then
-  port_free 9100 || { echo "port 9100 is busy: stop the other fake TikTok or set TIKTOK_API_URL" >&2; exit 1; }
+  port_free "$TIKTOK_PORT" || { echo "port $TIKTOK_PORT is busy: stop the other fake TikTok or set TIKTOK_API_URL" >&2; exit 1; }
   case "$TIKTOK_PKCE" in s256-hex) fake_pkce=hex ;; s256-base64url) fake_pkce=base64url ;; *) fake_pkce=off ;; esac
   FAKE_TIKTOK_CLIENT_KEY="$TIKTOK_CLIENT_KEY" FAKE_TIKTOK_CLIENT_SECRET="$TIKTOK_CLIENT_SECRET" \
     FAKE_TIKTOK_REDIRECT_URIS="$TIKTOK_REDIRECT_URI" FAKE_TIKTOK_PKCE="$fake_pkce" \
-    target/debug/fake-tiktok --addr 127.0.0.1:9100 >"$STATE_DIR/fake-tiktok.log" 2>&1 &
+    target/debug/fake-tiktok --addr "127.0.0.1:$TIKTOK_PORT" >"$STATE_DIR/fake-tiktok.log" 2>&1 &
   pids+=($!)
-  export TIKTOK_API_URL=http://127.0.0.1:9100
-  : "${TIKTOK_AUTH_URL:=http://127.0.0.1:9100/v2/auth/authorize/}"
+  export TIKTOK_API_URL=http://127.0.0.1:$TIKTOK_PORT
+  : "${TIKTOK_AUTH_URL:=http://127.0.0.1:$TIKTOK_PORT/v2/auth/authorize/}"
   export TIKTOK_AUTH_URL
-  wait_for_port "fake TikTok" 9100
+  wait_for_port "fake TikTok" "$TIKTOK_PORT"
 fi
 
 # --- resources (idempotent) -----------------------------------------------------------------------
@@ -84,24 +88,24 @@ for name in TABLE_NAME KMS_KEY_ID SECRET_ID TIKTOK_CLIENT_KEY TIKTOK_REDIRECT_UR
   if [ -n "${!name:-}" ]; then echo "$name=${!name}" >>"$env_file"; fi
 done
 
-port_free 9000 || { echo "port 9000 is busy: stop the other cargo lambda watch" >&2; exit 1; }
-cargo lambda watch -A 127.0.0.1 -P 9000 --env-file "$env_file" >"$STATE_DIR/functions.log" 2>&1 &
+port_free "$FUNCTIONS_PORT" || { echo "port $FUNCTIONS_PORT is busy: stop the other cargo lambda watch" >&2; exit 1; }
+cargo lambda watch -A 127.0.0.1 -P "$FUNCTIONS_PORT" --env-file "$env_file" >"$STATE_DIR/functions.log" 2>&1 &
 pids+=($!)
-wait_for_port "cargo lambda watch" 9000
+wait_for_port "cargo lambda watch" "$FUNCTIONS_PORT"
 
 jwt=$(target/debug/devstack jwt dev-user 86400)
 cat <<TXT
 
 Local stack is up (logs in $STATE_DIR/). Functions compile on their first request.
   AWS emulator   ${AWS_ENDPOINT_URL}
-  TikTok         ${TIKTOK_API_URL}   (consent page: ${TIKTOK_AUTH_URL:-TikTok's})
-  functions      http://127.0.0.1:9000/lambda-url/<function>/
+  TikTok         ${TIKTOK_API_URL}   (consent page: ${TIKTOK_AUTH_URL:-default})
+  functions      http://127.0.0.1:$FUNCTIONS_PORT/lambda-url/<function>/
 
 App JWT for app user "dev-user" (valid 24 h):
   export APP_JWT=$jwt
 
 Connect a TikTok account:
-  curl -s -H "Authorization: Bearer \$APP_JWT" http://127.0.0.1:9000/lambda-url/authorize/
+  curl -s -H "Authorization: Bearer \$APP_JWT" http://127.0.0.1:$FUNCTIONS_PORT/lambda-url/authorize/
   then open the printed authorize_url in a browser and press Approve.
 
 Ctrl-C stops everything.
