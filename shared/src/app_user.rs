@@ -43,7 +43,11 @@ impl JwtVerifier {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        // `iss`/`aud` are only checked when present unless also required: require what is configured.
+        let mut required = vec!["exp", "sub"];
+        required.extend(issuer.map(|_| "iss"));
+        required.extend(audience.map(|_| "aud"));
+        validation.set_required_spec_claims(&required);
         match issuer {
             Some(iss) => validation.set_issuer(&[iss]),
             None => validation.iss = None,

@@ -369,3 +369,251 @@ fn fail(return_url: &Url, failure: &CallbackFailure) -> Url {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::OffsetClock;
+    use crate::fakes::{FakeCipher, InMemoryAccounts, InMemoryStates, ScriptedTikTok};
+
+    fn settings(pkce: PkceMode) -> ConnectSettings {
+        ConnectSettings {
+            client_key: "ck".into(),
+            redirect_uri: "https://api.example.com/tiktok/callback".into(),
+            auth_url: Url::parse("https://www.tiktok.com/v2/auth/authorize/").expect("url"),
+            allowed_scopes: ScopeSet::parse_comma_list("user.info.basic,video.list")
+                .expect("scopes"),
+            pkce,
+            return_urls: ReturnUrlPolicy::new(
+                Url::parse("https://app.example.com/settings").expect("url"),
+                vec![],
+            ),
+        }
+    }
+
+    struct World {
+        authorize: AuthorizeService<InMemoryStates, FakeCipher, OffsetClock>,
+        callback: CallbackService<
+            InMemoryStates,
+            InMemoryAccounts,
+            FakeCipher,
+            ScriptedTikTok,
+            OffsetClock,
+        >,
+    }
+
+    fn world(pkce: PkceMode) -> World {
+        let (states, cipher, clock) = (
+            InMemoryStates::default(),
+            FakeCipher::default(),
+            OffsetClock::default(),
+        );
+        World {
+            authorize: AuthorizeService {
+                states: states.clone(),
+                cipher: cipher.clone(),
+                clock: clock.clone(),
+                settings: settings(pkce),
+            },
+            callback: CallbackService {
+                states,
+                accounts: InMemoryAccounts::default(),
+                cipher,
+                tiktok: ScriptedTikTok::granting("open-1", "user.info.basic"),
+                clock,
+                settings: settings(pkce),
+            },
+        }
+    }
+
+    async fn state_of(world: &World) -> (Url, String) {
+        let user = AppUser::parse("user-1").expect("user");
+        let start = world
+            .authorize
+            .start(&user, &Query::default())
+            .await
+            .expect("start");
+        let url = Url::parse(&start.authorize_url).expect("url");
+        let state = url
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+            .expect("state");
+        (url, state)
+    }
+
+    fn reason(url: &Url) -> Option<String> {
+        url.query_pairs()
+            .find(|(k, _)| k == "reason")
+            .map(|(_, v)| v.into_owned())
+    }
+
+    #[tokio::test]
+    async fn given_a_started_connect_when_tiktok_returns_a_code_then_the_account_is_stored_once() {
+        let world = world(PkceMode::Off);
+        let (_, state) = state_of(&world).await;
+
+        let location = world
+            .callback
+            .complete(Some(&format!(
+                "code=c%2A0%216410.u1&scopes=user.info.basic&state={state}"
+            )))
+            .await;
+
+        assert_eq!(
+            location.as_str(),
+            "https://app.example.com/settings?tiktok=connected&open_id=open-1"
+        );
+        let exchanged = world
+            .callback
+            .tiktok
+            .exchanged_codes
+            .lock()
+            .expect("lock")
+            .clone();
+        assert_eq!(
+            exchanged,
+            vec![("c*0!6410.u1".to_owned(), None)],
+            "decoded exactly once"
+        );
+        let account = world
+            .callback
+            .accounts
+            .get("user-1", "open-1")
+            .await
+            .expect("get")
+            .expect("stored");
+        assert_eq!(account.token_version, 1);
+        assert_eq!(account.display_name.as_deref(), Some("Scripted"));
+        assert!(world.callback.states.is_empty(), "state consumed");
+    }
+
+    #[tokio::test]
+    async fn given_pkce_when_the_callback_exchanges_then_the_verifier_matches_the_challenge() {
+        for mode in [PkceMode::S256Hex, PkceMode::S256Base64Url] {
+            let world = world(mode);
+            let (url, state) = state_of(&world).await;
+            let challenge = url
+                .query_pairs()
+                .find(|(k, _)| k == "code_challenge")
+                .map(|(_, v)| v.into_owned())
+                .expect("challenge");
+            world
+                .callback
+                .complete(Some(&format!("code=c&state={state}")))
+                .await;
+            let exchanged = world
+                .callback
+                .tiktok
+                .exchanged_codes
+                .lock()
+                .expect("lock")
+                .clone();
+            let verifier =
+                crate::secret::CodeVerifier::new(exchanged[0].1.clone().expect("verifier sent"));
+            assert_eq!(
+                mode.challenge(&verifier).as_deref(),
+                Some(challenge.as_str()),
+                "{mode:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn given_a_failing_exchange_then_the_reason_says_whether_to_retry_and_nothing_is_stored()
+    {
+        let cases = [
+            (
+                TikTokError::OAuth {
+                    error: "invalid_grant".into(),
+                    description: String::new(),
+                    log_id: None,
+                },
+                "token_exchange_failed",
+            ),
+            (
+                TikTokError::Unavailable {
+                    detail: "timed out",
+                    status: None,
+                    log_id: None,
+                },
+                "tiktok_unavailable",
+            ),
+            (
+                TikTokError::RateLimited {
+                    retry_after_secs: None,
+                    log_id: None,
+                },
+                "tiktok_unavailable",
+            ),
+        ];
+        for (error, expected) in cases {
+            let world = world(PkceMode::Off);
+            world.callback.tiktok.fail_exchange(error);
+            let (_, state) = state_of(&world).await;
+            let location = world
+                .callback
+                .complete(Some(&format!("code=c&state={state}")))
+                .await;
+            assert_eq!(reason(&location).as_deref(), Some(expected));
+            assert!(
+                world
+                    .callback
+                    .accounts
+                    .list("user-1")
+                    .await
+                    .expect("list")
+                    .is_empty()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn given_kms_down_when_storing_then_nothing_is_stored_and_the_user_may_retry() {
+        let world = world(PkceMode::Off);
+        let (_, state) = state_of(&world).await;
+        *world.callback.cipher.fail.lock().expect("lock") = true;
+        let location = world
+            .callback
+            .complete(Some(&format!("code=c&state={state}")))
+            .await;
+        assert_eq!(reason(&location).as_deref(), Some("service_unavailable"));
+        assert!(
+            world
+                .callback
+                .accounts
+                .list("user-1")
+                .await
+                .expect("list")
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn given_a_state_older_than_ten_minutes_then_it_is_refused() {
+        let world = world(PkceMode::Off);
+        let (_, state) = state_of(&world).await;
+        world.callback.clock.advance(STATE_TTL_SECS + 1);
+        let location = world
+            .callback
+            .complete(Some(&format!("code=c&state={state}")))
+            .await;
+        assert_eq!(reason(&location).as_deref(), Some("invalid_state"));
+        assert!(
+            world
+                .callback
+                .tiktok
+                .exchanged_codes
+                .lock()
+                .expect("lock")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn tiktok_error_values_are_sanitised() {
+        assert_eq!(sanitize_tiktok_error("access_denied"), "access_denied");
+        assert_eq!(sanitize_tiktok_error("<script>"), "tiktok_error");
+        assert_eq!(sanitize_tiktok_error(""), "tiktok_error");
+    }
+}

@@ -7,6 +7,8 @@ pub mod cipher;
 pub mod clock;
 pub mod config;
 pub mod connect;
+#[cfg(any(test, feature = "test-util"))]
+pub mod fakes;
 pub mod pkce;
 pub mod query;
 pub mod response;

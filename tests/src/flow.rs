@@ -172,6 +172,14 @@ impl Stack {
             .to_owned()
     }
 
+    /// Authorize as `app_user` and approve on TikTok's consent page as `account`: TikTok's redirect,
+    /// ready to be delivered to the callback (or tampered with first).
+    pub async fn approved_redirect(&self, app_user: &str, account: &'static str) -> String {
+        let authorize_url = self.start_connect(app_user, "").await;
+        self.consent(&authorize_url, &ConsentChoice::approve(account))
+            .await
+    }
+
     /// Delivers TikTok's redirect to the callback function; returns its response.
     pub async fn deliver_callback(&self, tiktok_redirect: &str) -> Response<Body> {
         let url = Url::parse(tiktok_redirect).expect("redirect URL");

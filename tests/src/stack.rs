@@ -17,6 +17,7 @@ use shared::runtime::{AppSecrets, AwsClients};
 use shared::store::{Account, AccountStore, DynamoAccountStore, DynamoStateStore};
 use shared::tiktok::{TikTokHttp, TikTokHttpConfig};
 
+use crate::aws_calls::AwsCallCounter;
 use crate::{logs, moto};
 
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9000/lambda-url/callback/";
@@ -55,6 +56,8 @@ pub struct Stack {
     pub callback: TestCallback,
     pub accounts: DynamoAccountStore,
     pub cipher: KmsCipher,
+    /// Every AWS call made through this stack's clients.
+    pub aws_calls: AwsCallCounter,
     /// JWTs minted by this stack, scanned for in logs.
     minted: std::sync::Mutex<Vec<String>>,
 }
@@ -102,7 +105,25 @@ impl Stack {
         .await
         .expect("fake TikTok starts");
 
-        let aws = AwsClients::from_sdk_config(&moto_sdk_config().await);
+        let sdk = moto_sdk_config().await;
+        let aws_calls = AwsCallCounter::default();
+        let aws = AwsClients {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&sdk)
+                    .interceptor(aws_calls.clone())
+                    .build(),
+            ),
+            kms: aws_sdk_kms::Client::from_conf(
+                aws_sdk_kms::config::Builder::from(&sdk)
+                    .interceptor(aws_calls.clone())
+                    .build(),
+            ),
+            secrets: aws_sdk_secretsmanager::Client::from_conf(
+                aws_sdk_secretsmanager::config::Builder::from(&sdk)
+                    .interceptor(aws_calls.clone())
+                    .build(),
+            ),
+        };
         let table = unique("tiktok-connect");
         let key_alias = format!("alias/{}", unique("tokens"));
         let secret_id = unique("tiktok-connect-secret");
@@ -188,6 +209,7 @@ impl Stack {
             callback,
             accounts,
             cipher,
+            aws_calls,
             minted: std::sync::Mutex::new(Vec::new()),
         }
     }

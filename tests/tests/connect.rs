@@ -138,8 +138,7 @@ async fn consent_denied_returns_access_denied_and_stores_nothing() {
 #[tokio::test]
 async fn replayed_state_changes_nothing() {
     let stack = stack().await;
-    let url = stack.start_connect("user-1", "").await;
-    let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
+    let redirect = stack.approved_redirect("user-1", ALICE).await;
     let first = Stack::app_location(&stack.deliver_callback(&redirect).await);
     assert_eq!(param(&first, "tiktok").as_deref(), Some("connected"));
     let before = stack.account("user-1", ALICE).await.expect("account");
@@ -158,8 +157,7 @@ async fn replayed_state_changes_nothing() {
 #[tokio::test]
 async fn expired_state_is_refused() {
     let stack = stack().await;
-    let url = stack.start_connect("user-1", "").await;
-    let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
+    let redirect = stack.approved_redirect("user-1", ALICE).await;
     stack.clock.advance(601);
     let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
     assert_error(&location, "invalid_state");
@@ -216,8 +214,7 @@ async fn state_survives_a_missing_code_only_once() {
 #[tokio::test]
 async fn token_exchange_error_with_http_200_stores_nothing() {
     let stack = stack().await;
-    let url = stack.start_connect("user-1", "").await;
-    let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
+    let redirect = stack.approved_redirect("user-1", ALICE).await;
     stack.fake.fail_next(
         Endpoint::Token,
         Failure::OAuthError200 {
@@ -245,8 +242,7 @@ async fn tiktok_server_errors_at_exchange_send_the_user_back_with_a_reason() {
         Failure::MalformedJson,
         Failure::ConnectionReset,
     ] {
-        let url = stack.start_connect("user-1", "").await;
-        let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
+        let redirect = stack.approved_redirect("user-1", ALICE).await;
         stack.fake.fail_next(Endpoint::Token, failure.clone(), 1);
         let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
         assert_error(&location, "tiktok_unavailable");
@@ -259,8 +255,7 @@ async fn tiktok_server_errors_at_exchange_send_the_user_back_with_a_reason() {
 #[tokio::test]
 async fn tiktok_timeout_at_exchange_is_bounded_and_stores_nothing() {
     let stack = stack().await;
-    let url = stack.start_connect("user-1", "").await;
-    let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
+    let redirect = stack.approved_redirect("user-1", ALICE).await;
     stack.fake.fail_next(
         Endpoint::Token,
         Failure::Timeout(Duration::from_secs(30)),
@@ -281,8 +276,7 @@ async fn tiktok_timeout_at_exchange_is_bounded_and_stores_nothing() {
 #[tokio::test]
 async fn code_with_star_and_bang_is_decoded_exactly_once() {
     let stack = stack().await;
-    let url = stack.start_connect("user-1", "").await;
-    let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
+    let redirect = stack.approved_redirect("user-1", ALICE).await;
     assert!(
         redirect.contains("%2A") && redirect.contains("%21"),
         "TikTok percent-encodes * and !"
@@ -549,8 +543,7 @@ async fn wrong_methods_get_405_json() {
 #[tokio::test]
 async fn profile_failure_at_connect_still_stores_the_grant() {
     let stack = stack().await;
-    let url = stack.start_connect("user-1", "").await;
-    let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
+    let redirect = stack.approved_redirect("user-1", ALICE).await;
     stack
         .fake
         .fail_next(Endpoint::UserInfo, Failure::Status500, 1);

@@ -1,0 +1,60 @@
+//! AWS round trips per request, measured with an SDK interceptor against moto. The exact counts are
+//! part of the contract with our users' latency and bill: a change that adds a call fails here.
+
+use integration_tests::flow::{ALICE, param};
+use integration_tests::{ConsentChoice, Stack, StackOptions};
+use shared::pkce::PkceMode;
+use std::collections::BTreeMap;
+
+fn calls(pairs: &[(&str, u32)]) -> BTreeMap<String, u32> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+}
+
+#[tokio::test]
+async fn authorize_and_callback_round_trips() {
+    for pkce in [PkceMode::Off, PkceMode::S256Hex] {
+        let stack = Stack::start(StackOptions {
+            pkce,
+            ..StackOptions::default()
+        })
+        .await;
+        stack
+            .connect("user-0", "", &ConsentChoice::approve(ALICE))
+            .await; // a first owner exists
+        stack.aws_calls.take();
+
+        let url = stack.start_connect("user-1", "").await;
+        let authorize = stack.aws_calls.take();
+        let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
+        let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
+        assert_eq!(param(&location, "tiktok").as_deref(), Some("connected"));
+        let callback = stack.aws_calls.take();
+        eprintln!(
+            "AWS calls with PKCE {pkce:?}: authorize {authorize:?}; callback (takeover) {callback:?}"
+        );
+
+        let pkce_on = pkce.is_on();
+        let mut expected_authorize = vec![("DynamoDB.PutItem", 1)];
+        let mut expected_callback = vec![
+            ("DynamoDB.DeleteItem", 1),
+            ("DynamoDB.GetItem", 1),
+            ("DynamoDB.TransactWriteItems", 1),
+            ("KMS.Encrypt", 1),
+        ];
+        if pkce_on {
+            expected_authorize.push(("KMS.Encrypt", 1));
+            expected_callback.push(("KMS.Decrypt", 1));
+        }
+        assert_eq!(
+            authorize,
+            calls(&expected_authorize),
+            "authorize, PKCE {pkce:?}"
+        );
+        assert_eq!(
+            callback,
+            calls(&expected_callback),
+            "callback, PKCE {pkce:?}"
+        );
+        stack.assert_nothing_leaked().await;
+    }
+}
