@@ -180,7 +180,7 @@ impl DynamoAccountStore {
 
     /// The account write: every attribute set, absent optional ones removed, version bumped.
     fn account_update(&self, account: &Account) -> Result<Update, StoreError> {
-        let mut set = vec![
+        let mut set: Vec<String> = [
             "app_user = :app_user",
             "open_id = :open_id",
             "scopes = :scopes",
@@ -190,7 +190,9 @@ impl DynamoAccountStore {
             "refresh_token_expires_at = :rt_exp",
             "connected_at = :connected_at",
             "token_version = if_not_exists(token_version, :zero) + :one",
-        ];
+        ]
+        .map(String::from)
+        .to_vec();
         let mut values: Item = HashMap::from([
             (":app_user".to_owned(), s(&account.app_user)),
             (":open_id".to_owned(), s(&account.open_id)),
@@ -215,12 +217,7 @@ impl DynamoAccountStore {
         ] {
             match value {
                 Some(v) => {
-                    set.push(match name {
-                        "union_id" => "union_id = :union_id",
-                        "display_name" => "display_name = :display_name",
-                        "avatar_url" => "avatar_url = :avatar_url",
-                        _ => "username = :username",
-                    });
+                    set.push(format!("{name} = :{name}"));
                     values.insert(format!(":{name}"), s(v));
                 }
                 None => remove.push(name),

@@ -236,11 +236,10 @@ fn parse_token_answer(answer: &RawAnswer) -> Result<TokenGrant, TikTokError> {
     }
 }
 
-/// The v2 envelope: `{"data": …, "error": {"code": "ok", "message": "", "log_id": "…"}}`.
+/// The `data` half of the v2 envelope `{"data": …, "error": {"code": "ok", …}}`.
 #[derive(Deserialize)]
 struct Envelope<T> {
     data: Option<T>,
-    error: Option<EnvelopeError>,
 }
 
 #[derive(Deserialize)]
@@ -273,7 +272,6 @@ fn parse_envelope<T: for<'de> Deserialize<'de>>(answer: &RawAnswer) -> Result<T,
                     status: answer.status,
                     log_id: log_id.clone(),
                 })?;
-            let _ = envelope.error;
             envelope.data.ok_or(TikTokError::Unexpected {
                 detail: "API answer has no data",
                 status: answer.status,
