@@ -426,6 +426,24 @@ mod tests {
         }
     }
 
+    impl World {
+        /// TikTok's redirect with a code for `state`, delivered to the callback.
+        async fn deliver_code(&self, state: &str) -> Url {
+            self.callback
+                .complete(Some(&format!("code=c&state={state}")))
+                .await
+        }
+
+        async fn nothing_stored(&self) -> bool {
+            self.callback
+                .accounts
+                .list("user-1")
+                .await
+                .expect("list")
+                .is_empty()
+        }
+    }
+
     async fn state_of(world: &World) -> (Url, String) {
         let user = AppUser::parse("user-1").expect("user");
         let start = world
@@ -498,10 +516,7 @@ mod tests {
                 .find(|(k, _)| k == "code_challenge")
                 .map(|(_, v)| v.into_owned())
                 .expect("challenge");
-            world
-                .callback
-                .complete(Some(&format!("code=c&state={state}")))
-                .await;
+            world.deliver_code(&state).await;
             let exchanged = world
                 .callback
                 .tiktok
@@ -551,20 +566,9 @@ mod tests {
             let world = world(PkceMode::Off);
             world.callback.tiktok.fail_exchange(error);
             let (_, state) = state_of(&world).await;
-            let location = world
-                .callback
-                .complete(Some(&format!("code=c&state={state}")))
-                .await;
+            let location = world.deliver_code(&state).await;
             assert_eq!(reason(&location).as_deref(), Some(expected));
-            assert!(
-                world
-                    .callback
-                    .accounts
-                    .list("user-1")
-                    .await
-                    .expect("list")
-                    .is_empty()
-            );
+            assert!(world.nothing_stored().await);
         }
     }
 
@@ -573,20 +577,9 @@ mod tests {
         let world = world(PkceMode::Off);
         let (_, state) = state_of(&world).await;
         *world.callback.cipher.fail.lock().expect("lock") = true;
-        let location = world
-            .callback
-            .complete(Some(&format!("code=c&state={state}")))
-            .await;
+        let location = world.deliver_code(&state).await;
         assert_eq!(reason(&location).as_deref(), Some("service_unavailable"));
-        assert!(
-            world
-                .callback
-                .accounts
-                .list("user-1")
-                .await
-                .expect("list")
-                .is_empty()
-        );
+        assert!(world.nothing_stored().await);
     }
 
     #[tokio::test]
@@ -594,10 +587,7 @@ mod tests {
         let world = world(PkceMode::Off);
         let (_, state) = state_of(&world).await;
         world.callback.clock.advance(STATE_TTL_SECS + 1);
-        let location = world
-            .callback
-            .complete(Some(&format!("code=c&state={state}")))
-            .await;
+        let location = world.deliver_code(&state).await;
         assert_eq!(reason(&location).as_deref(), Some("invalid_state"));
         assert!(
             world

@@ -11,8 +11,7 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 pub struct AwsCallCounter(Arc<Mutex<BTreeMap<String, u32>>>);
 
 impl AwsCallCounter {
-    /// Calls since the last `take`, e.g. `{"DynamoDB_20120810.PutItem": 1, "TrentService.Encrypt": 1}`,
-    /// with the service prefixes shortened to `DynamoDB.PutItem` / `KMS.Encrypt`.
+    /// Calls since the last `take`, by operation: `{"DynamoDB.PutItem": 1, "KMS.Encrypt": 1}`.
     pub fn take(&self) -> BTreeMap<String, u32> {
         self.0
             .lock()

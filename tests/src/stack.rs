@@ -7,15 +7,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use fake_tiktok::{FakeConfig, FakeTikTok};
-use shared::app_user::JwtVerifier;
 use shared::cipher::{EncryptionContext, KmsCipher, TokenPair, open_tokens};
 use shared::clock::OffsetClock;
 use shared::config::Config;
-use shared::connect::{AuthorizeService, CallbackService, ConnectSettings};
+use shared::connect::CallbackService;
 use shared::pkce::PkceMode;
-use shared::runtime::{AppSecrets, AwsClients};
+use shared::runtime::{AppSecrets, AwsClients, ColdStart};
 use shared::store::{Account, AccountStore, DynamoAccountStore, DynamoStateStore};
-use shared::tiktok::{TikTokHttp, TikTokHttpConfig};
+use shared::tiktok::TikTokHttp;
 
 use crate::aws_calls::AwsCallCounter;
 use crate::{logs, moto};
@@ -169,35 +168,18 @@ impl Stack {
             .await
             .expect("secret loads");
 
+        // The functions' own wiring, with a clock the tests can move.
         let clock = OffsetClock::default();
-        let cipher = KmsCipher::new(aws.kms.clone(), &config.kms_key_id);
-        let states = DynamoStateStore::new(aws.dynamodb.clone(), &table);
-        let accounts = DynamoAccountStore::new(aws.dynamodb.clone(), &table);
-        let settings = ConnectSettings::from(&config);
-        let authorize = authorize::App {
-            service: AuthorizeService {
-                states: states.clone(),
-                cipher: cipher.clone(),
-                clock: clock.clone(),
-                settings: settings.clone(),
-            },
-            jwt: JwtVerifier::new(&secrets.app_jwt_secret, None, None),
+        let cold = ColdStart {
+            config,
+            aws,
+            secrets,
         };
-        let tiktok = TikTokHttp::new(TikTokHttpConfig {
-            api_url: config.api_url.clone(),
-            client_key: config.tiktok_client_key.clone(),
-            client_secret: secrets.tiktok_client_secret.clone(),
-            redirect_uri: config.redirect_uri.clone(),
-        })
-        .expect("http client");
-        let callback = CallbackService {
-            states,
-            accounts: accounts.clone(),
-            cipher: cipher.clone(),
-            tiktok,
-            clock: clock.clone(),
-            settings,
-        };
+        let authorize = authorize::App::wire(&cold, clock.clone());
+        let callback = callback::wire(&cold, clock.clone()).expect("callback wiring");
+        let ColdStart { config, aws, .. } = cold;
+        let accounts = callback.accounts.clone();
+        let cipher = callback.cipher.clone();
         Stack {
             fake,
             aws,

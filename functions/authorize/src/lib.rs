@@ -20,14 +20,15 @@ pub struct App<S, C, K> {
 /// The production wiring: DynamoDB states, KMS for the PKCE verifier, the system clock.
 pub type LiveApp = App<DynamoStateStore, KmsCipher, SystemClock>;
 
-impl LiveApp {
-    pub fn new(cold: &ColdStart) -> Self {
+impl<K: Clock> App<DynamoStateStore, KmsCipher, K> {
+    /// Wires the real adapters; `clock` is `SystemClock` in production (tests move time).
+    pub fn wire(cold: &ColdStart, clock: K) -> Self {
         let config = &cold.config;
         Self {
             service: AuthorizeService {
                 states: DynamoStateStore::new(cold.aws.dynamodb.clone(), &config.table_name),
                 cipher: KmsCipher::new(cold.aws.kms.clone(), &config.kms_key_id),
-                clock: SystemClock,
+                clock,
                 settings: ConnectSettings::from(config),
             },
             jwt: JwtVerifier::new(

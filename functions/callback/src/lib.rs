@@ -14,7 +14,14 @@ use shared::tiktok::{TikTokApi, TikTokHttp, TikTokHttpConfig};
 pub type LiveApp =
     CallbackService<DynamoStateStore, DynamoAccountStore, KmsCipher, TikTokHttp, SystemClock>;
 
-pub fn live_app(cold: &ColdStart) -> Result<LiveApp, StartError> {
+/// Wires the real adapters; `clock` is `SystemClock` in production (tests move time).
+pub fn wire<K: Clock>(
+    cold: &ColdStart,
+    clock: K,
+) -> Result<
+    CallbackService<DynamoStateStore, DynamoAccountStore, KmsCipher, TikTokHttp, K>,
+    StartError,
+> {
     let config = &cold.config;
     let tiktok = TikTokHttp::new(TikTokHttpConfig {
         api_url: config.api_url.clone(),
@@ -28,7 +35,7 @@ pub fn live_app(cold: &ColdStart) -> Result<LiveApp, StartError> {
         accounts: DynamoAccountStore::new(cold.aws.dynamodb.clone(), &config.table_name),
         cipher: KmsCipher::new(cold.aws.kms.clone(), &config.kms_key_id),
         tiktok,
-        clock: SystemClock,
+        clock,
         settings: ConnectSettings::from(config),
     })
 }

@@ -6,7 +6,7 @@ async fn main() -> Result<(), Error> {
     let cold = shared::runtime::ColdStart::load().await.inspect_err(|e| {
         tracing::error!(error = %e, "cold start failed");
     })?;
-    let app = callback::live_app(&cold)
+    let app: callback::LiveApp = callback::wire(&cold, shared::clock::SystemClock)
         .inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
     lambda_http::run(service_fn(|request| callback::handle(&app, request))).await
 }
