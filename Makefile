@@ -6,11 +6,12 @@ VENV := .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test venv fmt lint cargo-test e2e build clean help
+.PHONY: dev test venv fmt lint cargo-test e2e bench build clean help
 
 help:
 	@echo "make dev   - moto + fake TikTok + every function under cargo lambda watch (Ctrl-C stops all)"
 	@echo "make test  - fmt check, clippy -D warnings, unit and integration tests"
+	@echo "make bench - warm latency and AWS/TikTok calls per request of every function (release build)"
 
 # The venv is rebuilt only when the requirements change.
 $(STAMP): requirements-dev.txt
@@ -31,7 +32,12 @@ lint:
 test: venv fmt lint cargo-test e2e
 
 cargo-test: venv
-	MOTO_SERVER_BIN=$(CURDIR)/$(VENV)/bin/moto_server cargo test --workspace --locked
+	MOTO_SERVER_BIN=$(CURDIR)/scripts/moto-server cargo test --workspace --locked
+
+# Warm latency and round trips per request of every HTTP function, against moto and the fake
+# TikTok; prints markdown tables. Not part of `make test`. BENCH_ITERATIONS=N to change the count.
+bench: venv
+	MOTO_SERVER_BIN=$(CURDIR)/scripts/moto-server cargo bench -p integration-tests --bench latency --locked
 
 # `make dev` + the README's curl walkthrough, on ports of its own.
 e2e: venv

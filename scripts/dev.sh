@@ -54,7 +54,7 @@ cargo build --quiet --locked -p devstack -p fake-tiktok
 # --- AWS emulator ---------------------------------------------------------------------------------
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
   port_free "$MOTO_PORT" || { echo "port $MOTO_PORT is busy: stop the other moto server or set AWS_ENDPOINT_URL" >&2; exit 1; }
-  moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$STATE_DIR/moto.log" 2>&1 &
+  scripts/moto-server -H 127.0.0.1 -p "$MOTO_PORT" >"$STATE_DIR/moto.log" 2>&1 &
   pids+=($!)
   export AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
   : "${AWS_ACCESS_KEY_ID:=test}" "${AWS_SECRET_ACCESS_KEY:=test}"

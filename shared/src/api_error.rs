@@ -2,10 +2,16 @@
 //! and a JSON body (DESIGN.md §3). 5xx bodies are generic; the cause goes to the log.
 
 use lambda_http::Body;
-use lambda_http::http::{Response, StatusCode};
+use lambda_http::http::{HeaderValue, Response, StatusCode, header};
 use serde_json::json;
 
+use crate::cipher::CipherError;
+use crate::refresh::RefreshError;
 use crate::response;
+use crate::tiktok::TikTokError;
+
+/// `Retry-After` when TikTok throttles without saying for how long: its limits are per minute.
+pub const DEFAULT_RETRY_AFTER_SECS: u64 = 60;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -13,8 +19,22 @@ pub enum ApiError {
     Unauthorized,
     /// Bad input; the message says what to fix (never echoes a secret).
     InvalidRequest(String),
-    /// The route exists but not with this method.
-    MethodNotAllowed,
+    /// The route exists but not with this method; carries the `Allow` header value.
+    MethodNotAllowed(&'static str),
+    /// The app user has no such TikTok account (or none at all).
+    NotConnected,
+    /// The grant is gone (refresh refused, refresh token expired, or revoked by the user): the
+    /// person must connect again.
+    ReauthRequired,
+    /// The feature needs a scope the user did not grant; TikTok was not called.
+    ScopeMissing(&'static str),
+    /// TikTok throttled us; try again after this many seconds.
+    RateLimited {
+        retry_after_secs: u64,
+        tiktok_log_id: Option<String>,
+    },
+    /// TikTok failed or answered something unusable, after bounded retries.
+    TikTok { tiktok_log_id: Option<String> },
     /// A dependency (DynamoDB, KMS, Secrets Manager) failed; retrying may help.
     ServiceUnavailable,
     /// A bug or an impossible state; details are logged, not returned.
@@ -26,7 +46,12 @@ impl ApiError {
         match self {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NotConnected => StatusCode::NOT_FOUND,
+            Self::ReauthRequired => StatusCode::CONFLICT,
+            Self::ScopeMissing(_) => StatusCode::FORBIDDEN,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TikTok { .. } => StatusCode::BAD_GATEWAY,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -36,7 +61,12 @@ impl ApiError {
         match self {
             Self::Unauthorized => "unauthorized",
             Self::InvalidRequest(_) => "invalid_request",
-            Self::MethodNotAllowed => "method_not_allowed",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::NotConnected => "not_connected",
+            Self::ReauthRequired => "reauth_required",
+            Self::ScopeMissing(_) => "scope_missing",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::TikTok { .. } => "tiktok_error",
             Self::ServiceUnavailable => "service_unavailable",
             Self::Internal => "internal_error",
         }
@@ -46,7 +76,16 @@ impl ApiError {
         match self {
             Self::Unauthorized => "a valid app JWT is required in the Authorization header".into(),
             Self::InvalidRequest(message) => message.clone(),
-            Self::MethodNotAllowed => "this route does not support that method".into(),
+            Self::MethodNotAllowed(allow) => format!("this route only answers {allow}"),
+            Self::NotConnected => "no connected TikTok account matches this request".into(),
+            Self::ReauthRequired => {
+                "TikTok no longer accepts this connection; connect the account again".into()
+            }
+            Self::ScopeMissing(scope) => {
+                format!("the user did not grant the `{scope}` scope; reconnect asking for it")
+            }
+            Self::RateLimited { .. } => "TikTok is rate limiting this app; retry later".into(),
+            Self::TikTok { .. } => "TikTok failed to answer; try again shortly".into(),
             Self::ServiceUnavailable => {
                 "a backing service is unavailable; try again shortly".into()
             }
@@ -54,10 +93,118 @@ impl ApiError {
         }
     }
 
+    /// The API error for a TikTok failure that retries did not cure.
+    pub fn from_tiktok(error: &TikTokError) -> Self {
+        match error {
+            TikTokError::RateLimited {
+                retry_after_secs,
+                log_id,
+            } => Self::RateLimited {
+                retry_after_secs: retry_after_secs
+                    .unwrap_or(DEFAULT_RETRY_AFTER_SECS)
+                    .clamp(1, 3600),
+                tiktok_log_id: log_id.clone(),
+            },
+            other => Self::TikTok {
+                tiktok_log_id: other.log_id().map(str::to_owned),
+            },
+        }
+    }
+
+    /// The API error for a failed call to a TikTok feature that needs `scope`: TikTok's scope
+    /// errors become `scope_missing`, the rest maps as for any refresh or TikTok failure.
+    pub fn from_call(error: RefreshError, scope: &'static str) -> Self {
+        match error {
+            RefreshError::TikTok(TikTokError::Api { code, .. })
+                if code == "scope_not_authorized" || code == "scope_permission_missed" =>
+            {
+                tracing::warn!(scope, "TikTok says a scope is missing");
+                Self::ScopeMissing(scope)
+            }
+            other => other.into(),
+        }
+    }
+
     pub fn to_response(&self) -> Response<Body> {
-        response::json(
-            self.status(),
-            &json!({ "error": self.code(), "message": self.message() }),
-        )
+        let mut body = json!({ "error": self.code(), "message": self.message() });
+        match self {
+            Self::ScopeMissing(scope) => body["scope"] = json!(scope),
+            Self::RateLimited { tiktok_log_id, .. } | Self::TikTok { tiktok_log_id } => {
+                if let Some(log_id) = tiktok_log_id {
+                    body["tiktok_log_id"] = json!(log_id);
+                }
+            }
+            _ => {}
+        }
+        let mut response = response::json(self.status(), &body);
+        let headers = response.headers_mut();
+        match self {
+            Self::RateLimited {
+                retry_after_secs, ..
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            Self::MethodNotAllowed(allow) => {
+                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<RefreshError> for ApiError {
+    fn from(error: RefreshError) -> Self {
+        match error {
+            RefreshError::Reauth(_) => Self::ReauthRequired,
+            RefreshError::Gone => Self::NotConnected,
+            RefreshError::TikTok(e) => {
+                tracing::warn!(error = %e, tiktok_log_id = e.log_id().unwrap_or(""), "TikTok call failed");
+                Self::from_tiktok(&e)
+            }
+            RefreshError::Cipher(CipherError::Invalid) => {
+                tracing::error!("stored tokens do not decrypt under their record's context");
+                Self::Internal
+            }
+            other => {
+                tracing::error!(error = %other, "could not produce usable tokens");
+                Self::ServiceUnavailable
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(response: &Response<Body>) -> serde_json::Value {
+        match response.body() {
+            Body::Text(text) => serde_json::from_str(text).expect("json"),
+            _ => panic!("text body expected"),
+        }
+    }
+
+    #[test]
+    fn rate_limits_carry_retry_after_and_the_log_id() {
+        let error = ApiError::from_tiktok(&TikTokError::RateLimited {
+            retry_after_secs: None,
+            log_id: Some("L9".into()),
+        });
+        let response = error.to_response();
+        assert_eq!(response.status(), 429);
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER),
+            Some(&HeaderValue::from(DEFAULT_RETRY_AFTER_SECS))
+        );
+        assert_eq!(body(&response)["tiktok_log_id"], "L9");
+    }
+
+    #[test]
+    fn scope_missing_names_the_scope() {
+        let response = ApiError::ScopeMissing("video.list").to_response();
+        assert_eq!(response.status(), 403);
+        assert_eq!(body(&response)["scope"], "video.list");
+        assert_eq!(body(&response)["error"], "scope_missing");
     }
 }

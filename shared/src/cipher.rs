@@ -35,6 +35,11 @@ impl EncryptionContext {
         ]))
     }
 
+    /// The pairs in a stable order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (*k, v.as_str()))
+    }
+
     fn to_map(&self) -> HashMap<String, String> {
         self.0
             .iter()

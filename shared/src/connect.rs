@@ -336,6 +336,7 @@ where
             refresh_token_expires_at: now + grant.refresh_expires_in,
             connected_at: now,
             token_version: 0,
+            refresh_lease_until: None,
         };
         match self.accounts.save_connection(&account).await {
             Ok(Some(_previous_owner)) => {

@@ -8,8 +8,11 @@ use std::sync::{Arc, Mutex};
 use crate::cipher::{CipherError, EncryptionContext, TokenCipher};
 use crate::scope::ScopeSet;
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, RefreshToken};
-use crate::store::{Account, AccountStore, PendingState, StateKey, StateStore, StoreError};
-use crate::tiktok::{Profile, TikTokApi, TikTokError, TokenGrant};
+use crate::store::{
+    Account, AccountStatus, AccountStore, PendingState, RefreshLease, RenewedTokens, StateKey,
+    StateStore, StoreError, Written,
+};
+use crate::tiktok::{Profile, TikTokApi, TikTokError, TokenGrant, VideoPage};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -82,6 +85,107 @@ impl AccountStore for InMemoryAccounts {
             .cloned()
             .collect())
     }
+
+    async fn take_refresh_lease(
+        &self,
+        account: &Account,
+        lease: &RefreshLease,
+        now: i64,
+    ) -> Result<Written, StoreError> {
+        Ok(self.update_at_version(account, |stored| {
+            if stored.refresh_lease_until.is_some_and(|until| until > now) {
+                return false;
+            }
+            stored.refresh_lease_until = Some(lease.until);
+            true
+        }))
+    }
+
+    async fn store_refreshed(
+        &self,
+        account: &Account,
+        renewed: &RenewedTokens,
+    ) -> Result<Written, StoreError> {
+        Ok(self.update_at_version(account, |stored| {
+            stored.sealed_tokens = renewed.sealed_tokens.clone();
+            stored.access_token_expires_at = renewed.access_token_expires_at;
+            stored.refresh_token_expires_at = renewed.refresh_token_expires_at;
+            if let Some(scopes) = &renewed.scopes {
+                stored.scopes = scopes.clone();
+            }
+            stored.status = AccountStatus::Active;
+            stored.token_version += 1;
+            stored.refresh_lease_until = None;
+            true
+        }))
+    }
+
+    async fn release_refresh_lease(
+        &self,
+        account: &Account,
+        _lease_id: &str,
+    ) -> Result<(), StoreError> {
+        self.update_at_version(account, |stored| {
+            stored.refresh_lease_until = None;
+            true
+        });
+        Ok(())
+    }
+
+    async fn set_status(
+        &self,
+        account: &Account,
+        status: AccountStatus,
+    ) -> Result<Written, StoreError> {
+        Ok(self.update_at_version(account, |stored| {
+            stored.status = status;
+            stored.refresh_lease_until = None;
+            true
+        }))
+    }
+
+    async fn update_profile(&self, account: &Account) -> Result<(), StoreError> {
+        let key = (account.app_user.clone(), account.open_id.clone());
+        if let Some(stored) = lock(&self.accounts).get_mut(&key) {
+            stored.union_id = account.union_id.clone();
+            stored.display_name = account.display_name.clone();
+            stored.avatar_url = account.avatar_url.clone();
+            stored.username = account.username.clone();
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, app_user: &str, open_id: &str) -> Result<(), StoreError> {
+        lock(&self.accounts).remove(&(app_user.to_owned(), open_id.to_owned()));
+        let mut owners = lock(&self.owners);
+        if owners.get(open_id).is_some_and(|owner| owner == app_user) {
+            owners.remove(open_id);
+        }
+        Ok(())
+    }
+}
+
+impl InMemoryAccounts {
+    /// Applies `change` if the stored tokens are still at `account.token_version` and `change`
+    /// agrees; the in-memory twin of a DynamoDB conditional update.
+    fn update_at_version(
+        &self,
+        account: &Account,
+        change: impl FnOnce(&mut Account) -> bool,
+    ) -> Written {
+        let key = (account.app_user.clone(), account.open_id.clone());
+        let mut accounts = lock(&self.accounts);
+        match accounts.get_mut(&key) {
+            Some(stored) if stored.token_version == account.token_version => {
+                if change(stored) {
+                    Written::Yes
+                } else {
+                    Written::Stale
+                }
+            }
+            _ => Written::Stale,
+        }
+    }
 }
 
 /// "Encrypts" by prefixing the context; decrypt checks it. Not secret, but context-bound like KMS,
@@ -121,13 +225,34 @@ impl TokenCipher for FakeCipher {
 /// Each code exchanged, with the PKCE verifier sent alongside.
 pub type Exchanges = Arc<Mutex<Vec<(String, Option<String>)>>>;
 
+/// The refresh side of [`ScriptedTikTok`]: strict rotation (each refresh token works once).
+#[derive(Debug, Default)]
+pub struct RefreshScript {
+    /// How many refresh calls reached "TikTok".
+    pub calls: u32,
+    /// Refresh tokens that still work.
+    pub live: Vec<String>,
+    /// Errors for the next refresh calls, first first.
+    pub errors: Vec<TikTokError>,
+    /// How long each refresh takes (to make races overlap).
+    pub delay: std::time::Duration,
+    issued: u32,
+}
+
 /// A scripted TikTok: grants `open_id` with `scopes`, or fails the exchange with `exchange_error`.
+/// Refresh tokens rotate strictly; access tokens are accepted until `access_token_invalid` is
+/// scripted.
 #[derive(Debug, Clone)]
 pub struct ScriptedTikTok {
     pub open_id: String,
     pub scopes: ScopeSet,
     pub exchange_error: Arc<Mutex<Option<TikTokError>>>,
     pub exchanged_codes: Exchanges,
+    pub refresh: Arc<Mutex<RefreshScript>>,
+    /// Errors for the next API calls (profile, videos), first first.
+    pub api_errors: Arc<Mutex<Vec<TikTokError>>>,
+    /// Access tokens revoked.
+    pub revoked: Arc<Mutex<Vec<String>>>,
 }
 
 impl ScriptedTikTok {
@@ -137,11 +262,23 @@ impl ScriptedTikTok {
             scopes: ScopeSet::parse_comma_list(scopes).unwrap_or_default(),
             exchange_error: Arc::default(),
             exchanged_codes: Arc::default(),
+            refresh: Arc::default(),
+            api_errors: Arc::default(),
+            revoked: Arc::default(),
         }
     }
 
     pub fn fail_exchange(&self, error: TikTokError) {
         *lock(&self.exchange_error) = Some(error);
+    }
+
+    pub fn refresh_calls(&self) -> u32 {
+        lock(&self.refresh).calls
+    }
+
+    fn next_api_error(&self) -> Option<TikTokError> {
+        let mut errors = lock(&self.api_errors);
+        (!errors.is_empty()).then(|| errors.remove(0))
     }
 }
 
@@ -158,14 +295,53 @@ impl TikTokApi for ScriptedTikTok {
         if let Some(error) = lock(&self.exchange_error).clone() {
             return Err(error);
         }
+        let refresh_token = format!("rft.for-{}", code.secret());
+        lock(&self.refresh).live.push(refresh_token.clone());
         Ok(TokenGrant {
             open_id: self.open_id.clone(),
             access_token: AccessToken::new(format!("act.for-{}", code.secret())),
-            refresh_token: RefreshToken::new(format!("rft.for-{}", code.secret())),
+            refresh_token: RefreshToken::new(refresh_token),
             expires_in: 7200,
             refresh_expires_in: 15_552_000,
             scopes: self.scopes.clone(),
         })
+    }
+
+    async fn refresh(&self, refresh_token: &RefreshToken) -> Result<TokenGrant, TikTokError> {
+        let delay = {
+            let mut script = lock(&self.refresh);
+            script.calls += 1;
+            script.delay
+        };
+        tokio::time::sleep(delay).await;
+        let mut script = lock(&self.refresh);
+        if !script.errors.is_empty() {
+            return Err(script.errors.remove(0));
+        }
+        let Some(position) = script.live.iter().position(|t| t == refresh_token.secret()) else {
+            return Err(TikTokError::OAuth {
+                error: "invalid_grant".into(),
+                description: "Refresh token is invalid or expired.".into(),
+                log_id: Some("scripted".into()),
+            });
+        };
+        script.live.remove(position);
+        script.issued += 1;
+        let fresh = format!("rft.rotated-{}", script.issued);
+        script.live.push(fresh.clone());
+        Ok(TokenGrant {
+            open_id: self.open_id.clone(),
+            access_token: AccessToken::new(format!("act.rotated-{}", script.issued)),
+            refresh_token: RefreshToken::new(fresh),
+            expires_in: 7200,
+            refresh_expires_in: 15_000_000,
+            scopes: self.scopes.clone(),
+        })
+    }
+
+    async fn revoke(&self, token: &AccessToken) -> Result<(), TikTokError> {
+        lock(&self.revoked).push(token.secret().to_owned());
+        Ok(())
     }
 
     async fn fetch_profile(
@@ -173,9 +349,24 @@ impl TikTokApi for ScriptedTikTok {
         _token: &AccessToken,
         _scopes: &ScopeSet,
     ) -> Result<Profile, TikTokError> {
+        if let Some(error) = self.next_api_error() {
+            return Err(error);
+        }
         Ok(Profile {
             display_name: Some("Scripted".into()),
             ..Profile::default()
         })
+    }
+
+    async fn list_videos(
+        &self,
+        _token: &AccessToken,
+        _cursor: Option<i64>,
+        _max_count: u8,
+    ) -> Result<VideoPage, TikTokError> {
+        match self.next_api_error() {
+            Some(error) => Err(error),
+            None => Ok(VideoPage::default()),
+        }
     }
 }

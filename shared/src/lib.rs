@@ -1,17 +1,23 @@
 //! Shared logic of the TikTok Connect functions: configuration, the app-user JWT, the TikTok
 //! client, encrypted token storage, and the connect flow. Functions only wire these together.
 
+pub mod accounts;
 pub mod api_error;
 pub mod app_user;
 pub mod cipher;
+pub mod cipher_cache;
 pub mod clock;
 pub mod config;
 pub mod connect;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fakes;
+pub mod handler;
 pub mod pkce;
+pub mod profile;
 pub mod query;
+pub mod refresh;
 pub mod response;
+pub mod retry;
 pub mod return_url;
 pub mod runtime;
 pub mod scope;
@@ -19,3 +25,4 @@ pub mod secret;
 pub mod store;
 pub mod telemetry;
 pub mod tiktok;
+pub mod videos;

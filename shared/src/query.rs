@@ -55,6 +55,31 @@ impl Query {
         Ok(Self(map))
     }
 
+    /// Refuses parameters outside `known`, so a typo (`maxcount`) is an error, not a silent default.
+    pub fn only(&self, known: &[&str]) -> Result<&Self, String> {
+        let mut unknown: Vec<&str> = self
+            .0
+            .keys()
+            .map(String::as_str)
+            .filter(|name| !known.contains(name))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(self);
+        }
+        unknown.sort_unstable();
+        if known.is_empty() {
+            return Err(format!(
+                "unknown query parameter `{}`; this route takes none",
+                unknown.join("`, `")
+            ));
+        }
+        Err(format!(
+            "unknown query parameter `{}`; this route accepts: {}",
+            unknown.join("`, `"),
+            known.join(", ")
+        ))
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }

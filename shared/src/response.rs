@@ -48,3 +48,14 @@ pub fn redirect(location: &Url) -> Response<Body> {
     );
     response
 }
+
+/// `204 No Content`, also not cached.
+pub fn no_content() -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}

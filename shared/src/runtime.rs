@@ -3,8 +3,21 @@
 use aws_config::BehaviorVersion;
 use serde::Deserialize;
 
+use crate::app_user::JwtVerifier;
+use crate::cipher::KmsCipher;
+use crate::cipher_cache::CachingCipher;
+use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
+use crate::handler::UserApi;
+use crate::refresh::{RefreshPolicy, TokenKeeper};
 use crate::secret::{ClientSecret, JwtSecret};
+use crate::store::{DynamoAccountStore, DynamoStateStore};
+use crate::tiktok::{TikTokHttp, TikTokHttpConfig};
+
+/// The token keeper over the real adapters; decryptions are cached for the warm environment.
+pub type LiveKeeper<K> = TokenKeeper<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K>;
+/// The app-user functions' state over the real adapters.
+pub type LiveUserApi<K> = UserApi<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K>;
 
 /// The AWS clients, sharing one connection pool and credential cache.
 #[derive(Debug, Clone)]
@@ -102,6 +115,57 @@ impl ColdStart {
             config,
             aws,
             secrets,
+        })
+    }
+}
+
+/// The production adapters, built from what the cold start loaded.
+impl ColdStart {
+    pub fn tiktok(&self) -> Result<TikTokHttp, StartError> {
+        TikTokHttp::new(TikTokHttpConfig {
+            api_url: self.config.api_url.clone(),
+            client_key: self.config.tiktok_client_key.clone(),
+            client_secret: self.secrets.tiktok_client_secret.clone(),
+            redirect_uri: self.config.redirect_uri.clone(),
+        })
+        .map_err(|e| StartError::HttpClient(e.to_string()))
+    }
+
+    pub fn accounts(&self) -> DynamoAccountStore {
+        DynamoAccountStore::new(self.aws.dynamodb.clone(), &self.config.table_name)
+    }
+
+    pub fn states(&self) -> DynamoStateStore {
+        DynamoStateStore::new(self.aws.dynamodb.clone(), &self.config.table_name)
+    }
+
+    pub fn cipher(&self) -> KmsCipher {
+        KmsCipher::new(self.aws.kms.clone(), &self.config.kms_key_id)
+    }
+
+    pub fn jwt_verifier(&self) -> JwtVerifier {
+        JwtVerifier::new(
+            &self.secrets.app_jwt_secret,
+            self.config.jwt_issuer.as_deref(),
+            self.config.jwt_audience.as_deref(),
+        )
+    }
+
+    /// `clock` is `SystemClock` in production; tests move time.
+    pub fn token_keeper<K: Clock>(&self, clock: K) -> Result<LiveKeeper<K>, StartError> {
+        Ok(TokenKeeper {
+            accounts: self.accounts(),
+            cipher: CachingCipher::new(self.cipher()),
+            tiktok: self.tiktok()?,
+            clock,
+            policy: RefreshPolicy::default(),
+        })
+    }
+
+    pub fn user_api<K: Clock>(&self, clock: K) -> Result<LiveUserApi<K>, StartError> {
+        Ok(UserApi {
+            keeper: self.token_keeper(clock)?,
+            jwt: self.jwt_verifier(),
         })
     }
 }

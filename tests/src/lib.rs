@@ -1,6 +1,7 @@
 //! Test harness: a moto server per test binary, a fake TikTok per test, fresh AWS resources per
 //! test, captured logs, and helpers that drive the connect flow like a browser would.
 
+pub mod api;
 pub mod aws_calls;
 pub mod flow;
 pub mod logs;

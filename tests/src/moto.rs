@@ -6,12 +6,13 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The moto executable: `MOTO_SERVER_BIN` (set by `make test`) or the project venv's.
+/// The moto launcher: `MOTO_SERVER_BIN` (set by `make test`) or `scripts/moto-server`, which
+/// runs the venv's moto one request at a time so conditional writes are atomic, as in DynamoDB.
 fn moto_bin() -> PathBuf {
     if let Ok(path) = std::env::var("MOTO_SERVER_BIN") {
         return PathBuf::from(path);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/moto-server")
 }
 
 fn free_port() -> u16 {
@@ -29,10 +30,12 @@ pub fn endpoint() -> &'static str {
 
 fn start() -> String {
     let bin = moto_bin();
+    let venv_python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
     assert!(
-        bin.exists(),
-        "moto_server not found at {}: run the tests with `make test`, which installs it into .venv",
-        bin.display()
+        bin.exists() && venv_python.exists(),
+        "moto not installed ({} or {} missing): run the tests with `make test`, which installs it into .venv",
+        bin.display(),
+        venv_python.display()
     );
     let port = free_port();
     // A watchdog shell owns moto and kills it once this test process is gone, so no server outlives

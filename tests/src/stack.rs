@@ -12,7 +12,7 @@ use shared::clock::OffsetClock;
 use shared::config::Config;
 use shared::connect::CallbackService;
 use shared::pkce::PkceMode;
-use shared::runtime::{AppSecrets, AwsClients, ColdStart};
+use shared::runtime::{AppSecrets, AwsClients, ColdStart, LiveUserApi};
 use shared::store::{Account, AccountStore, DynamoAccountStore, DynamoStateStore};
 use shared::tiktok::TikTokHttp;
 
@@ -24,6 +24,8 @@ pub const APP_RETURN_URL: &str = "https://app.example.com/settings";
 pub const ALL_SCOPES: &str = "user.info.basic,user.info.profile,user.info.stats,video.list";
 
 pub type TestAuthorize = authorize::App<DynamoStateStore, KmsCipher, OffsetClock>;
+/// What `user-info`, `video-list` and `accounts` hold (the same wiring for all three).
+pub type TestUserApi = LiveUserApi<OffsetClock>;
 pub type TestCallback =
     CallbackService<DynamoStateStore, DynamoAccountStore, KmsCipher, TikTokHttp, OffsetClock>;
 
@@ -53,6 +55,8 @@ pub struct Stack {
     pub client_secret: String,
     pub authorize: TestAuthorize,
     pub callback: TestCallback,
+    /// The state of `user-info`, `video-list` and `accounts`.
+    pub api: TestUserApi,
     pub accounts: DynamoAccountStore,
     pub cipher: KmsCipher,
     /// Every AWS call made through this stack's clients.
@@ -177,6 +181,7 @@ impl Stack {
         };
         let authorize = authorize::App::wire(&cold, clock.clone());
         let callback = callback::wire(&cold, clock.clone()).expect("callback wiring");
+        let api = cold.user_api(clock.clone()).expect("user api wiring");
         let ColdStart { config, aws, .. } = cold;
         let accounts = callback.accounts.clone();
         let cipher = callback.cipher.clone();
@@ -189,6 +194,7 @@ impl Stack {
             client_secret,
             authorize,
             callback,
+            api,
             accounts,
             cipher,
             aws_calls,

@@ -58,3 +58,56 @@ async fn authorize_and_callback_round_trips() {
         stack.assert_nothing_leaked().await;
     }
 }
+
+/// Each function's state lives as long as its execution environment, so the first request opens
+/// the account's tokens with KMS and later ones (same tokens) are served from memory.
+#[tokio::test]
+async fn account_function_round_trips() {
+    let stack = Stack::start(StackOptions::default()).await;
+    stack.connect_account("user-1", ALICE, None).await;
+    stack.aws_calls.take();
+    let by_id = format!("open_id={ALICE}");
+
+    let mut measured = Vec::new();
+    assert_eq!(stack.get_me("user-1", "").await.status(), 200);
+    measured.push(("user-info, first (latest account)", stack.aws_calls.take()));
+    assert_eq!(stack.get_me("user-1", &by_id).await.status(), 200);
+    measured.push(("user-info ?open_id, warm", stack.aws_calls.take()));
+    assert_eq!(stack.get_videos("user-1", &by_id).await.status(), 200);
+    measured.push(("video-list ?open_id, warm", stack.aws_calls.take()));
+    assert_eq!(stack.get_accounts("user-1").await.status(), 200);
+    measured.push(("accounts list", stack.aws_calls.take()));
+    stack.clock.advance(86_400);
+    assert_eq!(stack.get_me("user-1", &by_id).await.status(), 200);
+    measured.push(("user-info with refresh", stack.aws_calls.take()));
+    assert_eq!(stack.get_me("user-1", &by_id).await.status(), 200);
+    measured.push(("user-info after the refresh", stack.aws_calls.take()));
+    stack.clock.advance(86_400);
+    assert_eq!(stack.delete_account("user-1", ALICE).await.status(), 204);
+    measured.push(("disconnect with refresh", stack.aws_calls.take()));
+    for (what, calls) in &measured {
+        eprintln!("AWS calls, {what}: {calls:?}");
+    }
+
+    let warm = calls(&[("DynamoDB.GetItem", 1)]);
+    let refresh = [
+        ("DynamoDB.GetItem", 1),
+        ("DynamoDB.UpdateItem", 2), // take the lease; store the rotated pair
+        ("KMS.Encrypt", 1),         // the rotated pair
+    ];
+    let mut disconnect = refresh.to_vec();
+    disconnect.push(("DynamoDB.TransactWriteItems", 1));
+    let expected = [
+        calls(&[("DynamoDB.Query", 1), ("KMS.Decrypt", 1)]),
+        warm.clone(),
+        warm.clone(),
+        calls(&[("DynamoDB.Query", 1)]),
+        calls(&refresh),
+        warm,
+        calls(&disconnect),
+    ];
+    for ((what, measured), expected) in measured.iter().zip(expected) {
+        assert_eq!(measured, &expected, "{what}");
+    }
+    stack.assert_nothing_leaked().await;
+}

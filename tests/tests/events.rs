@@ -1,7 +1,9 @@
 //! The sample events in `events/` (used with `cargo lambda invoke --data-file` and in the README)
 //! parse as real API Gateway events and produce the documented answers.
 
-use integration_tests::flow::{body_json, header, param};
+use fake_tiktok::Endpoint;
+use integration_tests::api::answer;
+use integration_tests::flow::{ALICE, body_json, header, param};
 use integration_tests::{Stack, StackOptions};
 
 fn event(name: &str, replace: &[(&str, &str)]) -> lambda_http::Request {
@@ -76,6 +78,242 @@ async fn callback_events() {
     assert_eq!(
         param(&Stack::app_location(&response), "reason").as_deref(),
         Some("access_denied")
+    );
+    stack.assert_nothing_leaked().await;
+}
+
+/// Runs `handle` on a sample event and checks what every answer of the app-user functions shares:
+/// JSON (or empty) bodies with no secret in them.
+async fn run<F, Fut>(
+    stack: &Stack,
+    name: &str,
+    handle: F,
+    request: lambda_http::Request,
+) -> (u16, serde_json::Value)
+where
+    F: FnOnce(lambda_http::Request) -> Fut,
+    Fut: std::future::Future<
+            Output = Result<lambda_http::Response<lambda_http::Body>, lambda_http::Error>,
+        >,
+{
+    let response = handle(request)
+        .await
+        .expect("handlers answer every request");
+    if !matches!(response.body(), lambda_http::Body::Empty) {
+        assert_eq!(
+            header(&response, "content-type"),
+            Some("application/json"),
+            "{name}"
+        );
+        let text = body_json(&response).to_string();
+        integration_tests::logs::assert_absent(&text, &stack.secrets(), name);
+    }
+    answer(&response)
+}
+
+#[tokio::test]
+async fn user_info_events() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let me = |request| user_info::handle(&stack.api, request);
+
+    let (status, body) = run(
+        &stack,
+        "missing-jwt",
+        me,
+        event("user-info/missing-jwt.json", &[]),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthorized")),
+        "{body}"
+    );
+    let (status, _) = run(&stack, "placeholder", me, event("user-info/me.json", &[])).await;
+    assert_eq!(status, 401, "the placeholder is not a JWT");
+
+    let jwt = stack.jwt("user-1");
+    let with_jwt = [("REPLACE_WITH_APP_JWT", jwt.as_str())];
+    let (status, body) = run(
+        &stack,
+        "me, not connected",
+        me,
+        event("user-info/me.json", &with_jwt),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("not_connected")),
+        "{body}"
+    );
+
+    stack.connect_account("user-1", ALICE, None).await;
+    for name in ["user-info/me.json", "user-info/me-by-open-id.json"] {
+        let (status, body) = run(&stack, name, me, event(name, &with_jwt)).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        assert_eq!(body["open_id"], ALICE, "{name}: {body}");
+        assert_eq!(body["status"], "active", "{name}: {body}");
+        assert!(body["display_name"].is_string(), "{name}: {body}");
+    }
+    // Another app user does not see alice.
+    let other = stack.jwt("user-2");
+    let (status, _) = run(
+        &stack,
+        "me-by-open-id as another user",
+        me,
+        event(
+            "user-info/me-by-open-id.json",
+            &[("REPLACE_WITH_APP_JWT", &other)],
+        ),
+    )
+    .await;
+    assert_eq!(status, 404);
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn video_list_events() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let videos = |request| video_list::handle(&stack.api, request);
+    let jwt = stack.jwt("user-1");
+    let with_jwt = [("REPLACE_WITH_APP_JWT", jwt.as_str())];
+    stack.connect_account("user-1", ALICE, None).await;
+
+    let (status, first) = run(
+        &stack,
+        "first-page",
+        videos,
+        event("video-list/first-page.json", &with_jwt),
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(
+        first["videos"].as_array().map(Vec::len),
+        Some(10),
+        "{first}"
+    );
+    assert_eq!(first["has_more"], true, "{first}");
+    let cursor = first["cursor"]
+        .as_i64()
+        .expect("a cursor while has_more")
+        .to_string();
+
+    let (status, next) = run(
+        &stack,
+        "next-page",
+        videos,
+        event(
+            "video-list/next-page.json",
+            &[
+                ("REPLACE_WITH_APP_JWT", &jwt),
+                ("REPLACE_WITH_CURSOR", &cursor),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{next}");
+    let ids = |page: &serde_json::Value| -> Vec<String> {
+        page["videos"]
+            .as_array()
+            .expect("videos")
+            .iter()
+            .map(|v| v["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    let (first_ids, next_ids) = (ids(&first), ids(&next));
+    assert_eq!(next_ids.len(), 10, "{next}");
+    assert!(
+        next_ids.iter().all(|id| !first_ids.contains(id)),
+        "the next page repeats videos: {first_ids:?} / {next_ids:?}"
+    );
+
+    let (status, body) = run(
+        &stack,
+        "bad-max-count",
+        videos,
+        event("video-list/bad-max-count.json", &with_jwt),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
+    // The unreplaced placeholder cursor is refused too (once the JWT is real).
+    let (status, _) = run(
+        &stack,
+        "placeholder cursor",
+        videos,
+        event("video-list/next-page.json", &with_jwt),
+    )
+    .await;
+    assert_eq!(status, 400);
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn accounts_events() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let accounts = |request| accounts::handle(&stack.api, request);
+    let jwt = stack.jwt("user-1");
+    let with_jwt = [("REPLACE_WITH_APP_JWT", jwt.as_str())];
+    stack.connect_account("user-1", ALICE, None).await;
+
+    let (status, body) = run(
+        &stack,
+        "list",
+        accounts,
+        event("accounts/list.json", &with_jwt),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let list = body["accounts"].as_array().expect("accounts");
+    assert_eq!(list.len(), 1, "{body}");
+    assert_eq!(list[0]["open_id"], ALICE, "{body}");
+
+    let (status, body) = run(
+        &stack,
+        "wrong-method",
+        accounts,
+        event("accounts/wrong-method.json", &with_jwt),
+    )
+    .await;
+    assert_eq!(status, 405, "{body}");
+
+    let (status, body) = run(
+        &stack,
+        "disconnect",
+        accounts,
+        event("accounts/disconnect.json", &with_jwt),
+    )
+    .await;
+    assert_eq!((status, body), (204, serde_json::Value::Null));
+    assert_eq!(stack.fake.calls(Endpoint::Revoke), 1, "revoked at TikTok");
+    assert_eq!(
+        stack.fake.live_refresh_tokens(ALICE),
+        0,
+        "nothing left alive at TikTok"
+    );
+
+    let (status, body) = run(
+        &stack,
+        "list again",
+        accounts,
+        event("accounts/list.json", &with_jwt),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accounts"], serde_json::json!([]), "{body}");
+    let (status, body) = run(
+        &stack,
+        "disconnect again",
+        accounts,
+        event("accounts/disconnect.json", &with_jwt),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("not_connected")),
+        "{body}"
     );
     stack.assert_nothing_leaked().await;
 }

@@ -7,7 +7,6 @@ use shared::app_user::JwtVerifier;
 use shared::cipher::{KmsCipher, TokenCipher};
 use shared::clock::{Clock, SystemClock};
 use shared::connect::{AuthorizeService, ConnectSettings};
-use shared::query::Query;
 use shared::runtime::ColdStart;
 use shared::store::{DynamoStateStore, StateStore};
 
@@ -23,19 +22,14 @@ pub type LiveApp = App<DynamoStateStore, KmsCipher, SystemClock>;
 impl<K: Clock> App<DynamoStateStore, KmsCipher, K> {
     /// Wires the real adapters; `clock` is `SystemClock` in production (tests move time).
     pub fn wire(cold: &ColdStart, clock: K) -> Self {
-        let config = &cold.config;
         Self {
             service: AuthorizeService {
-                states: DynamoStateStore::new(cold.aws.dynamodb.clone(), &config.table_name),
-                cipher: KmsCipher::new(cold.aws.kms.clone(), &config.kms_key_id),
+                states: cold.states(),
+                cipher: cold.cipher(),
                 clock,
-                settings: ConnectSettings::from(config),
+                settings: ConnectSettings::from(&cold.config),
             },
-            jwt: JwtVerifier::new(
-                &cold.secrets.app_jwt_secret,
-                config.jwt_issuer.as_deref(),
-                config.jwt_audience.as_deref(),
-            ),
+            jwt: cold.jwt_verifier(),
         }
     }
 }
@@ -44,10 +38,7 @@ pub async fn handle<S: StateStore, C: TokenCipher, K: Clock>(
     app: &App<S, C, K>,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(match respond(app, &request).await {
-        Ok(response) => response,
-        Err(error) => error.to_response(),
-    })
+    Ok(shared::handler::respond(respond(app, &request).await))
 }
 
 async fn respond<S: StateStore, C: TokenCipher, K: Clock>(
@@ -55,18 +46,10 @@ async fn respond<S: StateStore, C: TokenCipher, K: Clock>(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     if request.method() != Method::GET {
-        return Err(ApiError::MethodNotAllowed);
+        return Err(ApiError::MethodNotAllowed("GET"));
     }
-    let authorization = request
-        .headers()
-        .get(lambda_http::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let user = app
-        .jwt
-        .verify_header(authorization)
-        .ok_or(ApiError::Unauthorized)?;
-    let query =
-        Query::parse(request.uri().query()).map_err(|e| ApiError::InvalidRequest(e.message()))?;
+    let user = shared::handler::app_user(&app.jwt, request)?;
+    let query = shared::handler::query(request)?;
     let start = app.service.start(&user, &query).await?;
     Ok(shared::response::json(
         lambda_http::http::StatusCode::OK,

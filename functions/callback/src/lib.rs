@@ -8,7 +8,7 @@ use shared::clock::{Clock, SystemClock};
 use shared::connect::{CallbackService, ConnectSettings};
 use shared::runtime::{ColdStart, StartError};
 use shared::store::{AccountStore, DynamoAccountStore, DynamoStateStore, StateStore};
-use shared::tiktok::{TikTokApi, TikTokHttp, TikTokHttpConfig};
+use shared::tiktok::{TikTokApi, TikTokHttp};
 
 /// The production wiring.
 pub type LiveApp =
@@ -22,21 +22,13 @@ pub fn wire<K: Clock>(
     CallbackService<DynamoStateStore, DynamoAccountStore, KmsCipher, TikTokHttp, K>,
     StartError,
 > {
-    let config = &cold.config;
-    let tiktok = TikTokHttp::new(TikTokHttpConfig {
-        api_url: config.api_url.clone(),
-        client_key: config.tiktok_client_key.clone(),
-        client_secret: cold.secrets.tiktok_client_secret.clone(),
-        redirect_uri: config.redirect_uri.clone(),
-    })
-    .map_err(|e| StartError::HttpClient(e.to_string()))?;
     Ok(CallbackService {
-        states: DynamoStateStore::new(cold.aws.dynamodb.clone(), &config.table_name),
-        accounts: DynamoAccountStore::new(cold.aws.dynamodb.clone(), &config.table_name),
-        cipher: KmsCipher::new(cold.aws.kms.clone(), &config.kms_key_id),
-        tiktok,
+        states: cold.states(),
+        accounts: cold.accounts(),
+        cipher: cold.cipher(),
+        tiktok: cold.tiktok()?,
         clock,
-        settings: ConnectSettings::from(config),
+        settings: ConnectSettings::from(&cold.config),
     })
 }
 
@@ -52,7 +44,7 @@ where
     K: Clock,
 {
     if request.method() != Method::GET {
-        return Ok(ApiError::MethodNotAllowed.to_response());
+        return Ok(ApiError::MethodNotAllowed("GET").to_response());
     }
     // The raw query: `code` is decoded exactly once, by `Query::parse`.
     let location = app.complete(request.uri().query()).await;

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
@@ -12,7 +13,10 @@ use aws_sdk_dynamodb::types::{
 use super::keys::{
     self, ACCOUNT_SK_PREFIX, OWNER_SK, STATE_SK, StateKey, TABLE_HASH_KEY, TABLE_RANGE_KEY,
 };
-use super::{Account, AccountStatus, AccountStore, PendingState, StateStore, StoreError};
+use super::{
+    Account, AccountStatus, AccountStore, PendingState, RefreshLease, RenewedTokens, StateStore,
+    StoreError, Written,
+};
 use crate::scope::ScopeSet;
 
 type Item = HashMap<String, AttributeValue>;
@@ -69,6 +73,21 @@ fn get_b(item: &Item, name: &'static str) -> Result<Vec<u8>, StoreError> {
 
 fn get_scopes(item: &Item, name: &'static str) -> Result<ScopeSet, StoreError> {
     ScopeSet::parse_comma_list(&get_s(item, name)?).map_err(|_| StoreError::Corrupt(name))
+}
+
+/// `Stale` when the write's condition failed, the error otherwise.
+async fn conditional(update: UpdateItemFluentBuilder) -> Result<Written, StoreError> {
+    match update.send().await {
+        Ok(_) => Ok(Written::Yes),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(Written::Stale)
+        }
+        Err(err) => Err(unavailable(err)),
+    }
 }
 
 /// OAuth states in DynamoDB.
@@ -165,6 +184,20 @@ impl DynamoAccountStore {
         }
     }
 
+    fn account_key(app_user: &str, open_id: &str) -> Item {
+        key(keys::user_pk(app_user), &keys::account_sk(open_id))
+    }
+
+    /// An update of one account, only while its tokens are still at the version we read.
+    fn update_at_version(&self, account: &Account) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::account_key(&account.app_user, &account.open_id)))
+            .condition_expression("token_version = :version")
+            .expression_attribute_values(":version", n(account.token_version))
+    }
+
     async fn current_owner(&self, open_id: &str) -> Result<Option<String>, StoreError> {
         let out = self
             .client
@@ -208,7 +241,8 @@ impl DynamoAccountStore {
             (":zero".to_owned(), n(0)),
             (":one".to_owned(), n(1)),
         ]);
-        let mut remove = Vec::new();
+        // A new grant supersedes any refresh of the old one.
+        let mut remove = vec!["refresh_lease_until", "refresh_lease_id"];
         for (name, value) in [
             ("union_id", &account.union_id),
             ("display_name", &account.display_name),
@@ -223,16 +257,10 @@ impl DynamoAccountStore {
                 None => remove.push(name),
             }
         }
-        let mut expression = format!("SET {}", set.join(", "));
-        if !remove.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
-        }
+        let expression = format!("SET {} REMOVE {}", set.join(", "), remove.join(", "));
         Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(
-                keys::user_pk(&account.app_user),
-                &keys::account_sk(&account.open_id),
-            )))
+            .set_key(Some(Self::account_key(&account.app_user, &account.open_id)))
             .update_expression(expression)
             .expression_attribute_names("#status", "status")
             .set_expression_attribute_values(Some(values))
@@ -272,10 +300,7 @@ impl AccountStore for DynamoAccountStore {
             if let Some(prev) = &taken_from {
                 let delete = Delete::builder()
                     .table_name(&self.table)
-                    .set_key(Some(key(
-                        keys::user_pk(prev),
-                        &keys::account_sk(&account.open_id),
-                    )))
+                    .set_key(Some(Self::account_key(prev, &account.open_id)))
                     .build()
                     .map_err(|_| StoreError::Corrupt("previous owner delete"))?;
                 items.push(TransactWriteItem::builder().delete(delete).build());
@@ -306,10 +331,7 @@ impl AccountStore for DynamoAccountStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(
-                keys::user_pk(app_user),
-                &keys::account_sk(open_id),
-            )))
+            .set_key(Some(Self::account_key(app_user, open_id)))
             .consistent_read(true)
             .send()
             .await
@@ -339,6 +361,160 @@ impl AccountStore for DynamoAccountStore {
             })
             .collect()
     }
+
+    async fn take_refresh_lease(
+        &self,
+        account: &Account,
+        lease: &RefreshLease,
+        now: i64,
+    ) -> Result<Written, StoreError> {
+        conditional(
+            self.update_at_version(account)
+                .condition_expression(
+                    "token_version = :version AND (attribute_not_exists(refresh_lease_until) OR refresh_lease_until <= :now)",
+                )
+                .update_expression("SET refresh_lease_until = :until, refresh_lease_id = :lease")
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":until", n(lease.until))
+                .expression_attribute_values(":lease", s(&lease.id)),
+        )
+        .await
+    }
+
+    async fn store_refreshed(
+        &self,
+        account: &Account,
+        renewed: &RenewedTokens,
+    ) -> Result<Written, StoreError> {
+        let mut set = String::from(
+            "SET sealed_tokens = :sealed, access_token_expires_at = :at_exp, \
+             refresh_token_expires_at = :rt_exp, #status = :active, \
+             token_version = token_version + :one",
+        );
+        let mut update = self
+            .update_at_version(account)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(
+                ":sealed",
+                AttributeValue::B(Blob::new(renewed.sealed_tokens.clone())),
+            )
+            .expression_attribute_values(":at_exp", n(renewed.access_token_expires_at))
+            .expression_attribute_values(":rt_exp", n(renewed.refresh_token_expires_at))
+            .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
+            .expression_attribute_values(":one", n(1));
+        if let Some(scopes) = &renewed.scopes {
+            set.push_str(", scopes = :scopes");
+            update = update.expression_attribute_values(":scopes", s(scopes.to_comma_list()));
+        }
+        conditional(update.update_expression(format!(
+            "{set} REMOVE refresh_lease_until, refresh_lease_id"
+        )))
+        .await
+    }
+
+    async fn release_refresh_lease(
+        &self,
+        account: &Account,
+        lease_id: &str,
+    ) -> Result<(), StoreError> {
+        conditional(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(Self::account_key(&account.app_user, &account.open_id)))
+                .condition_expression("refresh_lease_id = :lease")
+                .expression_attribute_values(":lease", s(lease_id))
+                .update_expression("REMOVE refresh_lease_until, refresh_lease_id"),
+        )
+        .await
+        // Not ours any more (taken over after expiry, or consumed by a token write): fine.
+        .map(|_| ())
+    }
+
+    async fn set_status(
+        &self,
+        account: &Account,
+        status: AccountStatus,
+    ) -> Result<Written, StoreError> {
+        conditional(
+            self.update_at_version(account)
+                .update_expression(
+                    "SET #status = :status REMOVE refresh_lease_until, refresh_lease_id",
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str())),
+        )
+        .await
+    }
+
+    async fn update_profile(&self, account: &Account) -> Result<(), StoreError> {
+        let mut set = Vec::new();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::account_key(&account.app_user, &account.open_id)))
+            .condition_expression("attribute_exists(pk)");
+        for (name, value) in [
+            ("union_id", &account.union_id),
+            ("display_name", &account.display_name),
+            ("avatar_url", &account.avatar_url),
+            ("username", &account.username),
+        ] {
+            if let Some(v) = value {
+                set.push(format!("{name} = :{name}"));
+                update = update.expression_attribute_values(format!(":{name}"), s(v));
+            }
+        }
+        if set.is_empty() {
+            return Ok(());
+        }
+        conditional(update.update_expression(format!("SET {}", set.join(", "))))
+            .await
+            .map(|_| ())
+    }
+
+    async fn delete(&self, app_user: &str, open_id: &str) -> Result<(), StoreError> {
+        let account = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::account_key(app_user, open_id)))
+            .build()
+            .map_err(|_| StoreError::Corrupt("account delete"))?;
+        // The ownership record goes too, unless another app user has taken the account over.
+        let owner = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::owner_pk(open_id), OWNER_SK)))
+            .condition_expression("attribute_not_exists(pk) OR app_user = :me")
+            .expression_attribute_values(":me", s(app_user))
+            .build()
+            .map_err(|_| StoreError::Corrupt("owner delete"))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(account).build())
+            .transact_items(TransactWriteItem::builder().delete(owner).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+            {
+                // Someone else owns the TikTok account now; our record alone goes.
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(Self::account_key(app_user, open_id)))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(unavailable)
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
 }
 
 fn account_from_item(item: &Item) -> Result<Account, StoreError> {
@@ -357,5 +533,6 @@ fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         refresh_token_expires_at: get_n(item, "refresh_token_expires_at")?,
         connected_at: get_n(item, "connected_at")?,
         token_version: get_n(item, "token_version")?,
+        refresh_lease_until: get_n(item, "refresh_lease_until").ok(),
     })
 }

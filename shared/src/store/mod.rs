@@ -101,6 +101,34 @@ pub struct Account {
     pub connected_at: i64,
     /// Incremented by every token write; conditional writes compare it (race-safe refresh).
     pub token_version: i64,
+    /// While set and in the future, one caller is refreshing these tokens (Unix seconds).
+    pub refresh_lease_until: Option<i64>,
+}
+
+/// A claim on the right to refresh one account's tokens, held until `until` (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshLease {
+    pub id: String,
+    pub until: i64,
+}
+
+/// What a successful refresh writes, in one conditional write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewedTokens {
+    /// The new access *and* refresh token, sealed together.
+    pub sealed_tokens: Vec<u8>,
+    pub access_token_expires_at: i64,
+    pub refresh_token_expires_at: i64,
+    /// The scopes in the refresh answer, when TikTok sent them.
+    pub scopes: Option<ScopeSet>,
+}
+
+/// The outcome of a conditional write that compares `token_version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Yes,
+    /// Another writer changed the tokens (or the account is gone); re-read.
+    Stale,
 }
 
 pub trait AccountStore: Send + Sync {
@@ -120,4 +148,50 @@ pub trait AccountStore: Send + Sync {
 
     fn list(&self, app_user: &str)
     -> impl Future<Output = Result<Vec<Account>, StoreError>> + Send;
+
+    /// Takes the refresh lease when the tokens are still at `account.token_version` and no other
+    /// lease is live at `now`. `Stale` means someone else refreshed or is refreshing.
+    fn take_refresh_lease(
+        &self,
+        account: &Account,
+        lease: &RefreshLease,
+        now: i64,
+    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+
+    /// Stores refreshed tokens if the tokens are still at `account.token_version`: status
+    /// `active`, version bumped, lease cleared. Deliberately not bound to the lease: whoever got
+    /// new tokens from TikTok (only one caller can, per refresh token) must be able to keep them.
+    fn store_refreshed(
+        &self,
+        account: &Account,
+        renewed: &RenewedTokens,
+    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+
+    /// Gives a lease back early (after a failed refresh), if it is still ours.
+    fn release_refresh_lease(
+        &self,
+        account: &Account,
+        lease_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Sets the status if the tokens are still at `account.token_version` (the version is not
+    /// bumped, so a refresh that was in flight can still store its tokens and heal the account).
+    fn set_status(
+        &self,
+        account: &Account,
+        status: AccountStatus,
+    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+
+    /// Keeps the displayed profile in step with TikTok (no effect if the account is gone).
+    fn update_profile(
+        &self,
+        account: &Account,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Forgets the account and its ownership record. Deleting a missing account is not an error.
+    fn delete(
+        &self,
+        app_user: &str,
+        open_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -7,12 +7,16 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde::Deserialize;
 use url::Url;
 
-use super::{Profile, TikTokApi, TikTokError, TokenGrant};
+use super::{Profile, TikTokApi, TikTokError, TokenGrant, Video, VideoPage};
 use crate::scope::{self, ScopeSet};
 use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, RefreshToken};
 
 const TOKEN_PATH: &str = "/v2/oauth/token/";
+const REVOKE_PATH: &str = "/v2/oauth/revoke/";
 const USER_INFO_PATH: &str = "/v2/user/info/";
+const VIDEO_LIST_PATH: &str = "/v2/video/list/";
+/// Every video field our `Video` carries; `/v2/video/list/` needs `video.list` only.
+const VIDEO_FIELDS: &str = "id,title,video_description,create_time,cover_image_url,share_url,embed_link,duration,width,height,like_count,comment_count,share_count,view_count";
 /// TikTok's answers are small; anything larger is not TikTok.
 const MAX_BODY_BYTES: usize = 256 * 1024;
 
@@ -173,36 +177,39 @@ struct TokenBody {
     log_id: Option<String>,
 }
 
+/// An OAuth error body (`error` + `error_description`, often with HTTP 200), classified.
+fn oauth_error(
+    answer: &RawAnswer,
+    error: &str,
+    description: Option<String>,
+    log_id: Option<String>,
+) -> TikTokError {
+    let description: String = description.unwrap_or_default().chars().take(300).collect();
+    match (answer.status, error) {
+        (429, _) | (_, "rate_limit_exceeded") => TikTokError::RateLimited {
+            retry_after_secs: answer.retry_after_secs(),
+            log_id,
+        },
+        (500.., _) | (_, "server_error" | "temporarily_unavailable") => TikTokError::Unavailable {
+            detail: "TikTok reported a server error",
+            status: Some(answer.status),
+            log_id,
+        },
+        _ => TikTokError::OAuth {
+            error: error.chars().take(64).collect(),
+            description,
+            log_id,
+        },
+    }
+}
+
 fn parse_token_answer(answer: &RawAnswer) -> Result<TokenGrant, TikTokError> {
     let Ok(body) = serde_json::from_slice::<TokenBody>(&answer.body) else {
         return Err(answer.unusable("token answer is not JSON"));
     };
     let log_id = answer.log_id(body.log_id);
     if let Some(error) = body.error.filter(|e| !e.is_empty()) {
-        let description: String = body
-            .error_description
-            .unwrap_or_default()
-            .chars()
-            .take(300)
-            .collect();
-        return Err(match (answer.status, error.as_str()) {
-            (429, _) | (_, "rate_limit_exceeded") => TikTokError::RateLimited {
-                retry_after_secs: answer.retry_after_secs(),
-                log_id,
-            },
-            (500.., _) | (_, "server_error" | "temporarily_unavailable") => {
-                TikTokError::Unavailable {
-                    detail: "TikTok reported a server error",
-                    status: Some(answer.status),
-                    log_id,
-                }
-            }
-            _ => TikTokError::OAuth {
-                error: error.chars().take(64).collect(),
-                description,
-                log_id,
-            },
-        });
+        return Err(oauth_error(answer, &error, body.error_description, log_id));
     }
     match (
         body.access_token,
@@ -233,6 +240,25 @@ fn parse_token_answer(answer: &RawAnswer) -> Result<TokenGrant, TikTokError> {
             })
         }
         _ => Err(answer.unusable("token answer lacks required fields")),
+    }
+}
+
+/// Revoke answers `{}` on success and an OAuth error body otherwise.
+fn parse_revoke_answer(answer: &RawAnswer) -> Result<(), TikTokError> {
+    #[derive(Deserialize)]
+    struct RevokeBody {
+        error: Option<String>,
+        error_description: Option<String>,
+        log_id: Option<String>,
+    }
+    let Ok(body) = serde_json::from_slice::<RevokeBody>(&answer.body) else {
+        return Err(answer.unusable("revoke answer is not JSON"));
+    };
+    let log_id = answer.log_id(body.log_id);
+    match body.error.filter(|e| !e.is_empty()) {
+        Some(error) => Err(oauth_error(answer, &error, body.error_description, log_id)),
+        None if (200..300).contains(&answer.status) => Ok(()),
+        None => Err(answer.unusable("revoke failed without an error body")),
     }
 }
 
@@ -299,15 +325,16 @@ fn parse_envelope<T: for<'de> Deserialize<'de>>(answer: &RawAnswer) -> Result<T,
 
 #[derive(Deserialize)]
 struct UserData {
-    user: UserFields,
+    user: Profile,
 }
 
 #[derive(Deserialize)]
-struct UserFields {
-    union_id: Option<String>,
-    display_name: Option<String>,
-    avatar_url: Option<String>,
-    username: Option<String>,
+struct VideoListData {
+    #[serde(default)]
+    videos: Vec<Video>,
+    cursor: Option<i64>,
+    #[serde(default)]
+    has_more: bool,
 }
 
 /// The user-info fields we ask for, limited to what the granted scopes allow (asking for more
@@ -315,7 +342,20 @@ struct UserFields {
 pub fn profile_fields(scopes: &ScopeSet) -> Vec<&'static str> {
     let mut fields = vec!["open_id", "union_id", "avatar_url", "display_name"];
     if scopes.contains(scope::USER_INFO_PROFILE) {
-        fields.push("username");
+        fields.extend([
+            "username",
+            "bio_description",
+            "profile_deep_link",
+            "is_verified",
+        ]);
+    }
+    if scopes.contains(scope::USER_INFO_STATS) {
+        fields.extend([
+            "follower_count",
+            "following_count",
+            "likes_count",
+            "video_count",
+        ]);
     }
     fields
 }
@@ -340,6 +380,27 @@ impl TikTokApi for TikTokHttp {
         parse_token_answer(&answer)
     }
 
+    async fn refresh(&self, refresh_token: &RefreshToken) -> Result<TokenGrant, TikTokError> {
+        let form = [
+            ("client_key", self.config.client_key.as_str()),
+            ("client_secret", self.config.client_secret.secret()),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.secret()),
+        ];
+        let answer = self.post_form(TOKEN_PATH, &form).await?;
+        parse_token_answer(&answer)
+    }
+
+    async fn revoke(&self, token: &AccessToken) -> Result<(), TikTokError> {
+        let form = [
+            ("client_key", self.config.client_key.as_str()),
+            ("client_secret", self.config.client_secret.secret()),
+            ("token", token.secret()),
+        ];
+        let answer = self.post_form(REVOKE_PATH, &form).await?;
+        parse_revoke_answer(&answer)
+    }
+
     async fn fetch_profile(
         &self,
         token: &AccessToken,
@@ -354,11 +415,34 @@ impl TikTokApi for TikTokHttp {
             .await;
         let answer = RawAnswer::read(response).await?;
         let data: UserData = parse_envelope(&answer)?;
-        Ok(Profile {
-            union_id: data.user.union_id,
-            display_name: data.user.display_name,
-            avatar_url: data.user.avatar_url,
-            username: data.user.username,
+        Ok(data.user)
+    }
+
+    async fn list_videos(
+        &self,
+        token: &AccessToken,
+        cursor: Option<i64>,
+        max_count: u8,
+    ) -> Result<VideoPage, TikTokError> {
+        // No cursor on the first page: TikTok reads `0` as the epoch and returns nothing.
+        let mut body = serde_json::json!({ "max_count": max_count });
+        if let Some(cursor) = cursor {
+            body["cursor"] = cursor.into();
+        }
+        let response = self
+            .http
+            .post(self.endpoint(VIDEO_LIST_PATH))
+            .query(&[("fields", VIDEO_FIELDS)])
+            .bearer_auth(token.secret())
+            .json(&body)
+            .send()
+            .await;
+        let answer = RawAnswer::read(response).await?;
+        let data: VideoListData = parse_envelope(&answer)?;
+        Ok(VideoPage {
+            videos: data.videos,
+            cursor: data.cursor,
+            has_more: data.has_more,
         })
     }
 }
@@ -427,5 +511,48 @@ mod tests {
         let ok = r#"{"data":{"user":{"display_name":"A"}},"error":{"code":"ok","message":"","log_id":"L"}}"#;
         let data = parse_envelope::<UserData>(&answer(200, ok)).expect("ok");
         assert_eq!(data.user.display_name.as_deref(), Some("A"));
+    }
+
+    #[test]
+    fn revoke_answers() {
+        assert_eq!(parse_revoke_answer(&answer(200, "{}")), Ok(()));
+        let refused = r#"{"error":"invalid_request","error_description":"The request parameters are malformed.","log_id":"L2"}"#;
+        assert!(matches!(
+            parse_revoke_answer(&answer(200, refused)),
+            Err(TikTokError::OAuth { error, .. }) if error == "invalid_request"
+        ));
+        assert!(matches!(
+            parse_revoke_answer(&answer(503, "<html>down</html>")),
+            Err(TikTokError::Unavailable { .. })
+        ));
+        assert!(matches!(
+            parse_revoke_answer(&answer(404, "{}")),
+            Err(TikTokError::Unexpected { status: 404, .. })
+        ));
+    }
+
+    #[test]
+    fn video_pages_keep_ids_as_strings_and_tolerate_missing_fields() {
+        let body = r#"{"data":{"videos":[{"id":"7080213458555737986","title":"t","create_time":1643332803,"like_count":5},{"id":"7080213458555737987"}],
+                       "cursor":1643332803000,"has_more":true},"error":{"code":"ok","message":"","log_id":"L"}}"#;
+        let data: VideoListData = parse_envelope(&answer(200, body)).expect("page");
+        assert_eq!(data.videos[0].id, "7080213458555737986");
+        assert_eq!(data.videos[0].like_count, Some(5));
+        assert_eq!(data.videos[1].title, None);
+        assert_eq!(data.cursor, Some(1_643_332_803_000));
+        assert!(data.has_more);
+    }
+
+    #[test]
+    fn profile_fields_follow_the_granted_scopes() {
+        let basic = ScopeSet::parse_comma_list("user.info.basic").expect("scopes");
+        assert_eq!(
+            profile_fields(&basic),
+            ["open_id", "union_id", "avatar_url", "display_name"]
+        );
+        let all = ScopeSet::parse_comma_list("user.info.basic,user.info.profile,user.info.stats")
+            .expect("scopes");
+        let fields = profile_fields(&all);
+        assert!(fields.contains(&"username") && fields.contains(&"follower_count"));
     }
 }

@@ -6,14 +6,16 @@ mod http;
 
 use std::future::Future;
 
+use serde::{Deserialize, Serialize};
+
 pub use authorize_url::{AuthorizeRequest, authorize_url};
 pub use error::TikTokError;
-pub use http::{TikTokHttp, TikTokHttpConfig};
+pub use http::{CONNECT_TIMEOUT, REQUEST_TIMEOUT, TikTokHttp, TikTokHttpConfig, profile_fields};
 
 use crate::scope::ScopeSet;
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, RefreshToken};
 
-/// What TikTok's token endpoint grants (flat JSON, TIKTOK_API.md §2.3).
+/// What TikTok's token endpoint grants (flat JSON, TIKTOK_API.md §2.3), for a code or a refresh.
 #[derive(Debug, Clone)]
 pub struct TokenGrant {
     pub open_id: String,
@@ -23,17 +25,71 @@ pub struct TokenGrant {
     pub expires_in: i64,
     /// Remaining lifetime of the refresh token in seconds, from the response.
     pub refresh_expires_in: i64,
-    /// The scopes the user actually granted.
+    /// The scopes the user actually granted (empty when TikTok left `scope` out).
     pub scopes: ScopeSet,
 }
 
-/// The public profile fields read at connect time.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The user-info fields TikTok returned; each is present only when its scope was granted (and
+/// TikTok chose to send it: some answers omit fields instead of failing). Serialised as part of
+/// `GET /tiktok/me`: the basic fields always (`null` if absent), the others only when present.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Profile {
+    // user.info.basic
     pub union_id: Option<String>,
     pub display_name: Option<String>,
     pub avatar_url: Option<String>,
+    // user.info.profile
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bio_description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_deep_link: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_verified: Option<bool>,
+    // user.info.stats
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follower_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub following_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub likes_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_count: Option<i64>,
+}
+
+/// One public video (TIKTOK_API.md §5.3). `id` stays a string: it has 19 digits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Video {
+    pub id: String,
+    pub title: Option<String>,
+    pub video_description: Option<String>,
+    /// Unix seconds.
+    pub create_time: Option<i64>,
+    /// A CDN link that expires about 6 hours after the answer.
+    pub cover_image_url: Option<String>,
+    pub share_url: Option<String>,
+    pub embed_link: Option<String>,
+    pub duration: Option<i64>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub like_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view_count: Option<i64>,
+}
+
+/// One page of `/v2/video/list/`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VideoPage {
+    pub videos: Vec<Video>,
+    /// Unix milliseconds to pass as the next `cursor`.
+    pub cursor: Option<i64>,
+    pub has_more: bool,
 }
 
 /// The calls this service makes to TikTok.
@@ -45,10 +101,28 @@ pub trait TikTokApi: Send + Sync {
         verifier: Option<&CodeVerifier>,
     ) -> impl Future<Output = Result<TokenGrant, TikTokError>> + Send;
 
-    /// Reads the profile fields that `scopes` allow.
+    /// Trades the most recent refresh token for new tokens. TikTok may rotate the refresh token,
+    /// after which the old one stops working: the caller must store the answer.
+    fn refresh(
+        &self,
+        refresh_token: &RefreshToken,
+    ) -> impl Future<Output = Result<TokenGrant, TikTokError>> + Send;
+
+    /// Revokes the grant behind a (non-expired) access token.
+    fn revoke(&self, token: &AccessToken) -> impl Future<Output = Result<(), TikTokError>> + Send;
+
+    /// Reads the profile fields that `scopes` allow (and only those: asking for more fails).
     fn fetch_profile(
         &self,
         token: &AccessToken,
         scopes: &ScopeSet,
     ) -> impl Future<Output = Result<Profile, TikTokError>> + Send;
+
+    /// One page of the user's public videos, newest first; `cursor` is TikTok's, in Unix ms.
+    fn list_videos(
+        &self,
+        token: &AccessToken,
+        cursor: Option<i64>,
+        max_count: u8,
+    ) -> impl Future<Output = Result<VideoPage, TikTokError>> + Send;
 }

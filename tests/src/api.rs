@@ -1,0 +1,104 @@
+//! Calling `user-info`, `video-list` and `accounts` the way an app's back end does: API Gateway
+//! events with the app JWT, through each function's own handler.
+
+use lambda_http::{Body, Response};
+
+use crate::flow::{ConsentChoice, api_event, body_json, param};
+use crate::logs;
+use crate::stack::Stack;
+
+impl Stack {
+    fn bearer(&self, app_user: &str) -> String {
+        format!("Bearer {}", self.jwt(app_user))
+    }
+
+    /// `GET /tiktok/me?<raw_query>` as `app_user`.
+    pub async fn get_me(&self, app_user: &str, raw_query: &str) -> Response<Body> {
+        let bearer = self.bearer(app_user);
+        let event = api_event(
+            "GET",
+            "/tiktok/me",
+            raw_query,
+            &[("authorization", &bearer)],
+        );
+        self.checked(user_info::handle(&self.api, event).await)
+    }
+
+    /// `GET /tiktok/videos?<raw_query>` as `app_user`.
+    pub async fn get_videos(&self, app_user: &str, raw_query: &str) -> Response<Body> {
+        let bearer = self.bearer(app_user);
+        let event = api_event(
+            "GET",
+            "/tiktok/videos",
+            raw_query,
+            &[("authorization", &bearer)],
+        );
+        self.checked(video_list::handle(&self.api, event).await)
+    }
+
+    /// `GET /tiktok/accounts` as `app_user`.
+    pub async fn get_accounts(&self, app_user: &str) -> Response<Body> {
+        let bearer = self.bearer(app_user);
+        let event = api_event("GET", "/tiktok/accounts", "", &[("authorization", &bearer)]);
+        self.checked(accounts::handle(&self.api, event).await)
+    }
+
+    /// `DELETE /tiktok/accounts/{open_id}` as `app_user`, the way `cargo lambda watch` delivers
+    /// it (no route, so the id comes from the path).
+    pub async fn delete_account(&self, app_user: &str, open_id: &str) -> Response<Body> {
+        let bearer = self.bearer(app_user);
+        let event = api_event(
+            "DELETE",
+            &format!("/tiktok/accounts/{open_id}"),
+            "",
+            &[("authorization", &bearer)],
+        );
+        self.checked(accounts::handle(&self.api, event).await)
+    }
+
+    /// Every answer is JSON (or empty) and carries no secret; the handler never fails.
+    fn checked(&self, result: Result<Response<Body>, lambda_http::Error>) -> Response<Body> {
+        let response = result.expect("handlers answer every request");
+        let text = match response.body() {
+            Body::Text(text) => text.clone(),
+            Body::Empty => String::new(),
+            other => panic!("unexpected body {other:?}"),
+        };
+        if !text.is_empty() {
+            assert_eq!(
+                response
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok()),
+                Some("application/json")
+            );
+        }
+        logs::assert_absent(&text, &self.secrets(), "a response body");
+        response
+    }
+
+    /// Connects `account` for `app_user`, granting `granted` (every requested scope if `None`).
+    pub async fn connect_account(
+        &self,
+        app_user: &str,
+        account: &'static str,
+        granted: Option<Vec<&'static str>>,
+    ) {
+        let choice = ConsentChoice {
+            account,
+            granted,
+            approve: true,
+        };
+        let location = self.connect(app_user, "", &choice).await;
+        assert_eq!(
+            param(&location, "tiktok").as_deref(),
+            Some("connected"),
+            "{location}"
+        );
+    }
+}
+
+/// The status and JSON body of a response (`Null` for an empty one).
+pub fn answer(response: &Response<Body>) -> (u16, serde_json::Value) {
+    (response.status().as_u16(), body_json(response))
+}
