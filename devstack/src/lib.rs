@@ -4,12 +4,12 @@
 //! The table definition mirrors `infra/template.yaml` (`TokensTable`); keep the two in step.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::json;
-use shared::store::{TABLE_HASH_KEY, TABLE_RANGE_KEY};
+use shared::store::{DUE_AT_ATTR, DUE_INDEX, DUE_SHARD_ATTR, TABLE_HASH_KEY, TABLE_RANGE_KEY};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
@@ -40,10 +40,10 @@ pub async fn ensure_table(
     {
         return Ok(());
     }
-    let attr = |n: &str| {
+    let attr = |n: &str, t: ScalarAttributeType| {
         AttributeDefinition::builder()
             .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
+            .attribute_type(t)
             .build()
             .map_err(|e| aws_err("attribute definition", e))
     };
@@ -58,10 +58,26 @@ pub async fn ensure_table(
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr(TABLE_HASH_KEY)?)
-        .attribute_definitions(attr(TABLE_RANGE_KEY)?)
+        .attribute_definitions(attr(TABLE_HASH_KEY, ScalarAttributeType::S)?)
+        .attribute_definitions(attr(TABLE_RANGE_KEY, ScalarAttributeType::S)?)
+        .attribute_definitions(attr(DUE_SHARD_ATTR, ScalarAttributeType::S)?)
+        .attribute_definitions(attr(DUE_AT_ATTR, ScalarAttributeType::N)?)
         .key_schema(key(TABLE_HASH_KEY, KeyType::Hash)?)
         .key_schema(key(TABLE_RANGE_KEY, KeyType::Range)?)
+        // The sparse due index of the token-refresh job (shared/src/schedule.rs).
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(DUE_INDEX)
+                .key_schema(key(DUE_SHARD_ATTR, KeyType::Hash)?)
+                .key_schema(key(DUE_AT_ATTR, KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| aws_err("due index", e))?,
+        )
         .send()
         .await
         .map_err(|e| aws_err("CreateTable", e))?;

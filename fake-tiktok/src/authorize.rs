@@ -132,7 +132,7 @@ pub(crate) async fn authorize(
         // disable_auto_auth=0: a browser that already approved the same scopes skips the page.
         if !req.disable_auto_auth
             && let Some(open_id) = session.as_deref()
-            && s.config.users.iter().any(|u| u.open_id == open_id)
+            && s.has_user(open_id)
             && s.grants.has_approval(open_id, &req.client_key, &req.scopes)
         {
             let scopes = req.scopes.clone();
@@ -195,7 +195,7 @@ pub(crate) async fn consent(State(app): State<AppState>, body: Bytes) -> Respons
             return deny(&req);
         }
         let account = match form.one("account") {
-            Ok(Some(a)) if s.config.users.iter().any(|u| u.open_id == a) => a,
+            Ok(Some(a)) if s.has_user(a) => a,
             _ => return pages::error_page(StatusCode::BAD_REQUEST, "account"),
         };
         let outside_sandbox = s

@@ -1,6 +1,8 @@
 //! What the fake knows before the first request: the registered app, its policy knobs and the
 //! TikTok accounts that exist.
 
+use std::time::Duration;
+
 use crate::seed;
 
 /// The registered TikTok app and the policies the fake applies to it.
@@ -24,11 +26,16 @@ pub struct FakeConfig {
     pub oauth_error_status: u16,
     /// Authorization code lifetime in seconds.
     pub code_ttl_secs: i64,
-    /// The TikTok accounts that exist (the consent page offers all of them).
+    /// The TikTok accounts that exist (the consent page offers all of them). Accounts that
+    /// [`crate::FakeTikTok::mint_grant`] makes up are appended.
     pub users: Vec<FakeUser>,
     /// `Some(open_ids)` makes this a sandbox app: approving as any other account redirects with
     /// `error=access_denied&error_type=non_sandbox_target`. `None` (default): a production app.
     pub sandbox_targets: Option<Vec<String>>,
+    /// Added to every request to a TikTok API endpoint (token, revoke, user info, video list and
+    /// query; not the authorize page, not `/_fake/`), half before the request takes effect and
+    /// half after, to model TikTok's round trips. Zero (default): answer at once.
+    pub latency: Duration,
 }
 
 impl Default for FakeConfig {
@@ -44,6 +51,7 @@ impl Default for FakeConfig {
             code_ttl_secs: 300,
             users: seed::default_users(),
             sandbox_targets: None,
+            latency: Duration::ZERO,
         }
     }
 }
@@ -61,6 +69,7 @@ impl std::fmt::Debug for FakeConfig {
             .field("code_ttl_secs", &self.code_ttl_secs)
             .field("users", &self.users)
             .field("sandbox_targets", &self.sandbox_targets)
+            .field("latency", &self.latency)
             .finish()
     }
 }

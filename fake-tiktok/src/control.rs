@@ -99,6 +99,17 @@ struct ClockRequest {
     advance_secs: i64,
 }
 
+#[derive(Debug, Deserialize)]
+struct LatencyRequest {
+    millis: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct GrantRequest {
+    open_id: String,
+    scopes: Vec<String>,
+}
+
 pub(crate) fn router(app: AppState) -> Router {
     Router::new()
         .route(
@@ -110,6 +121,8 @@ pub(crate) fn router(app: AppState) -> Router {
         .route("/_fake/lifetimes", post(lifetimes))
         .route("/_fake/rotation", post(rotation))
         .route("/_fake/clock", post(clock))
+        .route("/_fake/latency", post(latency))
+        .route("/_fake/grants", post(mint_grant))
         .route("/_fake/calls", get(calls))
         .route("/_fake/secrets", get(secrets))
         .route("/_fake/users/{open_id}/expire-access", post(expire_access))
@@ -181,6 +194,28 @@ async fn clock(State(app): State<AppState>, Json(req): Json<ClockRequest>) -> Re
     Json(json!({ "ok": true, "now": now })).into_response()
 }
 
+async fn latency(State(app): State<AppState>, Json(req): Json<LatencyRequest>) -> Response {
+    app.with(|s| s.config.latency = Duration::from_millis(req.millis));
+    ok()
+}
+
+/// [`crate::FakeTikTok::mint_grant`]; a 400 naming the reason where that would panic.
+async fn mint_grant(State(app): State<AppState>, Json(req): Json<GrantRequest>) -> Response {
+    let scopes: Vec<&str> = req.scopes.iter().map(String::as_str).collect();
+    match app.with(|s| s.mint_grant(&req.open_id, &scopes)) {
+        Ok(t) => Json(json!({
+            "access_token": t.access_token,
+            "refresh_token": t.refresh_token,
+            "expires_in": t.expires_in,
+            "refresh_expires_in": t.refresh_expires_in,
+            "scope": t.scope,
+            "open_id": t.open_id,
+        }))
+        .into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({ "error": e.code() }))).into_response(),
+    }
+}
+
 async fn calls(State(app): State<AppState>) -> Json<Value> {
     let counts: Map<String, Value> = app.with(|s| {
         Endpoint::ALL
@@ -205,7 +240,7 @@ async fn secrets(State(app): State<AppState>) -> Json<Value> {
 /// Runs `f` for a known user, 404 otherwise.
 fn for_user(app: &AppState, open_id: &str, f: impl FnOnce(&mut crate::state::Store)) -> Response {
     let known = app.with(|s| {
-        let known = s.config.users.iter().any(|u| u.open_id == open_id);
+        let known = s.has_user(open_id);
         if known {
             f(s);
         }

@@ -94,13 +94,7 @@ fn bearer(s: &Store, headers: &HeaderMap) -> Result<(Bearer, FakeUser), ApiError
         .grants
         .authenticate(s.clock.now(), token)
         .ok_or_else(token_invalid)?;
-    let user = s
-        .config
-        .users
-        .iter()
-        .find(|u| u.open_id == bearer.open_id)
-        .cloned()
-        .ok_or_else(token_invalid)?;
+    let user = s.user(&bearer.open_id).cloned().ok_or_else(token_invalid)?;
     Ok((bearer, user))
 }
 

@@ -3,6 +3,8 @@
 //! Every TikTok endpoint runs through [`endpoint_layer`]: it counts the call, takes the next
 //! scripted fault for that endpoint (if any) and either answers with it or lets the real handler run.
 //! A fault other than `Timeout` short-circuits: the request has no effect on the fake's state.
+//! The same layer applies the configured latency to the API endpoints (not the authorize page),
+//! sleeping without the store's lock so that slow requests overlap.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -187,7 +189,18 @@ pub(crate) async fn endpoint_layer(
         .get::<LogId>()
         .map(|l| l.0.clone())
         .unwrap_or_default();
-    let failure = app.with(|s| s.faults.on_call(endpoint));
+    let (failure, latency) = app.with(|s| {
+        let latency = match endpoint {
+            Endpoint::Authorize => Duration::ZERO,
+            _ => s.config.latency,
+        };
+        (s.faults.on_call(endpoint), latency)
+    });
+    // Half on the way in, half on the way out, like a network round trip. Never under the lock.
+    let inbound = latency / 2;
+    if !inbound.is_zero() {
+        tokio::time::sleep(inbound).await;
+    }
     let response = match &failure {
         None => next.run(req).await,
         Some(Failure::Timeout(delay)) => {
@@ -203,6 +216,10 @@ pub(crate) async fn endpoint_layer(
         }
         Some(other) => render(endpoint, other, &log_id),
     };
+    let outbound = latency.saturating_sub(inbound);
+    if !outbound.is_zero() {
+        tokio::time::sleep(outbound).await;
+    }
     tracing::info!(
         endpoint = endpoint.as_str(),
         method = %method,

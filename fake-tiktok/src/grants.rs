@@ -3,6 +3,10 @@
 //! A *grant* is one successful code exchange: a user, a client, the granted scopes and the
 //! refresh window (fixed at the first issuance, never extended by refreshing). Access and refresh
 //! tokens point at their grant; revoking the grant kills all of them at once.
+//!
+//! Everything a request or a per-user control touches is indexed (grants by user, each grant's
+//! access tokens and live refresh-token count, approvals by user), so no call scans all users,
+//! grants or tokens: benchmarks hold thousands of accounts and refresh each of them.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -63,6 +67,10 @@ struct Grant {
     scopes: Vec<String>,
     refresh_expires_at: i64,
     revoked: bool,
+    /// Every access token issued for this grant (keys of [`Grants::access`]).
+    access_tokens: Vec<String>,
+    /// How many of this grant's refresh tokens are still `live`.
+    live_refresh: usize,
 }
 
 struct AccessToken {
@@ -94,8 +102,8 @@ pub(crate) struct Bearer {
     pub(crate) scopes: Vec<String>,
 }
 
-/// A browser's earlier consent: `(open_id, client_key, granted scopes)`; enables silent re-auth.
-type Approval = (String, String, BTreeSet<String>);
+/// A browser's earlier consent, per user: `(client_key, granted scopes)`; enables silent re-auth.
+type Approval = (String, BTreeSet<String>);
 
 #[derive(Default)]
 pub(crate) struct Grants {
@@ -104,7 +112,10 @@ pub(crate) struct Grants {
     access: HashMap<String, AccessToken>,
     refresh: HashMap<String, RefreshToken>,
     client_tokens: HashMap<String, i64>,
-    approvals: HashSet<Approval>,
+    /// Indexes into `grants`, by `open_id`.
+    by_user: HashMap<String, Vec<usize>>,
+    /// By `open_id`.
+    approvals: HashMap<String, HashSet<Approval>>,
     /// Every code and token ever issued, in order.
     issued: Vec<String>,
 }
@@ -154,15 +165,44 @@ impl Grants {
         if let Some(record) = self.codes.get_mut(code) {
             record.used = true;
         }
+        let grant = self.new_grant(now, config, request.open_id, request.scopes);
+        Ok(self.issue_tokens(now, config, grant))
+    }
+
+    /// What a consent plus a successful code exchange leave behind, without the code: the
+    /// approval (for silent re-auth), a grant and its first tokens.
+    pub(crate) fn mint(
+        &mut self,
+        now: i64,
+        config: &FakeConfig,
+        open_id: &str,
+        scopes: Vec<String>,
+    ) -> TokenSet {
+        self.record_approval(open_id, &config.client_key, &scopes);
+        let grant = self.new_grant(now, config, open_id.to_owned(), scopes);
+        self.issue_tokens(now, config, grant)
+    }
+
+    /// A grant for this app; its refresh window starts now and is never extended.
+    fn new_grant(
+        &mut self,
+        now: i64,
+        config: &FakeConfig,
+        open_id: String,
+        scopes: Vec<String>,
+    ) -> usize {
+        let idx = self.grants.len();
+        self.by_user.entry(open_id.clone()).or_default().push(idx);
         self.grants.push(Grant {
-            open_id: request.open_id,
-            client_key: request.client_key,
-            scopes: request.scopes,
+            open_id,
+            client_key: config.client_key.clone(),
+            scopes,
             refresh_expires_at: now.saturating_add(config.lifetimes.refresh_secs),
             revoked: false,
+            access_tokens: Vec::new(),
+            live_refresh: 0,
         });
-        let grant = self.grants.len() - 1;
-        Ok(self.issue_tokens(now, config, grant))
+        idx
     }
 
     /// `grant_type=refresh_token`, with the configured rotation.
@@ -186,6 +226,9 @@ impl Grants {
             && let Some(old) = self.refresh.get_mut(refresh_token)
         {
             old.live = false;
+            if let Some(grant) = self.grants.get_mut(grant_idx) {
+                grant.live_refresh = grant.live_refresh.saturating_sub(1);
+            }
         }
         Ok(self.issue_tokens(now, config, grant_idx))
     }
@@ -209,11 +252,14 @@ impl Grants {
                 live: true,
             },
         );
-        let (open_id, scope, refresh_expires_at) = self
-            .grants
-            .get(grant_idx)
-            .map(|g| (g.open_id.clone(), g.scopes.join(","), g.refresh_expires_at))
-            .unwrap_or_default();
+        let (open_id, scope, refresh_expires_at) = match self.grants.get_mut(grant_idx) {
+            Some(g) => {
+                g.access_tokens.push(access_token.clone());
+                g.live_refresh += 1;
+                (g.open_id.clone(), g.scopes.join(","), g.refresh_expires_at)
+            }
+            None => Default::default(),
+        };
         TokenSet {
             access_token,
             expires_in: config.lifetimes.access_secs,
@@ -253,9 +299,10 @@ impl Grants {
             return Err(MALFORMED);
         }
         grant.revoked = true;
-        let (open_id, client) = (grant.open_id.clone(), grant.client_key.clone());
-        self.approvals
-            .retain(|(o, c, _)| !(o == &open_id && c == &client));
+        let client = grant.client_key.clone();
+        if let Some(approvals) = self.approvals.get_mut(&grant.open_id) {
+            approvals.retain(|(c, _)| c != &client);
+        }
         Ok(())
     }
 
@@ -268,49 +315,56 @@ impl Grants {
     }
 
     pub(crate) fn record_approval(&mut self, open_id: &str, client_key: &str, scopes: &[String]) {
-        self.approvals.insert((
-            open_id.to_owned(),
-            client_key.to_owned(),
-            scopes.iter().cloned().collect(),
-        ));
+        self.approvals
+            .entry(open_id.to_owned())
+            .or_default()
+            .insert((client_key.to_owned(), scopes.iter().cloned().collect()));
     }
 
     pub(crate) fn has_approval(&self, open_id: &str, client_key: &str, scopes: &[String]) -> bool {
-        self.approvals.contains(&(
-            open_id.to_owned(),
-            client_key.to_owned(),
-            scopes.iter().cloned().collect(),
-        ))
+        self.approvals.get(open_id).is_some_and(|approvals| {
+            approvals.contains(&(client_key.to_owned(), scopes.iter().cloned().collect()))
+        })
+    }
+
+    /// The user's grants (indexes into `grants`), oldest first.
+    fn user_grants(&self, open_id: &str) -> &[usize] {
+        self.by_user.get(open_id).map_or(&[], Vec::as_slice)
     }
 
     /// Makes every access token of the user's grants expired as of `now`.
     pub(crate) fn expire_access(&mut self, now: i64, open_id: &str) {
-        for token in self.access.values_mut() {
-            let owned = self
-                .grants
-                .get(token.grant)
-                .is_some_and(|g| g.open_id == open_id);
-            if owned {
-                token.expires_at = token.expires_at.min(now);
+        let Some(indexes) = self.by_user.get(open_id) else {
+            return;
+        };
+        for grant in indexes.iter().filter_map(|&i| self.grants.get(i)) {
+            for token in &grant.access_tokens {
+                if let Some(token) = self.access.get_mut(token) {
+                    token.expires_at = token.expires_at.min(now);
+                }
             }
         }
     }
 
     /// As if the user removed the app in TikTok: all their grants die.
     pub(crate) fn revoke_user(&mut self, open_id: &str) {
-        for grant in self.grants.iter_mut().filter(|g| g.open_id == open_id) {
-            grant.revoked = true;
+        if let Some(indexes) = self.by_user.get(open_id) {
+            for &i in indexes {
+                if let Some(grant) = self.grants.get_mut(i) {
+                    grant.revoked = true;
+                }
+            }
         }
-        self.approvals.retain(|(o, _, _)| o != open_id);
+        self.approvals.remove(open_id);
     }
 
     pub(crate) fn live_refresh_tokens(&self, now: i64, open_id: &str) -> usize {
-        self.refresh
-            .values()
-            .filter(|t| t.live)
-            .filter_map(|t| self.grants.get(t.grant))
-            .filter(|g| g.open_id == open_id && !g.revoked && now < g.refresh_expires_at)
-            .count()
+        self.user_grants(open_id)
+            .iter()
+            .filter_map(|&i| self.grants.get(i))
+            .filter(|g| !g.revoked && now < g.refresh_expires_at)
+            .map(|g| g.live_refresh)
+            .sum()
     }
 
     pub(crate) fn issued(&self) -> &[String] {
@@ -369,6 +423,48 @@ mod tests {
         assert_eq!(
             g.refresh(1_200, &config, &first).err(),
             Some(REFRESH_INVALID)
+        );
+    }
+
+    #[test]
+    fn per_user_indexes_follow_rotation_expiry_and_revocation() {
+        let mut config = FakeConfig::default();
+        let mut g = Grants::default();
+        let scopes = || vec!["user.info.basic".to_owned()];
+        let a = g.mint(1_000, &config, "a", scopes());
+        let b = g.mint(1_000, &config, "b", scopes());
+        assert!(g.has_approval("a", &config.client_key, &scopes()));
+        let a2 = g
+            .refresh(1_001, &config, &a.refresh_token)
+            .expect("refresh");
+        assert_eq!(g.live_refresh_tokens(1_001, "a"), 1, "strict rotation");
+        config.rotation = Rotation::Classic;
+        g.refresh(1_002, &config, &a2.refresh_token)
+            .expect("refresh");
+        assert_eq!(
+            g.live_refresh_tokens(1_002, "a"),
+            2,
+            "classic keeps the old one"
+        );
+        assert_eq!(g.live_refresh_tokens(1_002, "nobody"), 0);
+
+        g.expire_access(1_003, "a");
+        assert!(g.authenticate(1_003, &a.access_token).is_none());
+        assert!(g.authenticate(1_003, &a2.access_token).is_none());
+        assert!(
+            g.authenticate(1_003, &b.access_token).is_some(),
+            "b untouched"
+        );
+
+        g.revoke_user("a");
+        assert_eq!(g.live_refresh_tokens(1_004, "a"), 0);
+        assert!(!g.has_approval("a", &config.client_key, &scopes()));
+        assert_eq!(g.live_refresh_tokens(1_004, "b"), 1);
+        assert!(g.has_approval("b", &config.client_key, &scopes()));
+        assert_eq!(
+            g.live_refresh_tokens(1_000 + config.lifetimes.refresh_secs, "b"),
+            0,
+            "refresh window over"
         );
     }
 }

@@ -26,6 +26,13 @@
 //! * `POST /_fake/lifetimes` `{"access_secs":7200,"refresh_secs":15552000}`
 //! * `POST /_fake/rotation` `{"rotation":"strict"|"classic"}`
 //! * `POST /_fake/clock` `{"advance_secs":N}` → `{"ok":true,"now":<fake unix s>}`
+//! * `POST /_fake/latency` `{"millis":100}`: latency of every API request from now on (token,
+//!   revoke, user_info, video_list, video_query; not the authorize page, not `/_fake/`); `0` turns
+//!   it off. See [`FakeTikTok::set_latency`].
+//! * `POST /_fake/grants` `{"open_id":"bench-0001","scopes":["user.info.basic"]}` →
+//!   `{"access_token":..,"refresh_token":..,"expires_in":n,"refresh_expires_in":n,"scope":"a,b",
+//!   "open_id":..}`; 400 `{"error":"invalid_open_id"|"invalid_scope"|"non_sandbox_target"}`. See
+//!   [`FakeTikTok::mint_grant`].
 //! * `POST /_fake/users/{open_id}/expire-access`, `POST /_fake/users/{open_id}/revoke` (404 for
 //!   an unknown user)
 //! * `GET /_fake/calls` → `{"authorize":n,"token":n,"revoke":n,"user_info":n,"video_list":n,
@@ -40,6 +47,7 @@
 //! * With [`PkceMode::Off`] a challenge that is sent is still verified, in either encoding.
 //! * Scripted faults other than `Timeout` short-circuit: the request has no effect.
 //! * [`Endpoint::Authorize`] counts both the authorize page and the consent form post.
+//! * Latency also delays scripted faults; a `Timeout` fault comes on top of it.
 
 mod authorize;
 mod clock;
@@ -59,6 +67,7 @@ mod state;
 mod wire;
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -66,7 +75,49 @@ pub use config::{FakeConfig, FakeUser, FakeVideo, Lifetimes, PkceMode, Rotation}
 pub use faults::{Endpoint, Failure};
 
 use conn::{ConnHandle, ResettableListener};
+use grants::TokenSet;
 use state::AppState;
+
+/// The tokens of a grant made by [`FakeTikTok::mint_grant`]: what the token endpoint answers to a
+/// code exchange. `Debug` redacts the two tokens.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MintedGrant {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Access token lifetime in seconds.
+    pub expires_in: i64,
+    /// Seconds left in the grant's refresh window.
+    pub refresh_expires_in: i64,
+    /// The granted scopes, comma-separated, in request order.
+    pub scope: String,
+    pub open_id: String,
+}
+
+impl From<TokenSet> for MintedGrant {
+    fn from(t: TokenSet) -> Self {
+        MintedGrant {
+            access_token: t.access_token,
+            refresh_token: t.refresh_token,
+            expires_in: t.expires_in,
+            refresh_expires_in: t.refresh_expires_in,
+            scope: t.scope,
+            open_id: t.open_id,
+        }
+    }
+}
+
+impl std::fmt::Debug for MintedGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MintedGrant")
+            .field("access_token", &"[redacted]")
+            .field("refresh_token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .field("refresh_expires_in", &self.refresh_expires_in)
+            .field("scope", &self.scope)
+            .field("open_id", &self.open_id)
+            .finish()
+    }
+}
 
 /// Handle to a running fake. Cloning shares the same server; the server lives as long as the
 /// tokio runtime it was started on. `Debug` shows only the address.
@@ -121,6 +172,29 @@ impl FakeTikTok {
     /// Rotation policy for refreshes from now on.
     pub fn set_rotation(&self, rotation: Rotation) {
         self.app.with(|s| s.config.rotation = rotation);
+    }
+
+    /// Latency of every request to a TikTok API endpoint from now on (token, revoke, user info,
+    /// video list and query; not the authorize page, not `/_fake/`), like
+    /// [`FakeConfig::latency`]. Requests wait without holding any lock, so they overlap.
+    pub fn set_latency(&self, latency: Duration) {
+        self.app.with(|s| s.config.latency = latency);
+    }
+
+    /// As if the user `open_id` approved `scopes` on the consent page and the app exchanged the
+    /// code: a new grant with the current lifetimes and rotation, remembered consent (silent
+    /// re-auth), tokens listed by [`FakeTikTok::issued_secrets`], and no request counted in
+    /// [`FakeTikTok::calls`]. An unknown `open_id` becomes a new account first (a made-up
+    /// display name, a `user…` username, no videos), so benchmarks can have thousands of users.
+    ///
+    /// # Panics
+    /// Where the consent flow would refuse: an empty `open_id`, no scope or an unknown one, or a
+    /// sandbox app and an account outside its targets.
+    pub fn mint_grant(&self, open_id: &str, scopes: &[&str]) -> MintedGrant {
+        match self.app.with(|s| s.mint_grant(open_id, scopes)) {
+            Ok(tokens) => tokens.into(),
+            Err(e) => panic!("mint_grant({open_id:?}, {scopes:?}) refused: {}", e.code()),
+        }
     }
 
     /// Moves the fake's clock (real time plus an offset) by `secs`.

@@ -2,11 +2,13 @@
 //!
 //! Environment (all optional): `FAKE_TIKTOK_CLIENT_KEY`, `FAKE_TIKTOK_CLIENT_SECRET`,
 //! `FAKE_TIKTOK_REDIRECT_URIS` (comma list), `FAKE_TIKTOK_PKCE` (off|hex|base64url),
-//! `FAKE_TIKTOK_LIFETIMES` (classic|2026), `RUST_LOG`. Logs are JSON lines on stdout and never
+//! `FAKE_TIKTOK_LIFETIMES` (classic|2026), `FAKE_TIKTOK_LATENCY_MS` (latency of every API
+//! request, in milliseconds; default 0), `RUST_LOG`. Logs are JSON lines on stdout and never
 //! contain codes, tokens or secrets.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use fake_tiktok::{FakeConfig, FakeTikTok, Lifetimes, PkceMode};
 use tracing_subscriber::EnvFilter;
@@ -30,7 +32,12 @@ fn parse_addr(mut args: impl Iterator<Item = String>) -> Result<SocketAddr, Stri
 }
 
 fn config_from_env() -> Result<FakeConfig, String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    config_from(|name| std::env::var(name).ok())
+}
+
+/// The configuration from environment variables, read through `lookup`; blank means unset.
+fn config_from(lookup: impl Fn(&str) -> Option<String>) -> Result<FakeConfig, String> {
+    let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
     let mut config = FakeConfig::default();
     if let Some(key) = var("FAKE_TIKTOK_CLIENT_KEY") {
         config.client_key = key;
@@ -68,6 +75,12 @@ fn config_from_env() -> Result<FakeConfig, String> {
                 ));
             }
         };
+    }
+    if let Some(millis) = var("FAKE_TIKTOK_LATENCY_MS") {
+        let millis: u64 = millis.trim().parse().map_err(|_| {
+            format!("FAKE_TIKTOK_LATENCY_MS=`{millis}`: use a whole number of milliseconds")
+        })?;
+        config.latency = Duration::from_millis(millis);
     }
     Ok(config)
 }
@@ -131,5 +144,20 @@ mod tests {
         );
         assert!(parse_addr(args(&["--addr"])).is_err());
         assert!(parse_addr(args(&["--port", "1"])).is_err());
+    }
+
+    fn config_with(name: &'static str, value: &'static str) -> Result<FakeConfig, String> {
+        config_from(|n| (n == name).then(|| value.to_owned()))
+    }
+
+    #[test]
+    fn latency_from_env() {
+        let latency = |value| config_with("FAKE_TIKTOK_LATENCY_MS", value).map(|c| c.latency);
+        assert_eq!(latency("100"), Ok(Duration::from_millis(100)));
+        assert_eq!(latency(" 0 "), Ok(Duration::ZERO));
+        assert_eq!(latency(""), Ok(Duration::ZERO));
+        assert!(latency("100ms").is_err());
+        assert!(latency("-1").is_err());
+        assert_eq!(config_from(|_| None).map(|c| c.latency), Ok(Duration::ZERO));
     }
 }

@@ -1,6 +1,8 @@
 //! The two default TikTok accounts. Deterministic apart from being anchored to "now", so that
 //! video timestamps always fall within the last 90 days.
 
+use sha2::{Digest, Sha256};
+
 use crate::clock::real_now;
 use crate::config::{FakeUser, FakeVideo};
 
@@ -69,6 +71,41 @@ fn user(
         video_count: i64::try_from(videos.len()).unwrap_or(i64::MAX),
         videos,
     }
+}
+
+/// First and last names for accounts made up on the fly by `FakeTikTok::mint_grant`.
+const FIRST_NAMES: [&str; 16] = [
+    "Maya", "Leo", "Sofia", "Kai", "Amara", "Noah", "Yuki", "Mateo", "Zoe", "Omar", "Lena", "Ravi",
+    "Chloé", "Jonas", "Aiko", "Diego",
+];
+const LAST_NAMES: [&str; 16] = [
+    "Kowalski", "Okafor", "Silva", "Tanaka", "Müller", "Haddad", "Nguyen", "Rossi", "Dubois",
+    "Kim", "Andersen", "Patel", "García", "Novak", "Ito", "Byrne",
+];
+
+/// A fresh account for an unknown `open_id`: stable for that id, no videos. The username looks
+/// like the `user` + 13 digits TikTok gives new accounts.
+pub(crate) fn minted_user(open_id: &str) -> FakeUser {
+    let digest = Sha256::digest(open_id.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    let h = u64::from_le_bytes(bytes);
+    let pick = |shift: u32| usize::try_from((h >> shift) & 0xF).unwrap_or(0);
+    let display_name = format!("{} {}", FIRST_NAMES[pick(0)], LAST_NAMES[pick(4)]);
+    let username = format!("user{:013}", h % 10_000_000_000_000);
+    let union_id = format!("union-{}", hex::encode(&digest[8..14]));
+    let mut user = user(
+        open_id,
+        &union_id,
+        &display_name,
+        &username,
+        "",
+        false,
+        Vec::new(),
+    );
+    user.follower_count = i64::try_from((h >> 8) % 5_000).unwrap_or(0);
+    user.following_count = i64::try_from((h >> 24) % 500).unwrap_or(0);
+    user
 }
 
 /// `count` videos, newest about an hour ago, spread evenly over the last 89 days, distinct seconds.

@@ -1,17 +1,96 @@
 //! The fake's whole mutable state behind one lock. Critical sections are short and never await.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::authorize::KNOWN_SCOPES;
 use crate::clock::Clock;
-use crate::config::FakeConfig;
+use crate::config::{FakeConfig, FakeUser};
 use crate::faults::Faults;
-use crate::grants::Grants;
+use crate::grants::{Grants, TokenSet};
+use crate::seed;
 
 pub(crate) struct Store {
     pub(crate) config: FakeConfig,
     pub(crate) clock: Clock,
     pub(crate) faults: Faults,
     pub(crate) grants: Grants,
+    /// Index into `config.users` by `open_id` (the first account wins on duplicates, as a scan
+    /// would). `config.users` only grows, through [`Store::mint_grant`].
+    user_index: HashMap<String, usize>,
+}
+
+/// Why [`Store::mint_grant`] refused: what the consent flow would refuse too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MintError {
+    /// An empty `open_id`.
+    OpenId,
+    /// No scope, or one TikTok does not know.
+    Scope,
+    /// A sandbox app and an account that is not one of its targets.
+    NonSandboxTarget,
+}
+
+impl MintError {
+    /// The control API's `error` code.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            MintError::OpenId => "invalid_open_id",
+            MintError::Scope => "invalid_scope",
+            MintError::NonSandboxTarget => "non_sandbox_target",
+        }
+    }
+}
+
+impl Store {
+    pub(crate) fn user(&self, open_id: &str) -> Option<&FakeUser> {
+        self.config.users.get(*self.user_index.get(open_id)?)
+    }
+
+    pub(crate) fn has_user(&self, open_id: &str) -> bool {
+        self.user_index.contains_key(open_id)
+    }
+
+    /// As if `open_id` approved `scopes` on the consent page and the code was exchanged: same
+    /// checks (known scopes, at least one, sandbox targets), current lifetimes, nothing counted.
+    /// An unknown `open_id` becomes a new account first.
+    pub(crate) fn mint_grant(
+        &mut self,
+        open_id: &str,
+        scopes: &[&str],
+    ) -> Result<TokenSet, MintError> {
+        if open_id.is_empty() {
+            return Err(MintError::OpenId);
+        }
+        // Like the authorize request: known scopes only, duplicates dropped, order kept.
+        let mut granted: Vec<String> = Vec::with_capacity(scopes.len());
+        for scope in scopes {
+            if !KNOWN_SCOPES.contains(scope) {
+                return Err(MintError::Scope);
+            }
+            if !granted.iter().any(|g| g == scope) {
+                granted.push((*scope).to_owned());
+            }
+        }
+        if granted.is_empty() {
+            return Err(MintError::Scope);
+        }
+        let outside_sandbox = self
+            .config
+            .sandbox_targets
+            .as_ref()
+            .is_some_and(|targets| !targets.iter().any(|t| t == open_id));
+        if outside_sandbox {
+            return Err(MintError::NonSandboxTarget);
+        }
+        if !self.has_user(open_id) {
+            self.user_index
+                .insert(open_id.to_owned(), self.config.users.len());
+            self.config.users.push(seed::minted_user(open_id));
+        }
+        let now = self.clock.now();
+        Ok(self.grants.mint(now, &self.config, open_id, granted))
+    }
 }
 
 /// Shared handle to the [`Store`], used as axum state and by [`crate::FakeTikTok`].
@@ -27,11 +106,16 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     pub(crate) fn new(config: FakeConfig) -> Self {
+        let mut user_index = HashMap::with_capacity(config.users.len());
+        for (i, user) in config.users.iter().enumerate() {
+            user_index.entry(user.open_id.clone()).or_insert(i);
+        }
         Self(Arc::new(Mutex::new(Store {
             config,
             clock: Clock::default(),
             faults: Faults::default(),
             grants: Grants::default(),
+            user_index,
         })))
     }
 

@@ -8,6 +8,7 @@ use std::fmt;
 use url::Url;
 
 use crate::pkce::PkceMode;
+use crate::schedule::{RefreshMode, RefreshSchedule};
 use crate::scope::{Scope, ScopeSet};
 
 pub const DEFAULT_AUTH_URL: &str = "https://www.tiktok.com/v2/auth/authorize/";
@@ -41,6 +42,12 @@ pub struct Config {
     pub jwt_issuer: Option<String>,
     /// Expected `aud` of app JWTs (`APP_JWT_AUDIENCE`).
     pub jwt_audience: Option<String>,
+    /// The refresh policy and the job's period (`REFRESH_POLICY`, `REFRESH_INTERVAL_MINUTES`).
+    pub refresh_schedule: RefreshSchedule,
+    /// Refreshes the job runs at once (`REFRESH_CONCURRENCY`).
+    pub refresh_concurrency: usize,
+    /// Most refreshes the job starts per minute (`REFRESH_RATE_PER_MINUTE`).
+    pub refresh_rate_per_minute: u32,
 }
 
 /// Why the configuration could not be loaded; names the variable and the fix.
@@ -136,6 +143,29 @@ impl Config {
                 .trim_end_matches('/'),
         )?;
 
+        let number = |name: &'static str, default: u32, max: u32| match get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| ConfigError {
+                    variable: name,
+                    problem: format!("is `{v}`; use a whole number from 1 to {max}"),
+                }),
+        };
+        let mode = match get("REFRESH_POLICY") {
+            None => RefreshMode::KeepAlive,
+            Some(v) => RefreshMode::parse(&v).ok_or_else(|| ConfigError {
+                variable: "REFRESH_POLICY",
+                problem: format!("is `{v}`; use keepalive or eager"),
+            })?,
+        };
+        let refresh_schedule = RefreshSchedule {
+            mode,
+            interval_secs: i64::from(number("REFRESH_INTERVAL_MINUTES", 15, 24 * 60)?) * 60,
+        };
+
         Ok(Self {
             table_name: required("TABLE_NAME", "the DynamoDB table name")?,
             kms_key_id: required(
@@ -153,6 +183,9 @@ impl Config {
             api_url,
             jwt_issuer: get("APP_JWT_ISSUER"),
             jwt_audience: get("APP_JWT_AUDIENCE"),
+            refresh_schedule,
+            refresh_concurrency: number("REFRESH_CONCURRENCY", 8, 256)? as usize,
+            refresh_rate_per_minute: number("REFRESH_RATE_PER_MINUTE", 600, 1_000_000)?,
         })
     }
 }
@@ -234,6 +267,16 @@ mod tests {
             load(&vars).expect_err("space list").variable,
             "TIKTOK_SCOPES"
         );
+        for (name, bad) in [
+            ("REFRESH_POLICY", "lazy"),
+            ("REFRESH_INTERVAL_MINUTES", "0"),
+            ("REFRESH_CONCURRENCY", "-2"),
+            ("REFRESH_RATE_PER_MINUTE", "fast"),
+        ] {
+            let mut vars = base();
+            vars.insert(name, bad);
+            assert_eq!(load(&vars).expect_err(bad).variable, name);
+        }
         let mut vars = base();
         vars.insert("APP_RETURN_URL", "/settings");
         assert_eq!(

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::pkce::{self, PkceMode};
 use crate::query::Query;
 use crate::return_url::{Outcome, ReturnUrlPolicy, with_outcome};
+use crate::schedule::RefreshSchedule;
 use crate::scope::ScopeSet;
 use crate::secret::AuthorizationCode;
 use crate::store::{Account, AccountStatus, AccountStore, PendingState, StateKey, StateStore};
@@ -31,6 +32,8 @@ pub struct ConnectSettings {
     pub allowed_scopes: ScopeSet,
     pub pkce: PkceMode,
     pub return_urls: ReturnUrlPolicy,
+    /// Schedules the new connection's first refresh by the job.
+    pub schedule: RefreshSchedule,
 }
 
 impl From<&Config> for ConnectSettings {
@@ -45,6 +48,7 @@ impl From<&Config> for ConnectSettings {
                 config.app_return_url.clone(),
                 config.allowed_return_urls.clone(),
             ),
+            schedule: config.refresh_schedule,
         }
     }
 }
@@ -337,6 +341,12 @@ where
             connected_at: now,
             token_version: 0,
             refresh_lease_until: None,
+            refresh_due_at: Some(self.settings.schedule.next_due(
+                now,
+                now + grant.expires_in,
+                now + grant.refresh_expires_in,
+            )),
+            refresh_failures: 0,
         };
         match self.accounts.save_connection(&account).await {
             Ok(Some(_previous_owner)) => {
@@ -389,6 +399,7 @@ mod tests {
                 Url::parse("https://app.example.com/settings").expect("url"),
                 vec![],
             ),
+            schedule: RefreshSchedule::default(),
         }
     }
 

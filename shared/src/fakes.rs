@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::cipher::{CipherError, EncryptionContext, TokenCipher};
+use crate::schedule::due_shard;
 use crate::scope::ScopeSet;
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, RefreshToken};
 use crate::store::{
-    Account, AccountStatus, AccountStore, PendingState, RefreshLease, RenewedTokens, StateKey,
-    StateStore, StoreError, Written,
+    Account, AccountStatus, AccountStore, DueCursor, PendingState, RefreshLease, RenewedTokens,
+    StateKey, StateStore, StoreError, Written,
 };
 use crate::tiktok::{Profile, TikTokApi, TikTokError, TokenGrant, VideoPage};
 
@@ -116,6 +117,8 @@ impl AccountStore for InMemoryAccounts {
             stored.status = AccountStatus::Active;
             stored.token_version += 1;
             stored.refresh_lease_until = None;
+            stored.refresh_due_at = Some(renewed.refresh_due_at);
+            stored.refresh_failures = 0;
             true
         }))
     }
@@ -140,6 +143,7 @@ impl AccountStore for InMemoryAccounts {
         Ok(self.update_at_version(account, |stored| {
             stored.status = status;
             stored.refresh_lease_until = None;
+            stored.refresh_due_at = None;
             true
         }))
     }
@@ -153,6 +157,61 @@ impl AccountStore for InMemoryAccounts {
             stored.username = account.username.clone();
         }
         Ok(())
+    }
+
+    async fn due_page(
+        &self,
+        shard: u16,
+        horizon: i64,
+        after: Option<&DueCursor>,
+        limit: usize,
+    ) -> Result<Vec<Account>, StoreError> {
+        let shard = crate::schedule::shard_key(shard);
+        let position = |a: &Account| {
+            (
+                a.refresh_due_at.unwrap_or_default(),
+                a.app_user.clone(),
+                a.open_id.clone(),
+            )
+        };
+        let mut due: Vec<Account> = lock(&self.accounts)
+            .values()
+            .filter(|a| a.refresh_due_at.is_some_and(|at| at <= horizon))
+            .filter(|a| due_shard(&a.app_user, &a.open_id) == shard)
+            .filter(|a| {
+                after
+                    .is_none_or(|c| position(a) > (c.due_at, c.app_user.clone(), c.open_id.clone()))
+            })
+            .cloned()
+            .collect();
+        due.sort_by_key(position);
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn count_due(
+        &self,
+        shard: u16,
+        horizon: i64,
+        after: Option<&DueCursor>,
+    ) -> Result<u64, StoreError> {
+        let all = self.due_page(shard, horizon, after, usize::MAX).await?;
+        Ok(all.len() as u64)
+    }
+
+    async fn postpone_refresh(
+        &self,
+        account: &Account,
+        due_at: i64,
+    ) -> Result<Written, StoreError> {
+        Ok(self.update_at_version(account, |stored| {
+            if stored.refresh_due_at.is_none() {
+                return false;
+            }
+            stored.refresh_due_at = Some(due_at);
+            stored.refresh_failures += 1;
+            true
+        }))
     }
 
     async fn delete(&self, app_user: &str, open_id: &str) -> Result<(), StoreError> {

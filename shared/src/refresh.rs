@@ -24,6 +24,7 @@ use tokio::time::Instant;
 use crate::cipher::{self, CipherError, EncryptionContext, TokenCipher, TokenPair};
 use crate::clock::Clock;
 use crate::retry::{Backoff, retry_transient};
+use crate::schedule::{EXPIRY_MARGIN_SECS, RefreshSchedule};
 use crate::secret::AccessToken;
 use crate::store::{
     Account, AccountStatus, AccountStore, RefreshLease, RenewedTokens, StoreError, Written,
@@ -35,6 +36,8 @@ use crate::tiktok::{TikTokApi, TikTokError};
 pub struct RefreshPolicy {
     /// Refresh when the access token expires within this many seconds.
     pub margin_secs: i64,
+    /// When the job should refresh next, stored with every token write.
+    pub schedule: RefreshSchedule,
     /// How long a refresh lease lasts; longer than one refresh with its retries.
     pub lease_secs: i64,
     /// How often a caller waiting for another's refresh re-reads the record.
@@ -46,7 +49,8 @@ pub struct RefreshPolicy {
 impl Default for RefreshPolicy {
     fn default() -> Self {
         Self {
-            margin_secs: 300,
+            margin_secs: EXPIRY_MARGIN_SECS,
+            schedule: RefreshSchedule::default(),
             lease_secs: 20,
             poll: Duration::from_millis(100),
             backoff: Backoff::TIKTOK,
@@ -82,6 +86,14 @@ pub struct Session {
     pub tokens: TokenPair,
     /// Whether this call refreshed the tokens itself.
     pub refreshed: bool,
+}
+
+/// What a scheduled refresh did.
+#[derive(Debug)]
+pub enum Attempt {
+    Refreshed,
+    /// Someone else refreshed (or is refreshing, or replaced) the tokens: nothing to do.
+    SkippedFresh,
 }
 
 /// Produces usable tokens for accounts: the one place that refreshes.
@@ -197,6 +209,43 @@ where
         }
     }
 
+    /// The scheduled job's refresh of an account it found due: never waits for another caller.
+    /// Skips the account when someone else refreshed it since the (eventually consistent) index
+    /// listed it, or is refreshing it right now.
+    pub async fn refresh_if_still_due(
+        &self,
+        listed: Account,
+        deadline: Instant,
+    ) -> Result<Attempt, RefreshError> {
+        ensure_active(&listed)?;
+        let now = self.clock.now();
+        if listed.refresh_token_expires_at <= now {
+            return self
+                .give_up(listed, "refresh token expired")
+                .await
+                .map(|_| Attempt::SkippedFresh);
+        }
+        let lease = RefreshLease {
+            id: lease_id(),
+            until: now + self.policy.lease_secs,
+        };
+        match self
+            .accounts
+            .take_refresh_lease(&listed, &lease, now)
+            .await?
+        {
+            Written::Yes => {
+                let session = self.refresh_holding(listed, &lease, deadline).await?;
+                Ok(if session.refreshed {
+                    Attempt::Refreshed
+                } else {
+                    Attempt::SkippedFresh
+                })
+            }
+            Written::Stale => Ok(Attempt::SkippedFresh),
+        }
+    }
+
     async fn refresh_holding(
         &self,
         account: Account,
@@ -258,11 +307,18 @@ where
         let sealed_tokens = cipher::seal_tokens(&self.cipher, &context, &tokens)
             .await
             .inspect_err(|e| tracing::error!(open_id = %account.open_id, error = %e, "refreshed tokens could not be encrypted; they are lost"))?;
+        let (access_expires_at, refresh_expires_at) =
+            (now + grant.expires_in, now + grant.refresh_expires_in);
         let renewed = RenewedTokens {
             sealed_tokens,
-            access_token_expires_at: now + grant.expires_in,
-            refresh_token_expires_at: now + grant.refresh_expires_in,
+            access_token_expires_at: access_expires_at,
+            refresh_token_expires_at: refresh_expires_at,
             scopes: (!grant.scopes.is_empty()).then_some(grant.scopes),
+            refresh_due_at: self.policy.schedule.next_due(
+                now,
+                access_expires_at,
+                refresh_expires_at,
+            ),
         };
         match self.accounts.store_refreshed(account, &renewed).await.inspect_err(|e| {
             tracing::error!(open_id = %account.open_id, error = %e, "refreshed tokens could not be stored; they are lost");
@@ -277,6 +333,8 @@ where
                     status: AccountStatus::Active,
                     token_version: account.token_version + 1,
                     refresh_lease_until: None,
+                    refresh_due_at: Some(renewed.refresh_due_at),
+                    refresh_failures: 0,
                     ..account.clone()
                 };
                 Ok(Session {
@@ -414,6 +472,8 @@ mod tests {
                 connected_at: now,
                 token_version: 0,
                 refresh_lease_until: None,
+                refresh_due_at: Some(now),
+                refresh_failures: 0,
             })
             .await
             .expect("save");

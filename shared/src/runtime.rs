@@ -158,7 +158,10 @@ impl ColdStart {
             cipher: CachingCipher::new(self.cipher()),
             tiktok: self.tiktok()?,
             clock,
-            policy: RefreshPolicy::default(),
+            policy: RefreshPolicy {
+                schedule: self.config.refresh_schedule,
+                ..RefreshPolicy::default()
+            },
         })
     }
 

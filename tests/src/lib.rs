@@ -4,6 +4,7 @@
 pub mod api;
 pub mod aws_calls;
 pub mod flow;
+pub mod job;
 pub mod logs;
 pub mod moto;
 pub mod stack;

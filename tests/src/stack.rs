@@ -26,6 +26,7 @@ pub const ALL_SCOPES: &str = "user.info.basic,user.info.profile,user.info.stats,
 pub type TestAuthorize = authorize::App<DynamoStateStore, KmsCipher, OffsetClock>;
 /// What `user-info`, `video-list` and `accounts` hold (the same wiring for all three).
 pub type TestUserApi = LiveUserApi<OffsetClock>;
+pub type TestJob = token_refresh::LiveJob<OffsetClock>;
 pub type TestCallback =
     CallbackService<DynamoStateStore, DynamoAccountStore, KmsCipher, TikTokHttp, OffsetClock>;
 
@@ -34,6 +35,8 @@ pub struct StackOptions {
     pub pkce: PkceMode,
     pub scopes: &'static str,
     pub allowed_return_urls: &'static str,
+    /// `REFRESH_POLICY`: `keepalive` or `eager`.
+    pub refresh_policy: &'static str,
 }
 
 impl Default for StackOptions {
@@ -42,6 +45,7 @@ impl Default for StackOptions {
             pkce: PkceMode::Off,
             scopes: ALL_SCOPES,
             allowed_return_urls: "https://partner.example.net/tiktok-done",
+            refresh_policy: "keepalive",
         }
     }
 }
@@ -57,6 +61,8 @@ pub struct Stack {
     pub callback: TestCallback,
     /// The state of `user-info`, `video-list` and `accounts`.
     pub api: TestUserApi,
+    /// The `token-refresh` job, sharing nothing with `api` but the table (as in production).
+    pub job: TestJob,
     pub accounts: DynamoAccountStore,
     pub cipher: KmsCipher,
     /// Every AWS call made through this stack's clients.
@@ -163,6 +169,7 @@ impl Stack {
             ),
             ("TIKTOK_SCOPES", options.scopes.into()),
             ("TIKTOK_PKCE", pkce.into()),
+            ("REFRESH_POLICY", options.refresh_policy.into()),
             ("TIKTOK_AUTH_URL", fake.authorize_url()),
             ("TIKTOK_API_URL", fake.base_url()),
         ]);
@@ -182,6 +189,7 @@ impl Stack {
         let authorize = authorize::App::wire(&cold, clock.clone());
         let callback = callback::wire(&cold, clock.clone()).expect("callback wiring");
         let api = cold.user_api(clock.clone()).expect("user api wiring");
+        let job = token_refresh::wire(&cold, clock.clone()).expect("job wiring");
         let ColdStart { config, aws, .. } = cold;
         let accounts = callback.accounts.clone();
         let cipher = callback.cipher.clone();
@@ -195,6 +203,7 @@ impl Stack {
             authorize,
             callback,
             api,
+            job,
             accounts,
             cipher,
             aws_calls,

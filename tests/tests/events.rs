@@ -317,3 +317,34 @@ async fn accounts_events() {
     );
     stack.assert_nothing_leaked().await;
 }
+
+#[tokio::test]
+async fn token_refresh_scheduled_event() {
+    let stack = Stack::start(StackOptions::default()).await;
+    stack.seed_accounts("user-1", 3).await;
+    stack.clock.advance(86_400);
+    stack.fake.advance_clock(86_400);
+    let path = format!(
+        "{}/../events/token-refresh/scheduled.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let payload: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("event")).expect("JSON");
+    let mut context = lambda_runtime::Context::default();
+    context.deadline = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis(),
+    )
+    .expect("ms")
+        + 120_000;
+    let summary = token_refresh::handle(
+        &stack.job,
+        lambda_runtime::LambdaEvent::new(payload, context),
+    )
+    .await
+    .expect("summary");
+    assert_eq!((summary.due, summary.refreshed), (3, 3), "{summary:?}");
+    stack.assert_nothing_leaked().await;
+}

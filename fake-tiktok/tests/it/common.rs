@@ -234,6 +234,19 @@ impl Env {
         (status, resp.json().await.expect("user info json"))
     }
 
+    /// `POST` to the control API; `Null` for a body that is not JSON.
+    pub async fn post_control(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("control");
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn video_list(&self, token: &str, fields: &str, body: Value) -> (StatusCode, Value) {
         let resp = self
             .http

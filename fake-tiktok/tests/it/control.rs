@@ -222,6 +222,7 @@ async fn binary_serves_and_never_logs_secrets() {
         .args(["--addr", "127.0.0.1:0"])
         .env("FAKE_TIKTOK_CLIENT_SECRET", "bin_secret_value")
         .env("FAKE_TIKTOK_LIFETIMES", "2026")
+        .env("FAKE_TIKTOK_LATENCY_MS", "150")
         .env("RUST_LOG", "debug")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -282,6 +283,7 @@ async fn binary_serves_and_never_logs_secrets() {
         .expect("json");
     assert_eq!(tokens["expires_in"], 7_200, "{tokens}");
     let token = s(&tokens, "access_token");
+    let started = std::time::Instant::now();
     let status = http
         .get(format!("{base}/v2/user/info/?fields=open_id"))
         .bearer_auth(token)
@@ -290,6 +292,10 @@ async fn binary_serves_and_never_logs_secrets() {
         .expect("user info")
         .status();
     assert_eq!(status, StatusCode::OK);
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "FAKE_TIKTOK_LATENCY_MS applies"
+    );
     // A token in a wrong path must not reach the log either.
     http.get(format!("{base}/v2/oauth/token/{token}"))
         .send()

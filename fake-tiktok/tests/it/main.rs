@@ -5,4 +5,6 @@ mod common;
 mod control;
 mod display;
 mod faults;
+mod latency;
+mod mint;
 mod token;

@@ -4,19 +4,22 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
+    AttributeValue, Delete, Put, ReturnValue, Select, TransactWriteItem, Update,
 };
 
 use super::keys::{
-    self, ACCOUNT_SK_PREFIX, OWNER_SK, STATE_SK, StateKey, TABLE_HASH_KEY, TABLE_RANGE_KEY,
+    self, ACCOUNT_SK_PREFIX, DUE_AT_ATTR, DUE_INDEX, DUE_SHARD_ATTR, OWNER_SK, STATE_SK, StateKey,
+    TABLE_HASH_KEY, TABLE_RANGE_KEY,
 };
 use super::{
-    Account, AccountStatus, AccountStore, PendingState, RefreshLease, RenewedTokens, StateStore,
-    StoreError, Written,
+    Account, AccountStatus, AccountStore, DueCursor, PendingState, RefreshLease, RenewedTokens,
+    StateStore, StoreError, Written,
 };
+use crate::schedule::{due_shard, shard_key};
 use crate::scope::ScopeSet;
 
 type Item = HashMap<String, AttributeValue>;
@@ -198,6 +201,27 @@ impl DynamoAccountStore {
             .expression_attribute_values(":version", n(account.token_version))
     }
 
+    /// The due-index query of one shard up to `horizon`, continuing after `after`.
+    fn due_query(&self, shard: u16, horizon: i64, after: Option<&DueCursor>) -> QueryFluentBuilder {
+        let shard = shard_key(shard);
+        let start = after.map(|cursor| {
+            let mut start = Self::account_key(&cursor.app_user, &cursor.open_id);
+            start.insert(DUE_SHARD_ATTR.to_owned(), s(&shard));
+            start.insert(DUE_AT_ATTR.to_owned(), n(cursor.due_at));
+            start
+        });
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(DUE_INDEX)
+            .key_condition_expression("#shard = :shard AND #due <= :horizon")
+            .expression_attribute_names("#shard", DUE_SHARD_ATTR)
+            .expression_attribute_names("#due", DUE_AT_ATTR)
+            .expression_attribute_values(":shard", s(shard))
+            .expression_attribute_values(":horizon", n(horizon))
+            .set_exclusive_start_key(start)
+    }
+
     async fn current_owner(&self, open_id: &str) -> Result<Option<String>, StoreError> {
         let out = self
             .client
@@ -241,8 +265,24 @@ impl DynamoAccountStore {
             (":zero".to_owned(), n(0)),
             (":one".to_owned(), n(1)),
         ]);
-        // A new grant supersedes any refresh of the old one.
-        let mut remove = vec!["refresh_lease_until", "refresh_lease_id"];
+        match account.refresh_due_at {
+            Some(due_at) => {
+                set.push(format!("{DUE_SHARD_ATTR} = :due_shard"));
+                set.push(format!("{DUE_AT_ATTR} = :due_at"));
+                values.insert(
+                    ":due_shard".to_owned(),
+                    s(due_shard(&account.app_user, &account.open_id)),
+                );
+                values.insert(":due_at".to_owned(), n(due_at));
+            }
+            None => return Err(StoreError::Corrupt("a connection must be scheduled")),
+        }
+        // A new grant supersedes any refresh of the old one, and its failures.
+        let mut remove = vec![
+            "refresh_lease_until",
+            "refresh_lease_id",
+            "refresh_failures",
+        ];
         for (name, value) in [
             ("union_id", &account.union_id),
             ("display_name", &account.display_name),
@@ -386,10 +426,11 @@ impl AccountStore for DynamoAccountStore {
         account: &Account,
         renewed: &RenewedTokens,
     ) -> Result<Written, StoreError> {
-        let mut set = String::from(
+        let mut set = format!(
             "SET sealed_tokens = :sealed, access_token_expires_at = :at_exp, \
              refresh_token_expires_at = :rt_exp, #status = :active, \
-             token_version = token_version + :one",
+             token_version = token_version + :one, \
+             {DUE_SHARD_ATTR} = :due_shard, {DUE_AT_ATTR} = :due_at",
         );
         let mut update = self
             .update_at_version(account)
@@ -401,13 +442,18 @@ impl AccountStore for DynamoAccountStore {
             .expression_attribute_values(":at_exp", n(renewed.access_token_expires_at))
             .expression_attribute_values(":rt_exp", n(renewed.refresh_token_expires_at))
             .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
-            .expression_attribute_values(":one", n(1));
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(
+                ":due_shard",
+                s(due_shard(&account.app_user, &account.open_id)),
+            )
+            .expression_attribute_values(":due_at", n(renewed.refresh_due_at));
         if let Some(scopes) = &renewed.scopes {
             set.push_str(", scopes = :scopes");
             update = update.expression_attribute_values(":scopes", s(scopes.to_comma_list()));
         }
         conditional(update.update_expression(format!(
-            "{set} REMOVE refresh_lease_until, refresh_lease_id"
+            "{set} REMOVE refresh_lease_until, refresh_lease_id, refresh_failures"
         )))
         .await
     }
@@ -438,9 +484,11 @@ impl AccountStore for DynamoAccountStore {
     ) -> Result<Written, StoreError> {
         conditional(
             self.update_at_version(account)
-                .update_expression(
-                    "SET #status = :status REMOVE refresh_lease_until, refresh_lease_id",
-                )
+                // Out of the due index: nothing to refresh until the person reconnects.
+                .update_expression(format!(
+                    "SET #status = :status REMOVE refresh_lease_until, refresh_lease_id, \
+                     {DUE_SHARD_ATTR}, {DUE_AT_ATTR}"
+                ))
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":status", s(status.as_str())),
         )
@@ -472,6 +520,65 @@ impl AccountStore for DynamoAccountStore {
         conditional(update.update_expression(format!("SET {}", set.join(", "))))
             .await
             .map(|_| ())
+    }
+
+    async fn due_page(
+        &self,
+        shard: u16,
+        horizon: i64,
+        after: Option<&DueCursor>,
+        limit: usize,
+    ) -> Result<Vec<Account>, StoreError> {
+        let out = self
+            .due_query(shard, horizon, after)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.items
+            .unwrap_or_default()
+            .iter()
+            .map(account_from_item)
+            .collect()
+    }
+
+    async fn count_due(
+        &self,
+        shard: u16,
+        horizon: i64,
+        after: Option<&DueCursor>,
+    ) -> Result<u64, StoreError> {
+        let pages: Vec<_> = self
+            .due_query(shard, horizon, after)
+            .select(Select::Count)
+            .into_paginator()
+            .send()
+            .collect()
+            .await;
+        let mut count = 0;
+        for page in pages {
+            count += u64::try_from(page.map_err(unavailable)?.count).unwrap_or_default();
+        }
+        Ok(count)
+    }
+
+    async fn postpone_refresh(
+        &self,
+        account: &Account,
+        due_at: i64,
+    ) -> Result<Written, StoreError> {
+        conditional(
+            self.update_at_version(account)
+                .condition_expression("token_version = :version AND attribute_exists(#due)")
+                .update_expression(
+                    "SET #due = :due_at, refresh_failures = if_not_exists(refresh_failures, :zero) + :one",
+                )
+                .expression_attribute_names("#due", DUE_AT_ATTR)
+                .expression_attribute_values(":due_at", n(due_at))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":one", n(1)),
+        )
+        .await
     }
 
     async fn delete(&self, app_user: &str, open_id: &str) -> Result<(), StoreError> {
@@ -534,5 +641,10 @@ fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         connected_at: get_n(item, "connected_at")?,
         token_version: get_n(item, "token_version")?,
         refresh_lease_until: get_n(item, "refresh_lease_until").ok(),
+        refresh_due_at: get_n(item, DUE_AT_ATTR).ok(),
+        refresh_failures: get_n(item, "refresh_failures")
+            .ok()
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0),
     })
 }

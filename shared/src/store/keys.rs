@@ -36,3 +36,8 @@ pub(crate) fn owner_pk(open_id: &str) -> String {
 pub(crate) const STATE_SK: &str = "STATE";
 pub(crate) const OWNER_SK: &str = "OWNER";
 pub(crate) const ACCOUNT_SK_PREFIX: &str = "TIKTOK#";
+
+/// The sparse global secondary index of scheduled refreshes.
+pub const DUE_INDEX: &str = "refresh-due";
+pub const DUE_SHARD_ATTR: &str = "due_shard";
+pub const DUE_AT_ATTR: &str = "due_at";

@@ -11,7 +11,8 @@ mod keys;
 use std::future::Future;
 
 pub use dynamo::{DynamoAccountStore, DynamoStateStore};
-pub use keys::{StateKey, TABLE_HASH_KEY, TABLE_RANGE_KEY};
+
+pub use keys::{DUE_AT_ATTR, DUE_INDEX, DUE_SHARD_ATTR, StateKey, TABLE_HASH_KEY, TABLE_RANGE_KEY};
 
 use crate::scope::ScopeSet;
 
@@ -103,6 +104,29 @@ pub struct Account {
     pub token_version: i64,
     /// While set and in the future, one caller is refreshing these tokens (Unix seconds).
     pub refresh_lease_until: Option<i64>,
+    /// When the scheduled job should refresh next (`None`: not scheduled, e.g. reauth required).
+    /// Stored with the due-index partition, so only scheduled accounts are in the index.
+    pub refresh_due_at: Option<i64>,
+    /// Failed scheduled refreshes in a row (drives the job's backoff).
+    pub refresh_failures: u32,
+}
+
+/// Where a walk through the due index stopped: the last account returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueCursor {
+    pub due_at: i64,
+    pub app_user: String,
+    pub open_id: String,
+}
+
+impl DueCursor {
+    pub fn after(account: &Account) -> Self {
+        Self {
+            due_at: account.refresh_due_at.unwrap_or_default(),
+            app_user: account.app_user.clone(),
+            open_id: account.open_id.clone(),
+        }
+    }
 }
 
 /// A claim on the right to refresh one account's tokens, held until `until` (Unix seconds).
@@ -121,6 +145,8 @@ pub struct RenewedTokens {
     pub refresh_token_expires_at: i64,
     /// The scopes in the refresh answer, when TikTok sent them.
     pub scopes: Option<ScopeSet>,
+    /// When the scheduled job should refresh next.
+    pub refresh_due_at: i64,
 }
 
 /// The outcome of a conditional write that compares `token_version`.
@@ -187,6 +213,34 @@ pub trait AccountStore: Send + Sync {
         &self,
         account: &Account,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Accounts of one due-index shard whose refresh is due at or before `horizon`, oldest due
+    /// first, at most `limit`, continuing after `after`. The index is eventually consistent: an
+    /// account may already have been refreshed (its version tells).
+    fn due_page(
+        &self,
+        shard: u16,
+        horizon: i64,
+        after: Option<&DueCursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Account>, StoreError>> + Send;
+
+    /// How many accounts of one shard are due at or before `horizon` after `after` (no items
+    /// are returned; for the job's `remaining` figure).
+    fn count_due(
+        &self,
+        shard: u16,
+        horizon: i64,
+        after: Option<&DueCursor>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// After a failed scheduled refresh: due again at `due_at`, one more failure counted; only if
+    /// the tokens are still at `account.token_version` and the account is still scheduled.
+    fn postpone_refresh(
+        &self,
+        account: &Account,
+        due_at: i64,
+    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
 
     /// Forgets the account and its ownership record. Deleting a missing account is not an error.
     fn delete(

@@ -1,0 +1,318 @@
+//! The scheduled `token-refresh` job against moto (with its due index) and the fake TikTok.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fake_tiktok::{Endpoint, Failure, Lifetimes};
+use integration_tests::api::answer;
+use integration_tests::{Stack, StackOptions};
+use shared::refresh_job::{JobSettings, Summary};
+use shared::store::AccountStatus;
+
+const USER: &str = "app-user-1";
+const HOUR: i64 = 3600;
+const DAY: i64 = 86_400;
+
+/// The job's settings with TikTok's start-rate cap lifted (it would only make tests slow).
+fn quick() -> JobSettings {
+    JobSettings {
+        rate_per_minute: 60_000,
+        ..JobSettings::default()
+    }
+}
+
+/// A run with plenty of time.
+async fn run(stack: &Stack) -> Summary {
+    stack.run_job(quick(), Duration::from_secs(120)).await
+}
+
+/// The stored refresh token of every account is the one TikTok issued last for it, and it is the
+/// only live one: no rotation was lost.
+async fn assert_rotation_kept(stack: &Stack, open_ids: &[String]) {
+    let issued = stack.fake.issued_secrets();
+    for open_id in open_ids {
+        let account = stack.account(USER, open_id).await.expect("account");
+        let tokens = stack.tokens_of(&account).await;
+        assert_eq!(
+            stack.fake.live_refresh_tokens(open_id),
+            1,
+            "{open_id}: exactly one live refresh token"
+        );
+        assert!(issued.contains(&tokens.refresh_token.secret().to_owned()));
+        assert_eq!(account.status, AccountStatus::Active, "{open_id}");
+    }
+}
+
+/// Time passes for us and for TikTok alike.
+fn pass(stack: &Stack, secs: i64) {
+    stack.clock.advance(secs);
+    stack.fake.advance_clock(secs);
+}
+
+fn token_calls(stack: &Stack) -> u32 {
+    stack.fake.calls(Endpoint::Token)
+}
+
+#[tokio::test]
+async fn keepalive_refreshes_once_a_day_under_both_lifetime_sets() {
+    for lifetimes in [Lifetimes::CLASSIC, Lifetimes::Y2026] {
+        let stack = Stack::start(StackOptions::default()).await;
+        stack.fake.set_lifetimes(lifetimes);
+        let early = stack.seed_accounts(USER, 3).await;
+        pass(&stack, 6 * HOUR);
+        let later = stack.seed_accounts("app-user-2", 2).await;
+
+        let first = run(&stack).await;
+        assert_eq!(
+            (first.due, first.refreshed),
+            (0, 0),
+            "nothing due yet: {first:?}"
+        );
+
+        // 24 h after the first three were stored, only they are due.
+        pass(&stack, 18 * HOUR - 10 * 60);
+        let second = run(&stack).await;
+        assert_eq!(second.due, 3, "{lifetimes:?}: {second:?}");
+        assert_eq!(second.refreshed, 3);
+        assert!(second.complete && second.remaining == 0);
+        assert_eq!(token_calls(&stack), 3);
+        assert_rotation_kept(&stack, &early).await;
+
+        // Refreshed accounts are not due again until tomorrow; the later ones are now.
+        pass(&stack, 6 * HOUR);
+        let third = run(&stack).await;
+        assert_eq!((third.due, third.refreshed), (2, 2), "{third:?}");
+        assert_eq!(token_calls(&stack), 5);
+        for open_id in &later {
+            let account = stack.account("app-user-2", open_id).await.expect("account");
+            assert!(account.refresh_due_at.expect("scheduled") > DAY);
+        }
+        stack.assert_nothing_leaked().await;
+    }
+}
+
+#[tokio::test]
+async fn eager_refreshes_ahead_of_every_expiry_of_two_hour_tokens() {
+    let stack = Stack::start(StackOptions {
+        refresh_policy: "eager",
+        ..StackOptions::default()
+    })
+    .await;
+    stack.fake.set_lifetimes(Lifetimes::Y2026);
+    let open_ids = stack.seed_accounts(USER, 4).await;
+
+    pass(&stack, HOUR + 25 * 60); // expiry in 35 min: due after the next run
+    assert_eq!(run(&stack).await.due, 0);
+    pass(&stack, 20 * 60); // expiry in 15 min: the last run before it
+    let summary = run(&stack).await;
+    assert_eq!((summary.due, summary.refreshed), (4, 4), "{summary:?}");
+    for open_id in &open_ids {
+        let account = stack.account(USER, open_id).await.expect("account");
+        assert!(account.access_token_expires_at > stack_now(&stack) + HOUR);
+    }
+    assert_rotation_kept(&stack, &open_ids).await;
+    stack.assert_nothing_leaked().await;
+}
+
+fn stack_now(stack: &Stack) -> i64 {
+    use shared::clock::Clock as _;
+    stack.clock.now()
+}
+
+#[tokio::test]
+async fn invalid_grant_marks_reauth_required_and_leaves_the_index() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let open_ids = stack.seed_accounts(USER, 4).await;
+    stack.fake.revoke_grants(&open_ids[1]);
+    pass(&stack, DAY);
+    let summary = run(&stack).await;
+    assert_eq!(summary.due, 4);
+    assert_eq!(
+        (summary.refreshed, summary.reauth_required),
+        (3, 1),
+        "{summary:?}"
+    );
+    let dead = stack.account(USER, &open_ids[1]).await.expect("kept");
+    assert_eq!(dead.status, AccountStatus::ReauthRequired);
+    assert_eq!(
+        dead.refresh_due_at, None,
+        "no more attempts until a reconnect"
+    );
+
+    pass(&stack, DAY);
+    let next = run(&stack).await;
+    assert_eq!((next.due, next.reauth_required), (3, 0), "{next:?}");
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn tiktok_5xx_on_some_accounts_does_not_stop_the_batch() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let open_ids = stack.seed_accounts(USER, 6).await;
+    pass(&stack, DAY);
+    // One account's three tries all fail; every other refresh succeeds.
+    stack.fake.fail_next(Endpoint::Token, Failure::Status500, 3);
+    let settings = JobSettings {
+        concurrency: 1,
+        ..quick()
+    };
+    let summary = stack.run_job(settings, Duration::from_secs(120)).await;
+    assert_eq!(summary.due, 6);
+    assert_eq!(
+        (
+            summary.refreshed,
+            summary.transient_failures,
+            summary.reauth_required
+        ),
+        (5, 1, 0),
+        "{summary:?}"
+    );
+    let mut failed = Vec::new();
+    for open_id in &open_ids {
+        let account = stack.account(USER, open_id).await.expect("account");
+        assert_eq!(account.status, AccountStatus::Active);
+        if account.refresh_failures > 0 {
+            failed.push(account);
+        }
+    }
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0].refresh_due_at.expect("still scheduled") > stack_now(&stack),
+        "backed off"
+    );
+    // After the backoff, a later run refreshes it.
+    pass(&stack, HOUR);
+    let later = run(&stack).await;
+    assert_eq!((later.due, later.refreshed), (1, 1), "{later:?}");
+    assert_rotation_kept(&stack, &open_ids).await;
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_racing_on_demand_requests_loses_nothing() {
+    let stack = Arc::new(
+        Stack::start(StackOptions {
+            refresh_policy: "eager",
+            ..StackOptions::default()
+        })
+        .await,
+    );
+    stack.fake.set_lifetimes(Lifetimes::Y2026);
+    let open_ids = stack.seed_accounts(USER, 10).await;
+    // Every access token expired: the job and the requests all want to refresh.
+    pass(&stack, 2 * HOUR);
+    let before = token_calls(&stack);
+
+    let mut requests = tokio::task::JoinSet::new();
+    for open_id in open_ids.clone() {
+        let stack = Arc::clone(&stack);
+        requests
+            .spawn(async move { answer(&stack.get_me(USER, &format!("open_id={open_id}")).await) });
+    }
+    let job = {
+        let stack = Arc::clone(&stack);
+        tokio::spawn(async move { stack.run_job(quick(), Duration::from_secs(120)).await })
+    };
+    for (status, body) in requests.join_all().await {
+        assert_eq!(status, 200, "{body}");
+    }
+    let summary = job.await.expect("job");
+    assert_eq!(summary.reauth_required, 0, "{summary:?}");
+    assert_eq!(summary.transient_failures, 0, "{summary:?}");
+    assert_eq!(
+        token_calls(&stack) - before,
+        10,
+        "each account refreshed exactly once: {summary:?}"
+    );
+    assert_rotation_kept(&stack, &open_ids).await;
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_runs_started_together_refresh_each_account_once() {
+    let stack = Arc::new(Stack::start(StackOptions::default()).await);
+    let open_ids = stack.seed_accounts(USER, 20).await;
+    pass(&stack, DAY);
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let stack = Arc::clone(&stack);
+            tokio::spawn(async move { run(&stack).await })
+        })
+        .collect();
+    let mut refreshed = 0;
+    for handle in runs {
+        let summary = handle.await.expect("run");
+        assert_eq!(
+            summary.transient_failures + summary.reauth_required,
+            0,
+            "{summary:?}"
+        );
+        refreshed += summary.refreshed;
+    }
+    assert_eq!(refreshed, 20);
+    assert_eq!(token_calls(&stack), 20);
+    assert_rotation_kept(&stack, &open_ids).await;
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn a_run_out_of_time_leaves_the_rest_to_the_next_run() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let open_ids = stack.seed_accounts(USER, 20).await;
+    pass(&stack, DAY);
+    stack.fake.set_latency(Duration::from_millis(100));
+    let tight = JobSettings {
+        concurrency: 1,
+        stop_margin: Duration::from_millis(500),
+        per_refresh: Duration::from_secs(5),
+        ..quick()
+    };
+    let first = stack.run_job(tight, Duration::from_millis(1500)).await;
+    assert!(
+        first.refreshed > 0 && first.refreshed < 20,
+        "stopped mid-batch: {first:?}"
+    );
+    assert_eq!(first.due, 20, "counted, not read: {first:?}");
+    assert_eq!(first.remaining, 20 - first.refreshed, "{first:?}");
+    assert!(!first.complete);
+
+    let second = run(&stack).await;
+    assert_eq!(second.refreshed, first.remaining, "{second:?}");
+    assert!(second.complete);
+    assert_eq!(token_calls(&stack), 20, "no account refreshed twice");
+    let distinct: HashSet<_> = open_ids.iter().collect();
+    assert_eq!(distinct.len(), 20);
+    assert_rotation_kept(&stack, &open_ids).await;
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn refresh_tokens_near_their_end_are_reported() {
+    let stack = Stack::start(StackOptions::default()).await;
+    stack.fake.set_lifetimes(Lifetimes {
+        access_secs: 2 * HOUR,
+        refresh_secs: 10 * DAY,
+    });
+    let open_ids = stack.seed_accounts(USER, 2).await;
+    pass(&stack, DAY);
+    let fresh = run(&stack).await;
+    assert_eq!(fresh.reconnect_soon, 0, "9 days left: {fresh:?}");
+    pass(&stack, 4 * DAY);
+    let soon = run(&stack).await;
+    assert_eq!(soon.reconnect_soon, 2, "{soon:?}");
+    let listed: HashSet<&str> = soon
+        .reconnect_soon_accounts
+        .iter()
+        .map(|a| a.open_id.as_str())
+        .collect();
+    assert_eq!(listed, open_ids.iter().map(String::as_str).collect());
+
+    // At its end the account is marked without asking TikTok.
+    pass(&stack, 6 * DAY);
+    let calls = token_calls(&stack);
+    let ended = run(&stack).await;
+    assert_eq!(ended.reauth_required, 2, "{ended:?}");
+    assert_eq!(token_calls(&stack), calls);
+    stack.assert_nothing_leaked().await;
+}
