@@ -94,7 +94,9 @@ impl AccountStore for InMemoryAccounts {
         now: i64,
     ) -> Result<Written, StoreError> {
         Ok(self.update_at_version(account, |stored| {
-            if stored.refresh_lease_until.is_some_and(|until| until > now) {
+            if stored.status != AccountStatus::Active
+                || stored.refresh_lease_until.is_some_and(|until| until > now)
+            {
                 return false;
             }
             stored.refresh_lease_until = Some(lease.until);
@@ -108,6 +110,9 @@ impl AccountStore for InMemoryAccounts {
         renewed: &RenewedTokens,
     ) -> Result<Written, StoreError> {
         Ok(self.update_at_version(account, |stored| {
+            if stored.status == AccountStatus::Revoked {
+                return false;
+            }
             stored.sealed_tokens = renewed.sealed_tokens.clone();
             stored.access_token_expires_at = renewed.access_token_expires_at;
             stored.refresh_token_expires_at = renewed.refresh_token_expires_at;

@@ -640,4 +640,23 @@ mod tests {
         let session = keeper.session(account, soon()).await.expect("recovers");
         assert!(session.refreshed);
     }
+
+    #[tokio::test]
+    async fn the_job_never_refreshes_an_account_marked_meanwhile() {
+        let keeper = keeper_with_account(0).await;
+        let listed = stored(&keeper).await;
+        let marked = keeper
+            .accounts
+            .set_status(&listed, AccountStatus::Revoked)
+            .await
+            .expect("mark");
+        assert_eq!(marked, Written::Yes);
+        let attempt = keeper
+            .refresh_if_still_due(listed, soon())
+            .await
+            .expect("attempt");
+        assert!(matches!(attempt, Attempt::SkippedFresh));
+        assert_eq!(keeper.tiktok.refresh_calls(), 0);
+        assert_eq!(stored(&keeper).await.status, AccountStatus::Revoked);
+    }
 }

@@ -33,7 +33,8 @@ pub struct JobSettings {
     pub concurrency: usize,
     /// Most refreshes started per minute (TikTok's documented API limits are 600/min).
     pub rate_per_minute: u32,
-    /// No new refresh starts when less than this much time is left in the invocation.
+    /// No new refresh starts when less than this much time (at most a quarter of the
+    /// invocation's) is left.
     pub stop_margin: Duration,
     /// Time one refresh may take, TikTok retries included.
     pub per_refresh: Duration,
@@ -121,9 +122,9 @@ where
         let started = Instant::now();
         let now = self.keeper.clock.now();
         let horizon = self.keeper.policy.schedule.horizon(now);
-        let stop_at = run_deadline
-            .checked_sub(self.settings.stop_margin)
-            .unwrap_or(started);
+        // A short invocation (e.g. `cargo lambda invoke`'s) keeps three quarters of its time.
+        let budget = run_deadline.saturating_duration_since(started);
+        let stop_at = run_deadline - self.settings.stop_margin.min(budget / 4);
         let mut summary = Summary::default();
         let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let throttled = Arc::new(AtomicBool::new(false));

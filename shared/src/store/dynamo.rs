@@ -410,10 +410,15 @@ impl AccountStore for DynamoAccountStore {
     ) -> Result<Written, StoreError> {
         conditional(
             self.update_at_version(account)
+                // Only an active account is refreshed (the index may still list one that was
+                // just marked reauth_required or revoked).
                 .condition_expression(
-                    "token_version = :version AND (attribute_not_exists(refresh_lease_until) OR refresh_lease_until <= :now)",
+                    "token_version = :version AND #status = :active \
+                     AND (attribute_not_exists(refresh_lease_until) OR refresh_lease_until <= :now)",
                 )
                 .update_expression("SET refresh_lease_until = :until, refresh_lease_id = :lease")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
                 .expression_attribute_values(":now", n(now))
                 .expression_attribute_values(":until", n(lease.until))
                 .expression_attribute_values(":lease", s(&lease.id)),
@@ -434,6 +439,9 @@ impl AccountStore for DynamoAccountStore {
         );
         let mut update = self
             .update_at_version(account)
+            // A slow winner may heal `reauth_required`, never undo a revocation by the user.
+            .condition_expression("token_version = :version AND #status <> :revoked")
+            .expression_attribute_values(":revoked", s(AccountStatus::Revoked.as_str()))
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(
                 ":sealed",
