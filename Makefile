@@ -6,12 +6,13 @@ VENV := .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test venv fmt lint cargo-test e2e bench build clean help
+.PHONY: dev test venv fmt lint cargo-test e2e bench bench-refresh build clean help
 
 help:
 	@echo "make dev   - moto + fake TikTok + every function under cargo lambda watch (Ctrl-C stops all)"
 	@echo "make test  - fmt check, clippy -D warnings, unit and integration tests"
 	@echo "make bench - warm latency and AWS/TikTok calls per request of every function (release build)"
+	@echo "make bench-refresh - token-refresh job: accounts/s and peak memory for 1k/10k accounts, 1M-account scale model (~25 min)"
 
 # The venv is rebuilt only when the requirements change.
 $(STAMP): requirements-dev.txt
@@ -38,6 +39,15 @@ cargo-test: venv
 # TikTok; prints markdown tables. Not part of `make test`. BENCH_ITERATIONS=N to change the count.
 bench: venv
 	MOTO_SERVER_BIN=$(CURDIR)/scripts/moto-server cargo bench -p integration-tests --bench latency --locked
+
+# The token-refresh job's throughput (accounts/s) and peak memory over 1,000 and 10,000 due
+# accounts at concurrency 1/8/32/64, against the fake TikTok as a separate process (100 ms per
+# call), then a scale model for a million accounts; prints markdown tables. Not part of `make
+# test`; takes about 25 minutes. BENCH_REFRESH_SIZES, BENCH_REFRESH_CONCURRENCY (comma lists) and
+# BENCH_REFRESH_MOTO=0 (skip the moto reference line) shorten it.
+bench-refresh: venv
+	cargo build --release -p fake-tiktok --locked
+	MOTO_SERVER_BIN=$(CURDIR)/scripts/moto-server cargo bench -p integration-tests --bench refresh_job --locked
 
 # `make dev` + the README's curl walkthrough, on ports of its own.
 e2e: venv

@@ -167,6 +167,12 @@ where
                     let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
                         break 'walk;
                     };
+                    // Waiting for a free slot may have used up the budget.
+                    if Instant::now() >= stop_at || throttled.load(Ordering::Relaxed) {
+                        stopped = true;
+                        summary.remaining += 1;
+                        continue;
+                    }
                     collect(&mut summary, &mut tasks);
                     let keeper = Arc::clone(&self.keeper);
                     let throttled = Arc::clone(&throttled);

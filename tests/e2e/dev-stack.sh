@@ -111,6 +111,14 @@ call "$api/user-info/"
 [ "$(calls token)" = $((refreshes + 1)) ] || fail "user-info did not refresh the token exactly once"
 pass
 
+# The scheduled job, invoked as the README shows: nothing is due yet (keepalive: tomorrow).
+run=$(cargo lambda invoke -A 127.0.0.1 -P "$DEV_FUNCTIONS_PORT" token-refresh \
+  --data-file events/token-refresh/scheduled.json 2>"$DEV_STATE_DIR/invoke.err") ||
+  fail "token-refresh invoke failed: $run $(cat "$DEV_STATE_DIR/invoke.err")"
+[ "$(json '(d["complete"], d["due"], d["transient_failures"])' <<<"$run")" = "(True, 0, 0)" ] ||
+  fail "token-refresh answered $run"
+pass
+
 # Disconnect: revoked at TikTok, then forgotten.
 revokes=$(calls revoke)
 call -X DELETE "$api/accounts/open-alice-0001"
