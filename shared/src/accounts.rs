@@ -10,9 +10,8 @@ use crate::app_user::AppUser;
 use crate::cipher::TokenCipher;
 use crate::clock::Clock;
 use crate::refresh::{RefreshError, TokenKeeper};
-use crate::retry::retry_transient;
 use crate::store::{Account, AccountStatus, AccountStore};
-use crate::tiktok::{TikTokApi, TikTokError};
+use crate::tiktok::TikTokApi;
 
 /// Longest `open_id` accepted (TikTok's are UUID-like, well under this).
 const MAX_OPEN_ID_LEN: usize = 128;
@@ -160,18 +159,10 @@ where
     T: TikTokApi,
     K: Clock,
 {
-    let mut session = keeper.session(account, deadline).await?;
-    loop {
-        let revoked = retry_transient(keeper.policy.backoff, deadline, "revoke", || {
-            keeper.tiktok.revoke(&session.tokens.access_token)
+    keeper
+        .with_token(account, deadline, "revoke", |token| async move {
+            keeper.tiktok.revoke(&token).await
         })
-        .await;
-        match revoked {
-            Err(TikTokError::OAuth { error, log_id, .. }) if !session.refreshed => {
-                tracing::info!(tiktok_error = %error, tiktok_log_id = log_id.as_deref().unwrap_or(""), "TikTok refused to revoke the access token; refreshing it first");
-                session = keeper.refresh(session.account, deadline).await?;
-            }
-            other => return Ok(other?),
-        }
-    }
+        .await
+        .map(|(_, ())| ())
 }

@@ -131,8 +131,9 @@ where
         })
     }
 
-    /// Runs `call` with the access token; when TikTok answers `access_token_invalid` on a token
-    /// we believed fresh, refreshes once and tries again. Transient failures are retried.
+    /// Runs `call` with the access token; when TikTok refuses a token we believed fresh
+    /// (`TikTokError::refuses_token`), refreshes once and tries again. Transient failures are
+    /// retried.
     pub async fn with_token<R, F, Fut>(
         &self,
         account: Account,
@@ -150,12 +151,11 @@ where
         })
         .await;
         match first {
-            Err(TikTokError::Api { code, log_id, .. })
-                if code == "access_token_invalid" && !session.refreshed =>
-            {
+            Err(refused) if refused.refuses_token() && !session.refreshed => {
                 tracing::info!(
                     call = what,
-                    tiktok_log_id = log_id.as_deref().unwrap_or(""),
+                    error = %refused,
+                    tiktok_log_id = refused.log_id().unwrap_or(""),
                     "TikTok refused the access token; refreshing once"
                 );
                 let session = self.refresh(session.account, deadline).await?;

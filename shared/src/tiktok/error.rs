@@ -48,6 +48,17 @@ impl TikTokError {
         }
     }
 
+    /// Whether TikTok refused the access token itself: `access_token_invalid` from a v2 API, or
+    /// any OAuth error from revoke (TikTok refuses an expired token there as unknown). A fresh
+    /// token may succeed where this one failed.
+    pub fn refuses_token(&self) -> bool {
+        match self {
+            Self::Api { code, .. } => code == "access_token_invalid",
+            Self::OAuth { .. } => true,
+            _ => false,
+        }
+    }
+
     /// Whether trying again later may succeed (the caller decides whether and when).
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::RateLimited { .. } | Self::Unavailable { .. })
