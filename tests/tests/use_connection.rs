@@ -30,6 +30,16 @@ fn newest_refresh_token(stack: &Stack) -> String {
         .expect("a refresh token was issued")
 }
 
+/// Alice's grant is gone at TikTok and her account is forgotten here.
+async fn assert_disconnected(stack: &Stack) {
+    assert_eq!(
+        stack.fake.live_refresh_tokens(ALICE),
+        0,
+        "grant gone at TikTok"
+    );
+    assert!(stack.account(USER, ALICE).await.is_none());
+}
+
 /// Makes the access token expired for TikTok and, unless `only_tiktok`, for our clock too.
 fn expire_access_token(stack: &Stack, only_tiktok: bool) {
     stack.fake.expire_access_tokens(ALICE);
@@ -439,12 +449,7 @@ async fn disconnect_with_a_live_access_token() {
     let response = stack.delete_account(USER, ALICE).await;
     assert_eq!(response.status(), 204);
     assert_eq!(stack.fake.calls(Endpoint::Revoke), 1);
-    assert_eq!(
-        stack.fake.live_refresh_tokens(ALICE),
-        0,
-        "grant gone at TikTok"
-    );
-    assert!(stack.account(USER, ALICE).await.is_none());
+    assert_disconnected(&stack).await;
     assert!(
         stack.table_dump().await.is_empty(),
         "account and ownership records are gone"
@@ -468,12 +473,7 @@ async fn disconnect_with_an_expired_access_token_refreshes_first() {
         "refreshed before revoking"
     );
     assert_eq!(stack.fake.calls(Endpoint::Revoke), 1);
-    assert_eq!(
-        stack.fake.live_refresh_tokens(ALICE),
-        0,
-        "grant gone at TikTok"
-    );
-    assert!(stack.account(USER, ALICE).await.is_none());
+    assert_disconnected(&stack).await;
     stack.assert_nothing_leaked().await;
 }
 
@@ -489,12 +489,7 @@ async fn disconnect_when_tiktok_expired_the_token_early_refreshes_and_revokes() 
         "refused, then revoked"
     );
     assert_eq!(stack.fake.calls(Endpoint::Token), 2, "refreshed in between");
-    assert_eq!(
-        stack.fake.live_refresh_tokens(ALICE),
-        0,
-        "grant gone at TikTok"
-    );
-    assert!(stack.account(USER, ALICE).await.is_none());
+    assert_disconnected(&stack).await;
     stack.assert_nothing_leaked().await;
 }
 
