@@ -1,16 +1,28 @@
 # The front door. `make dev` runs the whole stack locally; `make test` runs every test.
-# Both install what they need into ./.venv and are safe to run twice.
+# Both install what they need (./.venv; make test also ./.venv-sam for the SAM CLI) and are safe to run twice.
 
 SHELL := /bin/bash
 VENV := .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed
+SAM_APP_DIR := $(SAM_VENV)/sam-app
 
-.PHONY: dev test venv fmt lint cargo-test e2e bench bench-refresh build clean help
+# SAM and cfn-lint run without AWS credentials or network: no credentials or profile to pick up,
+# a fixed region (cfn-lint and the SAM translator need one), no telemetry, no version check.
+SAM_ENV := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
+	AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null \
+	AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
+	SAM_CLI_TELEMETRY=0 __SAM_CLI_APP_DIR=$(CURDIR)/$(SAM_APP_DIR)
+
+.PHONY: dev test venv fmt lint cargo-test e2e bench bench-refresh build infra-check sam-build clean help
 
 help:
 	@echo "make dev   - moto + fake TikTok + every function under cargo lambda watch (Ctrl-C stops all)"
-	@echo "make test  - fmt check, clippy -D warnings, unit and integration tests"
+	@echo "make test  - fmt check, clippy -D warnings, template lint, unit and integration tests, sam build"
+	@echo "make infra-check - sam validate --lint and cfn-lint on infra/template.yaml (offline, no AWS credentials)"
+	@echo "make sam-build   - sam build of every function for x86_64 into .aws-sam/build (offline)"
 	@echo "make bench - warm latency and AWS/TikTok calls per request of every function (release build)"
 	@echo "make bench-refresh - token-refresh job: accounts/s and peak memory for 1k/10k accounts, 1M-account scale model (~25 min)"
 
@@ -20,7 +32,18 @@ $(STAMP): requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-venv: $(STAMP)
+# SAM CLI (and the cfn-lint that runs with it) lives in a venv of its own: aws-sam-cli pins exact
+# boto3/click/pydantic versions, which in .venv would drag moto's boto3 back to SAM's.
+# SAM keeps its settings in $(SAM_APP_DIR) instead of ~/.aws-sam; the seeded lastVersionCheck
+# (year 2100) keeps every command from asking PyPI for a newer SAM CLI, as SAM has no switch for it.
+$(SAM_STAMP): requirements-sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	mkdir -p $(SAM_APP_DIR)
+	echo '{"telemetryEnabled": false, "lastVersionCheck": 4102444800}' > $(SAM_APP_DIR)/metadata.json
+	touch $(SAM_STAMP)
+
+venv: $(STAMP) $(SAM_STAMP)
 
 fmt:
 	cargo fmt --all -- --check
@@ -29,15 +52,16 @@ lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # Unit tests and integration tests share one build; integration tests start their own moto
-# server (from the venv) and fake TikTok on free ports.
-test: venv fmt lint cargo-test e2e
+# server (from the venv) and fake TikTok on free ports. sam-build comes last: it is the slowest
+# step (a separate release build for Lambda) and the least likely to fail.
+test: venv fmt lint infra-check cargo-test e2e sam-build
 
-cargo-test: venv
+cargo-test: $(STAMP)
 	MOTO_SERVER_BIN=$(CURDIR)/scripts/moto-server cargo test --workspace --locked
 
 # Warm latency and round trips per request of every HTTP function, against moto and the fake
 # TikTok; prints markdown tables. Not part of `make test`. BENCH_ITERATIONS=N to change the count.
-bench: venv
+bench: $(STAMP)
 	MOTO_SERVER_BIN=$(CURDIR)/scripts/moto-server cargo bench -p integration-tests --bench latency --locked
 
 # The token-refresh job's throughput (accounts/s) and peak memory over 1,000 and 10,000 due
@@ -45,20 +69,45 @@ bench: venv
 # call), then a scale model for a million accounts; prints markdown tables. Not part of `make
 # test`; takes about 25 minutes. BENCH_REFRESH_SIZES, BENCH_REFRESH_CONCURRENCY (comma lists) and
 # BENCH_REFRESH_MOTO=0 (skip the moto reference line) shorten it.
-bench-refresh: venv
+bench-refresh: $(STAMP)
 	cargo build --release -p fake-tiktok --locked
 	MOTO_SERVER_BIN=$(CURDIR)/scripts/moto-server cargo bench -p integration-tests --bench refresh_job --locked
 
 # `make dev` + the README's curl walkthrough, on ports of its own.
-e2e: venv
+e2e: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./tests/e2e/dev-stack.sh
 
-dev: venv
+dev: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./scripts/dev.sh
 
 build:
 	cargo build --workspace --locked
 
+# The template as CloudFormation will see it: SAM's own lint (template transformed first),
+# cfn-lint on the raw template, and every IAM role SAM generates from it (the inline policies
+# themselves are checked against infra/permissions.yaml by tests/tests/least_privilege.rs).
+infra-check: $(SAM_STAMP)
+	$(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint --template-file infra/template.yaml
+	$(SAM_ENV) $(SAM_VENV)/bin/cfn-lint infra/template.yaml
+	$(SAM_ENV) $(SAM_VENV)/bin/python tests/infra/check_sam_roles.py infra/template.yaml
+
+# Release build of every function as Lambda will run it, into .aws-sam/build/<Function>/bootstrap
+# (about 14 minutes from nothing on 2 cores, seconds when nothing changed). SAM's rust-cargolambda
+# workflow runs `cargo lambda build --release --bin <Binary>` in each function's CodeUri with
+# CARGO_TARGET_DIR set to the workspace's one target/, so the functions share compiled
+# dependencies. x86_64 because that is the only Rust target on these machines; the built template
+# still says !Ref Architecture, so a deploy of these binaries needs the same override.
+# SAM passes cargo no --locked, so `cargo fetch --locked` checks Cargo.lock (and downloads any
+# missing crate) first and the build itself runs offline. --no-cached: SAM's cache hashes only
+# each function's own directory, so a change in shared/ or Cargo.lock would reuse a stale binary;
+# cargo's own incremental build makes a rebuild of unchanged functions take seconds anyway.
+# --build-in-source is the only mode the Rust workflow has (without it SAM says so per function).
+# cargo-lambda and the zig it links with come from .venv.
+sam-build: $(STAMP) $(SAM_STAMP)
+	cargo fetch --locked --target x86_64-unknown-linux-gnu
+	$(SAM_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_NET_OFFLINE=true \
+		$(SAM_VENV)/bin/sam build --no-cached --build-in-source --parameter-overrides Architecture=x86_64
+
 clean:
 	cargo clean
-	rm -rf $(VENV) .dev
+	rm -rf $(VENV) $(SAM_VENV) .dev .aws-sam

@@ -1,20 +1,25 @@
 //! Local stack helpers shared by `make dev` and the integration tests: create the table, the KMS
-//! key and the secret in an AWS emulator (idempotently), and mint app JWTs.
-//!
-//! The table definition mirrors `infra/template.yaml` (`TokensTable`); keep the two in step.
+//! key and the secret in an AWS emulator (idempotently) from `infra/template.yaml`'s own
+//! definitions (see [`template`]), and mint app JWTs.
+
+pub mod permissions;
+pub mod template;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::json;
-use shared::store::{DUE_AT_ATTR, DUE_INDEX, DUE_SHARD_ATTR, TABLE_HASH_KEY, TABLE_RANGE_KEY};
+use template::{Template, TemplateError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
     #[error("{0}")]
     Aws(String),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
     #[error("could not sign the JWT: {0}")]
     Jwt(String),
 }
@@ -26,7 +31,8 @@ fn aws_err<E: std::error::Error + 'static>(what: &str, e: E) -> BootstrapError {
     ))
 }
 
-/// Creates the table (keys `pk`/`sk`, on-demand, TTL on `ttl`) unless it exists.
+/// Creates the table as `infra/template.yaml` defines it (keys, indexes, billing, TTL, point-in-time
+/// recovery, deletion protection) unless it exists.
 pub async fn ensure_table(
     client: &aws_sdk_dynamodb::Client,
     name: &str,
@@ -40,64 +46,97 @@ pub async fn ensure_table(
     {
         return Ok(());
     }
-    let attr = |n: &str, t: ScalarAttributeType| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(t)
-            .build()
-            .map_err(|e| aws_err("attribute definition", e))
+    let table = Template::ours()?.table()?;
+    let key_schema = |elements: &[template::KeyElement]| {
+        elements
+            .iter()
+            .map(|k| {
+                KeySchemaElement::builder()
+                    .attribute_name(&k.attribute_name)
+                    .key_type(KeyType::from(k.key_type.as_str()))
+                    .build()
+                    .map_err(|e| aws_err("key schema", e))
+            })
+            .collect::<Result<Vec<_>, _>>()
     };
-    let key = |n: &str, t: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .map_err(|e| aws_err("key schema", e))
-    };
+    let attributes = table
+        .attribute_definitions
+        .iter()
+        .map(|a| {
+            AttributeDefinition::builder()
+                .attribute_name(&a.attribute_name)
+                .attribute_type(ScalarAttributeType::from(a.attribute_type.as_str()))
+                .build()
+                .map_err(|e| aws_err("attribute definition", e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let indexes = table
+        .global_secondary_indexes
+        .iter()
+        .map(|index| {
+            let projection = Projection::builder()
+                .projection_type(ProjectionType::from(
+                    index.projection.projection_type.as_str(),
+                ))
+                .set_non_key_attributes(
+                    (!index.projection.non_key_attributes.is_empty())
+                        .then(|| index.projection.non_key_attributes.clone()),
+                )
+                .build();
+            GlobalSecondaryIndex::builder()
+                .index_name(&index.index_name)
+                .set_key_schema(Some(key_schema(&index.key_schema)?))
+                .projection(projection)
+                .build()
+                .map_err(|e| aws_err("index", e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     client
         .create_table()
         .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr(TABLE_HASH_KEY, ScalarAttributeType::S)?)
-        .attribute_definitions(attr(TABLE_RANGE_KEY, ScalarAttributeType::S)?)
-        .attribute_definitions(attr(DUE_SHARD_ATTR, ScalarAttributeType::S)?)
-        .attribute_definitions(attr(DUE_AT_ATTR, ScalarAttributeType::N)?)
-        .key_schema(key(TABLE_HASH_KEY, KeyType::Hash)?)
-        .key_schema(key(TABLE_RANGE_KEY, KeyType::Range)?)
-        // The sparse due index of the token-refresh job (shared/src/schedule.rs).
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(DUE_INDEX)
-                .key_schema(key(DUE_SHARD_ATTR, KeyType::Hash)?)
-                .key_schema(key(DUE_AT_ATTR, KeyType::Range)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .map_err(|e| aws_err("due index", e))?,
-        )
+        .billing_mode(BillingMode::from(table.billing_mode.as_str()))
+        .set_attribute_definitions(Some(attributes))
+        .set_key_schema(Some(key_schema(&table.key_schema)?))
+        .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
+        .deletion_protection_enabled(table.deletion_protection_enabled)
         .send()
         .await
         .map_err(|e| aws_err("CreateTable", e))?;
-    client
-        .update_time_to_live()
-        .table_name(name)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name("ttl")
-                .enabled(true)
-                .build()
-                .map_err(|e| aws_err("TTL spec", e))?,
-        )
-        .send()
-        .await
-        .map_err(|e| aws_err("UpdateTimeToLive", e))?;
+    if let Some(ttl) = &table.time_to_live_specification {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(&ttl.attribute_name)
+                    .enabled(ttl.enabled)
+                    .build()
+                    .map_err(|e| aws_err("TTL spec", e))?,
+            )
+            .send()
+            .await
+            .map_err(|e| aws_err("UpdateTimeToLive", e))?;
+    }
+    if let Some(pitr) = &table.point_in_time_recovery_specification {
+        client
+            .update_continuous_backups()
+            .table_name(name)
+            .point_in_time_recovery_specification(
+                PointInTimeRecoverySpecification::builder()
+                    .point_in_time_recovery_enabled(pitr.point_in_time_recovery_enabled)
+                    .build()
+                    .map_err(|e| aws_err("PITR spec", e))?,
+            )
+            .send()
+            .await
+            .map_err(|e| aws_err("UpdateContinuousBackups", e))?;
+    }
     Ok(())
 }
 
-/// Returns the key id behind `alias` (`alias/…`), creating key and alias if needed.
+/// Returns the key id behind `alias` (`alias/…`), creating the key as the template defines it
+/// (description, yearly rotation) and the alias if needed. The key policy is not applied: an
+/// emulator does not evaluate it; `tests/tests/least_privilege.rs` checks it instead.
 pub async fn ensure_key(
     client: &aws_sdk_kms::Client,
     alias: &str,
@@ -107,9 +146,10 @@ pub async fn ensure_key(
     {
         return Ok(id);
     }
+    let definition = Template::ours()?.key()?;
     let key = client
         .create_key()
-        .description("TikTok Connect token encryption (local)")
+        .description(format!("{} (local)", definition.description))
         .send()
         .await
         .map_err(|e| aws_err("CreateKey", e))?;
@@ -117,6 +157,14 @@ pub async fn ensure_key(
         .key_metadata
         .map(|m| m.key_id)
         .ok_or_else(|| BootstrapError::Aws("CreateKey returned no key id".into()))?;
+    if definition.enable_key_rotation {
+        client
+            .enable_key_rotation()
+            .key_id(&key_id)
+            .send()
+            .await
+            .map_err(|e| aws_err("EnableKeyRotation", e))?;
+    }
     client
         .create_alias()
         .alias_name(alias)
@@ -127,13 +175,24 @@ pub async fn ensure_key(
     Ok(key_id)
 }
 
-/// Creates the secret, or replaces its value, with the two secrets the functions read.
+/// The secret's fields, as `shared::runtime` reads them.
+const SECRET_FIELDS: [&str; 2] = ["app_jwt_secret", "tiktok_client_secret"];
+
+/// Creates the secret, or replaces its value, with the two secrets the functions read. Its fields
+/// and description come from the template, which must create the same fields the functions read.
 pub async fn ensure_secret(
     client: &aws_sdk_secretsmanager::Client,
     name: &str,
     tiktok_client_secret: &str,
     app_jwt_secret: &str,
 ) -> Result<(), BootstrapError> {
+    let definition = Template::ours()?.secret()?;
+    if definition.fields()? != SECRET_FIELDS {
+        return Err(BootstrapError::Template(TemplateError::Shape(format!(
+            "AppSecret creates the fields {:?}; the functions read {SECRET_FIELDS:?}",
+            definition.fields()?
+        ))));
+    }
     let value =
         json!({"tiktok_client_secret": tiktok_client_secret, "app_jwt_secret": app_jwt_secret})
             .to_string();
@@ -155,6 +214,7 @@ pub async fn ensure_secret(
         client
             .create_secret()
             .name(name)
+            .description(definition.description)
             .secret_string(value)
             .send()
             .await

@@ -45,3 +45,31 @@ impl Intercept for AwsCallCounter {
         Ok(())
     }
 }
+
+/// Fails when `function` made a call that `infra/permissions.yaml` does not let it make, so the
+/// deployed role (held to that file by `least_privilege.rs`) can never refuse what the tests did.
+/// `TransactWriteItems` has no IAM action of its own; its items need Put/Update/DeleteItem.
+pub fn assert_permitted(function: &str, calls: &BTreeMap<String, u32>) {
+    let permitted = devstack::permissions::Permissions::ours()
+        .expect("permissions.yaml")
+        .actions(function);
+    assert!(
+        !permitted.is_empty(),
+        "{function} is not in permissions.yaml"
+    );
+    for operation in calls.keys() {
+        let ok = match operation.split_once('.') {
+            Some(("DynamoDB", "TransactWriteItems")) => ["PutItem", "UpdateItem", "DeleteItem"]
+                .iter()
+                .any(|item| permitted.contains(&format!("dynamodb:{item}"))),
+            Some((service, action)) => {
+                permitted.contains(&format!("{}:{action}", service.to_ascii_lowercase()))
+            }
+            None => false,
+        };
+        assert!(
+            ok,
+            "{function} called {operation}, which permissions.yaml does not grant it ({permitted:?})"
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! AWS round trips per request, measured with an SDK interceptor against moto. The exact counts are
 //! part of the contract with our users' latency and bill: a change that adds a call fails here.
 
+use integration_tests::aws_calls::assert_permitted;
 use integration_tests::flow::{ALICE, param};
 use integration_tests::{ConsentChoice, Stack, StackOptions};
 use shared::pkce::PkceMode;
@@ -33,6 +34,8 @@ async fn authorize_and_callback_round_trips() {
             "AWS calls with PKCE {pkce:?}: authorize {authorize:?}; callback (takeover) {callback:?}"
         );
 
+        assert_permitted("authorize", &authorize);
+        assert_permitted("callback", &callback);
         let pkce_on = pkce.is_on();
         let mut expected_authorize = vec![("DynamoDB.PutItem", 1)];
         let mut expected_callback = vec![
@@ -87,6 +90,13 @@ async fn account_function_round_trips() {
     measured.push(("disconnect with refresh", stack.aws_calls.take()));
     for (what, calls) in &measured {
         eprintln!("AWS calls, {what}: {calls:?}");
+        let function = what.split([',', ' ']).next().unwrap_or_default();
+        let function = if function == "disconnect" {
+            "accounts"
+        } else {
+            function
+        };
+        assert_permitted(function, calls);
     }
 
     let warm = calls(&[("DynamoDB.GetItem", 1)]);
@@ -109,5 +119,26 @@ async fn account_function_round_trips() {
     for ((what, measured), expected) in measured.iter().zip(expected) {
         assert_eq!(measured, &expected, "{what}");
     }
+    stack.assert_nothing_leaked().await;
+}
+
+/// The job's calls on a run that refreshes due accounts, one of which has lost its grant.
+#[tokio::test]
+async fn token_refresh_calls_only_what_it_may() {
+    use shared::refresh_job::JobSettings;
+    use std::time::Duration;
+    let stack = Stack::start(StackOptions::default()).await;
+    let open_ids = stack.seed_accounts("user-1", 3).await;
+    stack.fake.revoke_grants(&open_ids[0]);
+    stack.clock.advance(2 * 86_400);
+    stack.fake.advance_clock(2 * 86_400);
+    stack.aws_calls.take();
+    let summary = stack
+        .run_job(JobSettings::default(), Duration::from_secs(60))
+        .await;
+    let calls = stack.aws_calls.take();
+    eprintln!("AWS calls, token-refresh run {summary:?}: {calls:?}");
+    assert_eq!((summary.refreshed, summary.reauth_required), (2, 1));
+    assert_permitted("token-refresh", &calls);
     stack.assert_nothing_leaked().await;
 }

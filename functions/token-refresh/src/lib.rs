@@ -14,7 +14,8 @@ use shared::store::{AccountStore, DynamoAccountStore};
 use shared::tiktok::{TikTokApi, TikTokHttp};
 use tokio::time::Instant;
 
-/// The metrics dimension: the function's name.
+/// The metrics dimension when the runtime names no function (tests); deployed, it is the
+/// function's own name, which the template's alarms select.
 const FUNCTION: &str = "token-refresh";
 
 /// The job over the real adapters.
@@ -39,6 +40,11 @@ where
     T: TikTokApi + 'static,
     K: Clock + 'static,
 {
+    let function = match event.context.env_config.function_name.as_str() {
+        "" => FUNCTION,
+        name => name,
+    }
+    .to_owned();
     let now_ms = unix_millis();
     let left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
     let summary = job.run(Instant::now() + left).await;
@@ -55,7 +61,7 @@ where
         "token refresh run finished"
     );
     // CloudWatch reads embedded-format metrics from stdout; no PutMetricData call.
-    let line = metrics_line(&summary, FUNCTION, unix_millis());
+    let line = metrics_line(&summary, &function, unix_millis());
     if let Err(e) = writeln!(std::io::stdout().lock(), "{line}") {
         tracing::warn!(error = %e, "could not write the metrics line");
     }

@@ -1,0 +1,357 @@
+//! `infra/template.yaml`, compiled in, as the one definition of the table, key and secret that
+//! `make dev` and the tests create locally, and of the policies the least-privilege test checks.
+//!
+//! Only what a local stack or a check needs is typed; everything else stays a YAML value.
+//! CloudFormation's short-form functions (`!GetAtt`, `!Sub`, `!If`, …) arrive as tagged values;
+//! [`describe`] prints them back the way they are written.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+pub use serde_norway::Value;
+use std::collections::BTreeMap;
+
+/// The template as checked in. A change to it rebuilds everything that reads it.
+pub const TEMPLATE_YAML: &str = include_str!("../../infra/template.yaml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("infra/template.yaml is not valid YAML: {0}")]
+    Yaml(String),
+    #[error("infra/template.yaml: {0}")]
+    Shape(String),
+}
+
+fn shape(what: impl Into<String>) -> TemplateError {
+    TemplateError::Shape(what.into())
+}
+
+#[derive(Debug, Deserialize)]
+struct Document {
+    #[serde(rename = "Resources")]
+    resources: BTreeMap<String, Resource>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Resource {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    #[serde(rename = "Properties", default)]
+    pub properties: Value,
+    #[serde(rename = "Metadata", default)]
+    pub metadata: Value,
+}
+
+/// The parsed template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    resources: BTreeMap<String, Resource>,
+}
+
+impl Template {
+    /// The checked-in template.
+    pub fn ours() -> Result<Self, TemplateError> {
+        Self::parse(TEMPLATE_YAML)
+    }
+
+    pub fn parse(yaml: &str) -> Result<Self, TemplateError> {
+        let document: Document =
+            serde_norway::from_str(yaml).map_err(|e| TemplateError::Yaml(e.to_string()))?;
+        Ok(Self {
+            resources: document.resources,
+        })
+    }
+
+    /// Every resource of `kind` (`AWS::DynamoDB::Table`, …) by logical id.
+    pub fn resources_of(&self, kind: &str) -> impl Iterator<Item = (&str, &Resource)> {
+        self.resources
+            .iter()
+            .filter(move |(_, r)| r.kind == kind)
+            .map(|(id, r)| (id.as_str(), r))
+    }
+
+    /// The properties of the one resource of `kind`; the stack has exactly one table, key and secret.
+    fn only<T: DeserializeOwned>(&self, kind: &str) -> Result<T, TemplateError> {
+        let mut all = self.resources_of(kind);
+        let (id, resource) = all.next().ok_or_else(|| shape(format!("no {kind}")))?;
+        if all.next().is_some() {
+            return Err(shape(format!("more than one {kind}")));
+        }
+        serde_norway::from_value(resource.properties.clone())
+            .map_err(|e| shape(format!("{id}: {e}")))
+    }
+
+    pub fn table(&self) -> Result<TableDefinition, TemplateError> {
+        self.only("AWS::DynamoDB::Table")
+    }
+
+    pub fn key(&self) -> Result<KeyDefinition, TemplateError> {
+        self.only("AWS::KMS::Key")
+    }
+
+    pub fn secret(&self) -> Result<SecretDefinition, TemplateError> {
+        self.only("AWS::SecretsManager::Secret")
+    }
+
+    /// Every `AWS::Serverless::Function`, with its binary name and inline policy statements.
+    pub fn functions(&self) -> Result<Vec<FunctionDefinition>, TemplateError> {
+        self.resources_of("AWS::Serverless::Function")
+            .map(|(id, resource)| FunctionDefinition::read(id, resource))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TableDefinition {
+    pub billing_mode: String,
+    pub attribute_definitions: Vec<AttributeDefinition>,
+    pub key_schema: Vec<KeyElement>,
+    #[serde(default)]
+    pub global_secondary_indexes: Vec<IndexDefinition>,
+    pub time_to_live_specification: Option<TimeToLive>,
+    pub point_in_time_recovery_specification: Option<PointInTimeRecovery>,
+    #[serde(default)]
+    pub deletion_protection_enabled: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttributeDefinition {
+    pub attribute_name: String,
+    pub attribute_type: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyElement {
+    pub attribute_name: String,
+    pub key_type: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IndexDefinition {
+    pub index_name: String,
+    pub key_schema: Vec<KeyElement>,
+    pub projection: ProjectionDefinition,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProjectionDefinition {
+    pub projection_type: String,
+    #[serde(default)]
+    pub non_key_attributes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TimeToLive {
+    pub attribute_name: String,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PointInTimeRecovery {
+    pub point_in_time_recovery_enabled: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyDefinition {
+    pub description: String,
+    #[serde(default)]
+    pub enable_key_rotation: bool,
+    /// Kept for the checks; an emulator does not evaluate key policies, so it is not applied locally.
+    pub key_policy: Value,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SecretDefinition {
+    pub description: String,
+    pub generate_secret_string: GeneratedSecret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GeneratedSecret {
+    /// JSON with the fields set at creation (`{"tiktok_client_secret": "REPLACE_ME"}`).
+    pub secret_string_template: String,
+    /// The field CloudFormation fills with a random value (`app_jwt_secret`).
+    pub generate_string_key: String,
+}
+
+impl SecretDefinition {
+    /// The secret's field names, as the deployed stack creates them.
+    pub fn fields(&self) -> Result<Vec<String>, TemplateError> {
+        let template: BTreeMap<String, serde_json::Value> =
+            serde_json::from_str(&self.generate_secret_string.secret_string_template)
+                .map_err(|e| shape(format!("SecretStringTemplate is not a JSON object: {e}")))?;
+        let mut fields: Vec<String> = template.into_keys().collect();
+        fields.push(self.generate_secret_string.generate_string_key.clone());
+        fields.sort();
+        Ok(fields)
+    }
+}
+
+/// A function as the template deploys it.
+#[derive(Debug, Clone)]
+pub struct FunctionDefinition {
+    pub logical_id: String,
+    /// `Metadata.BuildProperties.Binary`: the Cargo binary, as DESIGN.md names functions.
+    pub binary: String,
+    /// Every statement of its inline policies.
+    pub statements: Vec<Statement>,
+    pub properties: Value,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Statement {
+    pub effect: String,
+    #[serde(deserialize_with = "one_or_many")]
+    pub action: Vec<String>,
+    pub resource: Value,
+    pub condition: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct InlinePolicy {
+    statement: Vec<Statement>,
+}
+
+impl FunctionDefinition {
+    fn read(id: &str, resource: &Resource) -> Result<Self, TemplateError> {
+        let binary = resource.metadata["BuildProperties"]["Binary"]
+            .as_str()
+            .ok_or_else(|| shape(format!("{id}: no Metadata.BuildProperties.Binary")))?
+            .to_owned();
+        let policies = match &resource.properties["Policies"] {
+            Value::Null => Vec::new(),
+            Value::Sequence(policies) => policies.clone(),
+            _ => return Err(shape(format!("{id}: Policies is not a list"))),
+        };
+        // Only inline statements: a managed policy or SAM policy template would grant actions
+        // this file cannot see.
+        let mut statements = Vec::new();
+        for policy in policies {
+            let inline: InlinePolicy = serde_norway::from_value(policy).map_err(|e| {
+                shape(format!(
+                    "{id}: a policy that is not an inline {{Statement: [...]}}: {e}"
+                ))
+            })?;
+            statements.extend(inline.statement);
+        }
+        Ok(Self {
+            logical_id: id.to_owned(),
+            binary,
+            statements,
+            properties: resource.properties.clone(),
+        })
+    }
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(one) => vec![one],
+        OneOrMany::Many(many) => many,
+    })
+}
+
+/// A value as written in the template: `!GetAtt TokensTable.Arn`, `!If [C, !Ref A, !Ref B]`.
+pub fn describe(value: &Value) -> String {
+    match value {
+        Value::Tagged(tagged) => format!("{} {}", tagged.tag, describe(&tagged.value)),
+        Value::Sequence(items) => format!(
+            "[{}]",
+            items.iter().map(describe).collect::<Vec<_>>().join(", ")
+        ),
+        Value::String(s) => s.clone(),
+        other => serde_norway::to_string(other)
+            .map(|s| s.trim_end().to_owned())
+            .unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_checked_in_template() {
+        let template = Template::ours().expect("template");
+        let table = template.table().expect("table");
+        assert_eq!(table.billing_mode, "PAY_PER_REQUEST");
+        assert_eq!(table.global_secondary_indexes.len(), 1);
+        assert!(template.key().expect("key").enable_key_rotation);
+        assert_eq!(
+            template.secret().expect("secret").fields().expect("fields"),
+            ["app_jwt_secret", "tiktok_client_secret"]
+        );
+        let functions = template.functions().expect("functions");
+        assert!(functions.iter().any(|f| f.binary == "token-refresh"));
+    }
+
+    /// The code's key names and the template's must agree, or the deployed table breaks the code.
+    #[test]
+    fn the_table_has_the_keys_and_index_the_code_uses() {
+        use shared::store::{
+            DUE_AT_ATTR, DUE_INDEX, DUE_SHARD_ATTR, TABLE_HASH_KEY, TABLE_RANGE_KEY,
+        };
+        let table = Template::ours().expect("template").table().expect("table");
+        let keys = |elements: &[KeyElement]| {
+            elements
+                .iter()
+                .map(|k| (k.attribute_name.clone(), k.key_type.clone()))
+                .collect::<Vec<_>>()
+        };
+        let pair = |hash: &str, range: &str| {
+            vec![
+                (hash.to_owned(), "HASH".to_owned()),
+                (range.to_owned(), "RANGE".to_owned()),
+            ]
+        };
+        assert_eq!(
+            keys(&table.key_schema),
+            pair(TABLE_HASH_KEY, TABLE_RANGE_KEY)
+        );
+        let index = &table.global_secondary_indexes[0];
+        assert_eq!(index.index_name, DUE_INDEX);
+        assert_eq!(keys(&index.key_schema), pair(DUE_SHARD_ATTR, DUE_AT_ATTR));
+        assert_eq!(
+            table.time_to_live_specification.map(|t| t.attribute_name),
+            Some("ttl".to_owned())
+        );
+    }
+
+    #[test]
+    fn describes_short_form_functions_as_written() {
+        let value: Value = serde_norway::from_str(
+            "!If [CreateSecret, !Ref AppSecret, !Sub '${TokensTable.Arn}/index/x']",
+        )
+        .expect("yaml");
+        assert_eq!(
+            describe(&value),
+            "!If [CreateSecret, !Ref AppSecret, !Sub ${TokensTable.Arn}/index/x]"
+        );
+    }
+
+    #[test]
+    fn refuses_policies_it_cannot_read() {
+        let yaml = "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Metadata: { BuildProperties: { Binary: f } }\n    Properties:\n      Policies: [AWSLambdaBasicExecutionRole]\n";
+        let err = Template::parse(yaml)
+            .expect("parse")
+            .functions()
+            .expect_err("a managed policy");
+        assert!(err.to_string().contains("not an inline"), "{err}");
+    }
+}

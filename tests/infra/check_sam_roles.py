@@ -1,0 +1,70 @@
+"""Every IAM role the deployed stack will have, as SAM generates them from infra/template.yaml.
+
+least_privilege.rs checks the policies written in the template; this checks what SAM adds when
+it expands them (run offline by `make infra-check`, with the SAM translator from the venv): each
+function role holds only AWSLambdaBasicExecutionRole and its own inline policy, and the schedule's
+role may only invoke token-refresh and send to the dead-letter queue. Any other role, managed
+policy or statement fails.
+"""
+
+import json
+import sys
+
+from cfnlint.decode import decode
+from samtranslator.translator.transform import transform
+
+BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+SCHEDULE_ROLE = "TokenRefreshFunctionScheduleRole"
+SCHEDULE_STATEMENTS = [
+    {"Action": "lambda:InvokeFunction", "Effect": "Allow",
+     "Resource": {"Fn::GetAtt": ["TokenRefreshFunction", "Arn"]}},
+    {"Action": "sqs:SendMessage", "Effect": "Allow",
+     "Resource": {"Fn::GetAtt": ["RefreshDeadLetters", "Arn"]}},
+]
+
+
+class BundledPolicies:
+    """The one managed policy SAM attaches, without asking IAM (no credentials here)."""
+
+    def load(self):
+        return {"AWSLambdaBasicExecutionRole": BASIC}
+
+
+def main(path):
+    template, problems = decode(path)
+    if problems:
+        sys.exit(f"{path}: {problems}")
+    functions = {
+        name for name, r in template["Resources"].items()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+    for name in functions:
+        # The translator wants an S3 location; `sam build`/`sam deploy` put one there.
+        template["Resources"][name]["Properties"]["CodeUri"] = "s3://bucket/key"
+    expanded = transform(template, {}, BundledPolicies())
+
+    failures = []
+    roles = {n: r["Properties"] for n, r in expanded["Resources"].items()
+             if r["Type"] == "AWS::IAM::Role"}
+    for extra in sorted(n for n, r in expanded["Resources"].items()
+                        if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")):
+        failures.append(f"{extra}: a separate IAM policy")
+    expected_roles = {f"{f}Role" for f in functions} | {SCHEDULE_ROLE}
+    if set(roles) != expected_roles:
+        failures.append(f"roles {sorted(roles)}, expected {sorted(expected_roles)}")
+    for name, role in sorted(roles.items()):
+        managed = role.get("ManagedPolicyArns") or []
+        policies = role.get("Policies") or []
+        if name == SCHEDULE_ROLE:
+            statements = [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+            if managed or statements != SCHEDULE_STATEMENTS:
+                failures.append(f"{name}: {json.dumps(managed)} {json.dumps(statements)}")
+        elif managed != [BASIC] or len(policies) != 1:
+            failures.append(f"{name}: managed {managed}, {len(policies)} inline policies")
+    if failures:
+        sys.exit("IAM roles after the SAM transform:\n  " + "\n  ".join(failures))
+    print(f"{path}: {len(roles)} IAM roles, each as least_privilege.rs and this check expect")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "infra/template.yaml")

@@ -1,0 +1,211 @@
+//! Least privilege, read off `infra/template.yaml`: each function's role may do exactly what
+//! `infra/permissions.yaml` says its code needs, on only those resources, and nothing may Scan,
+//! use a wildcard, or touch the KMS key without naming the encryption context's purpose. The
+//! README's table is the same list. (`aws_round_trips.rs` checks the other direction: every call
+//! the tests see a function make is on its list.)
+
+use devstack::permissions::Permissions;
+use devstack::template::{FunctionDefinition, Statement, Template, Value, describe};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How the template writes each resource a function may touch, by its name in permissions.yaml.
+const RESOURCES: [(&str, &str); 4] = [
+    ("table", "!GetAtt TokensTable.Arn"),
+    ("due-index", "!Sub ${TokensTable.Arn}/index/refresh-due"),
+    ("key", "!GetAtt TokenKey.Arn"),
+    (
+        "secret",
+        "!If [CreateSecret, !Ref AppSecret, !Ref ExistingSecretArn]",
+    ),
+];
+
+/// The `purpose` a statement's condition pins the KMS encryption context to, if that is all it says.
+fn purpose(condition: &Value) -> Option<&str> {
+    let equals = condition.as_mapping()?;
+    if equals.len() != 1 {
+        return None;
+    }
+    let context = equals.get("StringEquals")?.as_mapping()?;
+    if context.len() != 1 {
+        return None;
+    }
+    context.get("kms:EncryptionContext:purpose")?.as_str()
+}
+
+/// A statement as permissions.yaml writes grants, or why it cannot be one.
+fn grants_of(statement: &Statement) -> Result<Vec<String>, String> {
+    if statement.effect != "Allow" {
+        return Err(format!("Effect {}", statement.effect));
+    }
+    let written = describe(&statement.resource);
+    let resource = RESOURCES
+        .iter()
+        .find(|(_, as_written)| *as_written == written)
+        .map(|(name, _)| *name)
+        .ok_or_else(|| format!("a resource outside the stack's own: {written}"))?;
+    let suffix = match (&statement.condition, resource) {
+        (None, "key") => return Err("KMS without an encryption-context purpose".into()),
+        (None, _) => String::new(),
+        (Some(condition), "key") => {
+            let purpose = purpose(condition)
+                .ok_or_else(|| format!("KMS condition {}", describe(condition)))?;
+            format!(" for {purpose}")
+        }
+        (Some(condition), _) => {
+            return Err(format!("unexpected condition {}", describe(condition)));
+        }
+    };
+    statement
+        .action
+        .iter()
+        .map(|action| {
+            if action.contains('*') {
+                Err(format!("wildcard action {action}"))
+            } else if action.to_ascii_lowercase().ends_with(":scan") {
+                Err(format!("{action}: nothing may read the whole table"))
+            } else {
+                Ok(format!("{action} on {resource}{suffix}"))
+            }
+        })
+        .collect()
+}
+
+fn granted(function: &FunctionDefinition) -> BTreeSet<String> {
+    let mut all = BTreeSet::new();
+    for statement in &function.statements {
+        match grants_of(statement) {
+            Ok(grants) => all.extend(grants),
+            Err(why) => panic!("{} ({}): {why}", function.logical_id, function.binary),
+        }
+    }
+    all
+}
+
+fn functions() -> Vec<FunctionDefinition> {
+    Template::ours()
+        .expect("template")
+        .functions()
+        .expect("functions")
+}
+
+#[test]
+fn each_function_is_granted_exactly_what_its_code_needs() {
+    let needed = Permissions::ours().expect("permissions.yaml");
+    let deployed = functions();
+    let names: BTreeSet<&str> = deployed.iter().map(|f| f.binary.as_str()).collect();
+    let listed: BTreeSet<&str> = needed.0.keys().map(String::as_str).collect();
+    assert_eq!(
+        names, listed,
+        "the template's functions and permissions.yaml's must be the same"
+    );
+    for function in &deployed {
+        let granted = granted(function);
+        let needs = needed.grants(&function.binary);
+        let extra: Vec<_> = granted.difference(&needs).collect();
+        let missing: Vec<_> = needs.difference(&granted).collect();
+        assert!(
+            extra.is_empty() && missing.is_empty(),
+            "{}: granted but not needed {extra:?}; needed but not granted {missing:?}",
+            function.binary
+        );
+    }
+}
+
+/// The separations the threat model relies on, stated once more so that editing both files the
+/// same wrong way still fails.
+#[test]
+fn who_may_open_and_seal_what() {
+    let by_function: BTreeMap<String, BTreeSet<String>> = functions()
+        .iter()
+        .map(|f| (f.binary.clone(), granted(f)))
+        .collect();
+    let holders = |grant: &str| -> BTreeSet<&str> {
+        by_function
+            .iter()
+            .filter(|(_, grants)| grants.contains(grant))
+            .map(|(f, _)| f.as_str())
+            .collect()
+    };
+    assert_eq!(
+        holders("kms:Decrypt on key for tiktok-tokens"),
+        BTreeSet::from(["accounts", "token-refresh", "user-info", "video-list"]),
+        "who can read tokens"
+    );
+    // Sealing tokens: the callback (new connection) and the refresh paths (rotated pair).
+    assert_eq!(
+        holders("kms:Encrypt on key for tiktok-tokens"),
+        BTreeSet::from([
+            "accounts",
+            "callback",
+            "token-refresh",
+            "user-info",
+            "video-list"
+        ]),
+    );
+    assert_eq!(
+        holders("kms:Decrypt on key for pkce-verifier"),
+        BTreeSet::from(["callback"])
+    );
+    assert_eq!(
+        holders("kms:Encrypt on key for pkce-verifier"),
+        BTreeSet::from(["authorize"])
+    );
+    let authorize = &by_function["authorize"];
+    assert!(
+        authorize.iter().all(|g| !g.starts_with("kms:Decrypt")),
+        "authorize can decrypt: {authorize:?}"
+    );
+    let deleting = holders("dynamodb:DeleteItem on table");
+    assert_eq!(deleting, BTreeSet::from(["accounts", "callback"]));
+}
+
+/// Every statement of the key policy that allows Encrypt or Decrypt requires the purpose.
+#[test]
+fn the_key_is_usable_only_under_a_purpose() {
+    let key = Template::ours().expect("template").key().expect("key");
+    let statements = key.key_policy["Statement"]
+        .as_sequence()
+        .expect("key policy statements");
+    let mut crypto = 0;
+    for statement in statements {
+        let actions: Vec<&str> = match &statement["Action"] {
+            Value::String(one) => vec![one.as_str()],
+            Value::Sequence(many) => many.iter().filter_map(Value::as_str).collect(),
+            other => panic!("Action {}", describe(other)),
+        };
+        let uses_key = actions
+            .iter()
+            .any(|a| *a == "kms:*" || a.starts_with("kms:Encrypt") || a.starts_with("kms:Decrypt"));
+        if uses_key {
+            crypto += 1;
+            let purposes = &statement["Condition"]["StringEquals"]["kms:EncryptionContext:purpose"];
+            assert!(
+                !purposes.is_null(),
+                "key policy statement {} allows {actions:?} without a purpose",
+                describe(&statement["Sid"])
+            );
+        }
+        assert!(
+            !actions.contains(&"kms:*"),
+            "key policy grants kms:* ({})",
+            describe(&statement["Sid"])
+        );
+    }
+    assert_eq!(crypto, 1, "one statement allows Encrypt/Decrypt");
+}
+
+#[test]
+fn the_readme_lists_the_same_permissions() {
+    let readme = include_str!("../../README.md");
+    let table = Permissions::ours().expect("permissions").markdown_table();
+    let (begin, end) = ("<!-- permissions:begin -->\n", "<!-- permissions:end -->");
+    let block = readme
+        .split_once(begin)
+        .and_then(|(_, rest)| rest.split_once(end))
+        .map(|(block, _)| block)
+        .expect("README.md has a permissions:begin/end block");
+    assert_eq!(
+        block, table,
+        "README.md's permissions table is out of date; replace it with:\n{table}"
+    );
+}
