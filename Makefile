@@ -16,11 +16,12 @@ SAM_ENV := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKE
 	AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
 	SAM_CLI_TELEMETRY=0 __SAM_CLI_APP_DIR=$(CURDIR)/$(SAM_APP_DIR)
 
-.PHONY: dev test venv fmt lint cargo-test e2e bench bench-refresh build infra-check sam-build clean help
+.PHONY: dev test venv fmt lint cargo-test e2e contract bench bench-refresh build infra-check sam-build clean help
 
 help:
 	@echo "make dev   - moto + fake TikTok + every function under cargo lambda watch (Ctrl-C stops all)"
 	@echo "make test  - fmt check, clippy -D warnings, template lint, unit and integration tests, sam build"
+	@echo "make contract - the functions against infra/openapi.yaml with schemathesis (own ports, ~2 min)"
 	@echo "make infra-check - sam validate --lint and cfn-lint on infra/template.yaml (offline, no AWS credentials)"
 	@echo "make sam-build   - sam build of every function for x86_64 into .aws-sam/build (offline)"
 	@echo "make bench - warm latency and AWS/TikTok calls per request of every function (release build)"
@@ -54,7 +55,7 @@ lint:
 # Unit tests and integration tests share one build; integration tests start their own moto
 # server (from the venv) and fake TikTok on free ports. sam-build comes last: it is the slowest
 # step (a separate release build for Lambda) and the least likely to fail.
-test: venv fmt lint infra-check cargo-test e2e sam-build
+test: venv fmt lint infra-check cargo-test e2e contract sam-build
 
 cargo-test: $(STAMP)
 	MOTO_SERVER_BIN=$(CURDIR)/scripts/moto-server cargo test --workspace --locked
@@ -76,6 +77,13 @@ bench-refresh: $(STAMP)
 # `make dev` + the README's curl walkthrough, on ports of its own.
 e2e: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./tests/e2e/dev-stack.sh
+
+# The API as infra/openapi.yaml describes it, checked against the running functions: schemathesis
+# generates requests for every route (through a stand-in for API Gateway's routes) and checks every
+# answer's status, headers and body against the spec, and that none carries a token or secret.
+# On ports of its own, after e2e so the functions are already built; about two minutes.
+contract: $(STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./tests/contract/run.sh
 
 dev: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./scripts/dev.sh

@@ -14,11 +14,12 @@ use crate::config::Config;
 use crate::pkce::{self, PkceMode};
 use crate::query::Query;
 use crate::return_url::{Outcome, ReturnUrlPolicy, with_outcome};
+use crate::runtime::{AWS_OPERATION_TIMEOUT, CALLBACK_BUDGET};
 use crate::schedule::RefreshSchedule;
 use crate::scope::ScopeSet;
 use crate::secret::AuthorizationCode;
 use crate::store::{Account, AccountStatus, AccountStore, PendingState, StateKey, StateStore};
-use crate::tiktok::{self, AuthorizeRequest, TikTokApi, TikTokError};
+use crate::tiktok::{self, AuthorizeRequest, REQUEST_TIMEOUT, TikTokApi, TikTokError};
 
 /// How long a user has to finish TikTok's consent page.
 pub const STATE_TTL_SECS: i64 = 600;
@@ -212,6 +213,7 @@ where
     /// Where to send the browser. Never fails: every problem becomes `tiktok=error&reason=…` on an
     /// allowed URL (the state's return URL when the state was valid, the default one otherwise).
     pub async fn complete(&self, raw_query: Option<&str>) -> Url {
+        let deadline = tokio::time::Instant::now() + CALLBACK_BUDGET;
         let default = self.settings.return_urls.default_url().clone();
         let query = match Query::parse(raw_query) {
             Ok(query) => query,
@@ -242,7 +244,7 @@ where
             .return_urls
             .check(&pending.return_to)
             .unwrap_or(default);
-        match self.connect(&query, &key, &pending).await {
+        match self.connect(&query, &key, &pending, deadline).await {
             Ok(open_id) => {
                 tracing::info!(open_id = %open_id, "TikTok account connected");
                 with_outcome(&return_url, &Outcome::Connected { open_id: &open_id })
@@ -256,6 +258,7 @@ where
         query: &Query,
         key: &StateKey,
         pending: &PendingState,
+        deadline: tokio::time::Instant,
     ) -> Result<String, CallbackFailure> {
         if let Some(error) = query.get("error") {
             let reason = sanitize_tiktok_error(error);
@@ -299,15 +302,32 @@ where
         };
 
         // A profile failure must not lose a working grant: store the account and let `user-info`
-        // fill the profile in later.
-        let profile = match self
-            .tiktok
-            .fetch_profile(&grant.access_token, &scopes)
+        // fill the profile in later. It gets only the time the three AWS calls that store the
+        // account (Encrypt, GetItem, TransactWriteItems) do not need.
+        let left = deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            .saturating_sub(AWS_OPERATION_TIMEOUT * 3)
+            .min(REQUEST_TIMEOUT);
+        let fetched = if left.is_zero() {
+            None
+        } else {
+            tokio::time::timeout(
+                left,
+                self.tiktok.fetch_profile(&grant.access_token, &scopes),
+            )
             .await
-        {
-            Ok(profile) => profile,
-            Err(e) => {
+            .ok()
+        };
+        let profile = match fetched {
+            Some(Ok(profile)) => profile,
+            Some(Err(e)) => {
                 tracing::warn!(error = %e, tiktok_log_id = e.log_id().unwrap_or(""), "profile not read at connect");
+                tiktok::Profile::default()
+            }
+            None => {
+                tracing::warn!(
+                    "profile not read at connect: no time left before storing the account"
+                );
                 tiktok::Profile::default()
             }
         };

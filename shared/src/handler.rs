@@ -17,7 +17,8 @@ use crate::refresh::TokenKeeper;
 use crate::response;
 
 /// Time a request may spend on TikTok and AWS, waits and retries included. The functions'
-/// timeout (30 s, API Gateway's limit) leaves room above it for the cold start and the answer.
+/// timeout (28 s in the template; API Gateway gives up at 30 s) leaves room for the AWS calls that
+/// may still run after it (`runtime`'s arithmetic).
 pub const REQUEST_BUDGET: Duration = Duration::from_secs(24);
 
 /// When the current request must stop starting new work.

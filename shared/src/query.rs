@@ -41,27 +41,29 @@ impl Query {
         }
         let mut map = HashMap::new();
         for (name, value) in url::form_urlencoded::parse(raw.as_bytes()) {
-            let name = sanitize_name(&name);
+            // Keyed by the exact decoded name: `st%20ate` or `max_c%C3%B6unt` is another
+            // parameter, not `state` or `max_count`. Only error messages see the sanitised name.
             if value.len() > MAX_VALUE_LEN {
-                return Err(QueryError::ValueTooLong(name));
+                return Err(QueryError::ValueTooLong(sanitize_name(&name)));
             }
             if map.len() >= MAX_PARAMS {
                 return Err(QueryError::TooMany);
             }
-            if map.insert(name.clone(), value.into_owned()).is_some() {
-                return Err(QueryError::Duplicate(name));
+            if map.contains_key(name.as_ref()) {
+                return Err(QueryError::Duplicate(sanitize_name(&name)));
             }
+            map.insert(name.into_owned(), value.into_owned());
         }
         Ok(Self(map))
     }
 
     /// Refuses parameters outside `known`, so a typo (`maxcount`) is an error, not a silent default.
     pub fn only(&self, known: &[&str]) -> Result<&Self, String> {
-        let mut unknown: Vec<&str> = self
+        let mut unknown: Vec<String> = self
             .0
             .keys()
-            .map(String::as_str)
-            .filter(|name| !known.contains(name))
+            .filter(|name| !known.contains(&name.as_str()))
+            .map(|name| sanitize_name(name))
             .collect();
         if unknown.is_empty() {
             return Ok(self);

@@ -24,12 +24,34 @@ use tokio::time::Instant;
 use crate::cipher::{self, CipherError, EncryptionContext, TokenCipher, TokenPair};
 use crate::clock::Clock;
 use crate::retry::{Backoff, retry_transient};
+use crate::runtime::AWS_OPERATION_TIMEOUT;
 use crate::schedule::{EXPIRY_MARGIN_SECS, RefreshSchedule};
 use crate::secret::AccessToken;
 use crate::store::{
     Account, AccountStatus, AccountStore, RefreshLease, RenewedTokens, StoreError, Written,
 };
-use crate::tiktok::{TikTokApi, TikTokError};
+use crate::tiktok::{REQUEST_TIMEOUT, TikTokApi, TikTokError};
+
+/// Once TikTok has rotated the refresh token, the old one is dead and the new pair exists only in
+/// memory: sealing it (KMS Encrypt) and storing it (the conditional UpdateItem) are retried, with
+/// backoff, for at least this long (and until the request's deadline if that is later). A try
+/// starts only inside the window, so the whole write ends within it plus one AWS call.
+pub const PERSIST_WINDOW: Duration = Duration::from_secs(4);
+/// What a refresh needs after taking its lease: KMS Decrypt, one TikTok call, the rotated pair's
+/// write. An on-demand refresh with less time left gives its lease back and answers `Busy`, so the
+/// request ends within its budget (see `runtime`'s arithmetic).
+pub const REFRESH_NEEDS: Duration = Duration::from_secs(
+    AWS_OPERATION_TIMEOUT.as_secs()
+        + REQUEST_TIMEOUT.as_secs()
+        + PERSIST_WINDOW.as_secs()
+        + AWS_OPERATION_TIMEOUT.as_secs(),
+);
+/// Backoff of the rotated pair's write (its AWS calls also retry inside the SDK).
+const PERSIST_BACKOFF: Backoff = Backoff {
+    attempts: u32::MAX,
+    base: Duration::from_millis(200),
+    cap: Duration::from_secs(1),
+};
 
 /// Timing of the refresh protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +168,7 @@ where
         Fut: Future<Output = Result<R, TikTokError>>,
     {
         let session = self.session(account, deadline).await?;
+        ensure_time_for_call(deadline, what)?;
         let first = retry_transient(self.policy.backoff, deadline, what, || {
             call(session.tokens.access_token.clone())
         })
@@ -159,6 +182,7 @@ where
                     "TikTok refused the access token; refreshing once"
                 );
                 let session = self.refresh(session.account, deadline).await?;
+                ensure_time_for_call(deadline, what)?;
                 let result = retry_transient(self.policy.backoff, deadline, what, || {
                     call(session.tokens.access_token.clone())
                 })
@@ -193,6 +217,11 @@ where
                 .await?
                 == Written::Yes
             {
+                if Instant::now() + REFRESH_NEEDS > deadline {
+                    tracing::warn!(open_id = %current.open_id, "too little time left to refresh; giving the lease back");
+                    self.release(&current, &lease).await;
+                    return Err(RefreshError::Busy);
+                }
                 return self.refresh_holding(current, &lease, deadline).await;
             }
             // Someone else refreshed, or is refreshing: wait for the version to move.
@@ -267,15 +296,19 @@ where
                 self.give_up(latest, "refresh refused").await
             }
             Err(error) => {
-                if let Err(release) = self
-                    .accounts
-                    .release_refresh_lease(&account, &lease.id)
-                    .await
-                {
-                    tracing::warn!(error = %release, "could not release the refresh lease; it expires on its own");
-                }
+                self.release(&account, lease).await;
                 Err(error)
             }
+        }
+    }
+
+    async fn release(&self, account: &Account, lease: &RefreshLease) {
+        if let Err(release) = self
+            .accounts
+            .release_refresh_lease(account, &lease.id)
+            .await
+        {
+            tracing::warn!(error = %release, "could not release the refresh lease; it expires on its own");
         }
     }
 
@@ -287,10 +320,16 @@ where
     ) -> Result<Session, RefreshError> {
         let context = EncryptionContext::tokens(&account.app_user, &account.open_id);
         let old = self.open(account).await?;
-        let grant = retry_transient(self.policy.backoff, deadline, "refresh", || {
+        // Retries leave room for the rotated pair's write before the deadline.
+        let tiktok_deadline = deadline
+            .checked_sub(PERSIST_WINDOW + AWS_OPERATION_TIMEOUT)
+            .unwrap_or(deadline);
+        let grant = retry_transient(self.policy.backoff, tiktok_deadline, "refresh", || {
             self.tiktok.refresh(&old.refresh_token)
         })
         .await?;
+        // From here on the old refresh token may be dead: storing the new pair is all that counts.
+        let persist_until = deadline.max(Instant::now() + PERSIST_WINDOW);
         if grant.open_id != account.open_id {
             return Err(RefreshError::TikTok(TikTokError::Unexpected {
                 detail: "refresh answered for another open_id",
@@ -303,10 +342,10 @@ where
             access_token: grant.access_token,
             refresh_token: grant.refresh_token,
         };
-        // From here on the old refresh token may be dead: storing the new pair is all that counts.
-        let sealed_tokens = cipher::seal_tokens(&self.cipher, &context, &tokens)
-            .await
-            .inspect_err(|e| tracing::error!(open_id = %account.open_id, error = %e, "refreshed tokens could not be encrypted; they are lost"))?;
+        let sealed_tokens = persist(account, "seal", persist_until, || {
+            cipher::seal_tokens(&self.cipher, &context, &tokens)
+        })
+        .await?;
         let (access_expires_at, refresh_expires_at) =
             (now + grant.expires_in, now + grant.refresh_expires_in);
         let renewed = RenewedTokens {
@@ -320,9 +359,13 @@ where
                 refresh_expires_at,
             ),
         };
-        match self.accounts.store_refreshed(account, &renewed).await.inspect_err(|e| {
-            tracing::error!(open_id = %account.open_id, error = %e, "refreshed tokens could not be stored; they are lost");
-        })? {
+        // A try whose answer was lost may have been applied: its retry then finds the version
+        // moved (`Stale`) and re-reads, finding our own tokens.
+        match persist(account, "store", persist_until, || {
+            self.accounts.store_refreshed(account, &renewed)
+        })
+        .await?
+        {
             Written::Yes => {
                 tracing::info!(open_id = %account.open_id, access_expires_in = grant.expires_in, refresh_expires_in = grant.refresh_expires_in, "tokens refreshed");
                 let account = Account {
@@ -391,6 +434,56 @@ where
     async fn open(&self, account: &Account) -> Result<TokenPair, RefreshError> {
         let context = EncryptionContext::tokens(&account.app_user, &account.open_id);
         Ok(cipher::open_tokens(&self.cipher, &context, &account.sealed_tokens).await?)
+    }
+}
+
+/// A TikTok call started now could not end before `deadline`: the request answers `Busy` rather
+/// than outlive its function's timeout.
+fn ensure_time_for_call(deadline: Instant, what: &'static str) -> Result<(), RefreshError> {
+    if Instant::now() + REQUEST_TIMEOUT > deadline {
+        tracing::warn!(call = what, "too little time left for the TikTok call");
+        return Err(RefreshError::Busy);
+    }
+    Ok(())
+}
+
+/// One step of writing a rotated pair (`seal`, `store`), retried with backoff while a try can
+/// start before `until`. When it still fails, the rotated refresh token is lost: TikTok has
+/// invalidated the old one, so the account will need to be connected again. Logged as such
+/// (without any token) so the loss is visible; there is nothing more this call can do.
+async fn persist<R, E, F, Fut>(
+    account: &Account,
+    step: &'static str,
+    until: Instant,
+    mut attempt: F,
+) -> Result<R, RefreshError>
+where
+    E: std::fmt::Display + Into<RefreshError>,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<R, E>>,
+{
+    let started = Instant::now();
+    let mut retry = 0;
+    loop {
+        let error = match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let delay = PERSIST_BACKOFF.delay(retry);
+        retry += 1;
+        if Instant::now() + delay >= until {
+            tracing::error!(
+                open_id = %account.open_id,
+                step,
+                tries = retry,
+                waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                error = %error,
+                "TikTok rotated the refresh token but the new pair could not be stored; it is lost and the account will need to be connected again"
+            );
+            return Err(error.into());
+        }
+        tracing::warn!(open_id = %account.open_id, step, retry, error = %error, "rotated tokens not stored yet; retrying");
+        tokio::time::sleep(delay).await;
     }
 }
 
@@ -505,7 +598,7 @@ mod tests {
     }
 
     fn soon() -> Instant {
-        Instant::now() + Duration::from_secs(10)
+        Instant::now() + Duration::from_secs(30)
     }
 
     #[tokio::test]

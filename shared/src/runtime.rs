@@ -1,6 +1,10 @@
 //! What every function builds once per cold start: configuration, AWS clients, the app secrets.
 
+use std::time::Duration;
+
 use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use serde::Deserialize;
 
 use crate::app_user::JwtVerifier;
@@ -19,6 +23,70 @@ pub type LiveKeeper<K> = TokenKeeper<DynamoAccountStore, CachingCipher<KmsCipher
 /// The app-user functions' state over the real adapters.
 pub type LiveUserApi<K> = UserApi<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K>;
 
+// Time limits of every AWS call (DynamoDB, KMS, Secrets Manager), so that a slow or unreachable AWS
+// answers with an error the caller can report, well inside the function's timeout, instead of the
+// function being killed mid-request. DynamoDB and KMS answer in milliseconds when healthy.
+//
+// One AWS call (an "operation") is at most AWS_OPERATION_TIMEOUT = 2 s, retries included:
+//   attempt 1 (≤ 1 s: connect ≤ 1 s is part of it) + backoff (≤ 0.5 s) + attempt 2, cut at 2 s;
+//   a fast failure (throttling, 5xx, reset connection) is tried AWS_MAX_ATTEMPTS = 3 times:
+//   3 × tens of ms + 2 backoffs ≤ 2 × 0.5 s, well under 2 s.
+// With TikTok's 6 s per call (2 s connect inside it, `tiktok::REQUEST_TIMEOUT`):
+//
+// callback (Timeout 20 s): DeleteItem state + Decrypt PKCE verifier + TikTok code exchange +
+//   Encrypt tokens + GetItem owner + TransactWriteItems = 5 × 2 s + 6 s = 16 s
+//   ≤ CALLBACK_BUDGET (18 s; the profile read gets only what is left of it: it is optional)
+//   ≤ 20 s. (`connect::CallbackService::complete`.)
+// user-info / video-list / accounts (Timeout 28 s): TikTok calls and waits stop at the request
+//   deadline (`handler::REQUEST_BUDGET` = 24 s; a refresh starts only if its TikTok call and the
+//   write of the rotated pair (`refresh::PERSIST_WINDOW`) fit before it); what may still run after
+//   it is at most AWS_TAIL_CALLS = 2 AWS calls (e.g. a profile update, or a lease release after
+//   an error): 24 s + 2 × 2 s = 28 s ≤ 28 s.
+// token-refresh (Timeout 840 s): no refresh starts in the last `JobSettings::stop_margin` (30 s);
+//   one refresh is bounded by `per_refresh` (20 s, the rotated pair's write included) plus the
+//   same tail and the backoff write (`postpone`): 20 s + 3 × 2 s = 26 s ≤ 30 s.
+//   (Not bounded by this: after stopping early, `RefreshJob::count_rest` counts what is left with
+//   one Query per remaining shard without looking at the deadline: up to 15 × 2 s if DynamoDB
+//   turns slow at that moment. A follow-up: count within what is left of the stop margin.)
+
+// The standard retry mode also keeps a retry quota per service and environment (500 tokens, 5 per
+// retry, 10 per timeout, refilled by successes): during a long outage the SDK stops retrying and
+// fails fast, which only shortens the worst cases above. The write of a rotated token pair does
+// not depend on it: `refresh` retries that write itself.
+
+/// Time to open a connection to an AWS endpoint.
+pub const AWS_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// One try of one AWS call, connect included.
+pub const AWS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+/// One AWS call, every try and backoff included.
+pub const AWS_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
+/// Tries of one AWS call (standard retry mode: throttling, 5xx, timeouts, connection errors).
+pub const AWS_MAX_ATTEMPTS: u32 = 3;
+/// Backoff between tries (fully jittered, doubling, capped).
+pub const AWS_INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+pub const AWS_MAX_BACKOFF: Duration = Duration::from_millis(500);
+/// AWS calls that may still start after a user request's deadline (see above).
+pub const AWS_TAIL_CALLS: u32 = 2;
+/// The callback's own budget (its function timeout is 20 s).
+pub const CALLBACK_BUDGET: Duration = Duration::from_secs(18);
+
+/// The timeouts of every AWS client.
+pub fn aws_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(AWS_CONNECT_TIMEOUT)
+        .operation_attempt_timeout(AWS_ATTEMPT_TIMEOUT)
+        .operation_timeout(AWS_OPERATION_TIMEOUT)
+        .build()
+}
+
+/// The retries of every AWS client.
+pub fn aws_retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(AWS_MAX_ATTEMPTS)
+        .with_initial_backoff(AWS_INITIAL_BACKOFF)
+        .with_max_backoff(AWS_MAX_BACKOFF)
+}
+
 /// The AWS clients, sharing one connection pool and credential cache.
 #[derive(Debug, Clone)]
 pub struct AwsClients {
@@ -29,8 +97,14 @@ pub struct AwsClients {
 
 impl AwsClients {
     /// Uses the SDK's default chain; `AWS_ENDPOINT_URL` points every client at an emulator.
+    /// Every call is bounded by [`aws_timeouts`] and retried per [`aws_retries`].
     pub async fn from_env() -> Self {
-        Self::from_sdk_config(&aws_config::load_defaults(BehaviorVersion::latest()).await)
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(aws_timeouts())
+            .retry_config(aws_retries())
+            .load()
+            .await;
+        Self::from_sdk_config(&sdk)
     }
 
     pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Self {
@@ -170,5 +244,88 @@ impl ColdStart {
             keeper: self.token_keeper(clock)?,
             jwt: self.jwt_verifier(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handler::REQUEST_BUDGET;
+    use crate::refresh::{PERSIST_WINDOW, REFRESH_NEEDS};
+    use crate::refresh_job::JobSettings;
+    use crate::tiktok::REQUEST_TIMEOUT;
+
+    const TEMPLATE: &str = include_str!("../../infra/template.yaml");
+
+    /// A function's `Timeout` in `infra/template.yaml`: its own, else the `Globals` one.
+    fn template_timeout(resource: &str) -> Duration {
+        fn timeout_in(block: &str) -> Option<u64> {
+            let at = block.find("Timeout: ")? + "Timeout: ".len();
+            block[at..].split_whitespace().next()?.parse().ok()
+        }
+        let marker = format!("\n  {resource}:\n");
+        let start = TEMPLATE.find(&marker).expect("resource in the template") + marker.len();
+        let rest = &TEMPLATE[start..];
+        // The resource's block ends at the next line indented by two spaces only.
+        let end = rest
+            .match_indices("\n  ")
+            .find(|(i, _)| !rest[i + 3..].starts_with(' '))
+            .map_or(rest.len(), |(i, _)| i);
+        let secs = timeout_in(&rest[..end])
+            .or_else(|| timeout_in(&TEMPLATE[TEMPLATE.find("Globals:").expect("Globals")..]))
+            .expect("a Timeout");
+        Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn one_aws_call_is_bounded() {
+        assert!(AWS_CONNECT_TIMEOUT <= AWS_ATTEMPT_TIMEOUT);
+        assert!(
+            AWS_ATTEMPT_TIMEOUT < AWS_OPERATION_TIMEOUT,
+            "room for a retry"
+        );
+        // Fast failures get every try: tries of ~0 s plus the capped backoffs.
+        assert!(AWS_MAX_BACKOFF * (AWS_MAX_ATTEMPTS - 1) < AWS_OPERATION_TIMEOUT);
+        let timeouts = aws_timeouts();
+        assert_eq!(timeouts.operation_timeout(), Some(AWS_OPERATION_TIMEOUT));
+        assert_eq!(aws_retries().max_attempts(), AWS_MAX_ATTEMPTS);
+    }
+
+    #[test]
+    fn the_worst_cases_fit_the_function_timeouts() {
+        let op = AWS_OPERATION_TIMEOUT;
+        let callback = template_timeout("CallbackFunction");
+        let user = ["UserInfoFunction", "VideoListFunction", "AccountsFunction"]
+            .map(template_timeout)
+            .into_iter()
+            .min()
+            .expect("three");
+        let job = template_timeout("TokenRefreshFunction");
+        assert_eq!(
+            (callback.as_secs(), user.as_secs(), job.as_secs()),
+            (20, 28, 840)
+        );
+
+        // callback: 5 AWS calls and the code exchange, within its budget, within its timeout.
+        assert!(op * 5 + REQUEST_TIMEOUT <= CALLBACK_BUDGET, "callback");
+        assert!(CALLBACK_BUDGET <= callback);
+
+        // app-user functions: the budget, then at most the tail of AWS calls.
+        assert!(
+            REQUEST_BUDGET + op * AWS_TAIL_CALLS <= user,
+            "user functions"
+        );
+        // The rotated pair's write: Encrypt + UpdateItem, each a whole SDK call, fit its window
+        // (a last try may start at its end: one more call).
+        assert!(op * 2 <= PERSIST_WINDOW);
+        // An on-demand refresh (lease, then REFRESH_NEEDS) fits a fresh request's budget.
+        assert!(op + REFRESH_NEEDS < REQUEST_BUDGET);
+        assert_eq!(REFRESH_NEEDS, op + REQUEST_TIMEOUT + PERSIST_WINDOW + op);
+
+        // token-refresh: a refresh started just before the stop margin ends before the timeout.
+        let settings = JobSettings::default();
+        assert!(settings.per_refresh + op * (AWS_TAIL_CALLS + 1) <= settings.stop_margin);
+        assert!(op + REFRESH_NEEDS <= settings.per_refresh);
+        assert!(settings.stop_margin < job);
     }
 }

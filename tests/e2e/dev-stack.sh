@@ -17,12 +17,9 @@ env -u AWS_ENDPOINT_URL -u TIKTOK_API_URL -u TIKTOK_AUTH_URL -u TIKTOK_REDIRECT_
 stack=$!
 trap 'kill -TERM "$stack" 2>/dev/null; wait "$stack" 2>/dev/null || true' EXIT
 
-for _ in $(seq 1 600); do
-  grep -q "Local stack is up" "$out" && break
-  kill -0 "$stack" 2>/dev/null || { cat "$out"; echo "e2e: the local stack did not start"; exit 1; }
-  sleep 0.5
-done
-grep -q "Local stack is up" "$out" || { cat "$out"; echo "e2e: the local stack did not start in time"; exit 1; }
+# shellcheck source=tests/lib/wait-for-stack.sh
+. tests/lib/wait-for-stack.sh
+wait_for_stack "$out" "$stack" e2e
 
 APP_JWT=$(grep -o 'APP_JWT=.*' "$out" | cut -d= -f2)
 api=http://127.0.0.1:$DEV_FUNCTIONS_PORT/lambda-url

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod aws_calls;
+pub mod aws_faults;
 pub mod flow;
 pub mod job;
 pub mod logs;

@@ -17,6 +17,7 @@ use shared::store::{Account, AccountStore, DynamoAccountStore, DynamoStateStore}
 use shared::tiktok::TikTokHttp;
 
 use crate::aws_calls::AwsCallCounter;
+use crate::aws_faults::AwsFaults;
 use crate::{logs, moto};
 
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9000/lambda-url/callback/";
@@ -37,6 +38,9 @@ pub struct StackOptions {
     pub allowed_return_urls: &'static str,
     /// `REFRESH_POLICY`: `keepalive` or `eager`.
     pub refresh_policy: &'static str,
+    /// Put the fault-injecting proxy (`Stack::aws_faults`) between the AWS clients and moto, and
+    /// give the clients production's timeouts and retries (`shared::runtime::aws_timeouts`).
+    pub aws_faults: bool,
 }
 
 impl Default for StackOptions {
@@ -46,6 +50,7 @@ impl Default for StackOptions {
             scopes: ALL_SCOPES,
             allowed_return_urls: "https://partner.example.net/tiktok-done",
             refresh_policy: "keepalive",
+            aws_faults: false,
         }
     }
 }
@@ -67,6 +72,8 @@ pub struct Stack {
     pub cipher: KmsCipher,
     /// Every AWS call made through this stack's clients.
     pub aws_calls: AwsCallCounter,
+    /// The fault-injecting proxy, with `StackOptions::aws_faults`.
+    pub aws_faults: Option<AwsFaults>,
     /// JWTs minted by this stack, scanned for in logs.
     minted: std::sync::Mutex<Vec<String>>,
 }
@@ -92,7 +99,28 @@ pub async fn moto_sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
+/// SDK configuration through the fault proxy at `endpoint`, with production's timeouts and retries.
+pub async fn proxied_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .timeout_config(shared::runtime::aws_timeouts())
+        .retry_config(shared::runtime::aws_retries())
+        .load()
+        .await
+}
+
 impl Stack {
+    /// The fault proxy; panics unless the stack was started with `aws_faults: true`.
+    pub fn faults(&self) -> &AwsFaults {
+        self.aws_faults
+            .as_ref()
+            .expect("started with StackOptions { aws_faults: true, .. }")
+    }
+
     pub async fn start(options: StackOptions) -> Stack {
         logs::install();
         let fake_pkce = match options.pkce {
@@ -114,23 +142,36 @@ impl Stack {
         .await
         .expect("fake TikTok starts");
 
-        let sdk = moto_sdk_config().await;
+        let aws_faults = if options.aws_faults {
+            Some(AwsFaults::start(moto::endpoint()).await)
+        } else {
+            None
+        };
+        let sdk = match &aws_faults {
+            Some(proxy) => proxied_sdk_config(proxy.endpoint()).await,
+            None => moto_sdk_config().await,
+        };
         let aws_calls = AwsCallCounter::default();
+        // The SDK's retry quota (a token bucket) is shared per service by every client of the
+        // process, as in a Lambda environment. Fault stacks get their own, so one test's outage
+        // does not use up the retries of a test running beside it.
+        let partition =
+            |service: &str| aws_sdk_dynamodb::config::retry::RetryPartition::new(unique(service));
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        let mut kms = aws_sdk_kms::config::Builder::from(&sdk);
+        let mut secrets = aws_sdk_secretsmanager::config::Builder::from(&sdk);
+        if aws_faults.is_some() {
+            dynamodb.set_retry_partition(Some(partition("dynamodb")));
+            kms.set_retry_partition(Some(partition("kms")));
+            secrets.set_retry_partition(Some(partition("secretsmanager")));
+        }
         let aws = AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(&sdk)
-                    .interceptor(aws_calls.clone())
-                    .build(),
+                dynamodb.interceptor(aws_calls.clone()).build(),
             ),
-            kms: aws_sdk_kms::Client::from_conf(
-                aws_sdk_kms::config::Builder::from(&sdk)
-                    .interceptor(aws_calls.clone())
-                    .build(),
-            ),
+            kms: aws_sdk_kms::Client::from_conf(kms.interceptor(aws_calls.clone()).build()),
             secrets: aws_sdk_secretsmanager::Client::from_conf(
-                aws_sdk_secretsmanager::config::Builder::from(&sdk)
-                    .interceptor(aws_calls.clone())
-                    .build(),
+                secrets.interceptor(aws_calls.clone()).build(),
             ),
         };
         let table = unique("tiktok-connect");
@@ -207,6 +248,7 @@ impl Stack {
             accounts,
             cipher,
             aws_calls,
+            aws_faults,
             minted: std::sync::Mutex::new(Vec::new()),
         }
     }

@@ -34,18 +34,17 @@ where
     K: Clock,
 {
     let open_id = path_open_id(request)?;
-    let method = request.method();
-    if !(method == Method::GET && open_id.is_none() || method == Method::DELETE) {
-        return Err(ApiError::MethodNotAllowed("GET, DELETE"));
+    // The collection is listed, an account is disconnected; nothing else (RFC 9110 §15.5.6).
+    match (request.method(), &open_id) {
+        (&Method::GET, None) | (&Method::DELETE, Some(_)) => {}
+        (_, None) => return Err(ApiError::MethodNotAllowed("GET")),
+        (_, Some(_)) => return Err(ApiError::MethodNotAllowed("DELETE")),
     }
     let user = handler::app_user(&api.jwt, request)?;
     handler::query(request)?
         .only(&[])
         .map_err(ApiError::InvalidRequest)?;
     match open_id {
-        None if method == Method::DELETE => Err(ApiError::InvalidRequest(
-            "name the account to disconnect: DELETE /tiktok/accounts/{open_id}".into(),
-        )),
         None => {
             let list = shared::accounts::list(&api.keeper.accounts, &user).await?;
             Ok(shared::response::json(StatusCode::OK, &list))
@@ -65,7 +64,8 @@ fn path_open_id(request: &Request) -> Result<Option<String>, ApiError> {
     }
     let path = request.raw_http_path();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let rest = match segments.iter().rposition(|s| *s == "accounts") {
+    // The first `accounts` is the collection: an account may itself be called `accounts`.
+    let rest = match segments.iter().position(|s| *s == "accounts") {
         Some(at) => &segments[at + 1..],
         None => &segments[..],
     };

@@ -73,11 +73,14 @@ impl TikTokHttp {
     }
 }
 
-/// The parts of an HTTP answer that classification needs.
-struct RawAnswer {
-    status: u16,
-    headers: HeaderMap,
-    body: Vec<u8>,
+/// The parts of an HTTP answer that classification needs. Public so the pure parsers below
+/// (`parse_*_answer`) can be exercised on arbitrary bytes without a server. No `Debug`: a token
+/// answer's body holds plaintext tokens.
+#[derive(Default)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
 }
 
 impl RawAnswer {
@@ -164,16 +167,29 @@ fn transport_error(err: reqwest::Error) -> TikTokError {
 }
 
 /// Flat token response or OAuth error body; which one is decided by the fields, not the status.
+/// A string field TikTok only informs us with: anything else (null, a number, an object) reads as
+/// absent instead of making the whole answer unreadable, so an `invalid_grant` with an odd
+/// `log_id` is still an `invalid_grant`.
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Some(s),
+        _ => None,
+    })
+}
+
 #[derive(Deserialize)]
 struct TokenBody {
     access_token: Option<String>,
     refresh_token: Option<String>,
     open_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
     scope: Option<String>,
     expires_in: Option<i64>,
     refresh_expires_in: Option<i64>,
     error: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
     error_description: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
     log_id: Option<String>,
 }
 
@@ -203,7 +219,9 @@ fn oauth_error(
     }
 }
 
-fn parse_token_answer(answer: &RawAnswer) -> Result<TokenGrant, TikTokError> {
+/// Classifies an answer of `/v2/oauth/token/` (code exchange or refresh): a grant only when the
+/// body has no `error` and carries every token field, whatever the HTTP status says.
+pub fn parse_token_answer(answer: &RawAnswer) -> Result<TokenGrant, TikTokError> {
     let Ok(body) = serde_json::from_slice::<TokenBody>(&answer.body) else {
         return Err(answer.unusable("token answer is not JSON"));
     };
@@ -244,11 +262,13 @@ fn parse_token_answer(answer: &RawAnswer) -> Result<TokenGrant, TikTokError> {
 }
 
 /// Revoke answers `{}` on success and an OAuth error body otherwise.
-fn parse_revoke_answer(answer: &RawAnswer) -> Result<(), TikTokError> {
+pub fn parse_revoke_answer(answer: &RawAnswer) -> Result<(), TikTokError> {
     #[derive(Deserialize)]
     struct RevokeBody {
         error: Option<String>,
+        #[serde(default, deserialize_with = "lenient_string")]
         error_description: Option<String>,
+        #[serde(default, deserialize_with = "lenient_string")]
         log_id: Option<String>,
     }
     let Ok(body) = serde_json::from_slice::<RevokeBody>(&answer.body) else {
@@ -271,8 +291,9 @@ struct Envelope<T> {
 #[derive(Deserialize)]
 struct EnvelopeError {
     code: String,
-    #[serde(default)]
-    message: String,
+    #[serde(default, deserialize_with = "lenient_string")]
+    message: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
     log_id: Option<String>,
 }
 
@@ -317,7 +338,12 @@ fn parse_envelope<T: for<'de> Deserialize<'de>>(answer: &RawAnswer) -> Result<T,
         code => Err(TikTokError::Api {
             status: answer.status,
             code: code.chars().take(64).collect(),
-            message: error.message.chars().take(300).collect(),
+            message: error
+                .message
+                .unwrap_or_default()
+                .chars()
+                .take(300)
+                .collect(),
             log_id,
         }),
     }
@@ -335,6 +361,20 @@ struct VideoListData {
     cursor: Option<i64>,
     #[serde(default)]
     has_more: bool,
+}
+
+/// Classifies an answer of `/v2/user/info/`: the profile only when `error.code == "ok"`.
+pub fn parse_user_info_answer(answer: &RawAnswer) -> Result<Profile, TikTokError> {
+    parse_envelope::<UserData>(answer).map(|data| data.user)
+}
+
+/// Classifies an answer of `/v2/video/list/`: the page only when `error.code == "ok"`.
+pub fn parse_video_list_answer(answer: &RawAnswer) -> Result<VideoPage, TikTokError> {
+    parse_envelope::<VideoListData>(answer).map(|data| VideoPage {
+        videos: data.videos,
+        cursor: data.cursor,
+        has_more: data.has_more,
+    })
 }
 
 /// The user-info fields we ask for, limited to what the granted scopes allow (asking for more
@@ -414,8 +454,7 @@ impl TikTokApi for TikTokHttp {
             .send()
             .await;
         let answer = RawAnswer::read(response).await?;
-        let data: UserData = parse_envelope(&answer)?;
-        Ok(data.user)
+        parse_user_info_answer(&answer)
     }
 
     async fn list_videos(
@@ -438,12 +477,7 @@ impl TikTokApi for TikTokHttp {
             .send()
             .await;
         let answer = RawAnswer::read(response).await?;
-        let data: VideoListData = parse_envelope(&answer)?;
-        Ok(VideoPage {
-            videos: data.videos,
-            cursor: data.cursor,
-            has_more: data.has_more,
-        })
+        parse_video_list_answer(&answer)
     }
 }
 
@@ -511,6 +545,22 @@ mod tests {
         let ok = r#"{"data":{"user":{"display_name":"A"}},"error":{"code":"ok","message":"","log_id":"L"}}"#;
         let data = parse_envelope::<UserData>(&answer(200, ok)).expect("ok");
         assert_eq!(data.user.display_name.as_deref(), Some("A"));
+    }
+
+    /// Informational fields of an odd type do not hide the error they come with.
+    #[test]
+    fn odd_informational_fields_keep_the_error_readable() {
+        let grant_gone = r#"{"error":"invalid_grant","error_description":null,"log_id":12345}"#;
+        assert!(matches!(
+            parse_token_answer(&answer(200, grant_gone)),
+            Err(TikTokError::OAuth { error, log_id: None, .. }) if error == "invalid_grant"
+        ));
+        let null_message =
+            r#"{"data":{},"error":{"code":"access_token_invalid","message":null,"log_id":["L"]}}"#;
+        assert!(matches!(
+            parse_envelope::<UserData>(&answer(200, null_message)),
+            Err(TikTokError::Api { code, .. }) if code == "access_token_invalid"
+        ));
     }
 
     #[test]

@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 
 pub use authorize_url::{AuthorizeRequest, authorize_url};
 pub use error::TikTokError;
-pub use http::{CONNECT_TIMEOUT, REQUEST_TIMEOUT, TikTokHttp, TikTokHttpConfig, profile_fields};
+pub use http::{
+    CONNECT_TIMEOUT, REQUEST_TIMEOUT, RawAnswer, TikTokHttp, TikTokHttpConfig, parse_revoke_answer,
+    parse_token_answer, parse_user_info_answer, parse_video_list_answer, profile_fields,
+};
 
 use crate::scope::ScopeSet;
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, RefreshToken};

@@ -1,0 +1,509 @@
+//! AWS failing in the middle of a callback, an on-demand refresh or a job run (issue 6, part 3).
+//! DynamoDB and KMS are reached through a fault-injecting proxy (`aws_faults`) with production's
+//! timeouts and retries. Every case checks: a clear answer within the function's budget, no partial
+//! write, no refresh token lost (the stored one works at TikTok: the next refresh succeeds), the
+//! next request or run recovers, and nothing leaked.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use fake_tiktok::Endpoint;
+use integration_tests::api::answer;
+use integration_tests::aws_faults::{AwsFault, total_fired};
+use integration_tests::flow::{ALICE, param};
+use integration_tests::logs;
+use integration_tests::{Stack, StackOptions};
+use shared::refresh_job::JobSettings;
+use shared::store::AccountStatus;
+
+const USER: &str = "app-user-1";
+/// Function timeouts (infra/template.yaml).
+const CALLBACK_TIMEOUT: Duration = Duration::from_secs(20);
+const USER_TIMEOUT: Duration = Duration::from_secs(28);
+
+const STATE_DELETE: &str = "DynamoDB.DeleteItem";
+const OWNER_GET: &str = "DynamoDB.GetItem";
+const TRANSACT: &str = "DynamoDB.TransactWriteItems";
+const UPDATE: &str = "DynamoDB.UpdateItem";
+const QUERY: &str = "DynamoDB.Query";
+const ENCRYPT: &str = "KMS.Encrypt";
+const DECRYPT: &str = "KMS.Decrypt";
+
+/// More requests than the SDK's tries and the rotated pair's retries: a fault that persists.
+const PERSISTENT: u32 = 10_000;
+
+async fn faulty_stack() -> Stack {
+    Stack::start(StackOptions {
+        aws_faults: true,
+        ..StackOptions::default()
+    })
+    .await
+}
+
+/// Prints (and returns) how many faults fired for `case`, so the run reports the total.
+fn report(stack: &Stack, case: &str) -> usize {
+    let fired = stack.faults().take_fired();
+    let kinds: HashSet<String> = fired
+        .iter()
+        .map(|f| format!("{}:{}", f.operation, f.fault.name()))
+        .collect();
+    eprintln!(
+        "aws-faults case `{case}`: {} faults injected {kinds:?} (process total {})",
+        fired.len(),
+        total_fired()
+    );
+    fired.len()
+}
+
+/// Every account has its ownership record and every ownership record its account.
+async fn assert_no_partial_write(stack: &Stack) {
+    let dump = stack.table_dump().await;
+    let get = |item: &std::collections::HashMap<String, String>, k: &str| {
+        item.get(k).cloned().unwrap_or_default()
+    };
+    let accounts: HashSet<(String, String)> = dump
+        .iter()
+        .filter(|i| get(i, "sk").starts_with("TIKTOK#"))
+        .map(|i| (get(i, "app_user"), get(i, "open_id")))
+        .collect();
+    let owners: HashSet<(String, String)> = dump
+        .iter()
+        .filter(|i| get(i, "pk").starts_with("OPENID#"))
+        .map(|i| {
+            (
+                get(i, "app_user"),
+                get(i, "pk").trim_start_matches("OPENID#").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        accounts, owners,
+        "every account has its ownership record and vice versa"
+    );
+}
+
+/// The stored refresh token is the newest TikTok issued, and it works: a forced refresh succeeds.
+async fn assert_refresh_token_kept(stack: &Stack) {
+    let account = stack.account(USER, ALICE).await.expect("stored");
+    assert_eq!(account.status, AccountStatus::Active);
+    let stored = stack.tokens_of(&account).await;
+    let newest = stack
+        .fake
+        .issued_secrets()
+        .into_iter()
+        .rfind(|s| s.starts_with("rft."))
+        .expect("a refresh token was issued");
+    assert!(
+        stored.refresh_token.secret() == newest,
+        "the stored refresh token is the newest TikTok issued"
+    );
+    assert!(stack.fake.live_refresh_tokens(ALICE) >= 1);
+    let before = stack.fake.calls(Endpoint::Token);
+    expire_access_token(stack);
+    let (status, me) = answer(&stack.get_me(USER, "").await);
+    assert_eq!(status, 200, "the stored refresh token works: {me}");
+    assert_eq!(stack.fake.calls(Endpoint::Token), before + 1);
+}
+
+/// The access token is expired for TikTok and for our clock: the next request refreshes.
+fn expire_access_token(stack: &Stack) {
+    stack.fake.expire_access_tokens(ALICE);
+    stack.clock.advance(86_400 + 60);
+}
+
+/// Delivers an approved callback for Alice with `fault` armed; returns `tiktok` or `reason`.
+async fn callback_with(
+    stack: &Stack,
+    operation: &str,
+    pass: u32,
+    fault: AwsFault,
+    times: u32,
+) -> String {
+    let redirect = stack.approved_redirect(USER, ALICE).await;
+    stack.faults().fail_after(operation, pass, fault, times);
+    let started = Instant::now();
+    let response = stack.deliver_callback(&redirect).await;
+    let elapsed = started.elapsed();
+    stack.faults().clear();
+    let location = Stack::app_location(&response);
+    assert!(
+        elapsed < CALLBACK_TIMEOUT,
+        "{operation} {fault:?}: answered after {elapsed:?}"
+    );
+    match param(&location, "tiktok").as_deref() {
+        Some("connected") => "connected".to_owned(),
+        _ => param(&location, "reason").expect("a reason"),
+    }
+}
+
+async fn callback_cases(operation: &str, cases: &[(AwsFault, u32, &str)], pass: u32) {
+    let stack = faulty_stack().await;
+    for (fault, times, expected) in cases {
+        let outcome = callback_with(&stack, operation, pass, *fault, *times).await;
+        let fired = report(&stack, &format!("callback {operation} {fault:?}×{times}"));
+        assert!(fired >= 1, "{operation} {fault:?}: the fault fired");
+        assert_eq!(&outcome, expected, "{operation} {fault:?}×{times}");
+        assert_no_partial_write(&stack).await;
+        if outcome != "connected" {
+            // The person is told to try again, and trying again works.
+            stack.connect_account(USER, ALICE, None).await;
+        }
+        assert_no_partial_write(&stack).await;
+        assert_refresh_token_kept(&stack).await;
+    }
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn callback_when_the_state_cannot_be_consumed() {
+    callback_cases(
+        STATE_DELETE,
+        &[
+            (AwsFault::Throttle, 1, "connected"),
+            (AwsFault::Throttle, PERSISTENT, "service_unavailable"),
+            (AwsFault::Unavailable, PERSISTENT, "service_unavailable"),
+            (AwsFault::Drop, PERSISTENT, "service_unavailable"),
+            // Consumed, but the answer was lost: the SDK's retry finds no state. Nothing was
+            // exchanged or stored, and the person is sent back to start again.
+            (AwsFault::LoseAnswer, 1, "invalid_state"),
+        ],
+        0,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn callback_when_the_owner_cannot_be_read() {
+    callback_cases(
+        OWNER_GET,
+        &[
+            (AwsFault::Throttle, 1, "connected"),
+            (AwsFault::Unavailable, PERSISTENT, "service_unavailable"),
+            (AwsFault::Hang, PERSISTENT, "service_unavailable"),
+        ],
+        0,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn callback_when_kms_cannot_encrypt() {
+    callback_cases(
+        ENCRYPT,
+        &[
+            (AwsFault::Throttle, 1, "connected"),
+            (AwsFault::Unavailable, 2, "connected"),
+            (AwsFault::Throttle, PERSISTENT, "service_unavailable"),
+            (AwsFault::Drop, PERSISTENT, "service_unavailable"),
+        ],
+        0,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn callback_when_the_transaction_fails() {
+    callback_cases(
+        TRANSACT,
+        &[
+            (AwsFault::Throttle, 1, "connected"),
+            (AwsFault::Unavailable, PERSISTENT, "service_unavailable"),
+            (AwsFault::Hang, PERSISTENT, "service_unavailable"),
+            // Applied, answer lost: the retry loses the ownership condition, re-reads and
+            // writes again as the owner it now is.
+            (AwsFault::LoseAnswer, 1, "connected"),
+        ],
+        0,
+    )
+    .await;
+}
+
+/// `GET /tiktok/me` with an expired access token and `fault` armed: status, body, elapsed.
+async fn refresh_with(
+    stack: &Stack,
+    operation: &str,
+    pass: u32,
+    fault: AwsFault,
+    times: u32,
+) -> (u16, serde_json::Value) {
+    expire_access_token(stack);
+    stack.faults().fail_after(operation, pass, fault, times);
+    let started = Instant::now();
+    let result = answer(&stack.get_me(USER, "").await);
+    let elapsed = started.elapsed();
+    stack.faults().clear();
+    assert!(
+        elapsed < USER_TIMEOUT,
+        "{operation} {fault:?}: answered after {elapsed:?}"
+    );
+    eprintln!(
+        "aws-faults: {operation} {fault:?}×{times}: {} in {elapsed:?}",
+        result.0
+    );
+    result
+}
+
+/// Before TikTok is called: a persistent fault is a clear 503 and TikTok never sees the token.
+#[tokio::test]
+async fn on_demand_refresh_faults_before_tiktok() {
+    for (operation, cases) in [
+        (
+            DECRYPT,
+            [
+                (AwsFault::Throttle, 1, 200),
+                (AwsFault::Unavailable, PERSISTENT, 503),
+            ],
+        ),
+        (
+            UPDATE,
+            [
+                (AwsFault::Throttle, 1, 200),
+                (AwsFault::Unavailable, PERSISTENT, 503),
+            ],
+        ),
+    ] {
+        for (fault, times, expected) in cases {
+            // A fresh stack: the decryption cache is empty, so KMS Decrypt is called.
+            let stack = faulty_stack().await;
+            stack.connect_account(USER, ALICE, None).await;
+            let token_calls = stack.fake.calls(Endpoint::Token);
+            let (status, body) = refresh_with(&stack, operation, 0, fault, times).await;
+            let fired = report(&stack, &format!("refresh {operation} {fault:?}×{times}"));
+            assert!(fired >= 1);
+            assert_eq!(status, expected, "{operation} {fault:?}: {body}");
+            if expected == 503 {
+                assert_eq!(body["error"], "service_unavailable");
+                assert_eq!(
+                    stack.fake.calls(Endpoint::Token),
+                    token_calls,
+                    "TikTok was not called"
+                );
+                // The lease (if any) was given back: the next request refreshes at once.
+                let (status, me) = answer(&stack.get_me(USER, "").await);
+                assert_eq!(status, 200, "{me}");
+            }
+            assert_no_partial_write(&stack).await;
+            assert_refresh_token_kept(&stack).await;
+            stack.assert_nothing_leaked().await;
+        }
+    }
+}
+
+/// After TikTok rotated the refresh token (the dangerous window): sealing and storing the new
+/// pair is retried beyond the SDK's own tries, so a transient fault loses nothing.
+#[tokio::test]
+async fn on_demand_refresh_faults_after_tiktok_rotated() {
+    let stack = faulty_stack().await;
+    stack.connect_account(USER, ALICE, None).await;
+    // (operation, UpdateItems let through first (the lease), fault, times)
+    let cases = [
+        (ENCRYPT, 0, AwsFault::Throttle, 1),
+        // Three = every try of one SDK call: only the refresh's own retry saves the pair.
+        (ENCRYPT, 0, AwsFault::Unavailable, 3),
+        (ENCRYPT, 0, AwsFault::Unavailable, 5),
+        (ENCRYPT, 0, AwsFault::Hang, 2),
+        (UPDATE, 1, AwsFault::Throttle, 1),
+        (UPDATE, 1, AwsFault::Unavailable, 4),
+        (UPDATE, 1, AwsFault::Drop, 3),
+        (UPDATE, 1, AwsFault::Hang, 2),
+        // Applied, answer lost: the retry finds the version moved and re-reads our own tokens.
+        (UPDATE, 1, AwsFault::LoseAnswer, 1),
+    ];
+    for (operation, pass, fault, times) in cases {
+        let (status, me) = refresh_with(&stack, operation, pass, fault, times).await;
+        let fired = report(
+            &stack,
+            &format!("rotated pair {operation} {fault:?}×{times}"),
+        );
+        assert!(fired >= 1, "{operation} {fault:?}: the fault fired");
+        assert_eq!(status, 200, "{operation} {fault:?}×{times}: {me}");
+        assert_no_partial_write(&stack).await;
+        assert_refresh_token_kept(&stack).await;
+    }
+    stack.assert_nothing_leaked().await;
+}
+
+/// The residual window, documented: when KMS or DynamoDB stays down for the whole request after
+/// TikTok rotated the refresh token, the new pair cannot be stored and TikTok no longer honours
+/// the old one. The request answers 503 within its budget, the loss is logged as an error
+/// (without the token), and the account turns `reauth_required` at its next refresh: the person
+/// must connect again, which works.
+#[tokio::test]
+async fn a_rotated_pair_is_lost_only_when_aws_stays_down_for_the_whole_request() {
+    for (operation, pass) in [(ENCRYPT, 0), (UPDATE, 1)] {
+        let stack = faulty_stack().await;
+        stack.connect_account(USER, ALICE, None).await;
+        let (status, body) =
+            refresh_with(&stack, operation, pass, AwsFault::Unavailable, PERSISTENT).await;
+        report(
+            &stack,
+            &format!("residual {operation} down for the whole request"),
+        );
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["error"], "service_unavailable");
+        assert!(
+            logs::text()
+                .contains("TikTok rotated the refresh token but the new pair could not be stored"),
+            "the loss is logged"
+        );
+        assert_no_partial_write(&stack).await;
+        // Past any lease left behind, the next refresh sends the old token: TikTok refuses it.
+        stack.clock.advance(60);
+        let (status, body) = answer(&stack.get_me(USER, "").await);
+        assert_eq!(status, 409, "{body}");
+        assert_eq!(body["error"], "reauth_required");
+        stack.connect_account(USER, ALICE, None).await;
+        assert_refresh_token_kept(&stack).await;
+        stack.assert_nothing_leaked().await;
+    }
+}
+
+fn quick() -> JobSettings {
+    JobSettings {
+        rate_per_minute: 60_000,
+        ..JobSettings::default()
+    }
+}
+
+/// Time passes for us and for TikTok alike.
+fn pass_time(stack: &Stack, secs: i64) {
+    stack.clock.advance(secs);
+    stack.fake.advance_clock(secs);
+}
+
+/// The stored refresh token of each account is live at TikTok and the newest issued for it.
+async fn assert_seeded_rotation_kept(stack: &Stack, open_ids: &[String]) {
+    let issued = stack.fake.issued_secrets();
+    for open_id in open_ids {
+        let account = stack.account(USER, open_id).await.expect("account");
+        assert_eq!(account.status, AccountStatus::Active, "{open_id}");
+        let tokens = stack.tokens_of(&account).await;
+        assert_eq!(stack.fake.live_refresh_tokens(open_id), 1, "{open_id}");
+        assert!(issued.contains(&tokens.refresh_token.secret().to_owned()));
+    }
+}
+
+#[tokio::test]
+async fn the_job_keeps_rotated_pairs_through_transient_faults() {
+    let stack = faulty_stack().await;
+    let open_ids = stack.seed_accounts(USER, 3).await;
+    for (round, (operation, fault, times)) in [
+        (ENCRYPT, AwsFault::Unavailable, 4),
+        (ENCRYPT, AwsFault::Hang, 2),
+        (ENCRYPT, AwsFault::Throttle, 3),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        pass_time(&stack, 86_400);
+        stack.faults().fail(operation, fault, times);
+        let started = Instant::now();
+        let summary = stack.run_job(quick(), Duration::from_secs(120)).await;
+        stack.faults().clear();
+        let fired = report(&stack, &format!("job {operation} {fault:?}×{times}"));
+        assert!(fired >= 1);
+        assert!(started.elapsed() < Duration::from_secs(60));
+        assert_eq!(summary.due, 3, "round {round}: {summary:?}");
+        assert_eq!(summary.refreshed, 3, "round {round}: {summary:?}");
+        assert!(summary.complete);
+        assert_no_partial_write(&stack).await;
+        assert_seeded_rotation_kept(&stack, &open_ids).await;
+    }
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn the_job_store_answer_lost_keeps_the_rotation() {
+    let stack = faulty_stack().await;
+    let open_ids = stack.seed_accounts(USER, 1).await;
+    pass_time(&stack, 86_400);
+    // UpdateItem #1 is the lease, #2 the rotated pair's write.
+    stack
+        .faults()
+        .fail_after(UPDATE, 1, AwsFault::LoseAnswer, 1);
+    let summary = stack.run_job(quick(), Duration::from_secs(120)).await;
+    stack.faults().clear();
+    assert_eq!(report(&stack, "job UpdateItem LoseAnswer×1"), 1);
+    assert_eq!(summary.due, 1, "{summary:?}");
+    assert_eq!(summary.transient_failures, 0, "{summary:?}");
+    assert_seeded_rotation_kept(&stack, &open_ids).await;
+    pass_time(&stack, 86_400);
+    let next = stack.run_job(quick(), Duration::from_secs(120)).await;
+    assert_eq!((next.due, next.refreshed), (1, 1), "{next:?}");
+    assert_seeded_rotation_kept(&stack, &open_ids).await;
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn the_job_ends_cleanly_when_the_due_index_cannot_be_read() {
+    let stack = faulty_stack().await;
+    let open_ids = stack.seed_accounts(USER, 2).await;
+    pass_time(&stack, 86_400);
+    let token_calls = stack.fake.calls(Endpoint::Token);
+    for fault in [AwsFault::Unavailable, AwsFault::Hang] {
+        stack.faults().fail(QUERY, fault, PERSISTENT);
+        let started = Instant::now();
+        let summary = stack.run_job(quick(), Duration::from_secs(120)).await;
+        let elapsed = started.elapsed();
+        stack.faults().clear();
+        report(&stack, &format!("job due-index Query {fault:?}"));
+        assert!(!summary.complete, "{summary:?}");
+        assert_eq!(summary.refreshed, 0);
+        assert!(elapsed < Duration::from_secs(90), "{elapsed:?}");
+        assert_eq!(stack.fake.calls(Endpoint::Token), token_calls);
+    }
+    let summary = stack.run_job(quick(), Duration::from_secs(120)).await;
+    assert_eq!((summary.due, summary.refreshed), (2, 2), "{summary:?}");
+    assert!(summary.complete);
+    assert_seeded_rotation_kept(&stack, &open_ids).await;
+    stack.assert_nothing_leaked().await;
+}
+
+/// Slow AWS: every call of a refreshing request is slow, or one never answers; the answer stays
+/// within the function's time.
+#[tokio::test]
+async fn slow_aws_gives_a_bounded_answer() {
+    let stack = faulty_stack().await;
+    stack.connect_account(USER, ALICE, None).await;
+    // 700 ms on every call: under the per-try timeout, so the refresh succeeds, slowly.
+    for operation in [QUERY, UPDATE, DECRYPT, ENCRYPT, OWNER_GET] {
+        stack
+            .faults()
+            .fail(operation, AwsFault::Delay(Duration::from_millis(700)), 10);
+    }
+    let (status, me) = refresh_with(&stack, QUERY, 0, AwsFault::Delay(Duration::ZERO), 1).await;
+    report(&stack, "slow: 700 ms on every call");
+    assert_eq!(status, 200, "{me}");
+    assert_refresh_token_kept(&stack).await;
+
+    // The account read never answers: 503 after one SDK call's time, not the function's.
+    stack.faults().fail(QUERY, AwsFault::Hang, PERSISTENT);
+    let started = Instant::now();
+    let (status, body) = answer(&stack.get_me(USER, "").await);
+    let elapsed = started.elapsed();
+    stack.faults().clear();
+    report(&stack, "slow: the account read hangs");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("service_unavailable"))
+    );
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+
+    // A callback whose every AWS call takes 700 ms still connects within its 20 s.
+    for operation in [STATE_DELETE, OWNER_GET, ENCRYPT, TRANSACT] {
+        stack
+            .faults()
+            .fail(operation, AwsFault::Delay(Duration::from_millis(700)), 3);
+    }
+    let redirect = stack.approved_redirect(USER, ALICE).await;
+    let started = Instant::now();
+    let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
+    let elapsed = started.elapsed();
+    stack.faults().clear();
+    report(&stack, "slow: callback with 700 ms per AWS call");
+    assert_eq!(param(&location, "tiktok").as_deref(), Some("connected"));
+    assert!(elapsed < CALLBACK_TIMEOUT, "{elapsed:?}");
+    assert_no_partial_write(&stack).await;
+    assert_refresh_token_kept(&stack).await;
+    stack.assert_nothing_leaked().await;
+}
