@@ -60,7 +60,9 @@ where
         };
         retry += 1;
         let delay = backoff.delay(retry - 1);
-        if retry >= backoff.attempts || Instant::now() + delay + REQUEST_TIMEOUT > deadline {
+        // `>=`: a try that could end only exactly at the deadline is not started either (and a
+        // zero jittered delay on a coarse clock cannot slip one in).
+        if retry >= backoff.attempts || Instant::now() + delay + REQUEST_TIMEOUT >= deadline {
             return Err(error);
         }
         tracing::warn!(call = what, error = %error, tiktok_log_id = error.log_id().unwrap_or(""), retry, "TikTok call failed; retrying");
