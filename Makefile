@@ -20,7 +20,7 @@ SAM_ENV := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKE
 
 help:
 	@echo "make dev   - moto + fake TikTok + every function under cargo lambda watch (Ctrl-C stops all)"
-	@echo "make test  - fmt check, clippy -D warnings, template lint, unit and integration tests, sam build"
+	@echo "make test  - fmt check, clippy -D warnings, template checks, unit, integration, e2e and contract tests, sam build"
 	@echo "make contract - the functions against infra/openapi.yaml with schemathesis (own ports, ~2 min)"
 	@echo "make infra-check - sam validate --lint and cfn-lint on infra/template.yaml (offline, no AWS credentials)"
 	@echo "make sam-build   - sam build of every function for x86_64 into .aws-sam/build (offline)"
