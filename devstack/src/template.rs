@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 pub use serde_norway::Value;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// The template as checked in. A change to it rebuilds everything that reads it.
 pub const TEMPLATE_YAML: &str = include_str!("../../infra/template.yaml");
@@ -27,6 +28,8 @@ fn shape(what: impl Into<String>) -> TemplateError {
 
 #[derive(Debug, Deserialize)]
 struct Document {
+    #[serde(rename = "Globals", default)]
+    globals: Value,
     #[serde(rename = "Resources")]
     resources: BTreeMap<String, Resource>,
 }
@@ -44,6 +47,7 @@ pub struct Resource {
 /// The parsed template.
 #[derive(Debug, Clone)]
 pub struct Template {
+    globals: Value,
     resources: BTreeMap<String, Resource>,
 }
 
@@ -57,6 +61,7 @@ impl Template {
         let document: Document =
             serde_norway::from_str(yaml).map_err(|e| TemplateError::Yaml(e.to_string()))?;
         Ok(Self {
+            globals: document.globals,
             resources: document.resources,
         })
     }
@@ -78,6 +83,19 @@ impl Template {
         }
         serde_norway::from_value(resource.properties.clone())
             .map_err(|e| shape(format!("{id}: {e}")))
+    }
+
+    /// A function's `Timeout`: its own, else the one in `Globals.Function`.
+    pub fn function_timeout(&self, logical_id: &str) -> Result<Duration, TemplateError> {
+        let resource = self
+            .resources
+            .get(logical_id)
+            .ok_or_else(|| shape(format!("no resource {logical_id}")))?;
+        resource.properties["Timeout"]
+            .as_u64()
+            .or_else(|| self.globals["Function"]["Timeout"].as_u64())
+            .map(Duration::from_secs)
+            .ok_or_else(|| shape(format!("{logical_id} has no Timeout")))
     }
 
     pub fn table(&self) -> Result<TableDefinition, TemplateError> {
@@ -331,6 +349,53 @@ mod tests {
             table.time_to_live_specification.map(|t| t.attribute_name),
             Some("ttl".to_owned())
         );
+    }
+
+    /// The worst case of every function's AWS and TikTok calls fits its `Timeout` here
+    /// (`shared::runtime`'s arithmetic, against the deployed numbers).
+    #[test]
+    fn the_worst_cases_fit_the_function_timeouts() {
+        use shared::handler::REQUEST_BUDGET;
+        use shared::refresh::{PERSIST_WINDOW, REFRESH_NEEDS};
+        use shared::refresh_job::JobSettings;
+        use shared::runtime::{AWS_OPERATION_TIMEOUT, AWS_TAIL_CALLS, CALLBACK_BUDGET};
+        use shared::tiktok::REQUEST_TIMEOUT;
+        let op = AWS_OPERATION_TIMEOUT;
+        let template = Template::ours().expect("template");
+        let template_timeout = |id: &str| template.function_timeout(id).expect("a Timeout");
+        let callback = template_timeout("CallbackFunction");
+        let user = ["UserInfoFunction", "VideoListFunction", "AccountsFunction"]
+            .map(&template_timeout)
+            .into_iter()
+            .min()
+            .expect("three");
+        let job = template_timeout("TokenRefreshFunction");
+        assert_eq!(
+            (callback.as_secs(), user.as_secs(), job.as_secs()),
+            (20, 28, 840)
+        );
+
+        // callback: 5 AWS calls and the code exchange, within its budget, within its timeout.
+        assert!(op * 5 + REQUEST_TIMEOUT <= CALLBACK_BUDGET, "callback");
+        assert!(CALLBACK_BUDGET <= callback);
+
+        // app-user functions: the budget, then at most the tail of AWS calls.
+        assert!(
+            REQUEST_BUDGET + op * AWS_TAIL_CALLS <= user,
+            "user functions"
+        );
+        // The rotated pair's write: Encrypt + UpdateItem, each a whole SDK call, fit its window
+        // (a last try may start at its end: one more call).
+        assert!(op * 2 <= PERSIST_WINDOW);
+        // An on-demand refresh (lease, then REFRESH_NEEDS) fits a fresh request's budget.
+        assert!(op + REFRESH_NEEDS < REQUEST_BUDGET);
+        assert_eq!(REFRESH_NEEDS, op + REQUEST_TIMEOUT + PERSIST_WINDOW + op);
+
+        // token-refresh: a refresh started just before the stop margin ends before the timeout.
+        let settings = JobSettings::default();
+        assert!(settings.per_refresh + op * (AWS_TAIL_CALLS + 1) <= settings.stop_margin);
+        assert!(op + REFRESH_NEEDS <= settings.per_refresh);
+        assert!(settings.stop_margin < job);
     }
 
     #[test]

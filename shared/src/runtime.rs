@@ -250,32 +250,6 @@ impl ColdStart {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handler::REQUEST_BUDGET;
-    use crate::refresh::{PERSIST_WINDOW, REFRESH_NEEDS};
-    use crate::refresh_job::JobSettings;
-    use crate::tiktok::REQUEST_TIMEOUT;
-
-    const TEMPLATE: &str = include_str!("../../infra/template.yaml");
-
-    /// A function's `Timeout` in `infra/template.yaml`: its own, else the `Globals` one.
-    fn template_timeout(resource: &str) -> Duration {
-        fn timeout_in(block: &str) -> Option<u64> {
-            let at = block.find("Timeout: ")? + "Timeout: ".len();
-            block[at..].split_whitespace().next()?.parse().ok()
-        }
-        let marker = format!("\n  {resource}:\n");
-        let start = TEMPLATE.find(&marker).expect("resource in the template") + marker.len();
-        let rest = &TEMPLATE[start..];
-        // The resource's block ends at the next line indented by two spaces only.
-        let end = rest
-            .match_indices("\n  ")
-            .find(|(i, _)| !rest[i + 3..].starts_with(' '))
-            .map_or(rest.len(), |(i, _)| i);
-        let secs = timeout_in(&rest[..end])
-            .or_else(|| timeout_in(&TEMPLATE[TEMPLATE.find("Globals:").expect("Globals")..]))
-            .expect("a Timeout");
-        Duration::from_secs(secs)
-    }
 
     #[test]
     fn one_aws_call_is_bounded() {
@@ -289,43 +263,5 @@ mod tests {
         let timeouts = aws_timeouts();
         assert_eq!(timeouts.operation_timeout(), Some(AWS_OPERATION_TIMEOUT));
         assert_eq!(aws_retries().max_attempts(), AWS_MAX_ATTEMPTS);
-    }
-
-    #[test]
-    fn the_worst_cases_fit_the_function_timeouts() {
-        let op = AWS_OPERATION_TIMEOUT;
-        let callback = template_timeout("CallbackFunction");
-        let user = ["UserInfoFunction", "VideoListFunction", "AccountsFunction"]
-            .map(template_timeout)
-            .into_iter()
-            .min()
-            .expect("three");
-        let job = template_timeout("TokenRefreshFunction");
-        assert_eq!(
-            (callback.as_secs(), user.as_secs(), job.as_secs()),
-            (20, 28, 840)
-        );
-
-        // callback: 5 AWS calls and the code exchange, within its budget, within its timeout.
-        assert!(op * 5 + REQUEST_TIMEOUT <= CALLBACK_BUDGET, "callback");
-        assert!(CALLBACK_BUDGET <= callback);
-
-        // app-user functions: the budget, then at most the tail of AWS calls.
-        assert!(
-            REQUEST_BUDGET + op * AWS_TAIL_CALLS <= user,
-            "user functions"
-        );
-        // The rotated pair's write: Encrypt + UpdateItem, each a whole SDK call, fit its window
-        // (a last try may start at its end: one more call).
-        assert!(op * 2 <= PERSIST_WINDOW);
-        // An on-demand refresh (lease, then REFRESH_NEEDS) fits a fresh request's budget.
-        assert!(op + REFRESH_NEEDS < REQUEST_BUDGET);
-        assert_eq!(REFRESH_NEEDS, op + REQUEST_TIMEOUT + PERSIST_WINDOW + op);
-
-        // token-refresh: a refresh started just before the stop margin ends before the timeout.
-        let settings = JobSettings::default();
-        assert!(settings.per_refresh + op * (AWS_TAIL_CALLS + 1) <= settings.stop_margin);
-        assert!(op + REFRESH_NEEDS <= settings.per_refresh);
-        assert!(settings.stop_margin < job);
     }
 }
