@@ -15,45 +15,45 @@ impl Stack {
     /// `GET /tiktok/me?<raw_query>` as `app_user`.
     pub async fn get_me(&self, app_user: &str, raw_query: &str) -> Response<Body> {
         let bearer = self.bearer(app_user);
-        let event = api_event(
+        self.send(
             "GET",
             "/tiktok/me",
             raw_query,
             &[("authorization", &bearer)],
-        );
-        self.checked(user_info::handle(&self.api, event).await)
+        )
+        .await
     }
 
     /// `GET /tiktok/videos?<raw_query>` as `app_user`.
     pub async fn get_videos(&self, app_user: &str, raw_query: &str) -> Response<Body> {
         let bearer = self.bearer(app_user);
-        let event = api_event(
+        self.send(
             "GET",
             "/tiktok/videos",
             raw_query,
             &[("authorization", &bearer)],
-        );
-        self.checked(video_list::handle(&self.api, event).await)
+        )
+        .await
     }
 
     /// `GET /tiktok/accounts` as `app_user`.
     pub async fn get_accounts(&self, app_user: &str) -> Response<Body> {
         let bearer = self.bearer(app_user);
-        let event = api_event("GET", "/tiktok/accounts", "", &[("authorization", &bearer)]);
-        self.checked(accounts::handle(&self.api, event).await)
+        self.send("GET", "/tiktok/accounts", "", &[("authorization", &bearer)])
+            .await
     }
 
     /// `DELETE /tiktok/accounts/{open_id}` as `app_user`, the way `cargo lambda watch` delivers
     /// it (no route, so the id comes from the path).
     pub async fn delete_account(&self, app_user: &str, open_id: &str) -> Response<Body> {
         let bearer = self.bearer(app_user);
-        let event = api_event(
+        self.send(
             "DELETE",
             &format!("/tiktok/accounts/{open_id}"),
             "",
             &[("authorization", &bearer)],
-        );
-        self.checked(accounts::handle(&self.api, event).await)
+        )
+        .await
     }
 
     /// Any request to any route, as API Gateway would route it, with the caller's own headers;
