@@ -16,12 +16,13 @@ SAM_ENV := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKE
 	AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
 	SAM_CLI_TELEMETRY=0 __SAM_CLI_APP_DIR=$(CURDIR)/$(SAM_APP_DIR)
 
-.PHONY: dev test venv fmt lint cargo-test e2e contract bench bench-refresh build infra-check sam-build clean help
+.PHONY: dev test venv fmt lint cargo-test e2e contract browser bench bench-refresh build infra-check sam-build clean help
 
 help:
 	@echo "make dev   - moto + fake TikTok + every function under cargo lambda watch (Ctrl-C stops all)"
-	@echo "make test  - fmt check, clippy -D warnings, template checks, unit, integration, e2e and contract tests, sam build"
+	@echo "make test  - fmt check, clippy -D warnings, template checks, unit, integration, e2e, contract and browser tests, sam build"
 	@echo "make contract - the functions against infra/openapi.yaml with schemathesis (own ports, ~2 min)"
+	@echo "make browser  - the settings page in headless Chromium (installs chromium and playwright-core; own ports)"
 	@echo "make infra-check - sam validate --lint and cfn-lint on infra/template.yaml (offline, no AWS credentials)"
 	@echo "make sam-build   - sam build of every function for x86_64 into .aws-sam/build (offline)"
 	@echo "make bench - warm latency and AWS/TikTok calls per request of every function (release build)"
@@ -55,7 +56,7 @@ lint:
 # Unit tests and integration tests share one build; integration tests start their own moto
 # server (from the venv) and fake TikTok on free ports. sam-build comes last: it is the slowest
 # step (a separate release build for Lambda) and the least likely to fail.
-test: venv fmt lint infra-check cargo-test e2e contract sam-build
+test: venv fmt lint infra-check cargo-test e2e contract browser sam-build
 
 cargo-test: $(STAMP)
 	MOTO_SERVER_BIN=$(CURDIR)/scripts/moto-server cargo test --workspace --locked
@@ -84,6 +85,22 @@ e2e: $(STAMP)
 # On ports of its own, after e2e so the functions are already built; about two minutes.
 contract: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./tests/contract/run.sh
+
+# The settings page (/tiktok/console) in a real browser: Debian's chromium (installed with apt
+# when missing) driven by playwright-core from npm (tests/browser/package-lock.json), against
+# `make dev`'s stack on ports of its own. Screenshots of every step go to target/browser-artifacts/.
+BROWSER_STAMP := tests/browser/node_modules/.installed
+$(BROWSER_STAMP): tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	touch $(BROWSER_STAMP)
+
+browser: $(STAMP) $(BROWSER_STAMP)
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing Debian's chromium (apt-get)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; \
+	fi
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./tests/browser/run.sh
 
 dev: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./scripts/dev.sh

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The local stack behind `make dev` (DESIGN.md §6): moto server, the fake TikTok, every function
-# under `cargo lambda watch`, resources bootstrapped, an app JWT printed. Ctrl-C stops everything.
+# under `cargo lambda watch`, a stand-in for API Gateway in front of them (the deployed /tiktok/...
+# routes, the settings page, and the page's dev-only sign-in), resources bootstrapped, an app JWT
+# printed. Ctrl-C stops everything.
 #
 # Any variable of DESIGN.md §5 already set in the environment wins over the defaults below. With
 # AWS_ENDPOINT_URL set no moto is started; with TIKTOK_API_URL set no fake TikTok is started.
@@ -8,10 +10,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 STATE_DIR=${DEV_STATE_DIR:-.dev}
-# Ports of the three local servers (another set lets the end-to-end test run beside `make dev`).
+# Ports of the four local servers (another set lets the end-to-end test run beside `make dev`).
 MOTO_PORT=${DEV_MOTO_PORT:-5000}
 TIKTOK_PORT=${DEV_TIKTOK_PORT:-9100}
 FUNCTIONS_PORT=${DEV_FUNCTIONS_PORT:-9000}
+GATEWAY_PORT=${DEV_GATEWAY_PORT:-9200}
+# The settings page, through the gateway; TikTok's consent window comes back to it.
+CONSOLE_URL=http://127.0.0.1:$GATEWAY_PORT/tiktok/console
 mkdir -p "$STATE_DIR"
 pids=()
 cleanup() {
@@ -42,11 +47,13 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 : "${APP_JWT_SECRET:=dev-only-app-jwt-secret-change-me}"
 : "${TIKTOK_REDIRECT_URI:=http://127.0.0.1:$FUNCTIONS_PORT/lambda-url/callback/}"
 : "${APP_RETURN_URL:=http://127.0.0.1:$TIKTOK_PORT/_fake/app/settings}"
-: "${TIKTOK_SCOPES:=user.info.basic,user.info.profile,user.info.stats,video.list}"
+: "${TIKTOK_SCOPES:=user.info.basic,user.info.profile,user.info.stats,video.list,video.publish,video.upload}"
 : "${TIKTOK_PKCE:=off}"
+# The settings page is on another origin than APP_RETURN_URL: list it as a return URL.
+: "${APP_ALLOWED_RETURN_URLS:=$CONSOLE_URL}"
 : "${AWS_REGION:=us-east-1}"
 export TABLE_NAME KMS_KEY_ID SECRET_ID TIKTOK_CLIENT_KEY TIKTOK_CLIENT_SECRET APP_JWT_SECRET \
-  TIKTOK_REDIRECT_URI APP_RETURN_URL TIKTOK_SCOPES TIKTOK_PKCE AWS_REGION
+  TIKTOK_REDIRECT_URI APP_RETURN_URL APP_ALLOWED_RETURN_URLS TIKTOK_SCOPES TIKTOK_PKCE AWS_REGION
 
 echo "building the local tools (first run compiles the AWS SDK: a few minutes)..."
 cargo build --quiet --locked -p devstack -p fake-tiktok
@@ -68,6 +75,7 @@ if [ -z "${TIKTOK_API_URL:-}" ]; then
   case "$TIKTOK_PKCE" in s256-hex) fake_pkce=hex ;; s256-base64url) fake_pkce=base64url ;; *) fake_pkce=off ;; esac
   FAKE_TIKTOK_CLIENT_KEY="$TIKTOK_CLIENT_KEY" FAKE_TIKTOK_CLIENT_SECRET="$TIKTOK_CLIENT_SECRET" \
     FAKE_TIKTOK_REDIRECT_URIS="$TIKTOK_REDIRECT_URI" FAKE_TIKTOK_PKCE="$fake_pkce" \
+    FAKE_TIKTOK_WEBHOOK_URL="${FAKE_TIKTOK_WEBHOOK_URL:-http://127.0.0.1:$FUNCTIONS_PORT/lambda-url/webhook/}" \
     target/debug/fake-tiktok --addr "127.0.0.1:$TIKTOK_PORT" >"$STATE_DIR/fake-tiktok.log" 2>&1 &
   pids+=($!)
   export TIKTOK_API_URL=http://127.0.0.1:$TIKTOK_PORT
@@ -87,24 +95,40 @@ for name in TABLE_NAME KMS_KEY_ID SECRET_ID TIKTOK_CLIENT_KEY TIKTOK_REDIRECT_UR
   AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY APP_JWT_ISSUER APP_JWT_AUDIENCE RUST_LOG; do
   if [ -n "${!name:-}" ]; then echo "$name=${!name}" >>"$env_file"; fi
 done
+# The settings page's sign-in form for any user name (it posts to the gateway's /_dev/sign-in).
+# Local only: infra/template.yaml never sets it (tests/tests/least_privilege.rs checks).
+echo "CONSOLE_DEV_SIGN_IN=1" >>"$env_file"
 
 port_free "$FUNCTIONS_PORT" || { echo "port $FUNCTIONS_PORT is busy: stop the other cargo lambda watch" >&2; exit 1; }
 cargo lambda watch -A 127.0.0.1 -P "$FUNCTIONS_PORT" --env-file "$env_file" >"$STATE_DIR/functions.log" 2>&1 &
 pids+=($!)
 wait_for_port "cargo lambda watch" "$FUNCTIONS_PORT"
 
+# API Gateway's routes (/tiktok/...) in front of the functions, and the page's dev sign-in.
+port_free "$GATEWAY_PORT" || { echo "port $GATEWAY_PORT is busy: stop the other make dev or set DEV_GATEWAY_PORT" >&2; exit 1; }
+python3 scripts/gateway.py --dev-sign-in "$GATEWAY_PORT" "$FUNCTIONS_PORT" 2>>"$STATE_DIR/gateway.log" &
+pids+=($!)
+wait_for_port gateway "$GATEWAY_PORT"
+
 jwt=$(target/debug/devstack jwt dev-user 86400)
 cat <<TXT
 
-Local stack is up (logs in $STATE_DIR/). Functions compile on their first request.
-  AWS emulator   ${AWS_ENDPOINT_URL}
-  TikTok         ${TIKTOK_API_URL}   (consent page: ${TIKTOK_AUTH_URL:-default})
-  functions      http://127.0.0.1:$FUNCTIONS_PORT/lambda-url/<function>/
+Local stack is up. Open the settings page in a browser:
+
+    $CONSOLE_URL
+
+  Sign in with any name, press Connect TikTok, choose Alice or Bob and press Authorize.
+  (Functions compile on their first request: the first page may take a minute. Logs in $STATE_DIR/.)
+
+  API (as deployed)  http://127.0.0.1:$GATEWAY_PORT/tiktok/<route>
+  functions          http://127.0.0.1:$FUNCTIONS_PORT/lambda-url/<function>/
+  AWS emulator       ${AWS_ENDPOINT_URL}
+  TikTok             ${TIKTOK_API_URL}   (consent page: ${TIKTOK_AUTH_URL:-default})
 
 App JWT for app user "dev-user" (valid 24 h):
   export APP_JWT=$jwt
 
-Connect a TikTok account:
+Or connect with curl (README "Walkthrough"):
   curl -s -H "Authorization: Bearer \$APP_JWT" http://127.0.0.1:$FUNCTIONS_PORT/lambda-url/authorize/
   then open the printed authorize_url in a browser and press Approve.
 

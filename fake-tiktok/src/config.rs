@@ -33,10 +33,34 @@ pub struct FakeConfig {
     /// `error=access_denied&error_type=non_sandbox_target`. `None` (default): a production app.
     pub sandbox_targets: Option<Vec<String>>,
     /// Added to every request to a TikTok API endpoint (token, revoke, user info, video list and
-    /// query; not the authorize page, not `/_fake/`), half before the request takes effect and
+    /// query, the posting endpoints and uploads; not the authorize page, not `/_fake/`), half before the request takes effect and
     /// half after, to model TikTok's round trips. Zero (default): answer at once.
     pub latency: Duration,
+    /// URL prefixes verified for `PULL_FROM_URL` (TikTok's "URL prefix" ownership); a
+    /// `video_url` must start with one of them. Default `["https://media.example.com/"]`.
+    pub verified_url_prefixes: Vec<String>,
+    /// An unaudited Content Posting client (default `false`): Direct Post only to private
+    /// accounts, at most [`UNAUDITED_ACTIVE_USER_CAP`] posting users per 24 h, posts forced to
+    /// `SELF_ONLY`.
+    pub unaudited: bool,
+    /// Direct Posts one user may create per 24 h of fake-clock time (default 15); the next init
+    /// gets 403 `spam_risk_too_many_posts`. TikTok does not publish the number.
+    pub daily_post_cap: u32,
+    /// Fake-clock seconds a publish spends processing after its upload completed (or after the
+    /// init, for `PULL_FROM_URL`) before it reaches its final status. Default 5.
+    pub processing_secs: i64,
+    /// Where webhooks go; `None` (default): no webhook is sent (nor recorded).
+    pub webhook_url: Option<String>,
+    /// Extra identical copies of every webhook event (default 1: each event arrives twice).
+    pub webhook_duplicates: u32,
+    /// Delivery attempts per copy before giving up (default 6).
+    pub webhook_max_attempts: u32,
+    /// Wait before the first retry; doubles after every failed attempt (default 200 ms).
+    pub webhook_backoff: Duration,
 }
+
+/// How many distinct users an unaudited client may let post per 24 h ([`FakeConfig::unaudited`]).
+pub const UNAUDITED_ACTIVE_USER_CAP: usize = 5;
 
 impl Default for FakeConfig {
     fn default() -> Self {
@@ -52,6 +76,14 @@ impl Default for FakeConfig {
             users: seed::default_users(),
             sandbox_targets: None,
             latency: Duration::ZERO,
+            verified_url_prefixes: vec!["https://media.example.com/".to_owned()],
+            unaudited: false,
+            daily_post_cap: 15,
+            processing_secs: 5,
+            webhook_url: None,
+            webhook_duplicates: 1,
+            webhook_max_attempts: 6,
+            webhook_backoff: Duration::from_millis(200),
         }
     }
 }
@@ -70,6 +102,14 @@ impl std::fmt::Debug for FakeConfig {
             .field("users", &self.users)
             .field("sandbox_targets", &self.sandbox_targets)
             .field("latency", &self.latency)
+            .field("verified_url_prefixes", &self.verified_url_prefixes)
+            .field("unaudited", &self.unaudited)
+            .field("daily_post_cap", &self.daily_post_cap)
+            .field("processing_secs", &self.processing_secs)
+            .field("webhook_url", &self.webhook_url)
+            .field("webhook_duplicates", &self.webhook_duplicates)
+            .field("webhook_max_attempts", &self.webhook_max_attempts)
+            .field("webhook_backoff", &self.webhook_backoff)
             .finish()
     }
 }
@@ -136,6 +176,47 @@ pub struct FakeUser {
     pub likes_count: i64,
     pub video_count: i64,
     pub videos: Vec<FakeVideo>,
+    /// A private account: creator info offers `FOLLOWER_OF_CREATOR` instead of
+    /// `PUBLIC_TO_EVERYONE` and reports duets and stitches disabled.
+    pub private_account: bool,
+    /// What creator info reports as `max_video_post_duration_sec` (default 600).
+    pub max_video_post_duration_sec: i64,
+    /// A posting block TikTok put on the account: creator info answers its code with HTTP 200,
+    /// both init endpoints with 403. `None` (default): may post.
+    pub posting_block: Option<PostingBlock>,
+}
+
+/// A posting block on a [`FakeUser`], named after the error code it produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PostingBlock {
+    /// `spam_risk_too_many_posts`
+    TooManyPosts,
+    /// `spam_risk_user_banned_from_posting`
+    BannedFromPosting,
+    /// `reached_active_user_cap`
+    ActiveUserCap,
+}
+
+impl PostingBlock {
+    /// The `error.code` it produces.
+    pub fn code(self) -> &'static str {
+        match self {
+            PostingBlock::TooManyPosts => "spam_risk_too_many_posts",
+            PostingBlock::BannedFromPosting => "spam_risk_user_banned_from_posting",
+            PostingBlock::ActiveUserCap => "reached_active_user_cap",
+        }
+    }
+
+    /// The block whose [`PostingBlock::code`] this is.
+    pub fn from_code(code: &str) -> Option<PostingBlock> {
+        [
+            PostingBlock::TooManyPosts,
+            PostingBlock::BannedFromPosting,
+            PostingBlock::ActiveUserCap,
+        ]
+        .into_iter()
+        .find(|b| b.code() == code)
+    }
 }
 
 /// A public video of a [`FakeUser`].

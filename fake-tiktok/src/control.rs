@@ -11,9 +11,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::config::{Lifetimes, Rotation};
+use crate::config::{Lifetimes, PostingBlock, Rotation};
 use crate::faults::{Endpoint, Failure};
+use crate::publish::FakePublish;
 use crate::state::AppState;
+use crate::webhooks::WebhookDelivery;
 
 /// JSON mirror of [`Failure`]: `{"type":"status429"}`, `{"type":"timeout","millis":N}`, …
 #[derive(Debug, Deserialize)]
@@ -110,6 +112,42 @@ struct GrantRequest {
     scopes: Vec<String>,
 }
 
+#[derive(Debug, Deserialize)]
+struct WebhookRequest {
+    url: Option<String>,
+    duplicates: Option<u32>,
+    max_attempts: Option<u32>,
+    backoff_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SendWebhookRequest {
+    event: String,
+    open_id: String,
+    #[serde(default)]
+    content: Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct FailPublishRequest {
+    reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct PrivacyRequest {
+    private: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct BlockRequest {
+    block: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct UnauditedRequest {
+    unaudited: bool,
+}
+
 pub(crate) fn router(app: AppState) -> Router {
     Router::new()
         .route(
@@ -131,6 +169,18 @@ pub(crate) fn router(app: AppState) -> Router {
             "/_fake/users/{open_id}/live-refresh-tokens",
             get(live_refresh_tokens),
         )
+        .route("/_fake/users/{open_id}/privacy", post(privacy))
+        .route("/_fake/users/{open_id}/posting-block", post(posting_block))
+        .route("/_fake/users/{open_id}/publishes", get(publishes))
+        .route("/_fake/publishes/{publish_id}/fail", post(fail_publish))
+        .route(
+            "/_fake/publishes/{publish_id}/complete",
+            post(complete_inbox_share),
+        )
+        .route("/_fake/unaudited", post(unaudited))
+        .route("/_fake/webhook", post(webhook))
+        .route("/_fake/webhook/send", post(send_webhook))
+        .route("/_fake/webhook/deliveries", get(webhook_deliveries))
         .with_state(app)
 }
 
@@ -189,6 +239,7 @@ async fn rotation(State(app): State<AppState>, Json(req): Json<RotationRequest>)
 async fn clock(State(app): State<AppState>, Json(req): Json<ClockRequest>) -> Response {
     let now = app.with(|s| {
         s.clock.advance(req.advance_secs);
+        s.sweep_publishes();
         s.clock.now()
     });
     Json(json!({ "ok": true, "now": now })).into_response()
@@ -265,10 +316,160 @@ async fn expire_access(State(app): State<AppState>, Path(open_id): Path<String>)
 }
 
 async fn revoke(State(app): State<AppState>, Path(open_id): Path<String>) -> Response {
-    for_user(&app, &open_id, |s| s.grants.revoke_user(&open_id))
+    for_user(&app, &open_id, |s| s.remove_app(&open_id))
 }
 
 async fn live_refresh_tokens(State(app): State<AppState>, Path(open_id): Path<String>) -> Response {
     let live = app.with(|s| s.grants.live_refresh_tokens(s.clock.now(), &open_id));
     Json(json!({ "open_id": open_id, "live": live })).into_response()
+}
+
+async fn privacy(
+    State(app): State<AppState>,
+    Path(open_id): Path<String>,
+    Json(req): Json<PrivacyRequest>,
+) -> Response {
+    for_user(&app, &open_id, |s| {
+        if let Some(user) = s.user_mut(&open_id) {
+            user.private_account = req.private;
+        }
+    })
+}
+
+/// `{"block":"spam_risk_too_many_posts"|"spam_risk_user_banned_from_posting"|
+/// "reached_active_user_cap"|null}`.
+async fn posting_block(
+    State(app): State<AppState>,
+    Path(open_id): Path<String>,
+    Json(req): Json<BlockRequest>,
+) -> Response {
+    let block = match req.block.as_deref() {
+        None => None,
+        Some(code) => match PostingBlock::from_code(code) {
+            Some(block) => Some(block),
+            None => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({ "error": "unknown_block" })),
+                )
+                    .into_response();
+            }
+        },
+    };
+    for_user(&app, &open_id, |s| {
+        if let Some(user) = s.user_mut(&open_id) {
+            user.posting_block = block;
+        }
+    })
+}
+
+fn publish_json(p: &FakePublish) -> Value {
+    json!({
+        "publish_id": p.publish_id,
+        "open_id": p.open_id,
+        "publish_type": p.publish_type.as_str(),
+        "source": p.source,
+        "post_info": p.post_info,
+        "privacy_level": p.privacy_level,
+        "status": p.status,
+        "fail_reason": p.fail_reason,
+        "video_size": p.video_size,
+        "uploaded_bytes": p.uploaded_bytes,
+        "video_url": p.video_url,
+        "created_at": p.created_at,
+    })
+}
+
+async fn publishes(State(app): State<AppState>, Path(open_id): Path<String>) -> Response {
+    let (created, list) =
+        app.with(|s| (s.publishes.created_by(&open_id), s.publish_views(&open_id)));
+    let list: Vec<Value> = list.iter().map(publish_json).collect();
+    Json(json!({ "open_id": open_id, "created": created, "publishes": list })).into_response()
+}
+
+fn unknown_publish() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": "unknown_publish" })),
+    )
+        .into_response()
+}
+
+async fn fail_publish(
+    State(app): State<AppState>,
+    Path(publish_id): Path<String>,
+    Json(req): Json<FailPublishRequest>,
+) -> Response {
+    if app.with(|s| s.fail_publish(&publish_id, &req.reason)) {
+        ok()
+    } else {
+        unknown_publish()
+    }
+}
+
+/// 404 for an unknown publish, 409 for a Direct Post or a failed share.
+async fn complete_inbox_share(
+    State(app): State<AppState>,
+    Path(publish_id): Path<String>,
+) -> Response {
+    let (known, done) = app.with(|s| {
+        (
+            s.publishes.get(&publish_id).is_some(),
+            s.complete_inbox_share(&publish_id),
+        )
+    });
+    match (known, done) {
+        (_, true) => ok(),
+        (true, false) => (
+            StatusCode::CONFLICT,
+            Json(json!({ "error": "not_a_pending_inbox_share" })),
+        )
+            .into_response(),
+        (false, false) => unknown_publish(),
+    }
+}
+
+async fn unaudited(State(app): State<AppState>, Json(req): Json<UnauditedRequest>) -> Response {
+    app.with(|s| s.config.unaudited = req.unaudited);
+    ok()
+}
+
+/// Sets the URL (`null` turns webhooks off) and, when given, the delivery knobs.
+async fn webhook(State(app): State<AppState>, Json(req): Json<WebhookRequest>) -> Response {
+    app.with(|s| {
+        s.config.webhook_url = req.url;
+        if let Some(n) = req.duplicates {
+            s.config.webhook_duplicates = n;
+        }
+        if let Some(n) = req.max_attempts {
+            s.config.webhook_max_attempts = n;
+        }
+        if let Some(ms) = req.backoff_ms {
+            s.config.webhook_backoff = Duration::from_millis(ms);
+        }
+    });
+    ok()
+}
+
+async fn send_webhook(
+    State(app): State<AppState>,
+    Json(req): Json<SendWebhookRequest>,
+) -> Response {
+    app.with(|s| s.emit_webhook(&req.event, &req.open_id, &req.content));
+    ok()
+}
+
+fn delivery_json(d: &WebhookDelivery) -> Value {
+    json!({
+        "event": d.event,
+        "open_id": d.open_id,
+        "attempt": d.attempt,
+        "status": d.status,
+    })
+}
+
+async fn webhook_deliveries(State(app): State<AppState>) -> Json<Value> {
+    let list: Vec<Value> =
+        app.with(|s| s.webhooks.deliveries().iter().map(delivery_json).collect());
+    Json(json!({ "deliveries": list }))
 }

@@ -15,9 +15,9 @@ use crate::state::{AppState, Store};
 use crate::wire::{LogId, Params, envelope_error, envelope_ok, has_content_type};
 
 /// An API error: HTTP status, `error.code`, `error.message`.
-type ApiError = (StatusCode, &'static str, String);
+pub(crate) type ApiError = (StatusCode, &'static str, String);
 
-fn token_invalid() -> ApiError {
+pub(crate) fn token_invalid() -> ApiError {
     (
         StatusCode::UNAUTHORIZED,
         "access_token_invalid",
@@ -25,7 +25,7 @@ fn token_invalid() -> ApiError {
     )
 }
 
-fn scope_not_authorized(scope: &str) -> ApiError {
+pub(crate) fn scope_not_authorized(scope: &str) -> ApiError {
     (
         StatusCode::UNAUTHORIZED,
         "scope_not_authorized",
@@ -74,22 +74,26 @@ const VIDEO_FIELDS: [&str; 15] = [
     "view_count",
 ];
 
-fn respond(result: Result<Value, ApiError>, log_id: &str) -> Response {
+pub(crate) fn respond(result: Result<Value, ApiError>, log_id: &str) -> Response {
     match result {
         Ok(data) => envelope_ok(data, log_id),
         Err((status, code, message)) => envelope_error(status, code, &message, log_id),
     }
 }
 
-/// The user behind `Authorization: Bearer <token>`.
-fn bearer(s: &Store, headers: &HeaderMap) -> Result<(Bearer, FakeUser), ApiError> {
-    let token = headers
+/// The token of `Authorization: Bearer <token>`, if the header has that shape.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
         .map(|(_, token)| token.trim())
-        .ok_or_else(token_invalid)?;
+}
+
+/// The user behind `Authorization: Bearer <token>`.
+pub(crate) fn bearer(s: &Store, headers: &HeaderMap) -> Result<(Bearer, FakeUser), ApiError> {
+    let token = bearer_token(headers).ok_or_else(token_invalid)?;
     let bearer = s
         .grants
         .authenticate(s.clock.now(), token)

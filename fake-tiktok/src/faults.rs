@@ -3,6 +3,9 @@
 //! Every TikTok endpoint runs through [`endpoint_layer`]: it counts the call, takes the next
 //! scripted fault for that endpoint (if any) and either answers with it or lets the real handler run.
 //! A fault other than `Timeout` short-circuits: the request has no effect on the fake's state.
+//! A `Timeout` lets the request run to completion first (it takes effect: a token is issued, a
+//! post is created) and only then holds the answer back, so a client that gives up meanwhile
+//! has still changed TikTok's state — "the post was created but our request timed out".
 //! The same layer applies the configured latency to the API endpoints (not the authorize page),
 //! sleeping without the store's lock so that slow requests overlap.
 
@@ -35,6 +38,16 @@ pub enum Endpoint {
     VideoList,
     /// `POST /v2/video/query/`
     VideoQuery,
+    /// `POST /v2/post/publish/creator_info/query/`
+    CreatorInfo,
+    /// Both `POST /v2/post/publish/video/init/` and `POST /v2/post/publish/inbox/video/init/`.
+    VideoInit,
+    /// `POST /v2/post/publish/status/fetch/`
+    StatusFetch,
+    /// `POST /v2/post/publish/cancel/`
+    PublishCancel,
+    /// `PUT /upload/` (the `upload_url`).
+    Upload,
     /// Any of the above: a fault scripted for `Any` hits the next request to any endpoint;
     /// `calls(Any)` is the total.
     Any,
@@ -42,13 +55,18 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// The concrete endpoints (everything but `Any`).
-    pub const ALL: [Endpoint; 6] = [
+    pub const ALL: [Endpoint; 11] = [
         Endpoint::Authorize,
         Endpoint::Token,
         Endpoint::Revoke,
         Endpoint::UserInfo,
         Endpoint::VideoList,
         Endpoint::VideoQuery,
+        Endpoint::CreatorInfo,
+        Endpoint::VideoInit,
+        Endpoint::StatusFetch,
+        Endpoint::PublishCancel,
+        Endpoint::Upload,
     ];
 
     /// The snake_case name used by the control API and in logs.
@@ -60,6 +78,11 @@ impl Endpoint {
             Endpoint::UserInfo => "user_info",
             Endpoint::VideoList => "video_list",
             Endpoint::VideoQuery => "video_query",
+            Endpoint::CreatorInfo => "creator_info",
+            Endpoint::VideoInit => "video_init",
+            Endpoint::StatusFetch => "status_fetch",
+            Endpoint::PublishCancel => "publish_cancel",
+            Endpoint::Upload => "upload",
             Endpoint::Any => "any",
         }
     }
@@ -94,7 +117,8 @@ pub enum Failure {
     Status500,
     /// HTTP 502 with a gateway's HTML page (`text/html`).
     Html502,
-    /// Sleep this long, then answer normally (the request does take effect).
+    /// Handle the request normally (it takes effect), then hold the answer back this long:
+    /// a client with a shorter timeout gives up although TikTok did the work.
     Timeout(Duration),
     /// HTTP 200 + `{error, error_description, log_id}` (meant for Token/Revoke; served as is elsewhere).
     OAuthError200 { error: String, description: String },
@@ -204,8 +228,11 @@ pub(crate) async fn endpoint_layer(
     let response = match &failure {
         None => next.run(req).await,
         Some(Failure::Timeout(delay)) => {
+            // Effect first, silence after: a client that gives up (and drops the connection)
+            // cannot cancel what the handler already did.
+            let response = next.run(req).await;
             tokio::time::sleep(*delay).await;
-            next.run(req).await
+            response
         }
         Some(Failure::ConnectionReset) => {
             if let Some(ConnectInfo(conn)) = req.extensions().get::<ConnectInfo<ConnHandle>>() {

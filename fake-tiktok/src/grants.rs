@@ -118,6 +118,8 @@ pub(crate) struct Grants {
     approvals: HashMap<String, HashSet<Approval>>,
     /// Every code and token ever issued, in order.
     issued: Vec<String>,
+    /// Every upload URL token handed out.
+    upload_tokens: Vec<String>,
 }
 
 impl Grants {
@@ -287,12 +289,13 @@ impl Grants {
     }
 
     /// `POST /v2/oauth/revoke/`: only a live access token of this client revokes its grant.
+    /// Returns the grant's `open_id`.
     pub(crate) fn revoke(
         &mut self,
         now: i64,
         client_key: &str,
         access_token: &str,
-    ) -> Result<(), OAuthError> {
+    ) -> Result<String, OAuthError> {
         let idx = self.live_grant(now, access_token).ok_or(MALFORMED)?;
         let grant = self.grants.get_mut(idx).ok_or(MALFORMED)?;
         if grant.client_key != client_key {
@@ -300,10 +303,11 @@ impl Grants {
         }
         grant.revoked = true;
         let client = grant.client_key.clone();
-        if let Some(approvals) = self.approvals.get_mut(&grant.open_id) {
+        let open_id = grant.open_id.clone();
+        if let Some(approvals) = self.approvals.get_mut(&open_id) {
             approvals.retain(|(c, _)| c != &client);
         }
-        Ok(())
+        Ok(open_id)
     }
 
     pub(crate) fn authenticate(&self, now: i64, access_token: &str) -> Option<Bearer> {
@@ -346,16 +350,19 @@ impl Grants {
         }
     }
 
-    /// As if the user removed the app in TikTok: all their grants die.
-    pub(crate) fn revoke_user(&mut self, open_id: &str) {
+    /// As if the user removed the app in TikTok: all their grants die. Whether one was alive.
+    pub(crate) fn revoke_user(&mut self, open_id: &str) -> bool {
+        let mut any_alive = false;
         if let Some(indexes) = self.by_user.get(open_id) {
             for &i in indexes {
                 if let Some(grant) = self.grants.get_mut(i) {
+                    any_alive |= !grant.revoked;
                     grant.revoked = true;
                 }
             }
         }
         self.approvals.remove(open_id);
+        any_alive
     }
 
     pub(crate) fn live_refresh_tokens(&self, now: i64, open_id: &str) -> usize {
@@ -369,6 +376,16 @@ impl Grants {
 
     pub(crate) fn issued(&self) -> &[String] {
         &self.issued
+    }
+
+    /// Remembers an upload URL's token: a credential the app must be given (so not in
+    /// `issued`, which no answer may contain) but must never log or store in clear.
+    pub(crate) fn record_upload_token(&mut self, token: String) {
+        self.upload_tokens.push(token);
+    }
+
+    pub(crate) fn upload_tokens(&self) -> &[String] {
+        &self.upload_tokens
     }
 }
 

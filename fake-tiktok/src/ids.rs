@@ -41,6 +41,39 @@ pub(crate) fn log_id(now: i64) -> String {
     format!("{}{}", compact_utc(now), pick(HEX_UPPER, 20))
 }
 
+/// 19 random digits (no leading zero), like TikTok's numeric ids.
+pub(crate) fn digits19() -> String {
+    let mut rng = rand::rng();
+    format!(
+        "{}{:018}",
+        rng.random_range(1..10),
+        rng.random_range(0..1_000_000_000_000_000_000u64)
+    )
+}
+
+/// A `publish_id`: `v_pub_file~v2-1.…`, `v_pub_url~v2.…`, `v_inbox_file~v2.…`, `v_inbox_url~v2.…`.
+pub(crate) fn publish_id(inbox: bool, file: bool) -> String {
+    let prefix = match (inbox, file) {
+        (false, true) => "v_pub_file~v2-1",
+        (false, false) => "v_pub_url~v2",
+        (true, true) => "v_inbox_file~v2",
+        (true, false) => "v_inbox_url~v2",
+    };
+    format!("{prefix}.{}", digits19())
+}
+
+/// The secret half of an `upload_url`.
+pub(crate) fn upload_token() -> String {
+    pick(ALNUM, 40)
+}
+
+/// A public post id: the creation time in the upper 32 bits like video ids (19 digits, far
+/// above 2^53), random below.
+pub(crate) fn post_id(now: i64) -> u64 {
+    let time = u64::try_from(now).unwrap_or(0) & 0xFFFF_FFFF;
+    (time << 32) | u64::from(rand::rng().random::<u32>())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +86,12 @@ mod tests {
         let act = token("act");
         assert!(act.starts_with("act.") && act.as_bytes()[act.len() - 5] == b'!');
         assert_eq!(log_id(1_655_924_077).len(), 34);
+        assert_eq!(digits19().len(), 19);
+        let id = publish_id(false, true);
+        assert!(
+            id.starts_with("v_pub_file~v2-1.") && id.len() == 16 + 19,
+            "{id}"
+        );
+        assert!(post_id(1_700_000_000) > 1 << 53);
     }
 }

@@ -15,11 +15,70 @@
 //! `GET /v2/auth/authorize/`, `POST /v2/auth/authorize/consent/` (the consent form: the original
 //! parameters plus `account`, repeated `granted`, `decision=approve|deny`), `POST /v2/oauth/token/`,
 //! `POST /v2/oauth/revoke/`, `GET /v2/user/info/`, `POST /v2/video/list/`, `POST /v2/video/query/`.
+//!
+//! Content Posting (v2 envelope, JSON bodies, `Authorization: Bearer`; checks run token → scope →
+//! per-token rate limit → body (400 `invalid_param`, the posting docs' spelling) → account and
+//! client policy (403)):
+//! * `POST /v2/post/publish/creator_info/query/` (`video.publish`, 20/min per token): creator
+//!   fields, privacy options of a public (`PUBLIC_TO_EVERYONE`, `MUTUAL_FOLLOW_FRIENDS`,
+//!   `SELF_ONLY`) or private (`FOLLOWER_OF_CREATOR`, …) account, duet/stitch disabled for
+//!   private ones. A posting block, the daily cap or the unaudited active-user cap answer
+//!   `spam_risk_too_many_posts` / `spam_risk_user_banned_from_posting` / `reached_active_user_cap`
+//!   **with HTTP 200**, like TikTok.
+//! * `POST /v2/post/publish/video/init/` (Direct Post, `video.publish`) and
+//!   `POST /v2/post/publish/inbox/video/init/` (`video.upload`, body only `source_info`); 6/min
+//!   per token, shared. `FILE_UPLOAD` chunk rules with MB = 1024 × 1024 bytes (video ≤ 4 GB;
+//!   under 5 MB one chunk of `video_size`; else 5 MB ≤ `chunk_size` ≤ 64 MB, `total_chunk_count`
+//!   = floor(`video_size` / `chunk_size`) in 1..=1000, over 64 MB at least 2 chunks, last chunk ≤
+//!   128 MB); `PULL_FROM_URL` needs https, a domain host and a [`FakeConfig::verified_url_prefixes`]
+//!   prefix (else 403 `url_ownership_unverified`). 403s: posting block, unaudited public account,
+//!   `privacy_level_option_mismatch` (missing or not offered), `reached_active_user_cap`,
+//!   `spam_risk_too_many_posts` ([`FakeConfig::daily_post_cap`] Direct Posts per 24 h),
+//!   `spam_risk_too_many_pending_share` (5 pending inbox shares per 24 h). Answers `publish_id`
+//!   (`v_pub_file~v2-1.N`, `v_pub_url~v2.N`, `v_inbox_file~v2.N`, `v_inbox_url~v2.N`, N = 19
+//!   digits) and, for files, `upload_url` = `<base_url>/upload/?upload_id=…&upload_token=…`,
+//!   valid 1 h of fake-clock time.
+//! * `PUT /upload/?upload_id=…&upload_token=…` (no auth; body limit 129 MB, counted, not kept):
+//!   `Content-Type` `video/mp4|video/quicktime|video/webm`, `Content-Length`, `Content-Range:
+//!   bytes first-last/total`; exactly the next chunk of the plan. 206 then 201, each with
+//!   `Content-Range: bytes 0-{uploaded-1}/{total}`; 400 bad headers or size, 403 expired URL,
+//!   404 unknown upload, wrong token or cancelled publish, 416 out of order, repeated or wrong
+//!   total (with the progress header, `bytes */{total}` before the first byte).
+//! * `POST /v2/post/publish/status/fetch/` (`video.publish` or `video.upload`, 30/min per
+//!   token) `{"publish_id"}`: `status`, `fail_reason` (FAILED only), `publicaly_available_post_id`
+//!   (always present; JSON numbers), `uploaded_bytes` (files) or `downloaded_bytes` (URLs); 400
+//!   `invalid_publish_id`, `token_not_authorized_for_specified_publish_id`.
+//! * `POST /v2/post/publish/cancel/` `{"publish_id"}` (either scope, no rate limit): `{}` and the
+//!   publish becomes FAILED `publish_cancelled`; 400 `publish_not_cancellable` once final
+//!   (`PUBLISH_COMPLETE`, `SEND_TO_USER_INBOX`, `FAILED`).
+//!
+//! Status machine: a file is `PROCESSING_UPLOAD` until uploaded and for
+//! [`FakeConfig::processing_secs`] after; a URL is `PROCESSING_DOWNLOAD` for `processing_secs`
+//! after init; then Direct Post → `PUBLISH_COMPLETE`, inbox → `SEND_TO_USER_INBOX` (→
+//! `PUBLISH_COMPLETE` when [`FakeTikTok::complete_inbox_share`] says the user posted it).
+//!
 //! Anything else, a missing trailing slash or a wrong method: `404 Unsupported path(Janus)`.
+//!
+//! # Webhooks
+//! With [`FakeConfig::webhook_url`] set, the fake POSTs TikTok's body
+//! `{"client_key","event","create_time","user_openid","content":"<JSON string>"}` with
+//! `Content-Type: application/json` and `TikTok-Signature: t=<real unix s>,s=<hex
+//! HMAC-SHA256(client_secret, "<t>.<raw body>")>`. Events: `authorization.removed`
+//! (`{"reason":5}` after `/v2/oauth/revoke/`, `{"reason":1}` after [`FakeTikTok::revoke_grants`]
+//! or its control route, when a grant was alive), `post.publish.inbox_delivered`,
+//! `post.publish.complete`, `post.publish.publicly_available` (`post_id` a JSON number), and
+//! `post.publish.failed` (`reason`); all carry `publish_id` and `publish_type`
+//! (`DIRECT_PUBLISH`|`INBOX_SHARE`). Each event goes out `1 + webhook_duplicates` times
+//! (identical body, fresh `t` and signature per attempt); non-200 answers and transport errors
+//! are retried after `webhook_backoff` × 1, 2, 4, … up to `webhook_max_attempts` per copy. A
+//! background ticker (every 200 ms) and every clock move emit the events of states reached
+//! through the fake clock. Every attempt is recorded ([`FakeTikTok::webhook_deliveries`]).
 //!
 //! # Control API (JSON, under `/_fake/`)
 //! * `POST /_fake/fail` `{"endpoint":"token","failure":{"type":"status429"},"times":1}`; endpoints
-//!   `authorize|token|revoke|user_info|video_list|video_query|any`; failure types `status429`,
+//!   `authorize|token|revoke|user_info|video_list|video_query|creator_info|video_init|
+//!   status_fetch|publish_cancel|upload|any` (`video_init` covers both init endpoints);
+//!   failure types `status429`,
 //!   `status500`, `html502`, `timeout` (+`millis`), `oauth_error200` (+`error`,`description`),
 //!   `api_error` (+`status`,`code`,`message`), `malformed_json`, `connection_reset`; `times`
 //!   defaults to 1.
@@ -27,16 +86,32 @@
 //! * `POST /_fake/rotation` `{"rotation":"strict"|"classic"}`
 //! * `POST /_fake/clock` `{"advance_secs":N}` → `{"ok":true,"now":<fake unix s>}`
 //! * `POST /_fake/latency` `{"millis":100}`: latency of every API request from now on (token,
-//!   revoke, user_info, video_list, video_query; not the authorize page, not `/_fake/`); `0` turns
-//!   it off. See [`FakeTikTok::set_latency`].
+//!   revoke, user_info, video_list, video_query, the posting endpoints and uploads; not the
+//!   authorize page, not `/_fake/`); `0` turns it off. See [`FakeTikTok::set_latency`].
 //! * `POST /_fake/grants` `{"open_id":"bench-0001","scopes":["user.info.basic"]}` →
 //!   `{"access_token":..,"refresh_token":..,"expires_in":n,"refresh_expires_in":n,"scope":"a,b",
 //!   "open_id":..}`; 400 `{"error":"invalid_open_id"|"invalid_scope"|"non_sandbox_target"}`. See
 //!   [`FakeTikTok::mint_grant`].
-//! * `POST /_fake/users/{open_id}/expire-access`, `POST /_fake/users/{open_id}/revoke` (404 for
-//!   an unknown user)
+//! * `POST /_fake/users/{open_id}/expire-access`, `POST /_fake/users/{open_id}/revoke` (the user
+//!   removed the app: webhook reason 1), `POST /_fake/users/{open_id}/privacy` `{"private":true}`,
+//!   `POST /_fake/users/{open_id}/posting-block` `{"block":"spam_risk_too_many_posts"|
+//!   "spam_risk_user_banned_from_posting"|"reached_active_user_cap"|null}` (400 for another
+//!   code) — all 404 for an unknown user
+//! * `GET /_fake/users/{open_id}/publishes` → `{"open_id","created":n,"publishes":[{"publish_id",
+//!   "open_id","publish_type","source","post_info","privacy_level","status","fail_reason",
+//!   "video_size","uploaded_bytes","video_url","created_at"}]}` ([`FakeTikTok::publishes`],
+//!   [`FakeTikTok::posts_created`])
+//! * `POST /_fake/publishes/{publish_id}/fail` `{"reason":"file_format_check_failed"}` (404
+//!   unknown), `POST /_fake/publishes/{publish_id}/complete` (the user posted the inbox share;
+//!   404 unknown, 409 a Direct Post or a failed share)
+//! * `POST /_fake/unaudited` `{"unaudited":true}`
+//! * `POST /_fake/webhook` `{"url":"http://…"|null}` plus optional `"duplicates":n`,
+//!   `"max_attempts":n`, `"backoff_ms":n`; `POST /_fake/webhook/send`
+//!   `{"event":"…","open_id":"…","content":{…}}`; `GET /_fake/webhook/deliveries` →
+//!   `{"deliveries":[{"event","open_id","attempt","status":n|null}]}`
 //! * `GET /_fake/calls` → `{"authorize":n,"token":n,"revoke":n,"user_info":n,"video_list":n,
-//!   "video_query":n,"any":total}`
+//!   "video_query":n,"creator_info":n,"video_init":n,"status_fetch":n,"publish_cancel":n,
+//!   "upload":n,"any":total}`
 //! * `GET /_fake/users/{open_id}/live-refresh-tokens` → `{"open_id":..,"live":n}`
 //! * `GET /_fake/secrets` → `{"secrets":[..]}` (what [`FakeTikTok::issued_secrets`] returns)
 //! * `GET /_fake/health` → 200
@@ -45,9 +120,35 @@
 //! * A failed code exchange does not burn the code; a successful one does.
 //! * Refreshing keeps earlier access tokens valid until their own expiry.
 //! * With [`PkceMode::Off`] a challenge that is sent is still verified, in either encoding.
-//! * Scripted faults other than `Timeout` short-circuit: the request has no effect.
+//! * Scripted faults other than `Timeout` short-circuit: the request has no effect. A `Timeout`
+//!   runs the request first (it takes effect) and then holds the answer back: a `Timeout` on
+//!   [`Endpoint::VideoInit`] creates the post, so a client that gives up has still posted
+//!   ([`FakeTikTok::posts_created`] shows it).
 //! * [`Endpoint::Authorize`] counts both the authorize page and the consent form post.
 //! * Latency also delays scripted faults; a `Timeout` fault comes on top of it.
+//! * Seeded accounts: `open-alice-0001` is public, `open-bob-0002` is the one private account;
+//!   minted accounts are public. Everyone's `max_video_post_duration_sec` is 600.
+//! * Posting rate limits use a 60 s sliding window of the fake clock per access token; every
+//!   request that passes the token and scope checks counts, refused or not.
+//! * Chunk sizes use MB = 1024 × 1024 bytes (TikTok's example plans fit either reading); a video
+//!   over 64 MB needs at least 2 chunks (TikTok: "multiple chunks"). `null` optional fields count
+//!   as absent; unknown fields are ignored, but `post_info` on the inbox endpoint is a 400.
+//!   `brand_content_toggle` is optional.
+//! * The daily post cap counts Direct Posts only; pending inbox shares are those of the last 24 h
+//!   neither posted by the user nor failed. The unaudited active-user cap counts users with a
+//!   Direct Post in the last 24 h, and an unaudited client's posts are stored as `SELF_ONLY`.
+//! * A file upload not completed while its `upload_url` works (1 h) ends `FAILED` with
+//!   `fail_reason` `internal` (TikTok documents no reason for it; `internal` is the retryable
+//!   one: init again). `downloaded_bytes` is 0 while downloading, then 12 MiB (the URL is never
+//!   fetched).
+//! * `publicaly_available_post_id` is always present, `[]` unless a completed Direct Post was
+//!   `PUBLIC_TO_EVERYONE` from an audited client; ids are 19-digit JSON numbers (> 2^53), as in
+//!   the `post_id` of `post.publish.publicly_available` (TikTok leaves its type unconfirmed).
+//! * Scripted outcomes win at once: `fail_publish` and `complete_inbox_share` do not wait for
+//!   processing. A cancelled or failed publish has no upload task any more (404).
+//! * Webhook `create_time` is the fake clock; the signature's `t` is the real wall clock. Events
+//!   are not ordered across each other; copies of one event go out one after the other. Without
+//!   a webhook URL events are dropped, not queued.
 
 mod authorize;
 mod clock;
@@ -61,9 +162,14 @@ mod ids;
 mod oauth;
 mod pages;
 mod pkce;
+mod posting;
+mod publish;
+mod ratelimit;
 mod seed;
 mod server;
 mod state;
+mod upload;
+mod webhooks;
 mod wire;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -71,12 +177,21 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-pub use config::{FakeConfig, FakeUser, FakeVideo, Lifetimes, PkceMode, Rotation};
+pub use config::{
+    FakeConfig, FakeUser, FakeVideo, Lifetimes, PkceMode, PostingBlock, Rotation,
+    UNAUDITED_ACTIVE_USER_CAP,
+};
 pub use faults::{Endpoint, Failure};
+pub use publish::{FakePublish, PublishType};
+pub use webhooks::WebhookDelivery;
 
 use conn::{ConnHandle, ResettableListener};
 use grants::TokenSet;
+use serde_json::Value;
 use state::AppState;
+
+/// How often publishes are checked for new states (and their webhooks sent).
+const SWEEP_INTERVAL: Duration = Duration::from_millis(200);
 
 /// The tokens of a grant made by [`FakeTikTok::mint_grant`]: what the token endpoint answers to a
 /// code exchange. `Debug` redacts the two tokens.
@@ -138,6 +253,16 @@ impl FakeTikTok {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let app = AppState::new(config);
+        app.with(|s| s.base_url = format!("http://{addr}"));
+        webhooks::start(&app);
+        // Publishes move along the fake clock; this emits their webhooks without a request.
+        let ticker = app.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(SWEEP_INTERVAL).await;
+                ticker.with(|s| s.sweep_publishes());
+            }
+        });
         let service =
             server::router(app.clone()).into_make_service_with_connect_info::<ConnHandle>();
         tokio::spawn(async move {
@@ -175,7 +300,7 @@ impl FakeTikTok {
     }
 
     /// Latency of every request to a TikTok API endpoint from now on (token, revoke, user info,
-    /// video list and query; not the authorize page, not `/_fake/`), like
+    /// video list and query, posting and uploads; not the authorize page, not `/_fake/`), like
     /// [`FakeConfig::latency`]. Requests wait without holding any lock, so they overlap.
     pub fn set_latency(&self, latency: Duration) {
         self.app.with(|s| s.config.latency = latency);
@@ -197,9 +322,13 @@ impl FakeTikTok {
         }
     }
 
-    /// Moves the fake's clock (real time plus an offset) by `secs`.
+    /// Moves the fake's clock (real time plus an offset) by `secs`. Publishes that reach a new
+    /// state through the move send their webhooks at once.
     pub fn advance_clock(&self, secs: i64) {
-        self.app.with(|s| s.clock.advance(secs));
+        self.app.with(|s| {
+            s.clock.advance(secs);
+            s.sweep_publishes();
+        });
     }
 
     /// Makes every current access token of that user expired (refresh tokens stay valid).
@@ -211,9 +340,10 @@ impl FakeTikTok {
     }
 
     /// As if the user removed the app in TikTok: all their grants and tokens die and the next
-    /// authorization shows the consent page again.
+    /// authorization shows the consent page again. If a grant was alive, an
+    /// `authorization.removed` webhook with `{"reason":1}` goes out.
     pub fn revoke_grants(&self, open_id: &str) {
-        self.app.with(|s| s.grants.revoke_user(open_id));
+        self.app.with(|s| s.remove_app(open_id));
     }
 
     /// Requests received by `endpoint` (all endpoints for [`Endpoint::Any`]), failed ones included.
@@ -230,9 +360,81 @@ impl FakeTikTok {
         })
     }
 
+    /// The token of every `upload_url` handed out: the app receives these (so they are not in
+    /// [`FakeTikTok::issued_secrets`]) but must never log them or store them in clear.
+    pub fn upload_tokens(&self) -> Vec<String> {
+        self.app.with(|s| s.grants.upload_tokens().to_vec())
+    }
+
     /// How many refresh tokens currently work for that user's grants.
     pub fn live_refresh_tokens(&self, open_id: &str) -> usize {
         self.app
             .with(|s| s.grants.live_refresh_tokens(s.clock.now(), open_id))
+    }
+
+    /// Publishes (Direct Post and inbox) ever created for that user: successful inits only, so
+    /// a test can prove that a retry did not post twice.
+    pub fn posts_created(&self, open_id: &str) -> usize {
+        self.app.with(|s| s.publishes.created_by(open_id))
+    }
+
+    /// That user's publishes with their current status, oldest first.
+    pub fn publishes(&self, open_id: &str) -> Vec<FakePublish> {
+        self.app.with(|s| s.publish_views(open_id))
+    }
+
+    /// Makes a publish `FAILED` with this `fail_reason` (e.g. `file_format_check_failed`),
+    /// whatever its state; a `post.publish.failed` webhook follows. False for an unknown id.
+    pub fn fail_publish(&self, publish_id: &str, reason: &str) -> bool {
+        self.app.with(|s| s.fail_publish(publish_id, reason))
+    }
+
+    /// As if the user opened the inbox notification and posted the share: `PUBLISH_COMPLETE`
+    /// and a `post.publish.complete` webhook. False for an unknown id, a Direct Post or a failed
+    /// share.
+    pub fn complete_inbox_share(&self, publish_id: &str) -> bool {
+        self.app.with(|s| s.complete_inbox_share(publish_id))
+    }
+
+    /// Makes the account private or public (creator info options, unaudited checks). False for
+    /// an unknown user.
+    pub fn set_private_account(&self, open_id: &str, private: bool) -> bool {
+        self.app.with(|s| {
+            s.user_mut(open_id)
+                .map(|u| u.private_account = private)
+                .is_some()
+        })
+    }
+
+    /// Puts a posting block on the account (`None` lifts it). False for an unknown user.
+    pub fn set_posting_block(&self, open_id: &str, block: Option<PostingBlock>) -> bool {
+        self.app.with(|s| {
+            s.user_mut(open_id)
+                .map(|u| u.posting_block = block)
+                .is_some()
+        })
+    }
+
+    /// Unaudited client mode from now on, like [`FakeConfig::unaudited`].
+    pub fn set_unaudited(&self, unaudited: bool) {
+        self.app.with(|s| s.config.unaudited = unaudited);
+    }
+
+    /// Where webhooks go from now on; `None` stops sending (events are then dropped).
+    pub fn set_webhook_url(&self, url: Option<&str>) {
+        self.app
+            .with(|s| s.config.webhook_url = url.map(str::to_owned));
+    }
+
+    /// Sends an arbitrary event through the webhook machinery (signature, retries,
+    /// duplicates); `content` becomes the body's JSON-string `content`. Nothing happens
+    /// without a webhook URL.
+    pub fn send_webhook(&self, event: &str, open_id: &str, content: Value) {
+        self.app.with(|s| s.emit_webhook(event, open_id, &content));
+    }
+
+    /// Every webhook delivery attempt so far, in the order they completed.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.app.with(|s| s.webhooks.deliveries().to_vec())
     }
 }

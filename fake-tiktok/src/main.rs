@@ -3,8 +3,10 @@
 //! Environment (all optional): `FAKE_TIKTOK_CLIENT_KEY`, `FAKE_TIKTOK_CLIENT_SECRET`,
 //! `FAKE_TIKTOK_REDIRECT_URIS` (comma list), `FAKE_TIKTOK_PKCE` (off|hex|base64url),
 //! `FAKE_TIKTOK_LIFETIMES` (classic|2026), `FAKE_TIKTOK_LATENCY_MS` (latency of every API
-//! request, in milliseconds; default 0), `RUST_LOG`. Logs are JSON lines on stdout and never
-//! contain codes, tokens or secrets.
+//! request, in milliseconds; default 0), `FAKE_TIKTOK_WEBHOOK_URL` (where signed webhooks go;
+//! unset: none are sent), `FAKE_TIKTOK_VERIFIED_URL_PREFIXES` (comma list of URL prefixes
+//! verified for `PULL_FROM_URL`; default `https://media.example.com/`), `RUST_LOG`. Logs are
+//! JSON lines on stdout and never contain codes, tokens or secrets.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -82,6 +84,23 @@ fn config_from(lookup: impl Fn(&str) -> Option<String>) -> Result<FakeConfig, St
         })?;
         config.latency = Duration::from_millis(millis);
     }
+    if let Some(url) = var("FAKE_TIKTOK_WEBHOOK_URL") {
+        let url = url.trim();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!(
+                "FAKE_TIKTOK_WEBHOOK_URL=`{url}`: use an http(s) URL such as http://127.0.0.1:9000/webhook"
+            ));
+        }
+        config.webhook_url = Some(url.to_owned());
+    }
+    if let Some(prefixes) = var("FAKE_TIKTOK_VERIFIED_URL_PREFIXES") {
+        config.verified_url_prefixes = prefixes
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+    }
     Ok(config)
 }
 
@@ -105,6 +124,7 @@ async fn main() -> ExitCode {
     let client_key = config.client_key.clone();
     let redirect_uris = config.redirect_uris.join(",");
     let pkce = format!("{:?}", config.pkce);
+    let webhook_url = config.webhook_url.clone().unwrap_or_default();
     let fake = match FakeTikTok::start_on(config, addr).await {
         Ok(fake) => fake,
         Err(error) => {
@@ -118,6 +138,7 @@ async fn main() -> ExitCode {
         client_key,
         redirect_uris,
         pkce,
+        webhook_url,
         "fake-tiktok listening"
     );
     std::future::pending::<()>().await;
@@ -159,5 +180,28 @@ mod tests {
         assert!(latency("100ms").is_err());
         assert!(latency("-1").is_err());
         assert_eq!(config_from(|_| None).map(|c| c.latency), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn webhook_and_prefixes_from_env() {
+        let hook = |value| config_with("FAKE_TIKTOK_WEBHOOK_URL", value).map(|c| c.webhook_url);
+        assert_eq!(
+            hook("http://127.0.0.1:9000/webhook"),
+            Ok(Some("http://127.0.0.1:9000/webhook".to_owned()))
+        );
+        assert_eq!(hook(""), Ok(None));
+        assert!(hook("127.0.0.1:9000").is_err());
+        let prefixes = config_with(
+            "FAKE_TIKTOK_VERIFIED_URL_PREFIXES",
+            "https://a.example/, https://b.example/v/",
+        )
+        .map(|c| c.verified_url_prefixes);
+        assert_eq!(
+            prefixes,
+            Ok(vec![
+                "https://a.example/".to_owned(),
+                "https://b.example/v/".to_owned()
+            ])
+        );
     }
 }

@@ -111,7 +111,11 @@ pub(crate) async fn revoke(
             s.grants.revoke(now, &client_key, token)
         });
         match result {
-            Ok(()) => json_response(StatusCode::OK, &json!({})),
+            Ok(open_id) => {
+                // reason 5: the developer revoked the authorization.
+                s.emit_webhook("authorization.removed", &open_id, &json!({ "reason": 5 }));
+                json_response(StatusCode::OK, &json!({}))
+            }
             Err(e) => oauth_error(s, e, &log_id),
         }
     })

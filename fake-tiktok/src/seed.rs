@@ -1,5 +1,9 @@
 //! The two default TikTok accounts. Deterministic apart from being anchored to "now", so that
 //! video timestamps always fall within the last 90 days.
+//!
+//! `open-alice-0001` is a public account; `open-bob-0002` is the one **private** account (creator
+//! info offers `FOLLOWER_OF_CREATOR`, `MUTUAL_FOLLOW_FRIENDS`, `SELF_ONLY`). Accounts made up by
+//! `FakeTikTok::mint_grant` are public. Everyone may post 600 s videos and has no posting block.
 
 use sha2::{Digest, Sha256};
 
@@ -20,9 +24,12 @@ const TITLES: [&str; 8] = [
     "Choreo: \"quotes\" & <angle brackets>",
 ];
 
+/// The one private seeded account.
+pub(crate) const PRIVATE_USER: &str = "open-bob-0002";
+
 pub(crate) fn default_users() -> Vec<FakeUser> {
     let now = real_now();
-    vec![
+    let mut users = vec![
         user(
             "open-alice-0001",
             "union-alice-7f3a9c",
@@ -41,7 +48,11 @@ pub(crate) fn default_users() -> Vec<FakeUser> {
             false,
             videos(now, 3, 29),
         ),
-    ]
+    ];
+    for user in &mut users {
+        user.private_account = user.open_id == PRIVATE_USER;
+    }
+    users
 }
 
 fn user(
@@ -70,6 +81,9 @@ fn user(
         likes_count: likes,
         video_count: i64::try_from(videos.len()).unwrap_or(i64::MAX),
         videos,
+        private_account: false,
+        max_video_post_duration_sec: 600,
+        posting_block: None,
     }
 }
 

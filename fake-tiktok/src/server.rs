@@ -2,13 +2,14 @@
 //! and TikTok's gateway 404 for everything else.
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 use crate::faults::{Endpoint, endpoint_layer};
 use crate::state::AppState;
 use crate::wire::{janus, log_id_layer};
-use crate::{authorize, control, display, oauth};
+use crate::{authorize, control, display, oauth, posting, upload};
 
 pub(crate) fn router(app: AppState) -> Router {
     let layer = |endpoint: Endpoint| from_fn_with_state((app.clone(), endpoint), endpoint_layer);
@@ -40,6 +41,32 @@ pub(crate) fn router(app: AppState) -> Router {
         .route(
             "/v2/video/query/",
             post(display::video_query).route_layer(layer(Endpoint::VideoQuery)),
+        )
+        .route(
+            "/v2/post/publish/creator_info/query/",
+            post(posting::creator_info).route_layer(layer(Endpoint::CreatorInfo)),
+        )
+        .route(
+            "/v2/post/publish/video/init/",
+            post(posting::video_init).route_layer(layer(Endpoint::VideoInit)),
+        )
+        .route(
+            "/v2/post/publish/inbox/video/init/",
+            post(posting::inbox_init).route_layer(layer(Endpoint::VideoInit)),
+        )
+        .route(
+            "/v2/post/publish/status/fetch/",
+            post(posting::status_fetch).route_layer(layer(Endpoint::StatusFetch)),
+        )
+        .route(
+            "/v2/post/publish/cancel/",
+            post(posting::cancel).route_layer(layer(Endpoint::PublishCancel)),
+        )
+        .route(
+            "/upload/",
+            put(upload::upload)
+                .route_layer(layer(Endpoint::Upload))
+                .layer(DefaultBodyLimit::max(upload::BODY_LIMIT)),
         )
         .with_state(app.clone());
     tiktok

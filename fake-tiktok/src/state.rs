@@ -8,13 +8,21 @@ use crate::clock::Clock;
 use crate::config::{FakeConfig, FakeUser};
 use crate::faults::Faults;
 use crate::grants::{Grants, TokenSet};
+use crate::publish::{FakePublish, Outcome, PublishType, Publishes, Status};
+use crate::ratelimit::RateLimits;
 use crate::seed;
+use crate::webhooks::Webhooks;
 
 pub(crate) struct Store {
     pub(crate) config: FakeConfig,
     pub(crate) clock: Clock,
     pub(crate) faults: Faults,
     pub(crate) grants: Grants,
+    pub(crate) publishes: Publishes,
+    pub(crate) rate_limits: RateLimits,
+    pub(crate) webhooks: Webhooks,
+    /// `http://127.0.0.1:PORT` once bound: the host of `upload_url`s.
+    pub(crate) base_url: String,
     /// Index into `config.users` by `open_id` (the first account wins on duplicates, as a scan
     /// would). `config.users` only grows, through [`Store::mint_grant`].
     user_index: HashMap<String, usize>,
@@ -47,8 +55,62 @@ impl Store {
         self.config.users.get(*self.user_index.get(open_id)?)
     }
 
+    pub(crate) fn user_mut(&mut self, open_id: &str) -> Option<&mut FakeUser> {
+        self.config.users.get_mut(*self.user_index.get(open_id)?)
+    }
+
     pub(crate) fn has_user(&self, open_id: &str) -> bool {
         self.user_index.contains_key(open_id)
+    }
+
+    /// As if the user removed the app in TikTok: every grant dies, and if one was alive an
+    /// `authorization.removed` webhook with reason 1 ("user disconnected in app") goes out.
+    pub(crate) fn remove_app(&mut self, open_id: &str) {
+        if self.grants.revoke_user(open_id) {
+            self.emit_webhook(
+                "authorization.removed",
+                open_id,
+                &serde_json::json!({ "reason": 1 }),
+            );
+        }
+    }
+
+    /// Scripts a publish to `FAILED` with `reason`; false for an unknown publish.
+    pub(crate) fn fail_publish(&mut self, publish_id: &str, reason: &str) -> bool {
+        let Some(publish) = self.publishes.get_mut(publish_id) else {
+            return false;
+        };
+        publish.set_outcome(Outcome::Failed(reason.to_owned()));
+        self.sweep_publishes();
+        true
+    }
+
+    /// As if the user posted an inbox share from TikTok: `PUBLISH_COMPLETE`. False for an
+    /// unknown publish, a Direct Post or a failed share.
+    pub(crate) fn complete_inbox_share(&mut self, publish_id: &str) -> bool {
+        let now = self.clock.now();
+        let processing = self.config.processing_secs;
+        let Some(publish) = self.publishes.get_mut(publish_id) else {
+            return false;
+        };
+        if publish.kind != PublishType::InboxShare
+            || matches!(publish.status(now, processing), Status::Failed(_))
+        {
+            return false;
+        }
+        publish.set_outcome(Outcome::Posted);
+        self.sweep_publishes();
+        true
+    }
+
+    /// The user's publishes as tests see them, oldest first.
+    pub(crate) fn publish_views(&self, open_id: &str) -> Vec<FakePublish> {
+        let now = self.clock.now();
+        let processing = self.config.processing_secs;
+        self.publishes
+            .of_user(open_id)
+            .map(|p| p.view(now, processing))
+            .collect()
     }
 
     /// As if `open_id` approved `scopes` on the consent page and the code was exchanged: same
@@ -115,6 +177,10 @@ impl AppState {
             clock: Clock::default(),
             faults: Faults::default(),
             grants: Grants::default(),
+            publishes: Publishes::default(),
+            rate_limits: RateLimits::default(),
+            webhooks: Webhooks::default(),
+            base_url: String::new(),
             user_index,
         })))
     }

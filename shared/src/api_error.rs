@@ -17,6 +17,8 @@ pub const DEFAULT_RETRY_AFTER_SECS: u64 = 60;
 pub enum ApiError {
     /// Missing, malformed or failed app JWT.
     Unauthorized,
+    /// A webhook whose `TikTok-Signature` is missing, malformed, wrong or too old.
+    InvalidSignature(&'static str),
     /// Bad input; the message says what to fix (never echoes a secret).
     InvalidRequest(String),
     /// The route exists but not with this method; carries the `Allow` header value.
@@ -35,6 +37,20 @@ pub enum ApiError {
     },
     /// TikTok failed or answered something unusable, after bounded retries.
     TikTok { tiktok_log_id: Option<String> },
+    /// TikTok refused to post for a reason the person can act on (its own code, §6.3).
+    PostingRefused {
+        code: &'static str,
+        tiktok_log_id: Option<String>,
+    },
+    /// TikTok may or may not have created the post (the init's answer was lost): do not post
+    /// again before checking the creator's profile.
+    PublishOutcomeUnknown { tiktok_log_id: Option<String> },
+    /// No post with this id was started by this app user.
+    PublishNotFound,
+    /// This `Idempotency-Key` was used for a different request.
+    IdempotencyKeyReused,
+    /// The first request with this `Idempotency-Key` has not finished yet.
+    IdempotencyInProgress,
     /// A dependency (DynamoDB, KMS, Secrets Manager) failed; retrying may help.
     ServiceUnavailable,
     /// A bug or an impossible state; details are logged, not returned.
@@ -44,7 +60,7 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotConnected => StatusCode::NOT_FOUND,
@@ -52,6 +68,11 @@ impl ApiError {
             Self::ScopeMissing(_) => StatusCode::FORBIDDEN,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::TikTok { .. } => StatusCode::BAD_GATEWAY,
+            Self::PostingRefused { code, .. } => posting_refusal(code).0,
+            Self::PublishOutcomeUnknown { .. } => StatusCode::BAD_GATEWAY,
+            Self::PublishNotFound => StatusCode::NOT_FOUND,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyInProgress => StatusCode::CONFLICT,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -60,6 +81,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unauthorized => "unauthorized",
+            Self::InvalidSignature(_) => "invalid_signature",
             Self::InvalidRequest(_) => "invalid_request",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::NotConnected => "not_connected",
@@ -67,6 +89,11 @@ impl ApiError {
             Self::ScopeMissing(_) => "scope_missing",
             Self::RateLimited { .. } => "rate_limited",
             Self::TikTok { .. } => "tiktok_error",
+            Self::PostingRefused { code, .. } => code,
+            Self::PublishOutcomeUnknown { .. } => "publish_outcome_unknown",
+            Self::PublishNotFound => "publish_not_found",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::IdempotencyInProgress => "idempotency_in_progress",
             Self::ServiceUnavailable => "service_unavailable",
             Self::Internal => "internal_error",
         }
@@ -75,6 +102,7 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             Self::Unauthorized => "a valid app JWT is required in the Authorization header".into(),
+            Self::InvalidSignature(why) => (*why).into(),
             Self::InvalidRequest(message) => message.clone(),
             Self::MethodNotAllowed(allow) => format!("this route only answers {allow}"),
             Self::NotConnected => "no connected TikTok account matches this request".into(),
@@ -86,6 +114,15 @@ impl ApiError {
             }
             Self::RateLimited { .. } => "TikTok is rate limiting this app; retry later".into(),
             Self::TikTok { .. } => "TikTok failed to answer; try again shortly".into(),
+            Self::PostingRefused { code, .. } => posting_refusal(code).1.into(),
+            Self::PublishOutcomeUnknown { .. } => "TikTok did not confirm the post in time; it may exist. Check the creator's profile (or repeat with the same Idempotency-Key) before posting again".into(),
+            Self::PublishNotFound => "no post with this publish_id was started by this app user".into(),
+            Self::IdempotencyKeyReused => {
+                "this Idempotency-Key was used for a different request; use a new key".into()
+            }
+            Self::IdempotencyInProgress => {
+                "the first request with this Idempotency-Key is still running; retry shortly".into()
+            }
             Self::ServiceUnavailable => {
                 "a backing service is unavailable; try again shortly".into()
             }
@@ -129,7 +166,10 @@ impl ApiError {
         let mut body = json!({ "error": self.code(), "message": self.message() });
         match self {
             Self::ScopeMissing(scope) => body["scope"] = json!(scope),
-            Self::RateLimited { tiktok_log_id, .. } | Self::TikTok { tiktok_log_id } => {
+            Self::RateLimited { tiktok_log_id, .. }
+            | Self::TikTok { tiktok_log_id }
+            | Self::PostingRefused { tiktok_log_id, .. }
+            | Self::PublishOutcomeUnknown { tiktok_log_id } => {
                 if let Some(log_id) = tiktok_log_id {
                     body["tiktok_log_id"] = json!(log_id);
                 }
@@ -150,6 +190,78 @@ impl ApiError {
             _ => {}
         }
         response
+    }
+}
+
+/// TikTok's posting refusals (TIKTOK_API.md §6.2–§6.4): the codes the API passes on as they
+/// are, with their status and what the person can do about each.
+pub const POSTING_REFUSALS: [(&str, StatusCode, &str); 8] = [
+    (
+        "spam_risk_too_many_posts",
+        StatusCode::FORBIDDEN,
+        "this creator reached TikTok's daily limit of API posts; try again tomorrow",
+    ),
+    (
+        "spam_risk_user_banned_from_posting",
+        StatusCode::FORBIDDEN,
+        "TikTok does not let this creator post at the moment",
+    ),
+    (
+        "spam_risk_too_many_pending_share",
+        StatusCode::FORBIDDEN,
+        "this creator has 5 uploads waiting in the TikTok inbox (TikTok's 24-hour limit); they must post or delete some first",
+    ),
+    (
+        "reached_active_user_cap",
+        StatusCode::FORBIDDEN,
+        "this TikTok app reached its daily quota of creators posting through the API; try again tomorrow",
+    ),
+    (
+        "unaudited_client_can_only_post_to_private_accounts",
+        StatusCode::FORBIDDEN,
+        "this TikTok app has not passed TikTok's audit: it can only post to private accounts, with privacy SELF_ONLY",
+    ),
+    (
+        "url_ownership_unverified",
+        StatusCode::FORBIDDEN,
+        "TikTok only pulls videos from a domain or URL prefix verified in the TikTok developer portal",
+    ),
+    (
+        "privacy_level_option_mismatch",
+        StatusCode::FORBIDDEN,
+        "post_info.privacy_level is not one of the creator's current options; read creator-info again",
+    ),
+    (
+        "invalid_param",
+        StatusCode::BAD_REQUEST,
+        "TikTok refused a parameter of this post; check the request against creator-info",
+    ),
+];
+
+/// Status and message of a posting refusal code (a code not in the list never gets here).
+fn posting_refusal(code: &str) -> (StatusCode, &'static str) {
+    POSTING_REFUSALS.iter().find(|(c, _, _)| *c == code).map_or(
+        (StatusCode::BAD_GATEWAY, "TikTok refused this post"),
+        |(_, status, message)| (*status, *message),
+    )
+}
+
+impl ApiError {
+    /// The error for a TikTok posting error code, when it is one a person can act on.
+    pub fn posting_refusal(code: &str, tiktok_log_id: Option<String>) -> Option<Self> {
+        // `invalid_params` is the API-wide spelling of the posting docs' `invalid_param`.
+        let code = if code == "invalid_params" {
+            "invalid_param"
+        } else {
+            code
+        };
+        POSTING_REFUSALS
+            .iter()
+            .find(|(c, _, _)| *c == code)
+            .map(|(code, _, _)| Self::PostingRefused {
+                code,
+                tiktok_log_id,
+            })
     }
 }
 

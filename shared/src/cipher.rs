@@ -35,6 +35,14 @@ impl EncryptionContext {
         ]))
     }
 
+    /// For the answer stored under an `Idempotency-Key` (it may carry an `upload_url`).
+    pub fn publish_answer(key_hash: &str) -> Self {
+        Self(BTreeMap::from([
+            ("purpose", "publish-answer".to_owned()),
+            ("idempotency_key", key_hash.to_owned()),
+        ]))
+    }
+
     /// The pairs in a stable order.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (*k, v.as_str()))

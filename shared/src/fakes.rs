@@ -13,7 +13,10 @@ use crate::store::{
     Account, AccountStatus, AccountStore, DueCursor, PendingState, RefreshLease, RenewedTokens,
     StateKey, StateStore, StoreError, Written,
 };
-use crate::tiktok::{Profile, TikTokApi, TikTokError, TokenGrant, VideoPage};
+use crate::tiktok::{
+    CreatorInfo, InitAnswer, Profile, PublishInit, PublishStatus, TikTokApi, TikTokError,
+    TokenGrant, VideoPage, VideoSource,
+};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -227,6 +230,22 @@ impl AccountStore for InMemoryAccounts {
         }
         Ok(())
     }
+
+    async fn mark_revoked(&self, open_id: &str) -> Result<Option<String>, StoreError> {
+        let Some(owner) = lock(&self.owners).get(open_id).cloned() else {
+            return Ok(None);
+        };
+        let mut accounts = lock(&self.accounts);
+        let Some(stored) = accounts.get_mut(&(owner.clone(), open_id.to_owned())) else {
+            return Ok(None);
+        };
+        stored.status = AccountStatus::Revoked;
+        stored.token_version += 1;
+        stored.sealed_tokens.clear();
+        stored.refresh_lease_until = None;
+        stored.refresh_due_at = None;
+        Ok(Some(owner))
+    }
 }
 
 impl InMemoryAccounts {
@@ -317,6 +336,23 @@ pub struct ScriptedTikTok {
     pub api_errors: Arc<Mutex<Vec<TikTokError>>>,
     /// Access tokens revoked.
     pub revoked: Arc<Mutex<Vec<String>>>,
+    /// The Content Posting side.
+    pub posting: Arc<Mutex<PostingScript>>,
+}
+
+/// The Content Posting side of [`ScriptedTikTok`]: every init creates a post (even one whose
+/// answer is replaced by a scripted error, like a timeout after TikTok acted).
+#[derive(Debug, Default)]
+pub struct PostingScript {
+    pub creator: CreatorInfo,
+    /// Inits that reached "TikTok" (each created a post unless refused before acting).
+    pub inits: Vec<PublishInit>,
+    /// Errors for the next init answers, first first; `(error, created)`: whether the post was
+    /// created anyway.
+    pub init_errors: Vec<(TikTokError, bool)>,
+    /// Status answers by publish id.
+    pub statuses: HashMap<String, PublishStatus>,
+    pub status_calls: u32,
 }
 
 impl ScriptedTikTok {
@@ -329,7 +365,13 @@ impl ScriptedTikTok {
             refresh: Arc::default(),
             api_errors: Arc::default(),
             revoked: Arc::default(),
+            posting: Arc::default(),
         }
+    }
+
+    /// Inits that created a post.
+    pub fn posts_created(&self) -> usize {
+        lock(&self.posting).inits.len()
     }
 
     pub fn fail_exchange(&self, error: TikTokError) {
@@ -432,5 +474,54 @@ impl TikTokApi for ScriptedTikTok {
             Some(error) => Err(error),
             None => Ok(VideoPage::default()),
         }
+    }
+
+    async fn creator_info(&self, _token: &AccessToken) -> Result<CreatorInfo, TikTokError> {
+        match self.next_api_error() {
+            Some(error) => Err(error),
+            None => Ok(lock(&self.posting).creator.clone()),
+        }
+    }
+
+    async fn init_publish(
+        &self,
+        _token: &AccessToken,
+        init: &PublishInit,
+    ) -> Result<InitAnswer, TikTokError> {
+        let mut posting = lock(&self.posting);
+        let scripted = (!posting.init_errors.is_empty()).then(|| posting.init_errors.remove(0));
+        let created = scripted.as_ref().is_none_or(|(_, created)| *created);
+        if created {
+            posting.inits.push(init.clone());
+        }
+        if let Some((error, _)) = scripted {
+            return Err(error);
+        }
+        let publish_id = format!("v_pub_url~v2.{}", posting.inits.len());
+        let upload_url = matches!(init.source, VideoSource::Upload { .. })
+            .then(|| format!("https://upload.invalid/?upload_id={publish_id}&upload_token=secret"));
+        Ok(InitAnswer {
+            publish_id,
+            upload_url,
+        })
+    }
+
+    async fn publish_status(
+        &self,
+        _token: &AccessToken,
+        publish_id: &str,
+    ) -> Result<PublishStatus, TikTokError> {
+        let mut posting = lock(&self.posting);
+        posting.status_calls += 1;
+        posting
+            .statuses
+            .get(publish_id)
+            .cloned()
+            .ok_or_else(|| TikTokError::Api {
+                status: 400,
+                code: "invalid_publish_id".into(),
+                message: "unknown".into(),
+                log_id: None,
+            })
     }
 }

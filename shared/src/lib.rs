@@ -9,11 +9,13 @@ pub mod cipher_cache;
 pub mod clock;
 pub mod config;
 pub mod connect;
+pub mod console;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fakes;
 pub mod handler;
 pub mod pkce;
 pub mod profile;
+pub mod publish;
 pub mod query;
 pub mod refresh;
 pub mod refresh_job;
@@ -28,3 +30,4 @@ pub mod store;
 pub mod telemetry;
 pub mod tiktok;
 pub mod videos;
+pub mod webhook;

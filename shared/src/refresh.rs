@@ -167,9 +167,47 @@ where
         F: Fn(AccessToken) -> Fut,
         Fut: Future<Output = Result<R, TikTokError>>,
     {
+        self.with_token_tries(account, deadline, what, self.policy.backoff, call)
+            .await
+    }
+
+    /// As `with_token`, but a transient failure is never retried: for calls that may have taken
+    /// effect at TikTok even though their answer was lost (a publish init). A refused token is
+    /// still refreshed and the call made once more, as TikTok did nothing with the refused one.
+    pub async fn with_token_once<R, F, Fut>(
+        &self,
+        account: Account,
+        deadline: Instant,
+        what: &'static str,
+        call: F,
+    ) -> Result<(Session, R), RefreshError>
+    where
+        F: Fn(AccessToken) -> Fut,
+        Fut: Future<Output = Result<R, TikTokError>>,
+    {
+        let once = Backoff {
+            attempts: 1,
+            ..self.policy.backoff
+        };
+        self.with_token_tries(account, deadline, what, once, call)
+            .await
+    }
+
+    async fn with_token_tries<R, F, Fut>(
+        &self,
+        account: Account,
+        deadline: Instant,
+        what: &'static str,
+        backoff: Backoff,
+        call: F,
+    ) -> Result<(Session, R), RefreshError>
+    where
+        F: Fn(AccessToken) -> Fut,
+        Fut: Future<Output = Result<R, TikTokError>>,
+    {
         let session = self.session(account, deadline).await?;
         ensure_time_for_call(deadline, what)?;
-        let first = retry_transient(self.policy.backoff, deadline, what, || {
+        let first = retry_transient(backoff, deadline, what, || {
             call(session.tokens.access_token.clone())
         })
         .await;
@@ -183,7 +221,7 @@ where
                 );
                 let session = self.refresh(session.account, deadline).await?;
                 ensure_time_for_call(deadline, what)?;
-                let result = retry_transient(self.policy.backoff, deadline, what, || {
+                let result = retry_transient(backoff, deadline, what, || {
                     call(session.tokens.access_token.clone())
                 })
                 .await?;

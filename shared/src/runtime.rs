@@ -13,15 +13,22 @@ use crate::cipher_cache::CachingCipher;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::handler::UserApi;
+use crate::publish::PublishApi;
 use crate::refresh::{RefreshPolicy, TokenKeeper};
 use crate::secret::{ClientSecret, JwtSecret};
-use crate::store::{DynamoAccountStore, DynamoStateStore};
+use crate::store::{DynamoAccountStore, DynamoPublishStore, DynamoStateStore};
 use crate::tiktok::{TikTokHttp, TikTokHttpConfig};
+use crate::webhook::WebhookApi;
 
 /// The token keeper over the real adapters; decryptions are cached for the warm environment.
 pub type LiveKeeper<K> = TokenKeeper<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K>;
 /// The app-user functions' state over the real adapters.
 pub type LiveUserApi<K> = UserApi<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K>;
+/// What the `publish` function builds once per cold start.
+pub type LivePublishApi<K> =
+    PublishApi<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K, DynamoPublishStore>;
+/// What the `webhook` function builds once per cold start.
+pub type LiveWebhookApi<K> = WebhookApi<DynamoAccountStore, DynamoPublishStore, K>;
 
 // Time limits of every AWS call (DynamoDB, KMS, Secrets Manager), so that a slow or unreachable AWS
 // answers with an error the caller can report, well inside the function's timeout, instead of the
@@ -237,6 +244,27 @@ impl ColdStart {
                 ..RefreshPolicy::default()
             },
         })
+    }
+
+    pub fn publishes(&self) -> DynamoPublishStore {
+        DynamoPublishStore::new(self.aws.dynamodb.clone(), &self.config.table_name)
+    }
+
+    pub fn publish_api<K: Clock>(&self, clock: K) -> Result<LivePublishApi<K>, StartError> {
+        Ok(PublishApi {
+            user: self.user_api(clock)?,
+            store: self.publishes(),
+        })
+    }
+
+    pub fn webhook_api<K: Clock>(&self, clock: K) -> LiveWebhookApi<K> {
+        WebhookApi {
+            accounts: self.accounts(),
+            store: self.publishes(),
+            client_key: self.config.tiktok_client_key.clone(),
+            client_secret: self.secrets.tiktok_client_secret.clone(),
+            clock,
+        }
     }
 
     pub fn user_api<K: Clock>(&self, clock: K) -> Result<LiveUserApi<K>, StartError> {

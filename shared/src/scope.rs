@@ -6,6 +6,8 @@ pub const USER_INFO_BASIC: &str = "user.info.basic";
 pub const USER_INFO_PROFILE: &str = "user.info.profile";
 pub const USER_INFO_STATS: &str = "user.info.stats";
 pub const VIDEO_LIST: &str = "video.list";
+pub const VIDEO_PUBLISH: &str = "video.publish";
+pub const VIDEO_UPLOAD: &str = "video.upload";
 
 /// One scope name such as `video.list`: lowercase letters, digits, `.` and `_`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,5 +1,6 @@
 //! Property tests of every parser that reads outside input (issue 6): app JWTs, raw query strings
-//! (and the callback that uses them), TikTok's JSON answers, video paging, `return_to`, scopes.
+//! (and the callback that uses them), TikTok's JSON answers, video paging, `return_to`, scopes,
+//! publish bodies, chunk plans and webhook signatures.
 //!
 //! Each property runs a fixed number of cases (`cases(n)`) and writes no regression files, so a
 //! run is bounded and leaves the tree clean. The number of cases is in each property's config.
@@ -1460,5 +1461,62 @@ proptest! {
             ScopeSet::parse_comma_list(&list),
             Err(first_bad.chars().take(64).collect::<String>())
         );
+    }
+}
+
+// --- Posting and webhooks (issue 7) -------------------------------------------------------
+
+use shared::publish::{ChunkPlan, MAX_VIDEO_SIZE, PublishRequest};
+use shared::secret::ClientSecret;
+use shared::webhook::verify_signature;
+
+proptest! {
+    #![proptest_config(cases(1000))]
+
+    /// Every legal size gets a plan TikTok accepts, covering the file exactly, in order.
+    #[test]
+    fn chunk_plans_obey_tiktoks_rules(size in 1u64..=MAX_VIDEO_SIZE) {
+        let plan = ChunkPlan::for_size(size).expect("a legal size");
+        prop_assert_eq!(plan.check(), Ok(()));
+        prop_assert_eq!(plan.chunks.iter().map(|c| c.size).sum::<u64>(), size);
+        prop_assert_eq!(plan.total_chunk_count, plan.chunks.len() as u64);
+    }
+
+    /// Arbitrary bytes as a publish body: a parsed request or a 400 whose message never
+    /// repeats what was sent.
+    #[test]
+    fn publish_bodies_parse_or_are_refused_without_echo(body in nasty_string(200)) {
+        match PublishRequest::parse(body.as_bytes()) {
+            Ok(_) => {}
+            Err(ApiError::InvalidRequest(message)) => {
+                if body.len() >= 8 {
+                    prop_assert!(!message.contains(&body), "{message}");
+                }
+            }
+            Err(other) => prop_assert!(false, "{other:?}"),
+        }
+    }
+
+    /// A signature header of arbitrary text never verifies, whatever the body.
+    #[test]
+    fn webhook_arbitrary_signatures_never_verify(header in nasty_string(120), body in nasty_string(80)) {
+        let secret = ClientSecret::new("client-secret");
+        prop_assert!(verify_signature(Some(header.as_bytes()), body.as_bytes(), &secret, now()).is_err());
+    }
+
+    /// A real signature verifies within 5 minutes and for nothing but its own body.
+    #[test]
+    fn webhook_signatures_bind_body_and_time(body in nasty_string(80), other in nasty_string(80), skew in -600i64..600) {
+        use hmac::Mac as _;
+        let secret = ClientSecret::new("client-secret");
+        let t = now() - skew;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"client-secret").expect("key");
+        mac.update(format!("{t}.{body}").as_bytes());
+        let header = format!("t={t},s={}", hex::encode(mac.finalize().into_bytes()));
+        let verified = verify_signature(Some(header.as_bytes()), body.as_bytes(), &secret, now()).is_ok();
+        prop_assert_eq!(verified, skew.abs() <= 300);
+        if other != body {
+            prop_assert!(verify_signature(Some(header.as_bytes()), other.as_bytes(), &secret, now()).is_err());
+        }
     }
 }

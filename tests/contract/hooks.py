@@ -10,9 +10,15 @@
 - `callback_stays_on_the_allow_list`: every 302 of the callback goes to APP_RETURN_URL (the only
   return URL of the stack here) with `tiktok=connected&open_id=…` or `tiktok=error&reason=…`.
 - `every_operation_answered_success`: at the end of the run, each operation has answered its
-  success status at least once (200; 302 for the callback; 204 for the disconnect), so a run
+  success status at least once (200; 302 for the callback; 204 for the disconnect; 202 for
+  POST /tiktok/publish; 401 for the webhook, which schemathesis cannot sign), so a run
   where every request bounced off 401/404 cannot pass green. CONTRACT_EXPECT replaces the list
-  (the failure pass expects TikTok's failures to come through as 429/502).
+  (the failure pass expects TikTok's failures to come through as 429/502, and its refusals to
+  let a creator post as 403).
+
+Hooks: `map_case` steers generated open_ids, video URLs and publish_ids to data that exists
+(see there); `after_call` remembers the publish_ids POST /tiktok/publish answered; `filter_case`
+leaves out the few requests cargo lambda watch cannot hand to a function at all.
 """
 
 import json
@@ -95,6 +101,15 @@ SUCCESS = {
     "GET /tiktok/videos": 200,
     "GET /tiktok/accounts": 200,
     "DELETE /tiktok/accounts/{open_id}": 204,
+    "GET /tiktok/console": 200,
+    "GET /tiktok/publish/creator-info": 200,
+    "POST /tiktok/publish": 202,
+    "GET /tiktok/publish/{publish_id}": 200,
+    # Schemathesis cannot sign TikTok's webhooks (HMAC of the exact body with the client secret),
+    # so every request it sends is refused before the body is read: only the webhook's 401 (and
+    # its 400 for an oversized body) is checked against the spec here. run.sh sends signed
+    # deliveries itself and checks their 200 answers.
+    "POST /tiktok/webhook": 401,
 }
 # CONTRACT_EXPECT="GET /tiktok/me=429;GET /tiktok/videos=502": the status each tested operation
 # must have answered at least once instead (the pass where TikTok is made to fail).
@@ -128,22 +143,132 @@ class every_operation_answered_success:  # noqa: N801 - the check's name in the 
 
 
 CONNECTED = "open-alice-0001"
+OTHER = "open-bob-0002"
+# Connected with user.info.basic only (run.sh): the posting routes answer her 403 scope_missing.
+BASIC_ONLY = "open-carol-0003"
+# Connected with every scope (run.sh) for creator info alone: the Direct Posts of POST
+# /tiktok/publish count against Alice's 20 creator-info calls a minute, so hers soon answer 429.
+CREATOR = "open-dave-0004"
+# CONTRACT_POSTER=<open_id>: the account with every scope for both posting routes instead (the
+# pass where TikTok refuses to let that creator post).
+POSTER = os.environ.get("CONTRACT_POSTER")
+# A URL prefix the fake TikTok treats as verified (its default `verified_url_prefixes`).
+VERIFIED_URL = "https://media.example.com/contract/"
+# publish_ids this run started: the one run.sh created before schemathesis, then every 202's.
+PUBLISH_IDS = [os.environ["CONTRACT_PUBLISH_ID"]] if os.environ.get("CONTRACT_PUBLISH_ID") else []
+
+
+def _crc(value):
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return zlib.crc32(text.encode("utf-8", "replace"))
+
+
+def _half(value):
+    """Deterministically true for about half of the generated values."""
+    return _crc(value) % 2 == 0
+
+
+def _account(value, full=CONNECTED):
+    """A connected account for about 3 in 4 generated open_ids: one with every scope (`full`) for
+    half, Carol (no posting scope) for a quarter; the rest stay unknown (404)."""
+    return {0: full, 1: full, 2: BASIC_ONLY}.get(_crc(value) % 4, value)
+
+
+@schemathesis.hook
+def after_call(ctx, case, response):
+    if case.operation.label == "POST /tiktok/publish" and response.status_code == 202:
+        try:
+            publish_id = response.json()["publish_id"]
+        except (ValueError, KeyError, TypeError):
+            return
+        if publish_id not in PUBLISH_IDS:
+            PUBLISH_IDS.append(publish_id)
+
+
+def _integers(value):
+    """`value` with every whole float (2837.0) written as an integer. JSON Schema's `integer` takes
+    2837.0, so schemathesis sends it as valid; the API, like TikTok, reads sizes and milliseconds
+    as integers only and refuses it (400), as the spec's descriptions say."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integers(v) for v in value]
+    return value
+
+
+def _sendable(value):
+    """Whether cargo lambda watch can turn this header value or body into a Lambda event."""
+    if isinstance(value, str):
+        return all(" " <= c <= "~" or c == "\t" for c in value)
+    data = getattr(value, "data", value)
+    if isinstance(data, (bytes, bytearray)):
+        try:
+            bytes(data).decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+@schemathesis.hook
+def filter_case(ctx, case):
+    """Leaves out the requests the local stack cannot deliver to a function at all: cargo lambda
+    watch answers 500 itself (the function never runs) for a header value outside printable
+    ASCII and for a JSON body that is not UTF-8, as it cannot put either in the Lambda event's
+    JSON. (API Gateway would pass them on, or refuse them, before any function code.) The same
+    requests with printable but invalid values still reach the functions and must be refused."""
+    headers = case.headers.values() if hasattr(case.headers, "values") else ()
+    if not all(_sendable(v) for v in headers if isinstance(v, str)):
+        return False
+    return _sendable(case.body) if isinstance(getattr(case.body, "data", case.body), (bytes, bytearray)) else True
 
 
 @schemathesis.hook
 def map_case(ctx, case):
-    """Half of the schema-valid `open_id`s of /tiktok/me and /tiktok/videos name the connected
-    account (Alice), so the 200 answers are checked as often as the 404s: a random open_id is
-    never connected. Chosen by a checksum of the generated value, so the run stays deterministic;
-    invalid (negative) cases are left alone, they must still be refused."""
-    if case.operation.label not in ("GET /tiktok/me", "GET /tiktok/videos"):
+    """Steers schema-valid cases to data that exists, so success answers are checked as often as
+    the 404s (a random open_id is never connected, a random publish_id never started): half the
+    `open_id`s of /tiktok/me and /tiktok/videos become Alice; of the posting routes, half become
+    an account with every scope (Alice for POST /tiktok/publish, Dave for creator info) and a
+    quarter Carol, who did not grant the posting scopes; half the `video_url`s one under the fake
+    TikTok's verified prefix (the others get TikTok's 403 url_ownership_unverified); half the
+    publish_ids of GET /tiktok/publish/{publish_id} one this run started. Chosen by a checksum of
+    the generated value, so the run stays deterministic; invalid (negative) cases are left alone,
+    they must still be refused."""
+    label = case.operation.label
+    if label == "DELETE /tiktok/accounts/{open_id}":
+        # Alice, Carol and Dave stay connected for the whole run, whatever else the case gets
+        # wrong: the operations tested after the disconnect need them (schemathesis reuses the
+        # open_ids GET /tiktok/accounts listed). The 204 is Bob's: the example disconnects him.
+        params = case.path_parameters
+        if isinstance(params, dict) and params.get("open_id") in (CONNECTED, BASIC_ONLY, CREATOR):
+            params["open_id"] = OTHER
         return case
     meta = getattr(case, "meta", None)
     mode = getattr(getattr(meta, "generation", None), "mode", None)
     if mode is None or str(getattr(mode, "value", mode)) != "positive":
         return case
-    query = case.query
-    if isinstance(query, dict) and isinstance(query.get("open_id"), str):
-        if zlib.crc32(query["open_id"].encode("utf-8", "replace")) % 2 == 0:
-            query["open_id"] = CONNECTED
+    if label in ("GET /tiktok/me", "GET /tiktok/videos"):
+        query = case.query
+        if isinstance(query, dict) and isinstance(query.get("open_id"), str):
+            if _half(query["open_id"]):
+                query["open_id"] = CONNECTED
+    elif label == "GET /tiktok/publish/creator-info":
+        query = case.query
+        if isinstance(query, dict) and isinstance(query.get("open_id"), str):
+            query["open_id"] = _account(query["open_id"], POSTER or CREATOR)
+    elif label == "POST /tiktok/publish" and isinstance(case.body, dict):
+        body = case.body = _integers(case.body)
+        if isinstance(body.get("open_id"), str):
+            body["open_id"] = _account(body["open_id"], POSTER or CONNECTED)
+        source = body.get("source")
+        if isinstance(source, dict) and isinstance(source.get("video_url"), str):
+            if _half(source["video_url"]):
+                source["video_url"] = VERIFIED_URL + "%08x.mp4" % _crc(source["video_url"])
+    elif label == "GET /tiktok/publish/{publish_id}" and PUBLISH_IDS:
+        params = case.path_parameters
+        if isinstance(params, dict) and isinstance(params.get("publish_id"), str):
+            crc = _crc(params["publish_id"])
+            if crc % 2 == 0:
+                params["publish_id"] = PUBLISH_IDS[(crc >> 1) % len(PUBLISH_IDS)]
     return case

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-export DEV_STATE_DIR=target/e2e-dev DEV_MOTO_PORT=15000 DEV_TIKTOK_PORT=19100 DEV_FUNCTIONS_PORT=19000
+export DEV_STATE_DIR=target/e2e-dev DEV_MOTO_PORT=15000 DEV_TIKTOK_PORT=19100 DEV_FUNCTIONS_PORT=19000 \
+  DEV_GATEWAY_PORT=19200
 mkdir -p "$DEV_STATE_DIR"
 out="$DEV_STATE_DIR/dev.out"
 # Only the defaults of dev.sh: variables a developer exported must not change what is tested.
@@ -116,6 +117,85 @@ run=$(cargo lambda invoke -A 127.0.0.1 -P "$DEV_FUNCTIONS_PORT" token-refresh \
   fail "token-refresh answered $run"
 pass
 
+# Publishing, as the README's walkthrough does: Bob (a private account) grants posting; his
+# creator info; a Direct Post by chunked upload, kept idempotent; its status to completion; the
+# fake TikTok's webhooks reaching the webhook function.
+# Compile the webhook function first: the fake retries a delivery for ~13 s only (TikTok: 72 h).
+status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 300 -X POST "$api/webhook/")
+[ "$status" = 401 ] || fail "webhook without a signature answered $status"
+pass
+url=$(curl -sf --max-time 60 -H "Authorization: Bearer $APP_JWT" \
+  "$api/authorize/?scopes=user.info.basic,video.publish,video.upload" | json 'd["authorize_url"]') ||
+  fail "authorize for posting scopes gave no authorize_url"
+cb=$(curl -s -o /dev/null -w '%{redirect_url}' "$tiktok/v2/auth/authorize/consent/" \
+  --data "${url#*\?}&account=open-bob-0002&granted=user.info.basic&granted=video.publish&granted=video.upload&decision=approve")
+result=$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$cb")
+[ "$result" = 302 ] || fail "callback for bob answered $result"
+call "$api/publish/creator-info?open_id=open-bob-0002"
+[ "$status" = 200 ] || fail "creator-info answered $status: $body"
+options=$(json '",".join(d["privacy_level_options"])' <<<"$body")
+[ "$options" = "FOLLOWER_OF_CREATOR,MUTUAL_FOLLOW_FRIENDS,SELF_ONLY" ] || fail "bob's privacy options: $options"
+pass
+# A private account cannot post publicly: refused here, before TikTok.
+call -X POST -H "Content-Type: application/json" "$api/publish/" --data \
+  '{"open_id":"open-bob-0002","mode":"direct","source":{"type":"url","video_url":"https://media.example.com/cat.mp4"},"post_info":{"privacy_level":"PUBLIC_TO_EVERYONE"}}'
+[ "$status" = 400 ] || fail "a public post for a private account answered $status: $body"
+pass
+video="$DEV_STATE_DIR/video.mp4"
+head -c $((21 * 1024 * 1024 + 7)) /dev/zero >"$video"
+size=$(stat -c %s "$video")
+post='{"open_id":"open-bob-0002","mode":"direct","source":{"type":"upload","video_size":'$size'},"post_info":{"title":"Hello from curl #fyp","privacy_level":"SELF_ONLY"}}'
+call -X POST -H "Content-Type: application/json" -H "Idempotency-Key: e2e-post-1" "$api/publish/" --data "$post"
+[ "$status" = 202 ] || fail "POST publish answered $status: $body"
+started=$body
+publish_id=$(json 'd["publish_id"]' <<<"$started")
+upload_url=$(json 'd["upload"]["upload_url"]' <<<"$started")
+[ "$(json 'd["upload"]["total_chunk_count"]' <<<"$started")" = 2 ] || fail "expected 2 chunks: $started"
+# The same request again (say the answer was lost): the same post, not a second one.
+call -X POST -H "Content-Type: application/json" -H "Idempotency-Key: e2e-post-1" "$api/publish/" --data "$post"
+[ "$status" = 202 ] && [ "$(json 'd["publish_id"]' <<<"$body")" = "$publish_id" ] || fail "the replay answered $status: $body"
+posts=$(curl -sf "$tiktok/_fake/users/open-bob-0002/publishes" | json 'd["created"]')
+[ "$posts" = 1 ] || fail "TikTok has $posts posts for bob, expected 1"
+pass
+codes=""
+while read -r first size range; do
+  # `tail` is cut off by `head` (SIGPIPE): only curl's status counts here.
+  code=$(set +o pipefail; tail -c +$((first + 1)) "$video" | head -c "$size" |
+    curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Content-Type: video/mp4" -H "Content-Range: $range" \
+      --data-binary @- "$upload_url")
+  codes+="$code "
+done < <(json '"\n".join("%d %d %s" % (c["first_byte"], c["size"], c["content_range"]) for c in d["upload"]["chunks"])' <<<"$started")
+[ "$codes" = "206 201 " ] || fail "chunk PUTs answered $codes"
+pass
+call "$api/publish/$publish_id"
+[ "$status" = 200 ] && [ "$(json 'd["status"]' <<<"$body")" = PROCESSING_UPLOAD ] || fail "status answered $status: $body"
+# TikTok takes 5 s (of its clock) to process; move its clock instead of waiting.
+curl -sf -o /dev/null -X POST -H "Content-Type: application/json" --data '{"advance_secs":10}' "$tiktok/_fake/clock"
+call "$api/publish/$publish_id"
+[ "$status" = 200 ] && [ "$(json 'd["status"]' <<<"$body")" = PUBLISH_COMPLETE ] || fail "status after processing: $status $body"
+pass
+# TikTok also told the webhook (signed, and deliberately twice): every delivery answered 200.
+for _ in $(seq 1 50); do
+  delivered=$(curl -sf "$tiktok/_fake/webhook/deliveries" |
+    json '",".join(str(x["status"]) for x in d["deliveries"] if x["event"] == "post.publish.complete")')
+  [ "$delivered" = "200,200" ] && break
+  sleep 0.2
+done
+[ "$delivered" = "200,200" ] || fail "post.publish.complete deliveries answered: $delivered"
+pass
+# Bob removes the app in TikTok: TikTok's authorization.removed webhook marks his account revoked.
+curl -sf -o /dev/null -X POST "$tiktok/_fake/users/open-bob-0002/revoke" || fail "the fake did not revoke bob"
+for _ in $(seq 1 50); do
+  call "$api/accounts/"
+  bob=$(json '",".join(a["status"] for a in d["accounts"] if a["open_id"] == "open-bob-0002")' <<<"$body")
+  [ "$bob" = revoked ] && break
+  sleep 0.2
+done
+[ "$bob" = revoked ] || fail "bob's account after authorization.removed: $body"
+call -X DELETE "$api/accounts/open-bob-0002"
+[ "$status" = 204 ] || fail "forgetting bob's revoked account answered $status: $body"
+pass
+
 # Disconnect: revoked at TikTok, then forgotten.
 revokes=$(calls revoke)
 call -X DELETE "$api/accounts/open-alice-0001"
@@ -136,6 +216,10 @@ pass
 # No secret in the functions' logs: not the JWT, no 12-character piece of any code or token TikTok
 # issued, and not its client secret (the fake lists them: everything issued, then the client secret,
 # which is looked for whole because it shares `fake_client_` with the client key).
+# Nor the token of TikTok's upload URL (the app is given it; it is never logged).
+upload_token=${upload_url##*upload_token=}
+[ ${#upload_token} -ge 16 ] || fail "unexpected upload URL shape"
+! grep -qF "$upload_token" "$DEV_STATE_DIR/functions.log" || fail "the upload URL's token is in the functions' log"
 secrets=$(curl -sf "$tiktok/_fake/secrets") || fail "the fake did not list its secrets"
 code=$(python3 -c 'import sys,urllib.parse as u; print(u.parse_qs(u.urlsplit(sys.argv[1]).query)["code"][0])' "$cb")
 python3 - "$DEV_STATE_DIR/functions.log" "$APP_JWT" "$code" "$secrets" <<'PY' || fail "a secret reached the functions' log"

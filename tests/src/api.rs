@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Response};
 
-use crate::flow::{ConsentChoice, api_event, body_json, param};
+use crate::flow::{ConsentChoice, api_event_with_body, body_json, param};
 use crate::logs;
 use crate::stack::Stack;
 
@@ -65,13 +65,27 @@ impl Stack {
         raw_query: &str,
         headers: &[(&str, &str)],
     ) -> Response<Body> {
-        let event = api_event(method, path, raw_query, headers);
+        self.send_body(method, path, raw_query, headers, None).await
+    }
+
+    /// [`Stack::send`] with a request body.
+    pub async fn send_body(
+        &self,
+        method: &str,
+        path: &str,
+        raw_query: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Response<Body> {
+        let event = api_event_with_body(method, path, raw_query, headers, body);
         let result = match path {
             "/tiktok/authorize" => authorize::handle(&self.authorize, event).await,
             "/tiktok/callback" => callback::handle(&self.callback, event).await,
             "/tiktok/me" => user_info::handle(&self.api, event).await,
             "/tiktok/videos" => video_list::handle(&self.api, event).await,
             _ if path.starts_with("/tiktok/accounts") => accounts::handle(&self.api, event).await,
+            _ if path.starts_with("/tiktok/publish") => publish::handle(&self.publish, event).await,
+            "/tiktok/webhook" => webhook::handle(self.webhook.as_ref(), event).await,
             other => panic!("no function serves {other}"),
         };
         self.checked(result)

@@ -10,6 +10,17 @@ use crate::stack::Stack;
 /// An API Gateway HTTP API (payload 2.0) event, as API Gateway or `cargo lambda watch` sends it,
 /// turned into a request by lambda_http's own parser.
 pub fn api_event(method: &str, path: &str, raw_query: &str, headers: &[(&str, &str)]) -> Request {
+    api_event_with_body(method, path, raw_query, headers, None)
+}
+
+/// [`api_event`] with a (text) body, as API Gateway delivers a JSON POST.
+pub fn api_event_with_body(
+    method: &str,
+    path: &str,
+    raw_query: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Request {
     let headers: serde_json::Map<String, serde_json::Value> = headers
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), json!(v)))
@@ -33,7 +44,8 @@ pub fn api_event(method: &str, path: &str, raw_query: &str, headers: &[(&str, &s
             "time": "22/Nov/2026:00:00:00 +0000",
             "timeEpoch": 1_795_000_000_000_i64
         },
-        "isBase64Encoded": false
+        "isBase64Encoded": false,
+        "body": body
     });
     lambda_http::request::from_str(&event.to_string()).expect("valid API Gateway v2 event")
 }

@@ -8,6 +8,7 @@ pub mod flow;
 pub mod job;
 pub mod logs;
 pub mod moto;
+pub mod posting;
 pub mod stack;
 
 pub use flow::{ConsentChoice, api_event};

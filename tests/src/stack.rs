@@ -23,11 +23,16 @@ use crate::{logs, moto};
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9000/lambda-url/callback/";
 pub const APP_RETURN_URL: &str = "https://app.example.com/settings";
 pub const ALL_SCOPES: &str = "user.info.basic,user.info.profile,user.info.stats,video.list";
+/// Every scope, posting included.
+pub const POSTING_SCOPES: &str =
+    "user.info.basic,user.info.profile,user.info.stats,video.list,video.publish,video.upload";
 
 pub type TestAuthorize = authorize::App<DynamoStateStore, KmsCipher, OffsetClock>;
 /// What `user-info`, `video-list` and `accounts` hold (the same wiring for all three).
 pub type TestUserApi = LiveUserApi<OffsetClock>;
 pub type TestJob = token_refresh::LiveJob<OffsetClock>;
+pub type TestPublishApi = shared::runtime::LivePublishApi<OffsetClock>;
+pub type TestWebhookApi = shared::runtime::LiveWebhookApi<OffsetClock>;
 pub type TestCallback =
     CallbackService<DynamoStateStore, DynamoAccountStore, KmsCipher, TikTokHttp, OffsetClock>;
 
@@ -66,6 +71,10 @@ pub struct Stack {
     pub callback: TestCallback,
     /// The state of `user-info`, `video-list` and `accounts`.
     pub api: TestUserApi,
+    /// The state of `publish`.
+    pub publish: TestPublishApi,
+    /// The state of `webhook`.
+    pub webhook: std::sync::Arc<TestWebhookApi>,
     /// The `token-refresh` job, sharing nothing with `api` but the table (as in production).
     pub job: TestJob,
     pub accounts: DynamoAccountStore,
@@ -231,6 +240,8 @@ impl Stack {
         let callback = callback::wire(&cold, clock.clone()).expect("callback wiring");
         let api = cold.user_api(clock.clone()).expect("user api wiring");
         let job = token_refresh::wire(&cold, clock.clone()).expect("job wiring");
+        let publish = cold.publish_api(clock.clone()).expect("publish wiring");
+        let webhook = std::sync::Arc::new(cold.webhook_api(clock.clone()));
         let ColdStart { config, aws, .. } = cold;
         let accounts = callback.accounts.clone();
         let cipher = callback.cipher.clone();
@@ -244,6 +255,8 @@ impl Stack {
             authorize,
             callback,
             api,
+            publish,
+            webhook,
             job,
             accounts,
             cipher,
@@ -329,7 +342,9 @@ impl Stack {
 
     /// The check that ends every test: no secret in the table (scanned) or in any log line.
     pub async fn assert_nothing_leaked(&self) {
-        let secrets = self.secrets();
+        let mut secrets = self.secrets();
+        // Upload URLs are answered to the app (not a leak there), but never logged or stored.
+        secrets.extend(self.fake.upload_tokens());
         assert!(!secrets.is_empty());
         let dump = format!("{:?}", self.table_dump().await);
         logs::assert_absent(&dump, &secrets, "the DynamoDB table");

@@ -142,3 +142,106 @@ async fn token_refresh_calls_only_what_it_may() {
     assert_permitted("token-refresh", &calls);
     stack.assert_nothing_leaked().await;
 }
+
+/// Posting and webhooks: every call on each function's list, and the counts per request.
+#[tokio::test]
+async fn publish_and_webhook_round_trips() {
+    use integration_tests::api::answer;
+    use integration_tests::posting::webhook_body;
+    use integration_tests::stack::POSTING_SCOPES;
+    use serde_json::json;
+
+    let stack = Stack::start(StackOptions {
+        scopes: POSTING_SCOPES,
+        ..StackOptions::default()
+    })
+    .await;
+    stack.connect_account("user-1", ALICE, None).await;
+    stack.aws_calls.take();
+
+    let (code, _) = answer(&stack.get_publish("user-1", "creator-info", "").await);
+    assert_eq!(code, 200);
+    let creator = stack.aws_calls.take();
+    let direct = json!({
+        "mode": "direct",
+        "source": {"type": "url", "video_url": "https://media.example.com/a.mp4"},
+        "post_info": {"privacy_level": "SELF_ONLY"}
+    });
+    let (code, started) = answer(&stack.post_publish("user-1", &direct, Some("key-1")).await);
+    assert_eq!(code, 202, "{started}");
+    let post = stack.aws_calls.take();
+    let (code, _) = answer(&stack.post_publish("user-1", &direct, Some("key-1")).await);
+    assert_eq!(code, 202);
+    let replay = stack.aws_calls.take();
+    let publish_id = started["publish_id"].as_str().expect("id");
+    let (code, _) = answer(&stack.get_publish("user-1", publish_id, "").await);
+    assert_eq!(code, 200);
+    let status = stack.aws_calls.take();
+    let event = webhook_body(
+        "post.publish.complete",
+        ALICE,
+        &json!({"publish_id": publish_id, "publish_type": "DIRECT_PUBLISH"}),
+    );
+    assert_eq!(answer(&stack.deliver_signed(&event).await).0, 200);
+    let publish_event = stack.aws_calls.take();
+    let removed = webhook_body("authorization.removed", ALICE, &json!({"reason": 1}));
+    assert_eq!(answer(&stack.deliver_signed(&removed).await).0, 200);
+    let removed_event = stack.aws_calls.take();
+    eprintln!(
+        "AWS calls: creator-info {creator:?}; post {post:?}; replay {replay:?}; status {status:?}; \
+         webhook publish event {publish_event:?}; webhook authorization.removed {removed_event:?}"
+    );
+    for publish_calls in [&creator, &post, &replay, &status] {
+        assert_permitted("publish", publish_calls);
+    }
+    assert_permitted("webhook", &publish_event);
+    assert_permitted("webhook", &removed_event);
+    // Creator info: the account, one per-minute counter, the token.
+    assert_eq!(
+        creator,
+        calls(&[
+            ("DynamoDB.Query", 1),
+            ("DynamoDB.UpdateItem", 1),
+            ("KMS.Decrypt", 1)
+        ])
+    );
+    // A keyed Direct Post: account, key claim, creator info's counter, init's counter, the
+    // post's record, the stored answer (sealed). The token's plaintext is still in this warm
+    // function's cache from the creator-info call, as the answer's is for the replay.
+    assert_eq!(
+        post,
+        calls(&[
+            ("DynamoDB.PutItem", 2),
+            ("DynamoDB.Query", 1),
+            ("DynamoDB.UpdateItem", 3),
+            ("KMS.Encrypt", 1),
+        ])
+    );
+    // The replay: account, the claim found taken and read back.
+    assert_eq!(
+        replay,
+        calls(&[
+            ("DynamoDB.GetItem", 1),
+            ("DynamoDB.PutItem", 1),
+            ("DynamoDB.Query", 1),
+        ])
+    );
+    // Status: the post, the account, the counter, the new status.
+    assert_eq!(
+        status,
+        calls(&[("DynamoDB.GetItem", 2), ("DynamoDB.UpdateItem", 2)])
+    );
+    assert_eq!(
+        publish_event,
+        calls(&[("DynamoDB.PutItem", 1), ("DynamoDB.UpdateItem", 1)])
+    );
+    assert_eq!(
+        removed_event,
+        calls(&[
+            ("DynamoDB.GetItem", 1),
+            ("DynamoDB.PutItem", 1),
+            ("DynamoDB.UpdateItem", 1)
+        ])
+    );
+    stack.assert_nothing_leaked().await;
+}

@@ -348,3 +348,104 @@ async fn token_refresh_scheduled_event() {
     assert_eq!((summary.due, summary.refreshed), (3, 3), "{summary:?}");
     stack.assert_nothing_leaked().await;
 }
+
+#[tokio::test]
+async fn publish_events() {
+    let stack = Stack::start(StackOptions {
+        scopes: integration_tests::stack::POSTING_SCOPES,
+        ..StackOptions::default()
+    })
+    .await;
+    let publish = |request| publish::handle(&stack.publish, request);
+    let (status, _) = run(
+        &stack,
+        "placeholder",
+        publish,
+        event("publish/creator-info.json", &[]),
+    )
+    .await;
+    assert_eq!(status, 401, "the placeholder is not a JWT");
+
+    stack.connect_account("user-1", ALICE, None).await;
+    let jwt = stack.jwt("user-1");
+    let with_jwt = [("REPLACE_WITH_APP_JWT", jwt.as_str())];
+    let (status, body) = run(
+        &stack,
+        "creator-info",
+        publish,
+        event("publish/creator-info.json", &with_jwt),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = run(
+        &stack,
+        "too long",
+        publish,
+        event("publish/title-too-long.json", &with_jwt),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
+    let (status, body) = run(
+        &stack,
+        "inbox upload",
+        publish,
+        event("publish/inbox-upload.json", &with_jwt),
+    )
+    .await;
+    assert_eq!(
+        (status, body["upload"]["total_chunk_count"].as_u64()),
+        (202, Some(2)),
+        "{body}"
+    );
+    let (status, started) = run(
+        &stack,
+        "direct",
+        publish,
+        event("publish/direct-from-url.json", &with_jwt),
+    )
+    .await;
+    assert_eq!(status, 202, "{started}");
+    let publish_id = started["publish_id"].as_str().expect("id");
+    let (status, body) = run(
+        &stack,
+        "status",
+        publish,
+        event(
+            "publish/status.json",
+            &[
+                ("REPLACE_WITH_APP_JWT", &jwt),
+                ("REPLACE_WITH_PUBLISH_ID", publish_id),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("PROCESSING_DOWNLOAD")),
+        "{body}"
+    );
+    assert_eq!(stack.fake.posts_created(ALICE), 2);
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn webhook_events() {
+    let stack = Stack::start(StackOptions::default()).await;
+    stack.connect_account("user-1", ALICE, None).await;
+    let webhook = |request| webhook::handle(stack.webhook.as_ref(), request);
+    for name in ["webhook/unsigned.json", "webhook/bad-signature.json"] {
+        let (status, body) = run(&stack, name, webhook, event(name, &[])).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_signature")),
+            "{name}: {body}"
+        );
+    }
+    let account = stack.account("user-1", ALICE).await.expect("account");
+    assert_eq!(account.status, shared::store::AccountStatus::Active);
+    stack.assert_nothing_leaked().await;
+}

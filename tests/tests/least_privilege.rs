@@ -128,7 +128,13 @@ fn who_may_open_and_seal_what() {
     };
     assert_eq!(
         holders("kms:Decrypt on key for tiktok-tokens"),
-        BTreeSet::from(["accounts", "token-refresh", "user-info", "video-list"]),
+        BTreeSet::from([
+            "accounts",
+            "publish",
+            "token-refresh",
+            "user-info",
+            "video-list"
+        ]),
         "who can read tokens"
     );
     // Sealing tokens: the callback (new connection) and the refresh paths (rotated pair).
@@ -137,10 +143,24 @@ fn who_may_open_and_seal_what() {
         BTreeSet::from([
             "accounts",
             "callback",
+            "publish",
             "token-refresh",
             "user-info",
             "video-list"
         ]),
+    );
+    // The answers kept for Idempotency-Keys: only the publish function.
+    for action in ["kms:Encrypt", "kms:Decrypt"] {
+        assert_eq!(
+            holders(&format!("{action} on key for publish-answer")),
+            BTreeSet::from(["publish"])
+        );
+    }
+    // The public webhook opens and seals nothing.
+    let webhook = &by_function["webhook"];
+    assert!(
+        webhook.iter().all(|g| !g.starts_with("kms:")),
+        "the webhook can use the key: {webhook:?}"
     );
     assert_eq!(
         holders("kms:Decrypt on key for pkce-verifier"),
@@ -156,7 +176,12 @@ fn who_may_open_and_seal_what() {
         "authorize can decrypt: {authorize:?}"
     );
     let deleting = holders("dynamodb:DeleteItem on table");
-    assert_eq!(deleting, BTreeSet::from(["accounts", "callback"]));
+    // Deleting: accounts and callback (accounts), publish and webhook (their own claim and
+    // delivery records; tested in publish.rs and webhook.rs).
+    assert_eq!(
+        deleting,
+        BTreeSet::from(["accounts", "callback", "publish", "webhook"])
+    );
 }
 
 /// Every statement of the key policy that allows Encrypt or Decrypt requires the purpose.
@@ -207,5 +232,66 @@ fn the_readme_lists_the_same_permissions() {
     assert_eq!(
         block, table,
         "README.md's permissions table is out of date; replace it with:\n{table}"
+    );
+}
+
+/// The settings page's dev sign-in exists only under `make dev` (scripts/dev.sh sets
+/// `CONSOLE_DEV_SIGN_IN` for `cargo lambda watch`, and its gateway alone answers `/_dev/sign-in`).
+/// The deployed stack: the variable appears nowhere in the template (not in `Globals`, not on the
+/// console function), no route is under `/_dev`, and the console has no policy or role of its own.
+#[test]
+fn the_deployed_console_has_no_dev_sign_in_and_no_permissions() {
+    use devstack::template::TEMPLATE_YAML;
+    use shared::console::DEV_SIGN_IN_VAR;
+    assert!(
+        !TEMPLATE_YAML.contains(DEV_SIGN_IN_VAR),
+        "infra/template.yaml mentions {DEV_SIGN_IN_VAR}: the dev sign-in must not be deployable"
+    );
+    assert!(
+        !TEMPLATE_YAML.contains("/_dev"),
+        "infra/template.yaml has a /_dev path"
+    );
+    let deployed = functions();
+    let console = deployed
+        .iter()
+        .find(|f| f.binary == "console")
+        .expect("the template deploys the console function");
+    assert!(
+        console.statements.is_empty(),
+        "console: {:?}",
+        console.statements
+    );
+    for property in ["Policies", "Role", "Environment"] {
+        assert!(
+            console.properties[property].is_null(),
+            "console sets {property}: {}",
+            describe(&console.properties[property])
+        );
+    }
+    // Every route of every function, as (method, path): none under /_dev, and the console's one.
+    let mut console_routes = Vec::new();
+    for function in &deployed {
+        let Some(events) = function.properties["Events"].as_mapping() else {
+            continue;
+        };
+        for event in events.values() {
+            if event["Type"].as_str() != Some("HttpApi") {
+                continue;
+            }
+            let method = event["Properties"]["Method"].as_str().unwrap_or_default();
+            let path = event["Properties"]["Path"].as_str().unwrap_or_default();
+            assert!(
+                path.starts_with("/tiktok/"),
+                "{}: route {method} {path} is outside /tiktok/",
+                function.binary
+            );
+            if function.binary == "console" {
+                console_routes.push((method.to_owned(), path.to_owned()));
+            }
+        }
+    }
+    assert_eq!(
+        console_routes,
+        [("GET".to_owned(), "/tiktok/console".to_owned())]
     );
 }

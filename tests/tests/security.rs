@@ -17,16 +17,19 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
 /// The routes that need the app JWT (DESIGN.md §2), as (method, path).
-const AUTHENTICATED: [(&str, &str); 5] = [
+const AUTHENTICATED: [(&str, &str); 8] = [
     ("GET", "/tiktok/authorize"),
     ("GET", "/tiktok/me"),
     ("GET", "/tiktok/videos"),
     ("GET", "/tiktok/accounts"),
     ("DELETE", "/tiktok/accounts/open-alice-0001"),
+    ("GET", "/tiktok/publish/creator-info"),
+    ("POST", "/tiktok/publish"),
+    ("GET", "/tiktok/publish/v_pub_url~v2.1"),
 ];
 
 /// Every query parameter a route reads, as (method, path, parameter).
-const PARAMETERS: [(&str, &str, &str); 11] = [
+const PARAMETERS: [(&str, &str, &str); 13] = [
     ("GET", "/tiktok/authorize", "scopes"),
     ("GET", "/tiktok/authorize", "return_to"),
     ("GET", "/tiktok/me", "open_id"),
@@ -38,7 +41,38 @@ const PARAMETERS: [(&str, &str, &str); 11] = [
     ("GET", "/tiktok/callback", "scopes"),
     ("GET", "/tiktok/callback", "error"),
     ("GET", "/tiktok/callback", "error_description"),
+    ("GET", "/tiktok/publish/creator-info", "open_id"),
+    ("GET", "/tiktok/publish/v_pub_url~v2.1", "cached"),
 ];
+
+/// Bodies of `POST /tiktok/publish` that must be refused with a 400 before anything is stored or
+/// TikTok is called: malformed JSON, wrong shapes and types, out-of-range numbers, hostile URLs.
+fn hostile_publish_bodies() -> Vec<(&'static str, String)> {
+    let url_post =
+        |url: &str| format!(r#"{{"mode":"inbox","source":{{"type":"url","video_url":"{url}"}}}}"#);
+    vec![
+        ("empty", String::new()),
+        ("not JSON", "mode=direct".into()),
+        ("truncated", r#"{"mode":"direct","sou"#.into()),
+        ("array", "[1,2]".into()),
+        ("nesting bomb", format!("{}{}", "[".repeat(5000), "]".repeat(5000))),
+        ("20 KiB", format!(r#"{{"mode":"inbox","pad":"{}"}}"#, "A".repeat(20 * 1024))),
+        ("unknown field", r#"{"mode":"inbox","source":{"type":"url","video_url":"https://media.example.com/a"},"access_token":"x"}"#.into()),
+        ("mode number", r#"{"mode":1}"#.into()),
+        ("size negative", r#"{"mode":"inbox","source":{"type":"upload","video_size":-1}}"#.into()),
+        ("size float", r#"{"mode":"inbox","source":{"type":"upload","video_size":1.5}}"#.into()),
+        ("size 5 GiB", r#"{"mode":"inbox","source":{"type":"upload","video_size":5368709120}}"#.into()),
+        ("size 2^64", r#"{"mode":"inbox","source":{"type":"upload","video_size":18446744073709551616}}"#.into()),
+        ("file URL", url_post("file:///etc/passwd")),
+        ("http URL", url_post("http://media.example.com/a.mp4")),
+        ("IP URL", url_post("https://169.254.169.254/latest/meta-data")),
+        ("credentials in URL", url_post("https://user:pw@media.example.com/a.mp4")),
+        ("javascript URL", url_post("javascript:alert(1)")),
+        ("CRLF in URL", url_post("https://media.example.com/a\r\nSet-Cookie: x")),
+        ("privacy injection", r#"{"mode":"direct","source":{"type":"url","video_url":"https://media.example.com/a"},"post_info":{"privacy_level":"SELF_ONLY\u0000"}}"#.into()),
+        ("open_id traversal", r#"{"open_id":"../../x y","mode":"inbox","source":{"type":"url","video_url":"https://media.example.com/a"}}"#.into()),
+    ]
+}
 
 /// Hostile values, as they arrive in a raw query string (already percent-encoded once).
 fn hostile_values() -> Vec<(&'static str, String)> {
@@ -258,15 +292,8 @@ fn forged_authorizations(key: &[u8]) -> Vec<(&'static str, Option<String>)> {
 }
 
 /// What TikTok has been asked so far, on the endpoints a request could reach.
-fn tiktok_calls(stack: &Stack) -> [u32; 5] {
-    [
-        Endpoint::Token,
-        Endpoint::Revoke,
-        Endpoint::UserInfo,
-        Endpoint::VideoList,
-        Endpoint::VideoQuery,
-    ]
-    .map(|e| stack.fake.calls(e))
+fn tiktok_calls(stack: &Stack) -> u32 {
+    stack.fake.calls(Endpoint::Any)
 }
 
 async fn stack_with_an_account() -> Stack {
@@ -443,6 +470,53 @@ async fn hostile_values_in_every_query_parameter_get_a_clear_refusal() {
 }
 
 #[tokio::test]
+async fn hostile_publish_bodies_and_keys_are_refused_before_anything_happens() {
+    let stack = stack_with_an_account().await;
+    let bearer = format!("Bearer {}", stack.jwt("user-1"));
+    let table = stack.table_dump().await;
+    let calls = tiktok_calls(&stack);
+    for (what, body) in hostile_publish_bodies() {
+        let response = stack
+            .send_body(
+                "POST",
+                "/tiktok/publish",
+                "",
+                &[
+                    ("authorization", &bearer),
+                    ("content-type", "application/json"),
+                ],
+                Some(&body),
+            )
+            .await;
+        let (status, answer_body) = answer(&response);
+        assert_eq!(status, 400, "{what}: {answer_body}");
+        assert_eq!(answer_body["error"], "invalid_request", "{what}");
+    }
+    // Idempotency keys that are not a plain token.
+    let valid =
+        r#"{"mode":"inbox","source":{"type":"url","video_url":"https://media.example.com/a"}}"#;
+    for key in ["", "a b", "caf\u{e9}", &"k".repeat(256)] {
+        let response = stack
+            .send_body(
+                "POST",
+                "/tiktok/publish",
+                "",
+                &[("authorization", &bearer), ("idempotency-key", key)],
+                Some(valid),
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 400, "Idempotency-Key {key:?}");
+    }
+    assert_eq!(
+        stack.table_dump().await,
+        table,
+        "a refused post changed the table"
+    );
+    assert_eq!(tiktok_calls(&stack), calls, "a refused post called TikTok");
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
 async fn floods_of_parameters_are_refused() {
     let stack = stack_with_an_account().await;
     let bearer = format!("Bearer {}", stack.jwt("user-1"));
@@ -494,6 +568,10 @@ fn security_md_states_what_this_file_tries() {
         format!(
             "| Open redirects on `return_to` | {} |",
             OPEN_REDIRECTS.len()
+        ),
+        format!(
+            "| Hostile `POST /tiktok/publish` bodies | {} bodies + 4 `Idempotency-Key`s |",
+            hostile_publish_bodies().len()
         ),
         format!(
             "| Hostile query values | {} values × {} parameters + the account path |",

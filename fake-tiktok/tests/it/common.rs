@@ -271,3 +271,38 @@ pub fn s<'a>(v: &'a Value, key: &str) -> &'a str {
 pub fn err_code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or_default()
 }
+
+pub const POSTING_SCOPES: [&str; 2] = ["video.publish", "video.upload"];
+
+/// A fresh access token (its own rate-limit windows) of `open_id` with both posting scopes.
+pub fn posting_token(env: &Env, open_id: &str) -> String {
+    env.fake.mint_grant(open_id, &POSTING_SCOPES).access_token
+}
+
+impl Env {
+    /// `POST` a JSON body to a v2 API path with a bearer token.
+    pub async fn api(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("api");
+        let status = resp.status();
+        (status, resp.json().await.expect("api json"))
+    }
+
+    /// `GET` a control route's JSON.
+    pub async fn get_control(&self, path: &str) -> Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("control")
+            .json()
+            .await
+            .expect("control json")
+    }
+}

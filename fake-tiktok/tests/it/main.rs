@@ -7,4 +7,6 @@ mod display;
 mod faults;
 mod latency;
 mod mint;
+mod posting;
 mod token;
+mod webhooks;

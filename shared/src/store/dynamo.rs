@@ -22,45 +22,45 @@ use super::{
 use crate::schedule::{due_shard, shard_key};
 use crate::scope::ScopeSet;
 
-type Item = HashMap<String, AttributeValue>;
+pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// How often `save_connection` re-reads ownership after losing a race before giving up.
 const OWNERSHIP_ATTEMPTS: usize = 3;
 
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn n(value: i64) -> AttributeValue {
+pub(super) fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn key(pk: String, sk: &str) -> Item {
+pub(super) fn key(pk: String, sk: &str) -> Item {
     HashMap::from([
         (TABLE_HASH_KEY.to_owned(), s(pk)),
         (TABLE_RANGE_KEY.to_owned(), s(sk)),
     ])
 }
 
-fn unavailable<E>(err: aws_sdk_dynamodb::error::SdkError<E>) -> StoreError
+pub(super) fn unavailable<E>(err: aws_sdk_dynamodb::error::SdkError<E>) -> StoreError
 where
     E: std::error::Error + ProvideErrorMetadata + 'static,
 {
     StoreError::Unavailable(DisplayErrorContext(err).to_string())
 }
 
-fn get_s(item: &Item, name: &'static str) -> Result<String, StoreError> {
+pub(super) fn get_s(item: &Item, name: &'static str) -> Result<String, StoreError> {
     item.get(name)
         .and_then(|v| v.as_s().ok())
         .cloned()
         .ok_or(StoreError::Corrupt(name))
 }
 
-fn get_opt_s(item: &Item, name: &str) -> Option<String> {
+pub(super) fn get_opt_s(item: &Item, name: &str) -> Option<String> {
     item.get(name).and_then(|v| v.as_s().ok()).cloned()
 }
 
-fn get_n(item: &Item, name: &'static str) -> Result<i64, StoreError> {
+pub(super) fn get_n(item: &Item, name: &'static str) -> Result<i64, StoreError> {
     item.get(name)
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse().ok())
@@ -79,7 +79,7 @@ fn get_scopes(item: &Item, name: &'static str) -> Result<ScopeSet, StoreError> {
 }
 
 /// `Stale` when the write's condition failed, the error otherwise.
-async fn conditional(update: UpdateItemFluentBuilder) -> Result<Written, StoreError> {
+pub(super) async fn conditional(update: UpdateItemFluentBuilder) -> Result<Written, StoreError> {
     match update.send().await {
         Ok(_) => Ok(Written::Yes),
         Err(err)
@@ -589,6 +589,32 @@ impl AccountStore for DynamoAccountStore {
         .await
     }
 
+    async fn mark_revoked(&self, open_id: &str) -> Result<Option<String>, StoreError> {
+        let Some(owner) = self.current_owner(open_id).await? else {
+            return Ok(None);
+        };
+        // The version moves on, so a refresh in flight cannot store tokens over the revocation.
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::account_key(&owner, open_id)))
+            .condition_expression("attribute_exists(pk)")
+            .update_expression(
+                "SET #status = :revoked, token_version = token_version + :one \
+                 REMOVE sealed_tokens, refresh_lease_until, #shard, #due",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#shard", DUE_SHARD_ATTR)
+            .expression_attribute_names("#due", DUE_AT_ATTR)
+            .expression_attribute_values(":revoked", s(AccountStatus::Revoked.as_str()))
+            .expression_attribute_values(":one", n(1));
+        match conditional(update).await? {
+            Written::Yes => Ok(Some(owner)),
+            Written::Stale => Ok(None),
+        }
+    }
+
     async fn delete(&self, app_user: &str, open_id: &str) -> Result<(), StoreError> {
         let account = Delete::builder()
             .table_name(&self.table)
@@ -643,7 +669,11 @@ fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         scopes: get_scopes(item, "scopes")?,
         status: AccountStatus::parse(&get_s(item, "status")?)
             .ok_or(StoreError::Corrupt("status"))?,
-        sealed_tokens: get_b(item, "sealed_tokens")?,
+        // A revoked account keeps no tokens (`mark_revoked` removes them).
+        sealed_tokens: match get_b(item, "sealed_tokens") {
+            Err(_) if get_s(item, "status")? == AccountStatus::Revoked.as_str() => Vec::new(),
+            other => other?,
+        },
         access_token_expires_at: get_n(item, "access_token_expires_at")?,
         refresh_token_expires_at: get_n(item, "refresh_token_expires_at")?,
         connected_at: get_n(item, "connected_at")?,

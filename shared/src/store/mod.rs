@@ -6,11 +6,17 @@
 //! - ownership:   `pk = OPENID#<open_id>`, `sk = OWNER` (a TikTok account belongs to one app user)
 
 mod dynamo;
+mod dynamo_publishing;
 mod keys;
+mod publishing;
 
 use std::future::Future;
 
 pub use dynamo::{DynamoAccountStore, DynamoStateStore};
+pub use dynamo_publishing::DynamoPublishStore;
+pub use publishing::{
+    Claim, PublishRecord, PublishStore, StatusUpdate, StoredAnswer, idempotency_hash,
+};
 
 pub use keys::{DUE_AT_ATTR, DUE_INDEX, DUE_SHARD_ATTR, StateKey, TABLE_HASH_KEY, TABLE_RANGE_KEY};
 
@@ -248,4 +254,12 @@ pub trait AccountStore: Send + Sync {
         app_user: &str,
         open_id: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// TikTok says the user removed the grant: the account (whoever owns it) is marked
+    /// `revoked`, its tokens are deleted and it leaves the refresh schedule. Returns the owning
+    /// app user, or `None` when no account has this `open_id`.
+    fn mark_revoked(
+        &self,
+        open_id: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 }

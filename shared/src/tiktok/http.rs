@@ -7,6 +7,10 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde::Deserialize;
 use url::Url;
 
+use super::posting::{
+    self, CreatorInfo, InitAnswer, PublishInit, PublishStatus, parse_creator_info_answer,
+    parse_init_answer, parse_status_answer,
+};
 use super::{Profile, TikTokApi, TikTokError, TokenGrant, Video, VideoPage};
 use crate::scope::{self, ScopeSet};
 use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, RefreshToken};
@@ -59,6 +63,23 @@ impl TikTokHttp {
             "{}{path}",
             self.config.api_url.as_str().trim_end_matches('/')
         )
+    }
+
+    /// A v2 API call with a JSON body and the user's token.
+    async fn post_json(
+        &self,
+        path: &str,
+        token: &AccessToken,
+        body: &serde_json::Value,
+    ) -> Result<RawAnswer, TikTokError> {
+        let response = self
+            .http
+            .post(self.endpoint(path))
+            .bearer_auth(token.secret())
+            .json(body)
+            .send()
+            .await;
+        RawAnswer::read(response).await
     }
 
     async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Result<RawAnswer, TikTokError> {
@@ -298,7 +319,9 @@ struct EnvelopeError {
 }
 
 /// Decides a v2 API answer by `error.code == "ok"`, never by the HTTP status alone.
-fn parse_envelope<T: for<'de> Deserialize<'de>>(answer: &RawAnswer) -> Result<T, TikTokError> {
+pub(super) fn parse_envelope<T: for<'de> Deserialize<'de>>(
+    answer: &RawAnswer,
+) -> Result<T, TikTokError> {
     // Errors carry `"data": {}`, which need not parse as `T`; read the error first.
     #[derive(Deserialize)]
     struct ErrorOnly {
@@ -478,6 +501,32 @@ impl TikTokApi for TikTokHttp {
             .await;
         let answer = RawAnswer::read(response).await?;
         parse_video_list_answer(&answer)
+    }
+
+    async fn creator_info(&self, token: &AccessToken) -> Result<CreatorInfo, TikTokError> {
+        let answer = self
+            .post_json(posting::CREATOR_INFO_PATH, token, &serde_json::json!({}))
+            .await?;
+        parse_creator_info_answer(&answer)
+    }
+
+    async fn init_publish(
+        &self,
+        token: &AccessToken,
+        init: &PublishInit,
+    ) -> Result<InitAnswer, TikTokError> {
+        let answer = self.post_json(init.path(), token, &init.body()).await?;
+        parse_init_answer(&answer)
+    }
+
+    async fn publish_status(
+        &self,
+        token: &AccessToken,
+        publish_id: &str,
+    ) -> Result<PublishStatus, TikTokError> {
+        let body = serde_json::json!({ "publish_id": publish_id });
+        let answer = self.post_json(posting::STATUS_PATH, token, &body).await?;
+        parse_status_answer(&answer)
     }
 }
 

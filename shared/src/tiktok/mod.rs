@@ -1,8 +1,9 @@
-//! TikTok's OAuth and Display API, as a port (`TikTokApi`) with a reqwest adapter (`TikTokHttp`).
+//! TikTok's OAuth, Display and Content Posting APIs, as a port (`TikTokApi`) with a reqwest adapter (`TikTokHttp`).
 
 mod authorize_url;
 mod error;
 mod http;
+mod posting;
 
 use std::future::Future;
 
@@ -13,6 +14,10 @@ pub use error::TikTokError;
 pub use http::{
     CONNECT_TIMEOUT, REQUEST_TIMEOUT, RawAnswer, TikTokHttp, TikTokHttpConfig, parse_revoke_answer,
     parse_token_answer, parse_user_info_answer, parse_video_list_answer, profile_fields,
+};
+pub use posting::{
+    CreatorInfo, InitAnswer, PostInfo, PostMode, PublishInit, PublishState, PublishStatus,
+    VideoSource, parse_creator_info_answer, parse_init_answer, parse_status_answer, post_id_string,
 };
 
 use crate::scope::ScopeSet;
@@ -128,4 +133,25 @@ pub trait TikTokApi: Send + Sync {
         cursor: Option<i64>,
         max_count: u8,
     ) -> impl Future<Output = Result<VideoPage, TikTokError>> + Send;
+
+    /// What the creator may post (privacy options, interaction toggles, max duration). Posting
+    /// caps come back as errors with HTTP 200.
+    fn creator_info(
+        &self,
+        token: &AccessToken,
+    ) -> impl Future<Output = Result<CreatorInfo, TikTokError>> + Send;
+
+    /// Starts a post. Never retried by callers: a lost answer may still have created the post.
+    fn init_publish(
+        &self,
+        token: &AccessToken,
+        init: &PublishInit,
+    ) -> impl Future<Output = Result<InitAnswer, TikTokError>> + Send;
+
+    /// Where a post is: processing, in the inbox, published or failed.
+    fn publish_status(
+        &self,
+        token: &AccessToken,
+        publish_id: &str,
+    ) -> impl Future<Output = Result<PublishStatus, TikTokError>> + Send;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A stand-in for API Gateway in front of `cargo lambda watch`, for the contract test.
+"""A stand-in for API Gateway in front of `cargo lambda watch`, for `make dev` and the tests.
 
 Under `cargo lambda watch` the functions answer at /lambda-url/<function>/...; the OpenAPI
 description (infra/openapi.yaml) has the deployed routes (/tiktok/...). This maps one onto the
@@ -12,13 +12,25 @@ the function, so the contract test sees the function's own `405` + `Allow` (what
 invocation gets) instead of API Gateway's `404`. An unknown path is API Gateway's
 `404 {"message":"Not Found"}`.
 
-Usage: gateway.py LISTEN_PORT FUNCTIONS_PORT (stdlib only; stops on SIGTERM).
+With --dev-sign-in (scripts/dev.sh only) it also answers `POST /_dev/sign-in` with
+`{"user": "<name>"}`: an app JWT for that name, signed with APP_JWT_SECRET (plus APP_JWT_ISSUER /
+APP_JWT_AUDIENCE when set), for the settings page's local sign-in. A deployed stack has no such
+route: this script is not deployed, and infra/template.yaml has no /_dev route
+(tests/tests/least_privilege.rs checks it).
+
+Usage: gateway.py [--dev-sign-in] LISTEN_PORT FUNCTIONS_PORT (stdlib only; stops on SIGTERM).
 """
 
+import base64
+import hashlib
+import hmac
 import http.client
+import json
+import os
 import re
 import signal
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROUTES = [
@@ -29,14 +41,69 @@ ROUTES = [
     (re.compile(r"^/tiktok/accounts$"), lambda m: "/lambda-url/accounts/"),
     # {open_id} is one non-empty path segment, passed on still percent-encoded.
     (re.compile(r"^/tiktok/accounts/([^/]+)$"), lambda m: "/lambda-url/accounts/" + m.group(1)),
+    (re.compile(r"^/tiktok/publish$"), lambda m: "/lambda-url/publish/"),
+    # Before {publish_id}: API Gateway prefers the literal route, as here.
+    (re.compile(r"^/tiktok/publish/creator-info$"), lambda m: "/lambda-url/publish/creator-info"),
+    (re.compile(r"^/tiktok/publish/([^/]+)$"), lambda m: "/lambda-url/publish/" + m.group(1)),
+    (re.compile(r"^/tiktok/webhook$"), lambda m: "/lambda-url/webhook/"),
+    (re.compile(r"^/tiktok/console$"), lambda m: "/lambda-url/console/"),
 ]
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
               "trailer", "upgrade", "host", "content-length"}
 
 
+DEV_SIGN_IN_PATH = "/_dev/sign-in"
+DEV_JWT_TTL_SECONDS = 86400
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def mint_dev_jwt(user):
+    """An HS256 app JWT for `user`, as devstack's `jwt` command mints it."""
+    now = int(time.time())
+    claims = {"sub": user, "iat": now, "exp": now + DEV_JWT_TTL_SECONDS}
+    if os.environ.get("APP_JWT_ISSUER"):
+        claims["iss"] = os.environ["APP_JWT_ISSUER"]
+    if os.environ.get("APP_JWT_AUDIENCE"):
+        claims["aud"] = os.environ["APP_JWT_AUDIENCE"]
+    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = f"{header}.{payload}".encode("ascii")
+    key = os.environ["APP_JWT_SECRET"].encode()
+    signature = _b64url(hmac.new(key, signing_input, hashlib.sha256).digest())
+    return f"{header}.{payload}.{signature}"
+
+
 class Gateway(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     upstream_port = 0
+    dev_sign_in = False
+
+    def dev_sign_in_answer(self, body):
+        """`POST /_dev/sign-in` {"user": "<1-256 printable characters>"} -> {"jwt", "expires_in"}.
+        JSON only, so another site's page cannot trigger it with a plain form post."""
+        def refuse(status, message):
+            self.answer(status, [("Content-Type", "application/json"), ("Cache-Control", "no-store")],
+                        json.dumps({"error": "invalid_request", "message": message}).encode())
+        if self.command != "POST":
+            self.answer(405, [("Content-Type", "application/json"), ("Allow", "POST")],
+                        b'{"error":"method_not_allowed","message":"this route only answers POST"}')
+            return
+        if self.headers.get("Content-Type", "").split(";")[0].strip().lower() != "application/json":
+            refuse(415, "send JSON: {\"user\": \"<name>\"}")
+            return
+        try:
+            user = json.loads(body or b"{}").get("user")
+        except (ValueError, AttributeError):
+            user = None
+        if not isinstance(user, str) or not 1 <= len(user) <= 256 or not user.isprintable():
+            refuse(400, "type a user name of 1 to 256 printable characters")
+            return
+        answer = {"jwt": mint_dev_jwt(user), "expires_in": DEV_JWT_TTL_SECONDS}
+        self.answer(200, [("Content-Type", "application/json"), ("Cache-Control", "no-store")],
+                    json.dumps(answer).encode())
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         sys.stderr.write("gateway: " + (format % args) + "\n")
@@ -51,6 +118,9 @@ class Gateway(BaseHTTPRequestHandler):
                 break
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if self.dev_sign_in and path == DEV_SIGN_IN_PATH:
+            self.dev_sign_in_answer(body)
+            return
         if target is None:
             self.answer(404, [("Content-Type", "application/json")], b'{"message":"Not Found"}')
             return
@@ -92,7 +162,13 @@ class Gateway(BaseHTTPRequestHandler):
 
 
 def main():
-    listen, upstream = int(sys.argv[1]), int(sys.argv[2])
+    args = sys.argv[1:]
+    if args and args[0] == "--dev-sign-in":
+        args = args[1:]
+        if not os.environ.get("APP_JWT_SECRET"):
+            sys.exit("gateway: --dev-sign-in needs APP_JWT_SECRET")
+        Gateway.dev_sign_in = True
+    listen, upstream = int(args[0]), int(args[1])
     Gateway.upstream_port = upstream
     server = ThreadingHTTPServer(("127.0.0.1", listen), Gateway)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

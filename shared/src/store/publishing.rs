@@ -1,0 +1,158 @@
+//! Persistence for publishing and webhooks (`PublishStore`), in the same table:
+//! - post:         `pk = PUBLISH#<publish_id>`, `sk = PUBLISH` (app user, open_id, last status)
+//! - idempotency:  `pk = IDEMPOTENCY#<sha256(app user, key)>`, `sk = IDEMPOTENCY` (24 h TTL)
+//! - rate window:  `pk = RATE#<sha256(open_id)>#<call>#<minute>`, `sk = RATE` (TTL)
+//! - webhook seen: `pk = WEBHOOK#<sha256(body)>`, `sk = WEBHOOK` (TTL past TikTok's 72 h retries)
+
+use std::future::Future;
+
+use sha2::{Digest as _, Sha256};
+
+use super::{StoreError, Written};
+use crate::tiktok::{PostMode, PublishState};
+
+/// One post started through this service and its last known status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishRecord {
+    pub publish_id: String,
+    pub app_user: String,
+    pub open_id: String,
+    pub mode: PostMode,
+    /// `url` or `upload`.
+    pub source: String,
+    pub state: PublishState,
+    pub fail_reason: Option<String>,
+    /// Public post ids (decimal strings; they exceed 2^53).
+    pub post_ids: Vec<String>,
+    pub uploaded_bytes: Option<i64>,
+    pub downloaded_bytes: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl PublishRecord {
+    /// The record after `update` was written (what `advance_publish` stores).
+    pub fn advanced(mut self, update: StatusUpdate) -> Self {
+        self.state = update.state;
+        if update.fail_reason.is_some() {
+            self.fail_reason = update.fail_reason;
+        }
+        for id in update.post_ids {
+            if !self.post_ids.contains(&id) {
+                self.post_ids.push(id);
+            }
+        }
+        self.post_ids.sort();
+        self.uploaded_bytes = update.uploaded_bytes.or(self.uploaded_bytes);
+        self.downloaded_bytes = update.downloaded_bytes.or(self.downloaded_bytes);
+        self.updated_at = update.at;
+        self
+    }
+}
+
+/// A newer status from TikTok (a status fetch or a webhook).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusUpdate {
+    pub state: PublishState,
+    pub fail_reason: Option<String>,
+    /// Added to the stored ids (a webhook names one at a time).
+    pub post_ids: Vec<String>,
+    pub uploaded_bytes: Option<i64>,
+    pub downloaded_bytes: Option<i64>,
+    pub at: i64,
+}
+
+/// The answer stored for an `Idempotency-Key`, sealed (it may hold an `upload_url`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub status: u16,
+    pub sealed_body: Vec<u8>,
+}
+
+/// What claiming an `Idempotency-Key` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// First use: go ahead, then `finish_idempotent` or `release_idempotent`.
+    Claimed,
+    /// Used before with the same request: answer this again.
+    Replay(StoredAnswer),
+    /// Used before with the same request, which has not finished (or ended without an answer),
+    /// claimed at this Unix time.
+    InProgress { claimed_at: i64 },
+    /// Used before with a different request.
+    Mismatch,
+}
+
+/// The stored form of an idempotency key: bound to the app user, never the raw key.
+pub fn idempotency_hash(app_user: &str, key: &str) -> String {
+    let mut hash = Sha256::new();
+    hash.update(app_user.as_bytes());
+    hash.update([0]);
+    hash.update(key.as_bytes());
+    hex::encode(hash.finalize())
+}
+
+pub trait PublishStore: Send + Sync {
+    /// Claims `key_hash` for a request with `fingerprint`, kept until `expires_at` (a claim
+    /// that expired before `now` counts as free).
+    fn claim_idempotent(
+        &self,
+        key_hash: &str,
+        fingerprint: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Stores the answer of a claimed request for replays.
+    fn finish_idempotent(
+        &self,
+        key_hash: &str,
+        answer: &StoredAnswer,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Gives a claim back (nothing reached TikTok, or TikTok certainly did not post): the same
+    /// key may be used again.
+    fn release_idempotent(
+        &self,
+        key_hash: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn save_publish(
+        &self,
+        record: &PublishRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn get_publish(
+        &self,
+        publish_id: &str,
+    ) -> impl Future<Output = Result<Option<PublishRecord>, StoreError>> + Send;
+
+    /// Applies `update` if the post exists, belongs to `open_id`, and the update does not move
+    /// it back (a status of a lower rank than the stored one is ignored: `Stale`).
+    fn advance_publish(
+        &self,
+        publish_id: &str,
+        open_id: &str,
+        update: &StatusUpdate,
+    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+
+    /// Counts one call in the window `window` (e.g. `init#29000000` for a minute) for `open_id`;
+    /// `false` when `limit` calls were already counted there.
+    fn take_rate(
+        &self,
+        open_id: &str,
+        window: &str,
+        limit: u32,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records a webhook body's hash; `false` if it was seen already.
+    fn remember_event(
+        &self,
+        body_hash: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Forgets a recorded webhook (its processing failed; TikTok's retry must be processed).
+    fn forget_event(&self, body_hash: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
