@@ -48,6 +48,7 @@ ROUTES = [
     (re.compile(r"^/tiktok/webhook$"), lambda m: "/lambda-url/webhook/"),
     (re.compile(r"^/tiktok/console$"), lambda m: "/lambda-url/console/"),
 ]
+EMULATOR_500 = b'"https://httpstatuses.com/500"'
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
               "trailer", "upgrade", "host", "content-length"}
 
@@ -127,18 +128,31 @@ class Gateway(BaseHTTPRequestHandler):
         if query:
             target += "?" + query
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        # `cargo lambda watch` now and then loses a large response (the ~60 KB settings page): its
+        # runtime API acknowledges the function's answer before reading it, and answers its own
+        # 500 {"type":"https://httpstatuses.com/500",…}. Lambda has no such failure, so a GET that
+        # met it is sent again (twice at most); a function's own errors ({"error":…}) never are.
+        for attempt in range(3):
+            status, kept, data = self.forward(target, body, headers)
+            emulator_lost_it = status == 500 and EMULATOR_500 in data
+            if not (emulator_lost_it and self.command == "GET" and attempt < 2):
+                break
+            self.log_message("the emulator lost the answer to GET %s; again", path)
+        self.answer(status, kept, data)
+
+    def forward(self, target, body, headers):
+        """One request to `cargo lambda watch`: (status, headers, body)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=120)
         try:
             conn.request(self.command, target, body=body or None, headers=headers)
             response = conn.getresponse()
             data = response.read()
             kept = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP]
-            self.answer(response.status, kept, data)
+            return response.status, kept, data
         except (OSError, http.client.HTTPException) as e:
             # API Gateway's answer when the integration fails.
             self.log_message("upstream failed: %s", e)
-            self.answer(502, [("Content-Type", "application/json")],
-                        b'{"message":"Internal Server Error"}')
+            return 502, [("Content-Type", "application/json")], b'{"message":"Internal Server Error"}'
         finally:
             conn.close()
 

@@ -388,6 +388,13 @@ test('post a video as Alice: privacy chosen from creator info, a lost answer ret
   await form.getByRole('alert').filter({ hasText: 'Choose who can watch this video.' }).waitFor();
   assert.equal(await page.evaluate(() => document.activeElement.value), 'PUBLIC_TO_EVERYONE', 'focus on the first choice');
   assert.deepEqual(starts, []);
+  // Branded content cannot be private: "Only me" is not offered while it is ticked.
+  const promotes = form.getByRole('checkbox', { name: /^This video promotes a brand/ });
+  await promotes.check();
+  await form.getByRole('checkbox', { name: /^Branded content/ }).check();
+  assert.ok(await form.getByRole('radio', { name: /^Only me/ }).isDisabled());
+  await form.getByRole('link', { name: 'Branded Content Policy' }).waitFor();
+  await promotes.uncheck();
   await form.getByRole('radio', { name: /^Only me/ }).check();
   await accessibleBasics(page);
   await shotOf(alice.locator('.publish'), '12-post-form');
@@ -413,6 +420,10 @@ test('post a video as Alice: privacy chosen from creator info, a lost answer ret
   const cats = posted.publishes.filter((p) => p.video_url === 'https://media.example.com/clips/cat.mp4');
   assert.equal(cats.length, 1, 'TikTok got the post once');
   assert.equal(cats[0].privacy_level, 'SELF_ONLY');
+  // What the form said, as TikTok got it: interactions not ticked are off, nothing disclosed.
+  assert.equal(cats[0].post_info.title, 'Cat 😺 #fyp');
+  for (const field of ['disable_comment', 'disable_duet', 'disable_stitch']) assert.equal(cats[0].post_info[field], true, field);
+  for (const field of ['brand_content_toggle', 'brand_organic_toggle']) assert.equal(cats[0].post_info[field], false, field);
 
   const item = alice.locator('.post-item').first();
   const publishId = await item.locator('.publish-id').textContent();
