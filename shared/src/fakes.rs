@@ -231,12 +231,19 @@ impl AccountStore for InMemoryAccounts {
         Ok(())
     }
 
-    async fn mark_revoked(&self, open_id: &str) -> Result<Option<String>, StoreError> {
+    async fn mark_revoked(
+        &self,
+        open_id: &str,
+        removed_at: i64,
+    ) -> Result<Option<String>, StoreError> {
         let Some(owner) = lock(&self.owners).get(open_id).cloned() else {
             return Ok(None);
         };
         let mut accounts = lock(&self.accounts);
-        let Some(stored) = accounts.get_mut(&(owner.clone(), open_id.to_owned())) else {
+        let Some(stored) = accounts
+            .get_mut(&(owner.clone(), open_id.to_owned()))
+            .filter(|a| a.connected_at <= removed_at)
+        else {
             return Ok(None);
         };
         stored.status = AccountStatus::Revoked;

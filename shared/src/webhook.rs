@@ -83,6 +83,8 @@ pub fn verify_signature(
 struct Envelope {
     client_key: String,
     event: String,
+    /// When TikTok created the event (Unix seconds).
+    create_time: i64,
     #[serde(default)]
     user_openid: Option<String>,
     #[serde(default)]
@@ -178,8 +180,10 @@ async fn act(
     let state = match envelope.event.as_str() {
         "authorization.removed" => {
             let reason = content.reason.as_ref().and_then(serde_json::Value::as_i64);
+            // A connection made after the removal is a new grant: a late delivery (TikTok
+            // retries for 72 hours) must not revoke it.
             let owner = accounts
-                .mark_revoked(open_id)
+                .mark_revoked(open_id, envelope.create_time)
                 .await
                 .map_err(crate::accounts::store_failed)?;
             tracing::info!(event = %event, open_id = %short(open_id), reason, known = owner.is_some(), "TikTok grant removed");

@@ -22,12 +22,22 @@ pub fn signature(secret: &str, t: i64, body: &str) -> String {
     format!("t={t},s={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// A webhook body as TikTok sends it (`content` a JSON string).
+/// A webhook body as TikTok sends it (`content` a JSON string), created now.
 pub fn webhook_body(event: &str, open_id: &str, content: &Value) -> String {
+    webhook_body_at(
+        event,
+        open_id,
+        content,
+        shared::clock::Clock::now(&shared::clock::SystemClock),
+    )
+}
+
+/// A webhook body as TikTok sends it, created at `create_time` (Unix seconds).
+pub fn webhook_body_at(event: &str, open_id: &str, content: &Value, create_time: i64) -> String {
     serde_json::json!({
         "client_key": "fake_client_key",
         "event": event,
-        "create_time": 1_700_000_000,
+        "create_time": create_time,
         "user_openid": open_id,
         "content": content.to_string(),
     })

@@ -8,7 +8,7 @@ use std::time::Duration;
 use fake_tiktok::Endpoint;
 use integration_tests::api::answer;
 use integration_tests::flow::ALICE;
-use integration_tests::posting::{signature, webhook_body};
+use integration_tests::posting::{signature, webhook_body, webhook_body_at};
 use integration_tests::stack::POSTING_SCOPES;
 use integration_tests::{Stack, StackOptions};
 use serde_json::json;
@@ -99,6 +99,31 @@ async fn bad_signatures_stale_ones_and_bad_bodies_change_nothing() {
     }
     let account = stack.account(USER, ALICE).await.expect("account");
     assert_eq!(account.status, AccountStatus::Active, "nothing changed");
+    assert!(!account.sealed_tokens.is_empty());
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn a_late_authorization_removed_leaves_a_newer_connection_alone() {
+    let stack = stack_with_alice().await;
+    let connected_at = stack
+        .account(USER, ALICE)
+        .await
+        .expect("account")
+        .connected_at;
+    // Alice removed the app an hour before she connected again; TikTok's retry arrives now.
+    let late = webhook_body_at(
+        "authorization.removed",
+        ALICE,
+        &json!({"reason": 1}),
+        connected_at - 3600,
+    );
+    assert_eq!(
+        answer(&stack.deliver_signed(&late).await),
+        (200, json!({"ok": true}))
+    );
+    let account = stack.account(USER, ALICE).await.expect("account");
+    assert_eq!(account.status, AccountStatus::Active, "the new grant stays");
     assert!(!account.sealed_tokens.is_empty());
     stack.assert_nothing_leaked().await;
 }

@@ -589,7 +589,11 @@ impl AccountStore for DynamoAccountStore {
         .await
     }
 
-    async fn mark_revoked(&self, open_id: &str) -> Result<Option<String>, StoreError> {
+    async fn mark_revoked(
+        &self,
+        open_id: &str,
+        removed_at: i64,
+    ) -> Result<Option<String>, StoreError> {
         let Some(owner) = self.current_owner(open_id).await? else {
             return Ok(None);
         };
@@ -599,11 +603,12 @@ impl AccountStore for DynamoAccountStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::account_key(&owner, open_id)))
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("attribute_exists(pk) AND connected_at <= :removed_at")
             .update_expression(
                 "SET #status = :revoked, token_version = token_version + :one \
                  REMOVE sealed_tokens, refresh_lease_until, #shard, #due",
             )
+            .expression_attribute_values(":removed_at", n(removed_at))
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#shard", DUE_SHARD_ATTR)
             .expression_attribute_names("#due", DUE_AT_ATTR)

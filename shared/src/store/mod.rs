@@ -255,11 +255,14 @@ pub trait AccountStore: Send + Sync {
         open_id: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// TikTok says the user removed the grant: the account (whoever owns it) is marked
-    /// `revoked`, its tokens are deleted and it leaves the refresh schedule. Returns the owning
-    /// app user, or `None` when no account has this `open_id`.
+    /// TikTok says the user removed the grant at `removed_at` (Unix seconds): the account
+    /// (whoever owns it) is marked `revoked`, its tokens are deleted and it leaves the refresh
+    /// schedule. A connection made after `removed_at` is a new grant and is left alone (TikTok
+    /// retries a webhook for 72 hours). Returns the owning app user, or `None` when no account
+    /// was changed.
     fn mark_revoked(
         &self,
         open_id: &str,
+        removed_at: i64,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 }
