@@ -162,7 +162,8 @@ impl ApiError {
         }
     }
 
-    pub fn to_response(&self) -> Response<Body> {
+    /// The JSON body of the error response.
+    pub fn body(&self) -> serde_json::Value {
         let mut body = json!({ "error": self.code(), "message": self.message() });
         match self {
             Self::ScopeMissing(scope) => body["scope"] = json!(scope),
@@ -176,7 +177,11 @@ impl ApiError {
             }
             _ => {}
         }
-        let mut response = response::json(self.status(), &body);
+        body
+    }
+
+    pub fn to_response(&self) -> Response<Body> {
+        let mut response = response::json(self.status(), &self.body());
         let headers = response.headers_mut();
         match self {
             Self::RateLimited {

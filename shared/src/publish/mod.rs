@@ -293,14 +293,9 @@ fn accepted(started: &PublishStarted) -> Answer {
 }
 
 fn error_answer(error: &ApiError) -> Answer {
-    let response = error.to_response();
-    let body = match response.body() {
-        lambda_http::Body::Text(text) => serde_json::from_str(text).unwrap_or_default(),
-        _ => serde_json::Value::Null,
-    };
     Answer {
         status: error.status(),
-        body,
+        body: error.body(),
         replayed: false,
     }
 }
