@@ -620,11 +620,7 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 
 fn answer(status: u16, body: impl Into<Vec<u8>>) -> RawAnswer {
-    RawAnswer {
-        status,
-        body: body.into(),
-        ..RawAnswer::default()
-    }
+    RawAnswer::with_body(status, body)
 }
 
 const JSON_KEYS: &[&str] = &[

@@ -105,6 +105,15 @@ pub struct RawAnswer {
 }
 
 impl RawAnswer {
+    /// An answer with no headers, for feeding the parsers directly (tests, fuzzing).
+    pub fn with_body(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            body: body.into(),
+            ..Self::default()
+        }
+    }
+
     async fn read(
         response: Result<reqwest::Response, reqwest::Error>,
     ) -> Result<Self, TikTokError> {
@@ -535,11 +544,7 @@ mod tests {
     use super::*;
 
     fn answer(status: u16, body: &str) -> RawAnswer {
-        RawAnswer {
-            status,
-            headers: HeaderMap::new(),
-            body: body.as_bytes().to_vec(),
-        }
+        RawAnswer::with_body(status, body)
     }
 
     #[test]

@@ -278,14 +278,9 @@ pub fn parse_status_answer(answer: &RawAnswer) -> Result<PublishStatus, TikTokEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderMap;
 
     fn answer(status: u16, body: &str) -> RawAnswer {
-        RawAnswer {
-            status,
-            headers: HeaderMap::new(),
-            body: body.as_bytes().to_vec(),
-        }
+        RawAnswer::with_body(status, body)
     }
 
     #[test]
