@@ -19,9 +19,21 @@ GATEWAY_PORT=${DEV_GATEWAY_PORT:-9200}
 CONSOLE_URL=http://127.0.0.1:$GATEWAY_PORT/tiktok/console
 mkdir -p "$STATE_DIR"
 pids=()
+# A server's whole process tree: cargo lambda watch runs each function as a child process, which
+# must not outlive it (a function left behind keeps its runtime connection, a moto its port).
+tree() { # pid: the pid and all its descendants
+  local child
+  echo "$1"
+  for child in $(cat /proc/"$1"/task/*/children 2>/dev/null || pgrep -P "$1" 2>/dev/null); do
+    tree "$child"
+  done
+}
 cleanup() {
   trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  local all=() pid
+  for pid in "${pids[@]}"; do all+=($(tree "$pid")); done
+  # Collected before any is killed: a killed parent's children would be re-parented out of reach.
+  [ "${#all[@]}" = 0 ] || kill "${all[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
   echo "local stack stopped"
 }
@@ -37,6 +49,16 @@ wait_for_port() { # name port
 }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# require_free_port <what> <port> <hint>: stops the start, naming the port and (when ss can tell)
+# the process that holds it.
+require_free_port() {
+  port_free "$2" && return 0
+  local owner
+  owner=$(ss -ltnpH "sport = :$2" 2>/dev/null | grep -o 'users:(.*)' | head -1 || true)
+  echo "port $2 (for $1) is busy${owner:+, held by $owner}: $3" >&2
+  exit 1
+}
 
 # --- defaults (the environment wins) -------------------------------------------------------------
 : "${TABLE_NAME:=tiktok-connect-dev}"
@@ -55,12 +77,19 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 export TABLE_NAME KMS_KEY_ID SECRET_ID TIKTOK_CLIENT_KEY TIKTOK_CLIENT_SECRET APP_JWT_SECRET \
   TIKTOK_REDIRECT_URI APP_RETURN_URL APP_ALLOWED_RETURN_URLS TIKTOK_SCOPES TIKTOK_PKCE AWS_REGION
 
+# Every port is checked before anything starts: a busy one stops the start with its owner's name.
+[ -n "${AWS_ENDPOINT_URL:-}" ] ||
+  require_free_port moto "$MOTO_PORT" "stop the other moto server, set DEV_MOTO_PORT or AWS_ENDPOINT_URL"
+[ -n "${TIKTOK_API_URL:-}" ] ||
+  require_free_port "the fake TikTok" "$TIKTOK_PORT" "stop the other fake TikTok, set DEV_TIKTOK_PORT or TIKTOK_API_URL"
+require_free_port "cargo lambda watch" "$FUNCTIONS_PORT" "stop the other cargo lambda watch or set DEV_FUNCTIONS_PORT"
+require_free_port gateway "$GATEWAY_PORT" "stop the other make dev or set DEV_GATEWAY_PORT"
+
 echo "building the local tools (first run compiles the AWS SDK: a few minutes)..."
 cargo build --quiet --locked -p devstack -p fake-tiktok
 
 # --- AWS emulator ---------------------------------------------------------------------------------
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
-  port_free "$MOTO_PORT" || { echo "port $MOTO_PORT is busy: stop the other moto server or set AWS_ENDPOINT_URL" >&2; exit 1; }
   scripts/moto-server -H 127.0.0.1 -p "$MOTO_PORT" >"$STATE_DIR/moto.log" 2>&1 &
   pids+=($!)
   export AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
@@ -71,7 +100,6 @@ fi
 
 # --- fake TikTok ----------------------------------------------------------------------------------
 if [ -z "${TIKTOK_API_URL:-}" ]; then
-  port_free "$TIKTOK_PORT" || { echo "port $TIKTOK_PORT is busy: stop the other fake TikTok or set TIKTOK_API_URL" >&2; exit 1; }
   case "$TIKTOK_PKCE" in s256-hex) fake_pkce=hex ;; s256-base64url) fake_pkce=base64url ;; *) fake_pkce=off ;; esac
   FAKE_TIKTOK_CLIENT_KEY="$TIKTOK_CLIENT_KEY" FAKE_TIKTOK_CLIENT_SECRET="$TIKTOK_CLIENT_SECRET" \
     FAKE_TIKTOK_REDIRECT_URIS="$TIKTOK_REDIRECT_URI" FAKE_TIKTOK_PKCE="$fake_pkce" \
@@ -99,13 +127,11 @@ done
 # Local only: infra/template.yaml never sets it (tests/tests/least_privilege.rs checks).
 echo "CONSOLE_DEV_SIGN_IN=1" >>"$env_file"
 
-port_free "$FUNCTIONS_PORT" || { echo "port $FUNCTIONS_PORT is busy: stop the other cargo lambda watch" >&2; exit 1; }
 cargo lambda watch -A 127.0.0.1 -P "$FUNCTIONS_PORT" --env-file "$env_file" >"$STATE_DIR/functions.log" 2>&1 &
 pids+=($!)
 wait_for_port "cargo lambda watch" "$FUNCTIONS_PORT"
 
 # API Gateway's routes (/tiktok/...) in front of the functions, and the page's dev sign-in.
-port_free "$GATEWAY_PORT" || { echo "port $GATEWAY_PORT is busy: stop the other make dev or set DEV_GATEWAY_PORT" >&2; exit 1; }
 python3 scripts/gateway.py --dev-sign-in "$GATEWAY_PORT" "$FUNCTIONS_PORT" 2>>"$STATE_DIR/gateway.log" &
 pids+=($!)
 wait_for_port gateway "$GATEWAY_PORT"

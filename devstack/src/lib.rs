@@ -3,6 +3,7 @@
 //! definitions (see [`template`]), and mint app JWTs.
 
 pub mod permissions;
+pub mod ports;
 pub mod template;
 
 use aws_sdk_dynamodb::types::{

@@ -25,7 +25,6 @@
 //! `FAKE_TIKTOK_BIN` overrides where the fake's binary is looked for (default: next to this
 //! bench's own target directory, e.g. `target/release/fake-tiktok`).
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -91,13 +90,6 @@ fn fake_bin() -> PathBuf {
     profile_dir.join(format!("fake-tiktok{}", std::env::consts::EXE_SUFFIX))
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free local port")
-}
-
 impl FakeProcess {
     async fn start(http: &reqwest::Client) -> FakeProcess {
         let bin = fake_bin();
@@ -106,7 +98,7 @@ impl FakeProcess {
             "{} is missing: build it first with `cargo build --release -p fake-tiktok` (`make bench-refresh` does), or set FAKE_TIKTOK_BIN",
             bin.display()
         );
-        let addr = format!("127.0.0.1:{}", free_port());
+        let addr = format!("127.0.0.1:{}", devstack::ports::free_port());
         let child = Command::new(&bin)
             .args(["--addr", &addr])
             .env("FAKE_TIKTOK_LATENCY_MS", LATENCY_MS.to_string())

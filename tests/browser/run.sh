@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 
-export DEV_STATE_DIR=target/browser-dev DEV_MOTO_PORT=35000 DEV_TIKTOK_PORT=39100 DEV_FUNCTIONS_PORT=39000 \
-  DEV_GATEWAY_PORT=39200
+export DEV_STATE_DIR=target/browser-dev DEV_MOTO_PORT=16000 DEV_TIKTOK_PORT=17100 DEV_FUNCTIONS_PORT=17000 \
+  DEV_GATEWAY_PORT=17200
 artifacts=${BROWSER_ARTIFACTS:-target/browser-artifacts}
 mkdir -p "$DEV_STATE_DIR"
 rm -rf "$artifacts"
@@ -30,10 +30,10 @@ env -u AWS_ENDPOINT_URL -u TIKTOK_API_URL -u TIKTOK_AUTH_URL -u TIKTOK_REDIRECT_
   -u APP_JWT_ISSUER -u APP_JWT_AUDIENCE -u APP_ALLOWED_RETURN_URLS APP_JWT_SECRET="$secret" \
   ./scripts/dev.sh >"$out" 2>&1 &
 stack=$!
-trap 'kill -TERM "$stack" 2>/dev/null; wait "$stack" 2>/dev/null || true' EXIT
-
 # shellcheck source=tests/lib/wait-for-stack.sh
 . tests/lib/wait-for-stack.sh
+trap 'stop_stack "$stack" browser || exit 1' EXIT
+
 wait_for_stack "$out" "$stack" browser
 
 api=http://127.0.0.1:$DEV_GATEWAY_PORT

@@ -43,14 +43,10 @@ env -u AWS_ENDPOINT_URL -u TIKTOK_API_URL -u TIKTOK_AUTH_URL -u TIKTOK_REDIRECT_
   -u FAKE_TIKTOK_VERIFIED_URL_PREFIXES -u FAKE_TIKTOK_LATENCY_MS -u FAKE_TIKTOK_LIFETIMES TIKTOK_SCOPES=$SCOPES \
   ./scripts/dev.sh >"$out" 2>&1 &
 stack=$!
-stop() {
-  kill -TERM "$stack" 2>/dev/null
-  wait 2>/dev/null || true
-}
-trap stop EXIT
-
 # shellcheck source=tests/lib/wait-for-stack.sh
 . tests/lib/wait-for-stack.sh
+trap 'stop_stack "$stack" contract || exit 1' EXIT
+
 wait_for_stack "$out" "$stack" contract
 
 APP_JWT=$(grep -o 'APP_JWT=.*' "$out" | cut -d= -f2)

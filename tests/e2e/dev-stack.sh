@@ -16,10 +16,10 @@ env -u AWS_ENDPOINT_URL -u TIKTOK_API_URL -u TIKTOK_AUTH_URL -u TIKTOK_REDIRECT_
   -u APP_JWT_ISSUER -u APP_JWT_AUDIENCE -u APP_ALLOWED_RETURN_URLS \
   ./scripts/dev.sh >"$out" 2>&1 &
 stack=$!
-trap 'kill -TERM "$stack" 2>/dev/null; wait "$stack" 2>/dev/null || true' EXIT
-
 # shellcheck source=tests/lib/wait-for-stack.sh
 . tests/lib/wait-for-stack.sh
+trap 'stop_stack "$stack" e2e || exit 1' EXIT
+
 wait_for_stack "$out" "$stack" e2e
 
 APP_JWT=$(grep -o 'APP_JWT=.*' "$out" | cut -d= -f2)

@@ -13,3 +13,23 @@ wait_for_stack() {
   echo "$label: the local stack did not start in time"
   exit 1
 }
+
+# stop_stack <dev.sh pid> <label>: stops the stack (dev.sh stops every process it started, with
+# their children) and checks that none of its four ports is still listening, on success and on
+# failure alike; names whoever still holds one. For the scripts' EXIT traps.
+stop_stack() {
+  local pid=$1 label=$2 port held=
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  for port in "$DEV_MOTO_PORT" "$DEV_TIKTOK_PORT" "$DEV_FUNCTIONS_PORT" "$DEV_GATEWAY_PORT"; do
+    for _ in $(seq 1 50); do
+      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || continue 2
+      sleep 0.1
+    done
+    held="$held $port$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o ' users:(.*)' | head -1 || true)"
+  done
+  if [ -n "$held" ]; then
+    echo "$label: still listening after the stack stopped:$held" >&2
+    return 1
+  fi
+}

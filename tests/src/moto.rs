@@ -1,6 +1,6 @@
 //! One moto server per test binary, started on a free port and stopped when the test process ends.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -13,13 +13,6 @@ fn moto_bin() -> PathBuf {
         return PathBuf::from(path);
     }
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/moto-server")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free local port")
 }
 
 /// The endpoint URL of this process's moto server, starting it on first use.
@@ -37,9 +30,21 @@ fn start() -> String {
         bin.display(),
         venv_python.display()
     );
-    let port = free_port();
+    // A port outside the ephemeral range (devstack::ports), and another one should moto still
+    // lose it to a process that bound it explicitly in the meantime.
+    for _ in 0..3 {
+        let port = devstack::ports::free_port();
+        if let Some(endpoint) = start_on(&bin, port) {
+            return endpoint;
+        }
+    }
+    panic!("moto_server exited at start three times (ports taken?)");
+}
+
+/// Starts moto on `port`; `None` when it exits before listening.
+fn start_on(bin: &std::path::Path, port: u16) -> Option<String> {
     // A watchdog shell owns moto and kills it once this test process is gone, so no server outlives
-    // `cargo test` even when a test panics.
+    // `cargo test` even when a test panics. It exits as soon as moto does.
     let script = r#"
         "$1" -H 127.0.0.1 -p "$2" >/dev/null 2>&1 &
         moto=$!
@@ -48,7 +53,7 @@ fn start() -> String {
     "#;
     let mut watchdog = Command::new("sh")
         .args(["-c", script, "moto-watchdog"])
-        .arg(&bin)
+        .arg(bin)
         .arg(port.to_string())
         .arg(std::process::id().to_string())
         .stdin(Stdio::null())
@@ -56,15 +61,18 @@ fn start() -> String {
         .stderr(Stdio::null())
         .spawn()
         .expect("start moto_server");
-    // Reap the watchdog when it exits, so it never lingers as a zombie.
-    std::thread::spawn(move || watchdog.wait());
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if matches!(watchdog.try_wait(), Ok(Some(_))) {
+            return None;
+        }
         assert!(
             Instant::now() < deadline,
             "moto_server did not listen on port {port} within 30 s"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    format!("http://127.0.0.1:{port}")
+    // Reap the watchdog when it exits, so it never lingers as a zombie.
+    std::thread::spawn(move || watchdog.wait());
+    Some(format!("http://127.0.0.1:{port}"))
 }
