@@ -25,7 +25,9 @@ pub struct Config {
     /// The TikTok app's client key (`TIKTOK_CLIENT_KEY`).
     pub tiktok_client_key: String,
     /// The callback URL exactly as registered at TikTok (`TIKTOK_REDIRECT_URI`); sent byte-for-byte.
-    pub redirect_uri: String,
+    /// Unset in the deployed stack: there each request's own API domain gives
+    /// `https://<domain>/tiktok/callback` (`connect::ApiOrigin`).
+    pub redirect_uri: Option<String>,
     /// Where the callback sends the browser by default (`APP_RETURN_URL`).
     pub app_return_url: Url,
     /// Further exact return URLs a caller may ask for (`APP_ALLOWED_RETURN_URLS`).
@@ -89,11 +91,10 @@ impl Config {
             })
         };
 
-        let redirect_uri = required(
-            "TIKTOK_REDIRECT_URI",
-            "the callback URL registered in TikTok's portal",
-        )?;
-        parse_url("TIKTOK_REDIRECT_URI", &redirect_uri)?;
+        let redirect_uri = get("TIKTOK_REDIRECT_URI");
+        if let Some(uri) = &redirect_uri {
+            parse_url("TIKTOK_REDIRECT_URI", uri)?;
+        }
         let app_return_url = parse_url(
             "APP_RETURN_URL",
             &required(
@@ -245,7 +246,6 @@ mod tests {
             "KMS_KEY_ID",
             "SECRET_ID",
             "TIKTOK_CLIENT_KEY",
-            "TIKTOK_REDIRECT_URI",
             "APP_RETURN_URL",
         ] {
             let mut vars = base();
@@ -254,6 +254,18 @@ mod tests {
             assert_eq!(err.variable, name);
             assert!(err.to_string().contains("is not set"), "{err}");
         }
+    }
+
+    #[test]
+    fn the_redirect_uri_is_optional_but_checked_when_set() {
+        let mut vars = base();
+        vars.remove("TIKTOK_REDIRECT_URI");
+        assert_eq!(load(&vars).expect("deployed default").redirect_uri, None);
+        vars.insert("TIKTOK_REDIRECT_URI", "/tiktok/callback");
+        assert_eq!(
+            load(&vars).expect_err("relative").variable,
+            "TIKTOK_REDIRECT_URI"
+        );
     }
 
     #[test]

@@ -24,17 +24,72 @@ use crate::tiktok::{self, AuthorizeRequest, REQUEST_TIMEOUT, TikTokApi, TikTokEr
 /// How long a user has to finish TikTok's consent page.
 pub const STATE_TTL_SECS: i64 = 600;
 
+/// This API's public origin, `https://<requestContext.domainName>`, as API Gateway received the
+/// request (the execute-api host or a custom domain; API Gateway routes by it, so a client cannot
+/// choose it). The deployed functions learn their callback URL from it, since naming the API's
+/// URL in their environment would make the stack a dependency cycle (function -> API -> function).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiOrigin(Url);
+
+impl ApiOrigin {
+    /// `None` unless `domain` is a plain DNS host name (letters, digits, `-`, `.`).
+    pub fn from_domain(domain: &str) -> Option<Self> {
+        let plain = !domain.is_empty()
+            && domain.len() <= 253
+            && domain
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            && !domain.starts_with(['.', '-'])
+            && !domain.contains("..");
+        if !plain {
+            return None;
+        }
+        Url::parse(&format!("https://{domain}")).ok().map(Self)
+    }
+
+    /// The callback route on this origin: what TikTok's portal must list as a redirect URI.
+    pub fn callback_url(&self) -> String {
+        format!("{}tiktok/callback", self.0)
+    }
+
+    /// The settings page on this origin, always an allowed return URL.
+    pub fn console_url(&self) -> Url {
+        self.0
+            .join("tiktok/console")
+            .unwrap_or_else(|_| self.0.clone())
+    }
+}
+
 /// The parts of the configuration the connect flow needs.
 #[derive(Debug, Clone)]
 pub struct ConnectSettings {
     pub client_key: String,
-    pub redirect_uri: String,
+    /// `TIKTOK_REDIRECT_URI` when set; else each request's [`ApiOrigin`] decides.
+    pub redirect_uri: Option<String>,
     pub auth_url: Url,
     pub allowed_scopes: ScopeSet,
     pub pkce: PkceMode,
     pub return_urls: ReturnUrlPolicy,
     /// Schedules the new connection's first refresh by the job.
     pub schedule: RefreshSchedule,
+}
+
+impl ConnectSettings {
+    /// The redirect URI for a request that reached this API at `origin`.
+    pub fn redirect_uri_for(&self, origin: Option<&ApiOrigin>) -> Option<String> {
+        self.redirect_uri
+            .clone()
+            .or_else(|| origin.map(ApiOrigin::callback_url))
+    }
+
+    /// The return-URL policy for a request that reached this API at `origin`: the configured
+    /// one, plus the settings page on the same origin.
+    pub fn return_urls_for(&self, origin: Option<&ApiOrigin>) -> ReturnUrlPolicy {
+        match origin {
+            Some(origin) => self.return_urls.also_allowing(origin.console_url()),
+            None => self.return_urls.clone(),
+        }
+    }
 }
 
 impl From<&Config> for ConnectSettings {
@@ -70,7 +125,19 @@ pub struct AuthorizeService<S, C, K> {
 }
 
 impl<S: StateStore, C: TokenCipher, K: Clock> AuthorizeService<S, C, K> {
-    pub async fn start(&self, user: &AppUser, query: &Query) -> Result<AuthorizeStart, ApiError> {
+    pub async fn start(
+        &self,
+        user: &AppUser,
+        query: &Query,
+        origin: Option<&ApiOrigin>,
+    ) -> Result<AuthorizeStart, ApiError> {
+        let Some(redirect_uri) = self.settings.redirect_uri_for(origin) else {
+            tracing::error!(
+                "TIKTOK_REDIRECT_URI is not set and the request names no API domain: no callback URL"
+            );
+            return Err(ApiError::ServiceUnavailable);
+        };
+        let return_urls = self.settings.return_urls_for(origin);
         let scopes = match query.get("scopes") {
             None | Some("") => self.settings.allowed_scopes.clone(),
             Some(list) => {
@@ -93,8 +160,8 @@ impl<S: StateStore, C: TokenCipher, K: Clock> AuthorizeService<S, C, K> {
             }
         };
         let return_to = match query.get("return_to") {
-            None => self.settings.return_urls.default_url().clone(),
-            Some(candidate) => self.settings.return_urls.check(candidate).ok_or_else(|| {
+            None => return_urls.default_url().clone(),
+            Some(candidate) => return_urls.check(candidate).ok_or_else(|| {
                 ApiError::InvalidRequest(
                     "return_to is not allowed: use an absolute URL on the app's origin or one of APP_ALLOWED_RETURN_URLS"
                         .into(),
@@ -125,6 +192,7 @@ impl<S: StateStore, C: TokenCipher, K: Clock> AuthorizeService<S, C, K> {
             app_user: user.as_str().to_owned(),
             scopes: scopes.clone(),
             return_to: return_to.to_string(),
+            redirect_uri: Some(redirect_uri.clone()),
             sealed_verifier,
             expires_at: self.clock.now() + STATE_TTL_SECS,
         };
@@ -136,7 +204,7 @@ impl<S: StateStore, C: TokenCipher, K: Clock> AuthorizeService<S, C, K> {
         let url = tiktok::authorize_url(&AuthorizeRequest {
             auth_url: &self.settings.auth_url,
             client_key: &self.settings.client_key,
-            redirect_uri: &self.settings.redirect_uri,
+            redirect_uri: &redirect_uri,
             scopes: &scopes,
             state: &state,
             code_challenge: challenge.as_deref(),
@@ -212,9 +280,10 @@ where
 {
     /// Where to send the browser. Never fails: every problem becomes `tiktok=error&reason=…` on an
     /// allowed URL (the state's return URL when the state was valid, the default one otherwise).
-    pub async fn complete(&self, raw_query: Option<&str>) -> Url {
+    pub async fn complete(&self, raw_query: Option<&str>, origin: Option<&ApiOrigin>) -> Url {
         let deadline = tokio::time::Instant::now() + CALLBACK_BUDGET;
-        let default = self.settings.return_urls.default_url().clone();
+        let return_urls = self.settings.return_urls_for(origin);
+        let default = return_urls.default_url().clone();
         let query = match Query::parse(raw_query) {
             Ok(query) => query,
             Err(e) => {
@@ -239,12 +308,21 @@ where
             }
         };
         // Re-checked in case the allow-list changed since `authorize`.
-        let return_url = self
-            .settings
-            .return_urls
-            .check(&pending.return_to)
-            .unwrap_or(default);
-        match self.connect(&query, &key, &pending, deadline).await {
+        let return_url = return_urls.check(&pending.return_to).unwrap_or(default);
+        // Exactly the redirect_uri the authorize request sent (RFC 6749 §4.1.3); a state stored
+        // before it was recorded falls back to what this request would send.
+        let Some(redirect_uri) = pending
+            .redirect_uri
+            .clone()
+            .or_else(|| self.settings.redirect_uri_for(origin))
+        else {
+            tracing::error!("no redirect_uri for the code exchange");
+            return fail(&return_url, &CallbackFailure::ServiceUnavailable);
+        };
+        match self
+            .connect(&query, &key, &pending, &redirect_uri, deadline)
+            .await
+        {
             Ok(open_id) => {
                 tracing::info!(open_id = %open_id, "TikTok account connected");
                 with_outcome(&return_url, &Outcome::Connected { open_id: &open_id })
@@ -258,6 +336,7 @@ where
         query: &Query,
         key: &StateKey,
         pending: &PendingState,
+        redirect_uri: &str,
         deadline: tokio::time::Instant,
     ) -> Result<String, CallbackFailure> {
         if let Some(error) = query.get("error") {
@@ -287,7 +366,7 @@ where
 
         let grant = self
             .tiktok
-            .exchange_code(&code, verifier.as_ref())
+            .exchange_code(&code, verifier.as_ref(), redirect_uri)
             .await
             .map_err(|e| exchange_failure(&e))?;
         let now = self.clock.now();
@@ -410,7 +489,7 @@ mod tests {
     fn settings(pkce: PkceMode) -> ConnectSettings {
         ConnectSettings {
             client_key: "ck".into(),
-            redirect_uri: "https://api.example.com/tiktok/callback".into(),
+            redirect_uri: Some("https://api.example.com/tiktok/callback".into()),
             auth_url: Url::parse("https://www.tiktok.com/v2/auth/authorize/").expect("url"),
             allowed_scopes: ScopeSet::parse_comma_list("user.info.basic,video.list")
                 .expect("scopes"),
@@ -462,7 +541,7 @@ mod tests {
         /// TikTok's redirect with a code for `state`, delivered to the callback.
         async fn deliver_code(&self, state: &str) -> Url {
             self.callback
-                .complete(Some(&format!("code=c&state={state}")))
+                .complete(Some(&format!("code=c&state={state}")), None)
                 .await
         }
 
@@ -480,7 +559,7 @@ mod tests {
         let user = AppUser::parse("user-1").expect("user");
         let start = world
             .authorize
-            .start(&user, &Query::default())
+            .start(&user, &Query::default(), None)
             .await
             .expect("start");
         let url = Url::parse(&start.authorize_url).expect("url");
@@ -505,9 +584,12 @@ mod tests {
 
         let location = world
             .callback
-            .complete(Some(&format!(
-                "code=c%2A0%216410.u1&scopes=user.info.basic&state={state}"
-            )))
+            .complete(
+                Some(&format!(
+                    "code=c%2A0%216410.u1&scopes=user.info.basic&state={state}"
+                )),
+                None,
+            )
             .await;
 
         assert_eq!(
@@ -523,7 +605,11 @@ mod tests {
             .clone();
         assert_eq!(
             exchanged,
-            vec![("c*0!6410.u1".to_owned(), None)],
+            vec![(
+                "c*0!6410.u1".to_owned(),
+                None,
+                "https://api.example.com/tiktok/callback".to_owned()
+            )],
             "decoded exactly once"
         );
         let account = world
@@ -630,6 +716,73 @@ mod tests {
                 .expect("lock")
                 .is_empty()
         );
+    }
+
+    #[tokio::test]
+    async fn given_no_configured_redirect_uri_then_the_requests_api_domain_gives_it_to_both_legs() {
+        let mut world = world(PkceMode::Off);
+        world.authorize.settings.redirect_uri = None;
+        world.callback.settings.redirect_uri = None;
+        let origin = ApiOrigin::from_domain("abc123.execute-api.eu-west-1.amazonaws.com");
+        let user = AppUser::parse("user-1").expect("user");
+        let console = "https://abc123.execute-api.eu-west-1.amazonaws.com/tiktok/console";
+        let query = Query::parse(Some(&format!("return_to={console}"))).expect("query");
+
+        let start = world
+            .authorize
+            .start(&user, &query, origin.as_ref())
+            .await
+            .expect("start");
+        let url = Url::parse(&start.authorize_url).expect("url");
+        let param = |name: &str| {
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        let callback = "https://abc123.execute-api.eu-west-1.amazonaws.com/tiktok/callback";
+        assert_eq!(param("redirect_uri").as_deref(), Some(callback));
+
+        let state = param("state").expect("state");
+        let location = world
+            .callback
+            .complete(Some(&format!("code=c&state={state}")), origin.as_ref())
+            .await;
+        assert!(
+            location.as_str().starts_with(console),
+            "the settings page on the API's own origin is a return URL: {location}"
+        );
+        let exchanged = world.callback.tiktok.exchanged_codes.lock().expect("lock");
+        assert_eq!(exchanged[0].2, callback, "the exchange sends the same URI");
+    }
+
+    #[tokio::test]
+    async fn given_no_redirect_uri_and_no_api_domain_then_authorize_is_unavailable() {
+        let mut world = world(PkceMode::Off);
+        world.authorize.settings.redirect_uri = None;
+        let user = AppUser::parse("user-1").expect("user");
+        let result = world.authorize.start(&user, &Query::default(), None).await;
+        assert!(matches!(result, Err(ApiError::ServiceUnavailable)));
+        assert!(world.authorize.states.is_empty(), "no state stored");
+    }
+
+    #[test]
+    fn only_plain_host_names_make_an_api_origin() {
+        for good in ["abc.execute-api.us-east-1.amazonaws.com", "api.example.com"] {
+            assert!(ApiOrigin::from_domain(good).is_some(), "{good}");
+        }
+        for bad in [
+            "",
+            "evil.com/x",
+            "a b",
+            "user@host",
+            "host:443",
+            ".host",
+            "a..b",
+            "-host",
+            "host\\x",
+        ] {
+            assert_eq!(ApiOrigin::from_domain(bad), None, "{bad}");
+        }
     }
 
     #[test]

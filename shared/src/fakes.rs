@@ -312,8 +312,8 @@ impl TokenCipher for FakeCipher {
     }
 }
 
-/// Each code exchanged, with the PKCE verifier sent alongside.
-pub type Exchanges = Arc<Mutex<Vec<(String, Option<String>)>>>;
+/// Each code exchanged, with the PKCE verifier and the redirect_uri sent alongside.
+pub type Exchanges = Arc<Mutex<Vec<(String, Option<String>, String)>>>;
 
 /// The refresh side of [`ScriptedTikTok`]: strict rotation (each refresh token works once).
 #[derive(Debug, Default)]
@@ -400,10 +400,12 @@ impl TikTokApi for ScriptedTikTok {
         &self,
         code: &AuthorizationCode,
         verifier: Option<&CodeVerifier>,
+        redirect_uri: &str,
     ) -> Result<TokenGrant, TikTokError> {
         lock(&self.exchanged_codes).push((
             code.secret().to_owned(),
             verifier.map(|v| v.secret().to_owned()),
+            redirect_uri.to_owned(),
         ));
         if let Some(error) = lock(&self.exchange_error).clone() {
             return Err(error);

@@ -36,6 +36,19 @@ pub fn app_user(jwt: &JwtVerifier, request: &Request) -> Result<AppUser, ApiErro
         .ok_or(ApiError::Unauthorized)
 }
 
+/// The API's public origin as API Gateway received the request (`requestContext.domainName`).
+pub fn api_origin(request: &Request) -> Option<crate::connect::ApiOrigin> {
+    use lambda_http::RequestExt as _;
+    use lambda_http::request::RequestContext;
+    match request.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => context
+            .domain_name
+            .as_deref()
+            .and_then(crate::connect::ApiOrigin::from_domain),
+        _ => None,
+    }
+}
+
 /// The decoded query string.
 pub fn query(request: &Request) -> Result<Query, ApiError> {
     Query::parse(request.uri().query()).map_err(|e| ApiError::InvalidRequest(e.message()))

@@ -21,6 +21,16 @@ impl ReturnUrlPolicy {
         Self { default, allowed }
     }
 
+    /// This policy with one more exact URL allowed.
+    pub fn also_allowing(&self, url: Url) -> Self {
+        let mut allowed = self.allowed.clone();
+        allowed.push(url);
+        Self {
+            default: self.default.clone(),
+            allowed,
+        }
+    }
+
     pub fn default_url(&self) -> &Url {
         &self.default
     }

@@ -207,7 +207,6 @@ impl ColdStart {
             api_url: self.config.api_url.clone(),
             client_key: self.config.tiktok_client_key.clone(),
             client_secret: self.secrets.tiktok_client_secret.clone(),
-            redirect_uri: self.config.redirect_uri.clone(),
         })
         .map_err(|e| StartError::HttpClient(e.to_string()))
     }

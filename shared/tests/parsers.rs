@@ -444,6 +444,7 @@ proptest! {
 }
 
 const APP_RETURN_URL: &str = "https://app.example.com/settings";
+const REDIRECT_URI: &str = "https://api.example.com/tiktok/callback";
 const LISTED_RETURN_URL: &str = "https://other.example.net/done";
 
 fn return_policy() -> ReturnUrlPolicy {
@@ -456,7 +457,7 @@ fn return_policy() -> ReturnUrlPolicy {
 fn connect_settings() -> ConnectSettings {
     ConnectSettings {
         client_key: "ck".into(),
-        redirect_uri: "https://api.example.com/tiktok/callback".into(),
+        redirect_uri: Some(REDIRECT_URI.into()),
         auth_url: Url::parse("https://www.tiktok.com/v2/auth/authorize/").expect("url"),
         allowed_scopes: ScopeSet::parse_comma_list("user.info.basic,video.list").expect("scopes"),
         pkce: PkceMode::Off,
@@ -480,7 +481,7 @@ fn callback_world(rt: &tokio::runtime::Runtime) -> (Callback, String) {
     let user = AppUser::parse("app-user-1").expect("user");
     let empty = Query::parse(None).expect("empty");
     let start = rt
-        .block_on(authorize.start(&user, &empty))
+        .block_on(authorize.start(&user, &empty, None))
         .expect("authorize");
     let url = Url::parse(&start.authorize_url).expect("authorize url");
     let state = url
@@ -536,9 +537,9 @@ proptest! {
             ],
             form_style,
         );
-        let back = rt.block_on(callback.complete(Some(&raw)));
+        let back = rt.block_on(callback.complete(Some(&raw), None));
         let exchanged = callback.tiktok.exchanged_codes.lock().expect("lock").clone();
-        prop_assert_eq!(exchanged, vec![(code, None)]);
+        prop_assert_eq!(exchanged, vec![(code, None, REDIRECT_URI.to_owned())]);
         let outcome = pairs_of(&back);
         prop_assert_eq!(outcome.get("tiktok").map(String::as_str), Some("connected"));
         prop_assert!(back.as_str().starts_with(APP_RETURN_URL));
@@ -569,7 +570,7 @@ proptest! {
             ],
             form_style,
         );
-        let back = rt.block_on(callback.complete(Some(&raw)));
+        let back = rt.block_on(callback.complete(Some(&raw), None));
         prop_assert!(callback.tiktok.exchanged_codes.lock().expect("lock").is_empty());
         let plain = error.len() <= 64 && error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
         let expected = if plain { error.as_str() } else { "tiktok_error" };
@@ -602,7 +603,7 @@ proptest! {
         let rt = runtime();
         let (callback, state) = callback_world(&rt);
         prop_assume!(!raw.contains(&state));
-        let back = rt.block_on(callback.complete(Some(&raw)));
+        let back = rt.block_on(callback.complete(Some(&raw), None));
         prop_assert!(callback.tiktok.exchanged_codes.lock().expect("lock").is_empty());
         prop_assert!(back.as_str().starts_with(&format!("{APP_RETURN_URL}?")), "{}", back);
         let outcome = pairs_of(&back);

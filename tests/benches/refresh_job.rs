@@ -426,7 +426,6 @@ async fn in_memory_run(http: &reqwest::Client, n: usize, concurrency: usize, set
         api_url: Url::parse(&fake.base_url).expect("fake URL"),
         client_key: CLIENT_KEY.to_owned(),
         client_secret: ClientSecret::new(CLIENT_SECRET),
-        redirect_uri: "http://127.0.0.1:9/unused/".to_owned(),
     })
     .expect("TikTok client");
     let job = RefreshJob {

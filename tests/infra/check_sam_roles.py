@@ -11,10 +11,8 @@ policy or statement fails.
 import json
 import sys
 
-from cfnlint.decode import decode
-from samtranslator.translator.transform import transform
+from sam_expand import BASIC, expanded as expand, raw
 
-BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 SCHEDULE_ROLE = "TokenRefreshFunctionScheduleRole"
 # Roles of functions that call no AWS service: AWSLambdaBasicExecutionRole and no inline policy.
 NO_POLICY_ROLES = {"ConsoleFunctionRole"}
@@ -26,25 +24,12 @@ SCHEDULE_STATEMENTS = [
 ]
 
 
-class BundledPolicies:
-    """The one managed policy SAM attaches, without asking IAM (no credentials here)."""
-
-    def load(self):
-        return {"AWSLambdaBasicExecutionRole": BASIC}
-
-
 def main(path):
-    template, problems = decode(path)
-    if problems:
-        sys.exit(f"{path}: {problems}")
     functions = {
-        name for name, r in template["Resources"].items()
+        name for name, r in raw(path)["Resources"].items()
         if r["Type"] == "AWS::Serverless::Function"
     }
-    for name in functions:
-        # The translator wants an S3 location; `sam build`/`sam deploy` put one there.
-        template["Resources"][name]["Properties"]["CodeUri"] = "s3://bucket/key"
-    expanded = transform(template, {}, BundledPolicies())
+    expanded = expand(path)
 
     failures = []
     roles = {n: r["Properties"] for n, r in expanded["Resources"].items()

@@ -45,6 +45,52 @@ async fn authorize_events() {
     stack.assert_nothing_leaked().await;
 }
 
+/// As deployed: no TIKTOK_REDIRECT_URI (naming the API in the functions' environment is a
+/// dependency cycle), so the callback URL comes from the event's `requestContext.domainName`.
+#[tokio::test]
+async fn the_deployed_callback_url_comes_from_the_events_api_domain() {
+    let mut stack = Stack::start(StackOptions::default()).await;
+    stack.authorize.service.settings.redirect_uri = None;
+    let jwt = stack.jwt("user-1");
+    let response = authorize::handle(
+        &stack.authorize,
+        event("authorize/basic.json", &[("REPLACE_WITH_APP_JWT", &jwt)]),
+    )
+    .await
+    .expect("ok");
+    assert_eq!(response.status(), 200, "{:?}", body_json(&response));
+    let url = url::Url::parse(
+        body_json(&response)["authorize_url"]
+            .as_str()
+            .expect("authorize_url"),
+    )
+    .expect("url");
+    assert_eq!(
+        param(&url, "redirect_uri").as_deref(),
+        Some("https://abc123.execute-api.us-east-1.amazonaws.com/tiktok/callback")
+    );
+    let hostile = authorize::handle(
+        &stack.authorize,
+        event(
+            "authorize/basic.json",
+            &[
+                ("REPLACE_WITH_APP_JWT", &jwt),
+                (
+                    "abc123.execute-api.us-east-1.amazonaws.com",
+                    "evil.example/x?",
+                ),
+            ],
+        ),
+    )
+    .await
+    .expect("ok");
+    assert_eq!(
+        hostile.status(),
+        503,
+        "a domain that is not a host name gives no callback URL"
+    );
+}
+
 #[tokio::test]
 async fn callback_events() {
     let stack = Stack::start(StackOptions::default()).await;

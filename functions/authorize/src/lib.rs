@@ -50,7 +50,8 @@ async fn respond<S: StateStore, C: TokenCipher, K: Clock>(
     }
     let user = shared::handler::app_user(&app.jwt, request)?;
     let query = shared::handler::query(request)?;
-    let start = app.service.start(&user, &query).await?;
+    let origin = shared::handler::api_origin(request);
+    let start = app.service.start(&user, &query, origin.as_ref()).await?;
     Ok(shared::response::json(
         lambda_http::http::StatusCode::OK,
         &start,

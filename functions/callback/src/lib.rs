@@ -47,6 +47,7 @@ where
         return Ok(ApiError::MethodNotAllowed("GET").to_response());
     }
     // The raw query: `code` is decoded exactly once, by `Query::parse`.
-    let location = app.complete(request.uri().query()).await;
+    let origin = shared::handler::api_origin(&request);
+    let location = app.complete(request.uri().query(), origin.as_ref()).await;
     Ok(shared::response::redirect(&location))
 }

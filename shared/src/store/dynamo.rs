@@ -115,6 +115,9 @@ impl StateStore for DynamoStateStore {
         item.insert("app_user".into(), s(&state.app_user));
         item.insert("scopes".into(), s(state.scopes.to_comma_list()));
         item.insert("return_to".into(), s(&state.return_to));
+        if let Some(uri) = &state.redirect_uri {
+            item.insert("redirect_uri".into(), s(uri));
+        }
         item.insert("expires_at".into(), n(state.expires_at));
         // TTL only cleans up; expiry is enforced in `take`.
         item.insert("ttl".into(), n(state.expires_at + 3600));
@@ -162,6 +165,7 @@ impl StateStore for DynamoStateStore {
             app_user: get_s(&item, "app_user")?,
             scopes: get_scopes(&item, "scopes")?,
             return_to: get_s(&item, "return_to")?,
+            redirect_uri: get_s(&item, "redirect_uri").ok(),
             sealed_verifier: get_b(&item, "sealed_verifier").ok(),
             expires_at: get_n(&item, "expires_at")?,
         }))

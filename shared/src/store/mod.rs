@@ -41,6 +41,9 @@ pub struct PendingState {
     pub app_user: String,
     pub scopes: ScopeSet,
     pub return_to: String,
+    /// The redirect_uri the authorize URL carried; the code exchange must send the same one.
+    /// `None` for states stored before it was recorded.
+    pub redirect_uri: Option<String>,
     /// The PKCE verifier, KMS-encrypted under `EncryptionContext::pkce_verifier`.
     pub sealed_verifier: Option<Vec<u8>>,
     /// Unix seconds; checked in code because DynamoDB TTL deletes late.

@@ -30,8 +30,6 @@ pub struct TikTokHttpConfig {
     pub api_url: Url,
     pub client_key: String,
     pub client_secret: ClientSecret,
-    /// Sent byte-for-byte at the code exchange; must equal the authorize one.
-    pub redirect_uri: String,
 }
 
 /// Talks to TikTok over HTTPS. Cheap to clone; build one per cold start.
@@ -437,13 +435,14 @@ impl TikTokApi for TikTokHttp {
         &self,
         code: &AuthorizationCode,
         verifier: Option<&CodeVerifier>,
+        redirect_uri: &str,
     ) -> Result<TokenGrant, TikTokError> {
         let mut form = vec![
             ("client_key", self.config.client_key.as_str()),
             ("client_secret", self.config.client_secret.secret()),
             ("code", code.secret()),
             ("grant_type", "authorization_code"),
-            ("redirect_uri", self.config.redirect_uri.as_str()),
+            ("redirect_uri", redirect_uri),
         ];
         if let Some(verifier) = verifier {
             form.push(("code_verifier", verifier.secret()));

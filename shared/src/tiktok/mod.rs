@@ -102,11 +102,13 @@ pub struct VideoPage {
 
 /// The calls this service makes to TikTok.
 pub trait TikTokApi: Send + Sync {
-    /// Exchanges an authorization code (already URL-decoded exactly once) for tokens.
+    /// Exchanges an authorization code (already URL-decoded exactly once) for tokens, sending
+    /// byte-for-byte the `redirect_uri` the authorize URL carried.
     fn exchange_code(
         &self,
         code: &AuthorizationCode,
         verifier: Option<&CodeVerifier>,
+        redirect_uri: &str,
     ) -> impl Future<Output = Result<TokenGrant, TikTokError>> + Send;
 
     /// Trades the most recent refresh token for new tokens. TikTok may rotate the refresh token,
