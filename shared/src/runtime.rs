@@ -139,6 +139,14 @@ pub enum StartError {
         "secret SECRET_ID={secret_id} is not JSON with non-empty string fields tiktok_client_secret and app_jwt_secret"
     )]
     SecretMalformed { secret_id: String },
+    /// A placeholder or a key too short to sign with: refused, or a fresh stack would accept
+    /// webhooks signed with `REPLACE_ME` and JWTs signed with a guessable key.
+    #[error("secret SECRET_ID={secret_id}: {field} {problem}")]
+    SecretWeak {
+        secret_id: String,
+        field: &'static str,
+        problem: &'static str,
+    },
     #[error("could not build the HTTP client: {0}")]
     HttpClient(String),
 }
@@ -168,14 +176,120 @@ impl AppSecrets {
             secret_id: secret_id.to_owned(),
         };
         let text = out.secret_string.ok_or_else(malformed)?;
-        let parsed: SecretJson = serde_json::from_str(&text).map_err(|_| malformed())?;
+        Self::parse(&text).map_err(|problem| match problem {
+            None => malformed(),
+            Some((field, problem)) => StartError::SecretWeak {
+                secret_id: secret_id.to_owned(),
+                field,
+                problem,
+            },
+        })
+    }
+
+    /// The secret's JSON, checked: `Err(None)` when it is not the expected JSON, `Err(Some(..))`
+    /// naming the field that is a placeholder or too short.
+    pub fn parse(text: &str) -> Result<Self, Option<(&'static str, &'static str)>> {
+        let parsed: SecretJson = serde_json::from_str(text).map_err(|_| None)?;
         if parsed.tiktok_client_secret.is_empty() || parsed.app_jwt_secret.is_empty() {
-            return Err(malformed());
+            return Err(None);
+        }
+        for (field, value, minimum) in [
+            (
+                "tiktok_client_secret",
+                &parsed.tiktok_client_secret,
+                MIN_CLIENT_SECRET_BYTES,
+            ),
+            (
+                "app_jwt_secret",
+                &parsed.app_jwt_secret,
+                MIN_JWT_SECRET_BYTES,
+            ),
+        ] {
+            if value.trim().to_ascii_uppercase().starts_with("REPLACE") {
+                return Err(Some((
+                    field,
+                    "is still the placeholder: put your value in (README \"Deploy\")",
+                )));
+            }
+            if value.len() < minimum {
+                return Err(Some((
+                    field,
+                    if minimum == MIN_JWT_SECRET_BYTES {
+                        "is shorter than 32 bytes: an HS256 key needs 256 bits (RFC 7518 §3.2)"
+                    } else {
+                        "is shorter than 16 bytes: not a TikTok client secret (they are 32 characters)"
+                    },
+                )));
+            }
         }
         Ok(Self {
             tiktok_client_secret: ClientSecret::new(parsed.tiktok_client_secret),
             app_jwt_secret: JwtSecret::new(parsed.app_jwt_secret),
         })
+    }
+}
+
+/// Shortest app JWT key accepted: HS256 wants a key of at least the hash's 256 bits.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+/// Shortest TikTok client secret accepted. TikTok's are 32 characters today; the check only
+/// catches a placeholder or a truncated paste, not TikTok's format, which is TikTok's to change.
+pub const MIN_CLIENT_SECRET_BYTES: usize = 16;
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    fn parse(client: &str, jwt: &str) -> Result<AppSecrets, Option<(&'static str, &'static str)>> {
+        AppSecrets::parse(
+            &serde_json::json!({"tiktok_client_secret": client, "app_jwt_secret": jwt}).to_string(),
+        )
+    }
+
+    const GOOD_CLIENT: &str = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6";
+    const GOOD_JWT: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL";
+
+    #[test]
+    fn real_looking_secrets_are_accepted() {
+        assert!(parse(GOOD_CLIENT, GOOD_JWT).is_ok());
+    }
+
+    #[test]
+    fn the_templates_placeholder_and_short_keys_are_refused_by_name() {
+        fn field(
+            r: Result<AppSecrets, Option<(&'static str, &'static str)>>,
+        ) -> Option<&'static str> {
+            r.err().flatten().map(|p| p.0)
+        }
+        assert_eq!(
+            field(parse("REPLACE_ME", GOOD_JWT)),
+            Some("tiktok_client_secret")
+        );
+        assert_eq!(
+            field(parse(" replace_me ", GOOD_JWT)),
+            Some("tiktok_client_secret")
+        );
+        assert_eq!(
+            field(parse("short", GOOD_JWT)),
+            Some("tiktok_client_secret")
+        );
+        assert_eq!(
+            field(parse(
+                GOOD_CLIENT,
+                "REPLACE_ME_WITH_A_LONG_RANDOM_VALUE_0123"
+            )),
+            Some("app_jwt_secret")
+        );
+        assert_eq!(
+            field(parse(GOOD_CLIENT, &"k".repeat(31))),
+            Some("app_jwt_secret")
+        );
+        assert!(parse(GOOD_CLIENT, &"k".repeat(32)).is_ok());
+    }
+
+    #[test]
+    fn malformed_json_is_not_a_weak_secret() {
+        assert!(matches!(AppSecrets::parse("not json"), Err(None)));
+        assert!(matches!(parse("", GOOD_JWT), Err(None)));
     }
 }
 

@@ -23,7 +23,7 @@ echo '*' >"$DEV_STATE_DIR/watch-ignore"
 export CARGO_LAMBDA_IGNORE_FILE=$root/$DEV_STATE_DIR/watch-ignore
 # The stack's app_jwt_secret, known to the test that signs in with a JWT minted as an app's back end
 # would (README "The settings page").
-secret=browser-test-app-jwt-secret
+secret=browser-test-app-jwt-secret-of-32-bytes-or-more
 # Only the defaults of dev.sh: variables a developer exported must not change what is tested.
 env -u AWS_ENDPOINT_URL -u TIKTOK_API_URL -u TIKTOK_AUTH_URL -u TIKTOK_REDIRECT_URI -u APP_RETURN_URL \
   -u TIKTOK_SCOPES -u TIKTOK_PKCE -u TIKTOK_CLIENT_KEY -u TIKTOK_CLIENT_SECRET -u APP_JWT_SECRET \

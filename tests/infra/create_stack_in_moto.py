@@ -10,6 +10,7 @@ the schedule, the EventInvokeConfig and the alarms; nor does it look for depende
 (check_deployable.py does). Printed at the end, so the gap stays visible.
 """
 
+import contextlib
 import io
 import json
 import sys
@@ -26,6 +27,15 @@ PARAMETERS = {
 }
 
 
+def create(cfn, template):
+    cfn.create_stack(
+        StackName="tiktok-connect",
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in PARAMETERS.items()],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
+
+
 def main(path):
     template = json.load(open(path))
     with mock_aws(), warnings.catch_warnings(record=True) as caught:
@@ -39,12 +49,9 @@ def main(path):
         s3.put_object(Bucket="bucket", Key="key", Body=code.getvalue())
 
         cfn = boto3.client("cloudformation", region_name="us-east-1")
-        cfn.create_stack(
-            StackName="tiktok-connect",
-            TemplateBody=json.dumps(template),
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in PARAMETERS.items()],
-            Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
-        )
+        # moto prints a line for each resource type it skips; the summary below names them.
+        with contextlib.redirect_stdout(io.StringIO()):
+            create(cfn, template)
         stack = cfn.describe_stacks(StackName="tiktok-connect")["Stacks"][0]
         created = cfn.list_stack_resources(StackName="tiktok-connect")["StackResourceSummaries"]
         failures = []
@@ -66,6 +73,10 @@ def main(path):
             unresolved = {k: v for k, v in env.items() if "${" in v}
             if unresolved:
                 failures.append(f"{function['FunctionName']}: unresolved environment {unresolved}")
+            # The token key's policy allows the roles under this path, and only those.
+            if ":role/tiktok-connect/tiktok-connect/" not in function["Role"]:
+                failures.append(f"{function['FunctionName']}: role {function['Role']} is not "
+                                "under the path the key policy allows")
             concurrency = lam.get_function_concurrency(FunctionName=function["FunctionName"])
             if concurrency.get("ReservedConcurrentExecutions") is not None:
                 failures.append(f"{function['FunctionName']}: reserves concurrency by default")

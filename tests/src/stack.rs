@@ -143,6 +143,7 @@ impl Stack {
             std::process::id(),
             unique("s").replace('-', "x")
         );
+        assert!(client_secret.len() >= shared::runtime::MIN_CLIENT_SECRET_BYTES);
         let fake = FakeTikTok::start(FakeConfig {
             pkce: fake_pkce,
             client_secret: client_secret.clone(),
@@ -186,8 +187,9 @@ impl Stack {
         let table = unique("tiktok-connect");
         let key_alias = format!("alias/{}", unique("tokens"));
         let secret_id = unique("tiktok-connect-secret");
+        // At least the 32 bytes the functions require of an HS256 key.
         let jwt_secret = format!(
-            "jw{:x}Kp{}",
+            "jw{:x}Kp{}Hs256KeyOf32BytesOrMore",
             std::process::id(),
             unique("k").replace('-', "y")
         );

@@ -201,22 +201,48 @@ fn the_key_is_usable_only_under_a_purpose() {
         let uses_key = actions
             .iter()
             .any(|a| *a == "kms:*" || a.starts_with("kms:Encrypt") || a.starts_with("kms:Decrypt"));
+        let sid = describe(&statement["Sid"]);
         if uses_key {
             crypto += 1;
             let purposes = &statement["Condition"]["StringEquals"]["kms:EncryptionContext:purpose"];
             assert!(
                 !purposes.is_null(),
-                "key policy statement {} allows {actions:?} without a purpose",
-                describe(&statement["Sid"])
+                "key policy statement {sid} allows {actions:?} without a purpose"
+            );
+            // Only the function roles (the RolePath of Globals) and the break-glass parameter:
+            // an IAM policy granting kms:Decrypt on "*" elsewhere in the account opens nothing.
+            let principals = describe(&statement["Condition"]["ArnLike"]["aws:PrincipalArn"]);
+            assert!(
+                principals.contains(":role/tiktok-connect/${AWS::StackName}/*")
+                    && principals.contains("BreakGlassRoleArn")
+                    && !principals.contains(":root"),
+                "key policy statement {sid} lets other principals than the function roles use the key: {principals}"
+            );
+        } else {
+            let admins = describe(&statement["Condition"]["ArnLike"]["aws:PrincipalArn"]);
+            assert!(
+                admins.contains("KeyAdminPrincipalArn"),
+                "key policy statement {sid} is not limited to the key admin: {admins}"
             );
         }
-        assert!(
-            !actions.contains(&"kms:*"),
-            "key policy grants kms:* ({})",
-            describe(&statement["Sid"])
-        );
+        // A grant is used without the key policy's conditions, so nobody may create one.
+        for forbidden in ["kms:*", "kms:Create*", "kms:CreateGrant"] {
+            assert!(
+                !actions.contains(&forbidden),
+                "key policy allows {forbidden} ({sid})"
+            );
+        }
     }
     assert_eq!(crypto, 1, "one statement allows Encrypt/Decrypt");
+    let template = std::fs::read_to_string(format!(
+        "{}/../infra/template.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("template");
+    assert!(
+        template.contains("RolePath: !Sub \"/tiktok-connect/${AWS::StackName}/\""),
+        "every function role is under the path the key policy names (Globals RolePath)"
+    );
 }
 
 #[test]

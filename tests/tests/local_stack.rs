@@ -136,3 +136,38 @@ async fn the_emulated_resources_are_the_templates() {
         Some(template.secret().expect("secret").description.as_str())
     );
 }
+
+/// A fresh stack's secret holds the placeholder client secret until the operator puts theirs in:
+/// the functions refuse to start on it (a webhook signed with `REPLACE_ME` was accepted before),
+/// and on an app JWT key shorter than 32 bytes, naming the field and never its value.
+#[tokio::test]
+async fn a_placeholder_or_short_secret_stops_the_cold_start() {
+    let stack = Stack::start(StackOptions::default()).await;
+    for (client_secret, jwt_secret, field) in [
+        (
+            "REPLACE_ME",
+            "a-long-enough-app-jwt-key-0123456789",
+            "tiktok_client_secret",
+        ),
+        (
+            "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6",
+            "short-jwt-key",
+            "app_jwt_secret",
+        ),
+    ] {
+        let name = format!("weak-secret-{field}");
+        devstack::ensure_secret(&stack.aws.secrets, &name, client_secret, jwt_secret)
+            .await
+            .expect("secret created");
+        let refused = shared::runtime::AppSecrets::load(&stack.aws.secrets, &name)
+            .await
+            .err()
+            .expect("refused at cold start");
+        let message = refused.to_string();
+        assert!(message.contains(field), "{message}");
+        assert!(
+            !message.contains(client_secret) && !message.contains(jwt_secret),
+            "the error never carries the value: {message}"
+        );
+    }
+}
