@@ -127,7 +127,10 @@ done
 # Local only: infra/template.yaml never sets it (tests/tests/least_privilege.rs checks).
 echo "CONSOLE_DEV_SIGN_IN=1" >>"$env_file"
 
-cargo lambda watch -A 127.0.0.1 -P "$FUNCTIONS_PORT" --env-file "$env_file" >"$STATE_DIR/functions.log" 2>&1 &
+# The watcher's own log stays at info whatever RUST_LOG the functions get (from the env file): at
+# debug it logs every request URI, the callback's code and state included.
+RUST_LOG=info cargo lambda watch -A 127.0.0.1 -P "$FUNCTIONS_PORT" --env-file "$env_file" \
+  >"$STATE_DIR/functions.log" 2>&1 &
 pids+=($!)
 wait_for_port "cargo lambda watch" "$FUNCTIONS_PORT"
 

@@ -370,8 +370,10 @@ where
             .await
             .map_err(|e| exchange_failure(&e))?;
         let now = self.clock.now();
-        // The token's `scope` is authoritative; the redirect's `scopes` is the fallback.
-        let scopes = if grant.scopes.is_empty() {
+        // The token's `scope` is authoritative; the redirect's `scopes` is the fallback. Either
+        // is cut to what this state asked for: a scope the app did not request (TikTok adding
+        // one, a tampered redirect) is never recorded as granted.
+        let reported = if grant.scopes.is_empty() {
             query
                 .get("scopes")
                 .and_then(|s| ScopeSet::parse_comma_list(s).ok())
@@ -379,6 +381,7 @@ where
         } else {
             grant.scopes.clone()
         };
+        let scopes = reported.intersection(&pending.scopes);
 
         // A profile failure must not lose a working grant: store the account and let `user-info`
         // fill the profile in later. It gets only the time the three AWS calls that store the
@@ -545,6 +548,16 @@ mod tests {
                 .await
         }
 
+        /// user-1's account open-1, which must be stored.
+        async fn stored(&self) -> Account {
+            self.callback
+                .accounts
+                .get("user-1", "open-1")
+                .await
+                .expect("get")
+                .expect("stored")
+        }
+
         async fn nothing_stored(&self) -> bool {
             self.callback
                 .accounts
@@ -556,10 +569,15 @@ mod tests {
     }
 
     async fn state_of(world: &World) -> (Url, String) {
+        state_asking(world, &Query::default()).await
+    }
+
+    /// Starts a connect for user-1 with `query`; the authorize URL and its state.
+    async fn state_asking(world: &World, query: &Query) -> (Url, String) {
         let user = AppUser::parse("user-1").expect("user");
         let start = world
             .authorize
-            .start(&user, &Query::default(), None)
+            .start(&user, query, None)
             .await
             .expect("start");
         let url = Url::parse(&start.authorize_url).expect("url");
@@ -612,13 +630,7 @@ mod tests {
             )],
             "decoded exactly once"
         );
-        let account = world
-            .callback
-            .accounts
-            .get("user-1", "open-1")
-            .await
-            .expect("get")
-            .expect("stored");
+        let account = world.stored().await;
         assert_eq!(account.token_version, 1);
         assert_eq!(account.display_name.as_deref(), Some("Scripted"));
         assert!(world.callback.states.is_empty(), "state consumed");
@@ -783,6 +795,18 @@ mod tests {
         ] {
             assert_eq!(ApiOrigin::from_domain(bad), None, "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn given_tiktok_reports_more_scopes_than_asked_then_only_the_asked_ones_are_stored() {
+        let mut world = world(PkceMode::Off);
+        world.callback.tiktok =
+            ScriptedTikTok::granting("open-1", "user.info.basic,video.list,video.publish");
+        let query = Query::parse(Some("scopes=user.info.basic")).expect("query");
+        let (_, state) = state_asking(&world, &query).await;
+        world.deliver_code(&state).await;
+        let account = world.stored().await;
+        assert_eq!(account.scopes.to_comma_list(), "user.info.basic");
     }
 
     #[test]

@@ -11,10 +11,12 @@ export DEV_STATE_DIR=target/e2e-dev DEV_MOTO_PORT=15000 DEV_TIKTOK_PORT=19100 DE
 mkdir -p "$DEV_STATE_DIR"
 out="$DEV_STATE_DIR/dev.out"
 # Only the defaults of dev.sh: variables a developer exported must not change what is tested.
+# RUST_LOG=debug: the functions log at debug and the log scan below must still find no secret (the
+# watcher itself stays at info: at debug it would log the callback's code and state).
 env -u AWS_ENDPOINT_URL -u TIKTOK_API_URL -u TIKTOK_AUTH_URL -u TIKTOK_REDIRECT_URI -u APP_RETURN_URL \
   -u TIKTOK_SCOPES -u TIKTOK_PKCE -u TIKTOK_CLIENT_KEY -u TIKTOK_CLIENT_SECRET -u APP_JWT_SECRET \
   -u APP_JWT_ISSUER -u APP_JWT_AUDIENCE -u APP_ALLOWED_RETURN_URLS \
-  ./scripts/dev.sh >"$out" 2>&1 &
+  RUST_LOG=debug ./scripts/dev.sh >"$out" 2>&1 &
 stack=$!
 # shellcheck source=tests/lib/wait-for-stack.sh
 . tests/lib/wait-for-stack.sh
@@ -222,10 +224,13 @@ upload_token=${upload_url##*upload_token=}
 ! grep -qF "$upload_token" "$DEV_STATE_DIR/functions.log" || fail "the upload URL's token is in the functions' log"
 secrets=$(curl -sf "$tiktok/_fake/secrets") || fail "the fake did not list its secrets"
 code=$(python3 -c 'import sys,urllib.parse as u; print(u.parse_qs(u.urlsplit(sys.argv[1]).query)["code"][0])' "$cb")
-python3 - "$DEV_STATE_DIR/functions.log" "$APP_JWT" "$code" "$secrets" <<'PY' || fail "a secret reached the functions' log"
+state=$(python3 -c 'import sys,urllib.parse as u; print(u.parse_qs(u.urlsplit(sys.argv[1]).query)["state"][0])' "$cb")
+python3 - "$DEV_STATE_DIR/functions.log" "$APP_JWT" "$code" "$secrets" "$state" <<'PY' || fail "a secret reached the functions' log"
 import json, sys
 log = open(sys.argv[1], encoding="utf-8", errors="replace").read()
 jwt, code, listed = sys.argv[2], sys.argv[3], json.loads(sys.argv[4])["secrets"]
+if sys.argv[5] in log:
+    sys.exit("e2e: the callback's state is in the functions' log")
 issued, client_secret = listed[:-1], listed[-1]
 # A code, then two token pairs (connect, refresh) at least.
 if code not in issued or len(issued) < 5:

@@ -171,3 +171,16 @@ async fn a_placeholder_or_short_secret_stops_the_cold_start() {
         );
     }
 }
+
+/// The job's fallback budget (used when `cargo lambda watch` sends a duration as the deadline) is
+/// the template's timeout of `TokenRefreshFunction`.
+#[test]
+fn the_jobs_fallback_budget_is_the_templates_timeout() {
+    let template = Template::ours().expect("template");
+    assert_eq!(
+        template
+            .function_timeout("TokenRefreshFunction")
+            .expect("timeout"),
+        token_refresh::FUNCTION_TIMEOUT
+    );
+}

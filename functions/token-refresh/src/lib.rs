@@ -45,8 +45,7 @@ where
         name => name,
     }
     .to_owned();
-    let now_ms = unix_millis();
-    let left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
+    let left = time_left(event.context.deadline, unix_millis());
     let summary = job.run(Instant::now() + left).await;
     tracing::info!(
         due = summary.due,
@@ -68,9 +67,65 @@ where
     Ok(summary)
 }
 
+/// The function's timeout in the template (`TokenRefreshFunction`); the budget when the runtime's
+/// deadline cannot be believed.
+pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(840);
+/// Lambda's longest timeout: a deadline further ahead is not an epoch deadline.
+const LAMBDA_MAX_TIMEOUT_MS: u64 = 900_000;
+/// A deadline this far in the past is not one either (a late start is at most seconds late).
+const LATE_START_MS: u64 = 60_000;
+
+/// Time this run may take. Lambda's `Lambda-Runtime-Deadline-Ms` is an epoch time in milliseconds;
+/// `cargo lambda watch` sends a duration there (600000), which read as an epoch lies in 1970 and
+/// left the job no time at all. A deadline that is not between a minute ago and Lambda's longest
+/// timeout ahead is treated as unknown: the run gets the function's configured timeout.
+pub fn time_left(deadline_ms: u64, now_ms: u64) -> Duration {
+    let plausible = deadline_ms.saturating_add(LATE_START_MS) >= now_ms
+        && deadline_ms <= now_ms.saturating_add(LAMBDA_MAX_TIMEOUT_MS);
+    if plausible {
+        Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+    } else {
+        tracing::warn!(
+            deadline_ms,
+            "the runtime's deadline is not an epoch time in the next 15 minutes; using the function's timeout"
+        );
+        FUNCTION_TIMEOUT
+    }
+}
+
 fn unix_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_796_000_000_000;
+
+    #[test]
+    fn lambdas_epoch_deadline_gives_the_time_left() {
+        assert_eq!(time_left(NOW + 840_000, NOW), Duration::from_secs(840));
+        assert_eq!(time_left(NOW + 1_500, NOW), Duration::from_millis(1_500));
+        assert_eq!(
+            time_left(NOW - 2_000, NOW),
+            Duration::ZERO,
+            "late, not implausible"
+        );
+    }
+
+    #[test]
+    fn cargo_lambda_watchs_duration_and_other_implausible_deadlines_fall_back() {
+        assert_eq!(
+            time_left(600_000, NOW),
+            FUNCTION_TIMEOUT,
+            "cargo lambda watch"
+        );
+        assert_eq!(time_left(0, NOW), FUNCTION_TIMEOUT);
+        assert_eq!(time_left(NOW + 3_600_000, NOW), FUNCTION_TIMEOUT);
+        assert_eq!(time_left(u64::MAX, NOW), FUNCTION_TIMEOUT);
+    }
 }
