@@ -7,6 +7,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub trait Clock: Send + Sync {
     /// Seconds since the Unix epoch.
     fn now(&self) -> i64;
+
+    /// Milliseconds since the Unix epoch (refresh leases are timed to the millisecond).
+    fn now_millis(&self) -> i64 {
+        self.now() * 1000
+    }
 }
 
 /// The system clock.
@@ -18,6 +23,13 @@ impl Clock for SystemClock {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
+            .unwrap_or_default()
+    }
+
+    fn now_millis(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or_default()
     }
 }
@@ -37,5 +49,9 @@ impl OffsetClock {
 impl Clock for OffsetClock {
     fn now(&self) -> i64 {
         SystemClock.now() + self.offset.load(Ordering::SeqCst)
+    }
+
+    fn now_millis(&self) -> i64 {
+        SystemClock.now_millis() + self.offset.load(Ordering::SeqCst) * 1000
     }
 }

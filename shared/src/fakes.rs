@@ -94,15 +94,17 @@ impl AccountStore for InMemoryAccounts {
         &self,
         account: &Account,
         lease: &RefreshLease,
-        now: i64,
+        now_ms: i64,
     ) -> Result<Written, StoreError> {
         Ok(self.update_at_version(account, |stored| {
             if stored.status != AccountStatus::Active
-                || stored.refresh_lease_until.is_some_and(|until| until > now)
+                || stored
+                    .refresh_lease_until_ms
+                    .is_some_and(|until| until > now_ms)
             {
                 return false;
             }
-            stored.refresh_lease_until = Some(lease.until);
+            stored.refresh_lease_until_ms = Some(lease.until_ms);
             true
         }))
     }
@@ -124,7 +126,7 @@ impl AccountStore for InMemoryAccounts {
             }
             stored.status = AccountStatus::Active;
             stored.token_version += 1;
-            stored.refresh_lease_until = None;
+            stored.refresh_lease_until_ms = None;
             stored.refresh_due_at = Some(renewed.refresh_due_at);
             stored.refresh_failures = 0;
             true
@@ -137,7 +139,7 @@ impl AccountStore for InMemoryAccounts {
         _lease_id: &str,
     ) -> Result<(), StoreError> {
         self.update_at_version(account, |stored| {
-            stored.refresh_lease_until = None;
+            stored.refresh_lease_until_ms = None;
             true
         });
         Ok(())
@@ -150,7 +152,7 @@ impl AccountStore for InMemoryAccounts {
     ) -> Result<Written, StoreError> {
         Ok(self.update_at_version(account, |stored| {
             stored.status = status;
-            stored.refresh_lease_until = None;
+            stored.refresh_lease_until_ms = None;
             stored.refresh_due_at = None;
             true
         }))
@@ -249,7 +251,7 @@ impl AccountStore for InMemoryAccounts {
         stored.status = AccountStatus::Revoked;
         stored.token_version += 1;
         stored.sealed_tokens.clear();
-        stored.refresh_lease_until = None;
+        stored.refresh_lease_until_ms = None;
         stored.refresh_due_at = None;
         Ok(Some(owner))
     }

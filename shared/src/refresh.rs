@@ -46,6 +46,14 @@ pub const REFRESH_NEEDS: Duration = Duration::from_secs(
         + PERSIST_WINDOW.as_secs()
         + AWS_OPERATION_TIMEOUT.as_secs(),
 );
+/// Added to every lease for the clocks of different hosts.
+pub const LEASE_CLOCK_SLACK: Duration = Duration::from_secs(1);
+/// What the lease must still cover when the TikTok call starts: the call, the rotated pair's
+/// write window and the one AWS call that may still be under way at its end.
+pub const LEASE_NEEDED_AT_CALL: Duration = Duration::from_secs(
+    REQUEST_TIMEOUT.as_secs() + PERSIST_WINDOW.as_secs() + AWS_OPERATION_TIMEOUT.as_secs(),
+);
+
 /// Backoff of the rotated pair's write (its AWS calls also retry inside the SDK).
 const PERSIST_BACKOFF: Backoff = Backoff {
     attempts: u32::MAX,
@@ -60,8 +68,6 @@ pub struct RefreshPolicy {
     pub margin_secs: i64,
     /// When the job should refresh next, stored with every token write.
     pub schedule: RefreshSchedule,
-    /// How long a refresh lease lasts; longer than one refresh with its retries.
-    pub lease_secs: i64,
     /// How often a caller waiting for another's refresh re-reads the record.
     pub poll: Duration,
     /// Retries of TikTok calls that failed transiently.
@@ -73,7 +79,6 @@ impl Default for RefreshPolicy {
         Self {
             margin_secs: EXPIRY_MARGIN_SECS,
             schedule: RefreshSchedule::default(),
-            lease_secs: 20,
             poll: Duration::from_millis(100),
             backoff: Backoff::TIKTOK,
         }
@@ -245,13 +250,10 @@ where
             if current.refresh_token_expires_at <= now {
                 return self.give_up(current, "refresh token expired").await;
             }
-            let lease = RefreshLease {
-                id: lease_id(),
-                until: now + self.policy.lease_secs,
-            };
+            let lease = self.lease_until(deadline);
             if self
                 .accounts
-                .take_refresh_lease(&current, &lease, now)
+                .take_refresh_lease(&current, &lease, self.clock.now_millis())
                 .await?
                 == Written::Yes
             {
@@ -292,13 +294,10 @@ where
                 .await
                 .map(|_| Attempt::SkippedFresh);
         }
-        let lease = RefreshLease {
-            id: lease_id(),
-            until: now + self.policy.lease_secs,
-        };
+        let lease = self.lease_until(deadline);
         match self
             .accounts
-            .take_refresh_lease(&listed, &lease, now)
+            .take_refresh_lease(&listed, &lease, self.clock.now_millis())
             .await?
         {
             Written::Yes => {
@@ -313,13 +312,31 @@ where
         }
     }
 
+    /// A lease lasting as long as a holder with this deadline may still write. A holder stops
+    /// retrying TikTok in time to store the rotated pair by its deadline, then may still be in one
+    /// AWS call; its first try always runs, so a short deadline still needs [`REFRESH_NEEDS`].
+    /// Plus [`LEASE_CLOCK_SLACK`]. A lease that ended earlier would let a second caller send the
+    /// refresh token the holder may already have rotated: TikTok refuses it (`invalid_grant`, a
+    /// healthy account marked `reauth_required`) or two pairs race. Wall-clock milliseconds, since
+    /// other callers compare it with their own clocks.
+    fn lease_until(&self, deadline: Instant) -> RefreshLease {
+        let holder = (deadline.saturating_duration_since(Instant::now()) + AWS_OPERATION_TIMEOUT)
+            .max(REFRESH_NEEDS);
+        let lasts = holder + LEASE_CLOCK_SLACK;
+        RefreshLease {
+            id: lease_id(),
+            until_ms: self.clock.now_millis()
+                + i64::try_from(lasts.as_millis()).unwrap_or(i64::MAX),
+        }
+    }
+
     async fn refresh_holding(
         &self,
         account: Account,
         lease: &RefreshLease,
         deadline: Instant,
     ) -> Result<Session, RefreshError> {
-        let outcome = self.exchange(&account, deadline).await;
+        let outcome = self.exchange(&account, lease, deadline).await;
         match outcome {
             Ok(session) => Ok(session),
             Err(RefreshError::TikTok(TikTokError::OAuth { error, log_id, .. }))
@@ -354,10 +371,20 @@ where
     async fn exchange(
         &self,
         account: &Account,
+        lease: &RefreshLease,
         deadline: Instant,
     ) -> Result<Session, RefreshError> {
         let context = EncryptionContext::tokens(&account.app_user, &account.open_id);
         let old = self.open(account).await?;
+        // The TikTok call starts only while the lease still covers it, the rotated pair's write
+        // and one AWS call (a slow KMS may have eaten into it): a holder must never outlive its
+        // lease while it may own the only live refresh token. The caller gives the lease back.
+        let lease_left_ms = lease.until_ms - self.clock.now_millis();
+        let needed = LEASE_NEEDED_AT_CALL + LEASE_CLOCK_SLACK;
+        if lease_left_ms < i64::try_from(needed.as_millis()).unwrap_or(i64::MAX) {
+            tracing::warn!(open_id = %account.open_id, "the refresh lease would end during the TikTok call; not calling");
+            return Err(RefreshError::Busy);
+        }
         // Retries leave room for the rotated pair's write before the deadline.
         let tiktok_deadline = deadline
             .checked_sub(PERSIST_WINDOW + AWS_OPERATION_TIMEOUT)
@@ -413,7 +440,7 @@ where
                     scopes: renewed.scopes.unwrap_or(account.scopes.clone()),
                     status: AccountStatus::Active,
                     token_version: account.token_version + 1,
-                    refresh_lease_until: None,
+                    refresh_lease_until_ms: None,
                     refresh_due_at: Some(renewed.refresh_due_at),
                     refresh_failures: 0,
                     ..account.clone()
@@ -602,7 +629,7 @@ mod tests {
                 refresh_token_expires_at: now + 86_400,
                 connected_at: now,
                 token_version: 0,
-                refresh_lease_until: None,
+                refresh_lease_until_ms: None,
                 refresh_due_at: Some(now),
                 refresh_failures: 0,
             })
@@ -696,12 +723,66 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_lease_lasts_until_its_holders_deadline_and_the_tail_so_nobody_else_sends_the_token()
+    {
+        // GIVEN a holder with a 24 s request budget took the lease (as `refresh` does)
+        let keeper = keeper_with_account(0).await;
+        let listed = stored(&keeper).await;
+        let lease = keeper.lease_until(Instant::now() + Duration::from_secs(24));
+        let taken = keeper
+            .accounts
+            .take_refresh_lease(&listed, &lease, keeper.clock.now_millis())
+            .await
+            .expect("take");
+        assert_eq!(taken, Written::Yes);
+
+        // WHEN 21 s pass by the wall clock (past the fixed 20 s the lease used to last, with the
+        // holder still free to write until 24 s + one AWS call) and the job finds the account due
+        keeper.clock.advance(21);
+        let second = keeper.refresh_if_still_due(listed.clone(), soon()).await;
+
+        // THEN it sends no refresh token: the holder may have rotated it already
+        assert!(matches!(second, Ok(Attempt::SkippedFresh)), "{second:?}");
+        assert_eq!(keeper.tiktok.refresh_calls(), 0);
+
+        // and once the holder's deadline and the tail have passed, the lease can be taken over
+        let lease_secs = (AWS_OPERATION_TIMEOUT + LEASE_CLOCK_SLACK).as_secs() as i64;
+        keeper.clock.advance(24 + lease_secs + 1 - 21);
+        let third = keeper.refresh_if_still_due(listed, soon()).await;
+        assert!(matches!(third, Ok(Attempt::Refreshed)), "{third:?}");
+        assert_eq!(keeper.tiktok.refresh_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_holder_whose_lease_cannot_cover_the_call_gives_it_back_without_calling_tiktok() {
+        let keeper = keeper_with_account(0).await;
+        let listed = stored(&keeper).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let lease = keeper.lease_until(deadline);
+        keeper
+            .accounts
+            .take_refresh_lease(&listed, &lease, keeper.clock.now_millis())
+            .await
+            .expect("take");
+        // Time passed (a slow KMS Decrypt, a stalled host): 11 s of the lease's 23 s are left, less
+        // than a TikTok call, the rotated pair's write and one AWS call.
+        keeper.clock.advance(12);
+        let result = keeper.refresh_holding(listed, &lease, deadline).await;
+        assert!(matches!(result, Err(RefreshError::Busy)), "{result:?}");
+        assert_eq!(keeper.tiktok.refresh_calls(), 0);
+        assert_eq!(
+            stored(&keeper).await.refresh_lease_until_ms,
+            None,
+            "given back"
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_slow_winner_whose_lease_expired_still_keeps_its_tokens() {
         // Leases expire at once, so a second caller takes over while the first is at TikTok;
         // TikTok grants the first and refuses the second (the token was rotated).
-        let mut keeper = keeper_with_account(0).await;
-        keeper.policy.lease_secs = 0;
+        let keeper = keeper_with_account(0).await;
         keeper.tiktok.refresh.lock().expect("lock").delay = Duration::from_millis(100);
         let keeper = Arc::new(keeper);
         let stale = stored(&keeper).await;
@@ -710,6 +791,9 @@ mod tests {
             tokio::spawn(async move { keeper.session(stale, soon()).await })
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
+        // An hour later by the wall clock (a holder whose host clock or AWS stalled): its lease
+        // has ended while it is still at TikTok.
+        keeper.clock.advance(3600);
         let second = keeper.session(stale, soon()).await;
         let first = first.await.expect("join");
         assert!(first.is_ok(), "the winner succeeds: {first:?}");
@@ -767,7 +851,7 @@ mod tests {
         assert!(matches!(result, Err(RefreshError::TikTok(_))), "{result:?}");
         let account = stored(&keeper).await;
         assert_eq!(account.status, AccountStatus::Active);
-        assert_eq!(account.refresh_lease_until, None);
+        assert_eq!(account.refresh_lease_until_ms, None);
         let session = keeper.session(account, soon()).await.expect("recovers");
         assert!(session.refreshed);
     }

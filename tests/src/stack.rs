@@ -138,8 +138,9 @@ impl Stack {
             PkceMode::S256Base64Url => fake_tiktok::PkceMode::Base64Url,
         };
         // Distinctive per-test secrets, so a log scan cannot confuse them with ordinary words.
+        // (At least the 16 bytes the functions require; the suffix makes sure of it.)
         let client_secret = format!(
-            "cs{:x}Qz{}",
+            "cs{:x}Qz{}Sx7f",
             std::process::id(),
             unique("s").replace('-', "x")
         );

@@ -271,7 +271,7 @@ async fn expired_access_token_is_refreshed_transparently_and_the_rotation_stored
     assert_eq!(after.token_version, before.token_version + 1);
     assert!(after.access_token_expires_at > stack_now(&stack));
     assert_eq!(me["access_token_expires_at"], after.access_token_expires_at);
-    assert_eq!(after.refresh_lease_until, None, "lease cleared");
+    assert_eq!(after.refresh_lease_until_ms, None, "lease cleared");
     let tokens = stack.tokens_of(&after).await;
     assert_eq!(tokens.refresh_token.secret(), newest_refresh_token(&stack));
     assert_eq!(stack.fake.live_refresh_tokens(ALICE), 1);
@@ -434,7 +434,7 @@ async fn tiktok_5xx_is_retried_then_reported_with_its_log_id() {
     assert!(body["tiktok_log_id"].is_string(), "{body}");
     let account = stack.account(USER, ALICE).await.expect("kept");
     assert_eq!(account.status, AccountStatus::Active);
-    assert_eq!(account.refresh_lease_until, None, "lease released");
+    assert_eq!(account.refresh_lease_until_ms, None, "lease released");
     let (status, _) = answer(&stack.get_me(USER, "").await);
     assert_eq!(status, 200);
     let account = stack.account(USER, ALICE).await.expect("kept");

@@ -283,7 +283,7 @@ impl DynamoAccountStore {
         }
         // A new grant supersedes any refresh of the old one, and its failures.
         let mut remove = vec![
-            "refresh_lease_until",
+            "refresh_lease_until_ms",
             "refresh_lease_id",
             "refresh_failures",
         ];
@@ -410,7 +410,7 @@ impl AccountStore for DynamoAccountStore {
         &self,
         account: &Account,
         lease: &RefreshLease,
-        now: i64,
+        now_ms: i64,
     ) -> Result<Written, StoreError> {
         conditional(
             self.update_at_version(account)
@@ -418,13 +418,13 @@ impl AccountStore for DynamoAccountStore {
                 // just marked reauth_required or revoked).
                 .condition_expression(
                     "token_version = :version AND #status = :active \
-                     AND (attribute_not_exists(refresh_lease_until) OR refresh_lease_until <= :now)",
+                     AND (attribute_not_exists(refresh_lease_until_ms) OR refresh_lease_until_ms <= :now_ms)",
                 )
-                .update_expression("SET refresh_lease_until = :until, refresh_lease_id = :lease")
+                .update_expression("SET refresh_lease_until_ms = :until, refresh_lease_id = :lease")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
-                .expression_attribute_values(":now", n(now))
-                .expression_attribute_values(":until", n(lease.until))
+                .expression_attribute_values(":now_ms", n(now_ms))
+                .expression_attribute_values(":until", n(lease.until_ms))
                 .expression_attribute_values(":lease", s(&lease.id)),
         )
         .await
@@ -465,7 +465,7 @@ impl AccountStore for DynamoAccountStore {
             update = update.expression_attribute_values(":scopes", s(scopes.to_comma_list()));
         }
         conditional(update.update_expression(format!(
-            "{set} REMOVE refresh_lease_until, refresh_lease_id, refresh_failures"
+            "{set} REMOVE refresh_lease_until_ms, refresh_lease_id, refresh_failures"
         )))
         .await
     }
@@ -482,7 +482,7 @@ impl AccountStore for DynamoAccountStore {
                 .set_key(Some(Self::account_key(&account.app_user, &account.open_id)))
                 .condition_expression("refresh_lease_id = :lease")
                 .expression_attribute_values(":lease", s(lease_id))
-                .update_expression("REMOVE refresh_lease_until, refresh_lease_id"),
+                .update_expression("REMOVE refresh_lease_until_ms, refresh_lease_id"),
         )
         .await
         // Not ours any more (taken over after expiry, or consumed by a token write): fine.
@@ -498,7 +498,7 @@ impl AccountStore for DynamoAccountStore {
             self.update_at_version(account)
                 // Out of the due index: nothing to refresh until the person reconnects.
                 .update_expression(format!(
-                    "SET #status = :status REMOVE refresh_lease_until, refresh_lease_id, \
+                    "SET #status = :status REMOVE refresh_lease_until_ms, refresh_lease_id, \
                      {DUE_SHARD_ATTR}, {DUE_AT_ATTR}"
                 ))
                 .expression_attribute_names("#status", "status")
@@ -610,7 +610,7 @@ impl AccountStore for DynamoAccountStore {
             .condition_expression("attribute_exists(pk) AND connected_at <= :removed_at")
             .update_expression(
                 "SET #status = :revoked, token_version = token_version + :one \
-                 REMOVE sealed_tokens, refresh_lease_until, #shard, #due",
+                 REMOVE sealed_tokens, refresh_lease_until_ms, #shard, #due",
             )
             .expression_attribute_values(":removed_at", n(removed_at))
             .expression_attribute_names("#status", "status")
@@ -687,7 +687,7 @@ fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         refresh_token_expires_at: get_n(item, "refresh_token_expires_at")?,
         connected_at: get_n(item, "connected_at")?,
         token_version: get_n(item, "token_version")?,
-        refresh_lease_until: get_n(item, "refresh_lease_until").ok(),
+        refresh_lease_until_ms: get_n(item, "refresh_lease_until_ms").ok(),
         refresh_due_at: get_n(item, DUE_AT_ATTR).ok(),
         refresh_failures: get_n(item, "refresh_failures")
             .ok()

@@ -111,8 +111,9 @@ pub struct Account {
     pub connected_at: i64,
     /// Incremented by every token write; conditional writes compare it (race-safe refresh).
     pub token_version: i64,
-    /// While set and in the future, one caller is refreshing these tokens (Unix seconds).
-    pub refresh_lease_until: Option<i64>,
+    /// While set and in the future, one caller is refreshing these tokens (Unix milliseconds;
+    /// the lease lasts as long as its holder may still write, see `refresh`).
+    pub refresh_lease_until_ms: Option<i64>,
     /// When the scheduled job should refresh next (`None`: not scheduled, e.g. reauth required).
     /// Stored with the due-index partition, so only scheduled accounts are in the index.
     pub refresh_due_at: Option<i64>,
@@ -138,11 +139,12 @@ impl DueCursor {
     }
 }
 
-/// A claim on the right to refresh one account's tokens, held until `until` (Unix seconds).
+/// A claim on the right to refresh one account's tokens, held until `until_ms` (Unix
+/// milliseconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshLease {
     pub id: String,
-    pub until: i64,
+    pub until_ms: i64,
 }
 
 /// What a successful refresh writes, in one conditional write.
@@ -185,12 +187,13 @@ pub trait AccountStore: Send + Sync {
     -> impl Future<Output = Result<Vec<Account>, StoreError>> + Send;
 
     /// Takes the refresh lease when the tokens are still at `account.token_version` and no other
-    /// lease is live at `now`. `Stale` means someone else refreshed or is refreshing.
+    /// lease is live at `now_ms` (Unix milliseconds). `Stale` means someone else refreshed or is
+    /// refreshing.
     fn take_refresh_lease(
         &self,
         account: &Account,
         lease: &RefreshLease,
-        now: i64,
+        now_ms: i64,
     ) -> impl Future<Output = Result<Written, StoreError>> + Send;
 
     /// Stores refreshed tokens if the tokens are still at `account.token_version`: status
