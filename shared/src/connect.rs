@@ -442,6 +442,7 @@ where
             refresh_token_expires_at: now + grant.refresh_expires_in,
             connected_at: now,
             token_version: 0,
+            grant_id: crate::store::new_grant_id(),
             refresh_lease_until_ms: None,
             refresh_due_at: Some(self.settings.schedule.next_due(
                 now,

@@ -268,7 +268,10 @@ impl InMemoryAccounts {
         let key = (account.app_user.clone(), account.open_id.clone());
         let mut accounts = lock(&self.accounts);
         match accounts.get_mut(&key) {
-            Some(stored) if stored.token_version == account.token_version => {
+            Some(stored)
+                if stored.token_version == account.token_version
+                    && stored.grant_id == account.grant_id =>
+            {
                 if change(stored) {
                     Written::Yes
                 } else {

@@ -629,6 +629,7 @@ mod tests {
                 refresh_token_expires_at: now + 86_400,
                 connected_at: now,
                 token_version: 0,
+                grant_id: crate::store::new_grant_id(),
                 refresh_lease_until_ms: None,
                 refresh_due_at: Some(now),
                 refresh_failures: 0,

@@ -51,6 +51,7 @@ impl Stack {
                 refresh_token_expires_at: refresh,
                 connected_at: now,
                 token_version: 0,
+                grant_id: shared::store::new_grant_id(),
                 refresh_lease_until_ms: None,
                 refresh_due_at: Some(schedule.next_due(now, access, refresh)),
                 refresh_failures: 0,

@@ -637,3 +637,57 @@ async fn wrong_methods_and_hostile_input() {
     assert_eq!(stack.fake.calls(Endpoint::Revoke), 0);
     stack.assert_nothing_leaked().await;
 }
+
+/// The version restarts at 1 after a disconnect, so writes prepared for the old grant (a refresh
+/// in flight, a `give_up`, a job item listed before the disconnect) once matched the new grant's
+/// record (ABA). Every conditional write now names the grant too: none of them lands.
+#[tokio::test]
+async fn writes_meant_for_a_disconnected_grant_never_land_on_the_reconnected_one() {
+    use shared::store::{AccountStore, RenewedTokens, Written};
+    let stack = Stack::start(StackOptions::default()).await;
+    stack.connect_account(USER, ALICE, None).await;
+    let old = stack.account(USER, ALICE).await.expect("connected");
+    let (status, body) = answer(&stack.delete_account(USER, ALICE).await);
+    assert_eq!(status, 204, "{body}");
+    stack.connect_account(USER, ALICE, None).await;
+    let new = stack.account(USER, ALICE).await.expect("reconnected");
+    assert_eq!(
+        new.token_version, old.token_version,
+        "the counter alone cannot tell the grants apart"
+    );
+    assert_ne!(new.grant_id, old.grant_id);
+
+    let stale = stack
+        .accounts
+        .set_status(&old, AccountStatus::ReauthRequired)
+        .await
+        .expect("set_status");
+    assert_eq!(stale, Written::Stale, "give_up of the old grant");
+    let renewed = RenewedTokens {
+        sealed_tokens: old.sealed_tokens.clone(),
+        access_token_expires_at: old.access_token_expires_at,
+        refresh_token_expires_at: old.refresh_token_expires_at,
+        scopes: None,
+        refresh_due_at: old.refresh_due_at.unwrap_or_default(),
+    };
+    let stale = stack
+        .accounts
+        .store_refreshed(&old, &renewed)
+        .await
+        .expect("store_refreshed");
+    assert_eq!(stale, Written::Stale, "a refresh of the old grant");
+    let stale = stack
+        .accounts
+        .postpone_refresh(&old, 0)
+        .await
+        .expect("postpone_refresh");
+    assert_eq!(stale, Written::Stale, "a job item of the old grant");
+
+    let after = stack.account(USER, ALICE).await.expect("still there");
+    assert_eq!(after.status, AccountStatus::Active);
+    assert_eq!(after.token_version, new.token_version);
+    assert_eq!(after.sealed_tokens, new.sealed_tokens);
+    let (status, body) = answer(&stack.get_me(USER, "").await);
+    assert_eq!(status, 200, "{body}");
+    stack.assert_nothing_leaked().await;
+}

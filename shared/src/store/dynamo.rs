@@ -196,13 +196,29 @@ impl DynamoAccountStore {
     }
 
     /// An update of one account, only while its tokens are still at the version we read.
-    fn update_at_version(&self, account: &Account) -> UpdateItemFluentBuilder {
-        self.client
+    /// An update of `account` that applies only while the record still holds the same grant at
+    /// the same version, and `also` (an extra condition, or "").
+    fn update_at_version(&self, account: &Account, also: &str) -> UpdateItemFluentBuilder {
+        let update = self
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::account_key(&account.app_user, &account.open_id)))
-            .condition_expression("token_version = :version")
-            .expression_attribute_values(":version", n(account.token_version))
+            .expression_attribute_values(":version", n(account.token_version));
+        let (grant, update) = if account.grant_id.is_empty() {
+            ("attribute_not_exists(grant_id)", update)
+        } else {
+            (
+                "grant_id = :grant_id",
+                update.expression_attribute_values(":grant_id", s(&account.grant_id)),
+            )
+        };
+        let also = if also.is_empty() {
+            String::new()
+        } else {
+            format!(" AND {also}")
+        };
+        update.condition_expression(format!("token_version = :version AND {grant}{also}"))
     }
 
     /// The due-index query of one shard up to `horizon`, continuing after `after`.
@@ -251,6 +267,7 @@ impl DynamoAccountStore {
             "refresh_token_expires_at = :rt_exp",
             "connected_at = :connected_at",
             "token_version = if_not_exists(token_version, :zero) + :one",
+            "grant_id = :grant_id",
         ]
         .map(String::from)
         .to_vec();
@@ -266,6 +283,7 @@ impl DynamoAccountStore {
             (":at_exp".to_owned(), n(account.access_token_expires_at)),
             (":rt_exp".to_owned(), n(account.refresh_token_expires_at)),
             (":connected_at".to_owned(), n(account.connected_at)),
+            (":grant_id".to_owned(), s(&account.grant_id)),
             (":zero".to_owned(), n(0)),
             (":one".to_owned(), n(1)),
         ]);
@@ -413,13 +431,13 @@ impl AccountStore for DynamoAccountStore {
         now_ms: i64,
     ) -> Result<Written, StoreError> {
         conditional(
-            self.update_at_version(account)
-                // Only an active account is refreshed (the index may still list one that was
-                // just marked reauth_required or revoked).
-                .condition_expression(
-                    "token_version = :version AND #status = :active \
-                     AND (attribute_not_exists(refresh_lease_until_ms) OR refresh_lease_until_ms <= :now_ms)",
-                )
+            // Only an active account is refreshed (the index may still list one that was just
+            // marked reauth_required or revoked).
+            self.update_at_version(
+                account,
+                "#status = :active \
+                 AND (attribute_not_exists(refresh_lease_until_ms) OR refresh_lease_until_ms <= :now_ms)",
+            )
                 .update_expression("SET refresh_lease_until_ms = :until, refresh_lease_id = :lease")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
@@ -442,9 +460,8 @@ impl AccountStore for DynamoAccountStore {
              {DUE_SHARD_ATTR} = :due_shard, {DUE_AT_ATTR} = :due_at",
         );
         let mut update = self
-            .update_at_version(account)
             // A slow winner may heal `reauth_required`, never undo a revocation by the user.
-            .condition_expression("token_version = :version AND #status <> :revoked")
+            .update_at_version(account, "#status <> :revoked")
             .expression_attribute_values(":revoked", s(AccountStatus::Revoked.as_str()))
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(
@@ -495,7 +512,7 @@ impl AccountStore for DynamoAccountStore {
         status: AccountStatus,
     ) -> Result<Written, StoreError> {
         conditional(
-            self.update_at_version(account)
+            self.update_at_version(account, "")
                 // Out of the due index: nothing to refresh until the person reconnects.
                 .update_expression(format!(
                     "SET #status = :status REMOVE refresh_lease_until_ms, refresh_lease_id, \
@@ -580,8 +597,7 @@ impl AccountStore for DynamoAccountStore {
         due_at: i64,
     ) -> Result<Written, StoreError> {
         conditional(
-            self.update_at_version(account)
-                .condition_expression("token_version = :version AND attribute_exists(#due)")
+            self.update_at_version(account, "attribute_exists(#due)")
                 .update_expression(
                     "SET #due = :due_at, refresh_failures = if_not_exists(refresh_failures, :zero) + :one",
                 )
@@ -687,6 +703,7 @@ fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         refresh_token_expires_at: get_n(item, "refresh_token_expires_at")?,
         connected_at: get_n(item, "connected_at")?,
         token_version: get_n(item, "token_version")?,
+        grant_id: get_s(item, "grant_id").unwrap_or_default(),
         refresh_lease_until_ms: get_n(item, "refresh_lease_until_ms").ok(),
         refresh_due_at: get_n(item, DUE_AT_ATTR).ok(),
         refresh_failures: get_n(item, "refresh_failures")

@@ -111,6 +111,12 @@ pub struct Account {
     pub connected_at: i64,
     /// Incremented by every token write; conditional writes compare it (race-safe refresh).
     pub token_version: i64,
+    /// Random id of the grant this record holds, new at every connect. Every conditional write
+    /// names it beside the version: the version starts again at 1 after a delete, so a write
+    /// meant for an earlier grant (a refresh in flight, a job item listed before a disconnect and
+    /// reconnect) would otherwise land on the newer one. Empty on records written before it
+    /// existed (their writes then require it to be absent).
+    pub grant_id: String,
     /// While set and in the future, one caller is refreshing these tokens (Unix milliseconds;
     /// the lease lasts as long as its holder may still write, see `refresh`).
     pub refresh_lease_until_ms: Option<i64>,
@@ -271,4 +277,11 @@ pub trait AccountStore: Send + Sync {
         open_id: &str,
         removed_at: i64,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+}
+
+/// A new [`Account::grant_id`]: 128 random bits, hex.
+pub fn new_grant_id() -> String {
+    use rand::Rng as _;
+    let bits: u128 = rand::rng().random();
+    format!("{bits:032x}")
 }
