@@ -429,6 +429,34 @@ async fn a_refused_attempt_frees_its_idempotency_key() {
     stack.assert_nothing_leaked().await;
 }
 
+/// An init answered 200 with a body that cannot be read may have posted: the key keeps the
+/// unknown outcome (it used to be freed, as for an explicit refusal, and the retry posted again).
+#[tokio::test]
+async fn an_init_answer_that_cannot_be_read_keeps_its_idempotency_key() {
+    let stack = stack_with(ALICE, None).await;
+    stack
+        .fake
+        .fail_next(Endpoint::VideoInit, Failure::MalformedJson, 1);
+    let body = direct_from_url("SELF_ONLY");
+    let (code, first) = answer(&stack.post_publish(USER, &body, Some("k-unread")).await);
+    assert_eq!(
+        (code, first["error"].as_str()),
+        (502, Some("publish_outcome_unknown")),
+        "{first}"
+    );
+    let inits = stack.fake.calls(Endpoint::VideoInit);
+    let retry = stack.post_publish(USER, &body, Some("k-unread")).await;
+    let (code, again) = answer(&retry);
+    assert_eq!((code, again), (502, first), "the first answer, replayed");
+    assert_eq!(header(&retry, "idempotent-replayed"), Some("true"));
+    assert_eq!(
+        stack.fake.calls(Endpoint::VideoInit),
+        inits,
+        "no second init reached TikTok"
+    );
+    stack.assert_nothing_leaked().await;
+}
+
 #[tokio::test]
 async fn a_failed_post_reports_tiktoks_reason() {
     let stack = stack_with(ALICE, None).await;

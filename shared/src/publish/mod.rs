@@ -417,8 +417,12 @@ where
             // Not even connected: nothing reached TikTok.
             return Attempt::NotPosted(ApiError::from_tiktok(&error));
         }
-        Err(RefreshError::TikTok(error @ TikTokError::Unavailable { .. })) => {
-            tracing::warn!(open_id = %open_id, error = %error, tiktok_log_id = error.log_id().unwrap_or(""), "publish init answer lost; the post may exist");
+        // Lost, or not understood (a 2xx without a usable publish_id, a body that is not JSON or
+        // is too large): TikTok may have posted. Only its explicit refusals free the key.
+        Err(RefreshError::TikTok(
+            error @ (TikTokError::Unavailable { .. } | TikTokError::Unexpected { .. }),
+        )) => {
+            tracing::warn!(open_id = %open_id, error = %error, tiktok_log_id = error.log_id().unwrap_or(""), "publish init answer lost or not understood; the post may exist");
             return Attempt::Unknown(ApiError::PublishOutcomeUnknown {
                 tiktok_log_id: error.log_id().map(str::to_owned),
             });

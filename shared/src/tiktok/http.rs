@@ -115,21 +115,33 @@ impl RawAnswer {
     async fn read(
         response: Result<reqwest::Response, reqwest::Error>,
     ) -> Result<Self, TikTokError> {
-        let response = response.map_err(transport_error)?;
+        let mut response = response.map_err(transport_error)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(transport_error)?;
-        if body.len() > MAX_BODY_BYTES {
-            return Err(TikTokError::Unexpected {
-                detail: "answer too large",
-                status,
-                log_id: header_log_id(&headers),
-            });
+        let too_large = || TikTokError::Unexpected {
+            detail: "answer too large",
+            status,
+            log_id: header_log_id(&headers),
+        };
+        // Read piece by piece and stop at the cap: a huge or endless answer costs at most
+        // MAX_BODY_BYTES of memory and no more time than it took to send them.
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_BODY_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
         }
         Ok(Self {
             status,
             headers,
-            body: body.to_vec(),
+            body,
         })
     }
 
@@ -544,6 +556,75 @@ mod tests {
 
     fn answer(status: u16, body: &str) -> RawAnswer {
         RawAnswer::with_body(status, body)
+    }
+
+    /// A server that answers every connection with a chunked 200 that never ends; returns its
+    /// address and a counter of the bytes it managed to send.
+    async fn endless_server() -> (
+        std::net::SocketAddr,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = sent.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let mut head = [0u8; 4096];
+                    let _ = socket.read(&mut head).await;
+                    let start = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                    if socket.write_all(start.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let piece = format!("{:x}\r\n{}\r\n", 16 * 1024, " ".repeat(16 * 1024));
+                    while socket.write_all(piece.as_bytes()).await.is_ok() {
+                        counter.fetch_add(16 * 1024, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        (addr, sent)
+    }
+
+    #[tokio::test]
+    async fn an_endless_answer_is_cut_at_the_cap_not_read_to_the_timeout() {
+        let (addr, sent) = endless_server().await;
+        let http = TikTokHttp::new(TikTokHttpConfig {
+            api_url: Url::parse(&format!("http://{addr}")).expect("url"),
+            client_key: "ck".into(),
+            client_secret: ClientSecret::new("cs"),
+        })
+        .expect("client");
+        let started = std::time::Instant::now();
+        let result = http
+            .post_form("/v2/oauth/token/", &[("grant_type", "refresh_token")])
+            .await;
+        assert!(
+            matches!(
+                result,
+                Err(TikTokError::Unexpected {
+                    detail: "answer too large",
+                    ..
+                })
+            ),
+            "refused as too large, not after the 6 s timeout"
+        );
+        assert!(
+            started.elapsed() < REQUEST_TIMEOUT / 2,
+            "stopped at the cap: {:?}",
+            started.elapsed()
+        );
+        let sent = sent.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            sent < 64 * MAX_BODY_BYTES,
+            "read stopped early ({sent} bytes sent)"
+        );
     }
 
     #[test]
