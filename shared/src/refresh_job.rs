@@ -40,6 +40,9 @@ pub struct JobSettings {
     pub per_refresh: Duration,
     /// Accounts read from the due index per query.
     pub page_size: usize,
+    /// Counting the due accounts a stopped run leaves ends this long before the invocation's
+    /// deadline (at most a twentieth of the invocation's time); the counts are partial then.
+    pub count_margin: Duration,
 }
 
 impl Default for JobSettings {
@@ -50,6 +53,7 @@ impl Default for JobSettings {
             stop_margin: Duration::from_secs(30),
             per_refresh: Duration::from_secs(20),
             page_size: 100,
+            count_margin: Duration::from_secs(1),
         }
     }
 }
@@ -134,7 +138,12 @@ where
         let mut stopped = false;
         let mut index_failed = false;
 
-        'walk: for shard in 0..DUE_SHARDS {
+        // Where counting starts once the run stops: the shard walked last (after the cursor) and
+        // every shard after it in this run's order.
+        let mut count_from: Option<(usize, Option<DueCursor>)> = None;
+        let order = shard_order(now, self.keeper.policy.schedule.interval_secs);
+
+        'walk: for (position, &shard) in order.iter().enumerate() {
             let mut cursor: Option<DueCursor> = None;
             loop {
                 let page = match self
@@ -186,35 +195,86 @@ where
                         outcome
                     });
                 }
-                if stopped && !last_page && !index_failed {
-                    // Not read, only counted: the next run starts over from the index.
-                    self.count_rest(&mut summary, shard, horizon, cursor.as_ref())
-                        .await;
+                if stopped {
+                    if !index_failed {
+                        let rest_of_shard = (!last_page).then(|| cursor.clone()).flatten();
+                        count_from = Some((position, rest_of_shard));
+                    }
+                    break 'walk;
                 }
-                if stopped || last_page {
+                if last_page {
                     break;
                 }
-            }
-            if stopped {
-                for later in shard + 1..DUE_SHARDS {
-                    self.count_rest(&mut summary, later, horizon, None).await;
-                }
-                break;
             }
         }
         summary.complete = !stopped;
         if index_failed {
             tracing::warn!("the due index could not be read completely; counts are partial");
         }
+        // The refreshes under way finish first: counting must not hold them up, nor count them.
         while let Some(joined) = tasks.join_next().await {
             tally(&mut summary, joined);
+        }
+        if let Some((position, cursor)) = count_from {
+            let margin = self.settings.count_margin.min(budget / 20);
+            let count_deadline = run_deadline.checked_sub(margin).unwrap_or(run_deadline);
+            self.count_rest_in_time(
+                &mut summary,
+                &order[position..],
+                cursor,
+                horizon,
+                count_deadline,
+            )
+            .await;
         }
         summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         summary
     }
 }
 
+/// The order a run walks the shards in: one shard further on each run (every `interval_secs`),
+/// so a run stopped early by TikTok's rate limit or its budget does not leave the same last
+/// shards behind run after run.
+pub fn shard_order(now: i64, interval_secs: i64) -> Vec<u16> {
+    let runs = now.div_euclid(interval_secs.max(1));
+    let first = u16::try_from(runs.rem_euclid(i64::from(DUE_SHARDS))).unwrap_or(0);
+    (0..DUE_SHARDS)
+        .map(|offset| (first + offset) % DUE_SHARDS)
+        .collect()
+}
+
 impl<A: AccountStore, C, T, K> RefreshJob<A, C, T, K> {
+    /// Counts the due accounts a stopped run leaves: `shards[0]` after `cursor`, then the whole
+    /// of the others, until `count_deadline` (then the counts are partial).
+    async fn count_rest_in_time(
+        &self,
+        summary: &mut Summary,
+        shards: &[u16],
+        cursor: Option<DueCursor>,
+        horizon: i64,
+        count_deadline: Instant,
+    ) {
+        for (i, &shard) in shards.iter().enumerate() {
+            let after = if i == 0 { cursor.as_ref() } else { None };
+            if i == 0 && after.is_none() {
+                // The stopped shard was read to its end.
+                continue;
+            }
+            let counted = tokio::time::timeout_at(
+                count_deadline,
+                self.count_rest(summary, shard, horizon, after),
+            )
+            .await;
+            if counted.is_err() {
+                tracing::warn!(
+                    shard,
+                    "no time left to count the remaining due accounts; counts are partial"
+                );
+                return;
+            }
+        }
+    }
+
     /// Adds the due accounts a stopped run leaves in `shard` after `after` to `due` and
     /// `remaining`, so the figures say how much the next run inherits.
     async fn count_rest(
@@ -355,6 +415,22 @@ pub fn metrics_line(summary: &Summary, function: &str, timestamp_ms: u64) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_run_walks_every_shard_once_starting_one_further_than_the_last() {
+        let interval = 900;
+        let first = shard_order(10 * interval, interval);
+        let mut sorted = first.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..DUE_SHARDS).collect::<Vec<_>>());
+        let next = shard_order(11 * interval + 5, interval);
+        assert_eq!(next[0], (first[0] + 1) % DUE_SHARDS);
+        assert_eq!(
+            shard_order(10 * interval + 899, interval),
+            first,
+            "same slot"
+        );
+    }
 
     #[test]
     fn metrics_follow_the_embedded_metric_format() {

@@ -52,9 +52,8 @@ pub type LiveWebhookApi<K> = WebhookApi<DynamoAccountStore, DynamoPublishStore, 
 // token-refresh (Timeout 840 s): no refresh starts in the last `JobSettings::stop_margin` (30 s);
 //   one refresh is bounded by `per_refresh` (20 s, the rotated pair's write included) plus the
 //   same tail and the backoff write (`postpone`): 20 s + 3 × 2 s = 26 s ≤ 30 s.
-//   (Not bounded by this: after stopping early, `RefreshJob::count_rest` counts what is left with
-//   one Query per remaining shard without looking at the deadline: up to 15 × 2 s if DynamoDB
-//   turns slow at that moment. A follow-up: count within what is left of the stop margin.)
+//   After stopping early, the job first waits for its refreshes, then counts what is left (one
+//   Query per remaining shard) only until `JobSettings::count_margin` (1 s) before the deadline.
 
 // The standard retry mode also keeps a retry quota per service and environment (500 tokens, 5 per
 // retry, 10 per timeout, refilled by successes): during a long outage the SDK stops retrying and

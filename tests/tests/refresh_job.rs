@@ -266,6 +266,8 @@ async fn a_run_out_of_time_leaves_the_rest_to_the_next_run() {
         concurrency: 1,
         stop_margin: Duration::from_millis(500),
         per_refresh: Duration::from_secs(5),
+        // Counting may use the run's last moments: this test checks the counts, not the margin.
+        count_margin: Duration::ZERO,
         ..quick()
     };
     let first = stack.run_job(tight, Duration::from_millis(1500)).await;
@@ -314,5 +316,65 @@ async fn refresh_tokens_near_their_end_are_reported() {
     let ended = run(&stack).await;
     assert_eq!(ended.reauth_required, 2, "{ended:?}");
     assert_eq!(token_calls(&stack), calls);
+    stack.assert_nothing_leaked().await;
+}
+
+/// TikTok's rate limit stops a run at its first 429. Runs used to walk the shards 0→15 every
+/// time, so while TikTok throttled, the last shards were never reached; now each run starts one
+/// shard further on (`shard_order`), and what a run does not reach comes first in a later one.
+#[tokio::test]
+async fn runs_stopped_by_tiktoks_rate_limit_start_one_shard_further_each_time() {
+    use shared::clock::Clock as _;
+    use shared::refresh_job::shard_order;
+    use shared::schedule::{due_shard, shard_key};
+    const INTERVAL: i64 = 15 * 60;
+    let stack = Stack::start(StackOptions::default()).await;
+    let open_ids = stack.seed_accounts(USER, 48).await;
+    pass(&stack, DAY);
+    // The middle of a 15-minute slot, so the run sees the slot this test computes with.
+    let now = stack.clock.now();
+    pass(&stack, INTERVAL / 2 - now.rem_euclid(INTERVAL));
+    let one_at_a_time = JobSettings {
+        concurrency: 1,
+        ..quick()
+    };
+    let mut attempted: Vec<String> = Vec::new();
+    let mut shards = Vec::new();
+    for _ in 0..4 {
+        let order = shard_order(stack.clock.now(), INTERVAL);
+        let expected = order
+            .iter()
+            .map(|&shard| shard_key(shard))
+            .find(|key| {
+                open_ids
+                    .iter()
+                    .any(|id| !attempted.contains(id) && due_shard(USER, id) == *key)
+            })
+            .expect("a shard with due accounts");
+        stack.fake.fail_next(Endpoint::Token, Failure::Status429, 1);
+        let summary = stack.run_job(one_at_a_time, Duration::from_secs(120)).await;
+        assert_eq!(summary.transient_failures, 1, "{summary:?}");
+        assert!(!summary.complete, "stopped by the 429: {summary:?}");
+        let mut failed = Vec::new();
+        for id in &open_ids {
+            let account = stack.account(USER, id).await.expect("account");
+            if account.refresh_failures > 0 && !attempted.contains(id) {
+                failed.push(id.clone());
+            }
+        }
+        assert_eq!(failed.len(), 1, "one attempt, then the run stopped");
+        assert_eq!(
+            due_shard(USER, &failed[0]),
+            expected,
+            "the run's first shard"
+        );
+        shards.push(expected);
+        attempted.extend(failed);
+        pass(&stack, INTERVAL);
+    }
+    // Empty shards are passed over, so two runs may meet in one; four runs in a row all in one
+    // would need three empty shards in a row.
+    let distinct: HashSet<_> = shards.iter().collect();
+    assert!(distinct.len() > 1, "the runs began elsewhere: {shards:?}");
     stack.assert_nothing_leaked().await;
 }
