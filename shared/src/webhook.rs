@@ -22,6 +22,9 @@ pub const TOLERANCE_SECS: i64 = 300;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// How long a body's hash is kept: past TikTok's 72 hours of retries.
 pub const SEEN_TTL_SECS: i64 = 4 * 24 * 3600;
+/// A delivery still "processing" after this long died mid-way (the webhook function's timeout is
+/// 10 s): a retry of it takes the claim over and is processed.
+pub const STALE_PROCESSING_SECS: i64 = 60;
 
 /// Checks `TikTok-Signature: t=<unix s>,s=<hex HMAC-SHA256(client secret, "<t>.<body>")>` in
 /// constant time, then the timestamp's age.
@@ -133,7 +136,7 @@ pub async fn receive(
     let content = parse_content(envelope.content.as_ref())?;
     let hash = hex::encode(Sha256::digest(body));
     let first = publishes
-        .remember_event(&hash, now + SEEN_TTL_SECS)
+        .claim_event(&hash, now, now - STALE_PROCESSING_SECS, now + SEEN_TTL_SECS)
         .await
         .map_err(crate::accounts::store_failed)?;
     if !first {
@@ -141,10 +144,19 @@ pub async fn receive(
         return Ok(Outcome::Duplicate);
     }
     let acted = act(accounts, publishes, &envelope, &content, now).await;
-    if acted.is_err()
-        && let Err(e) = publishes.forget_event(&hash).await
-    {
-        tracing::error!(error = %e, "could not forget a failed webhook; TikTok's retry will be ignored");
+    match &acted {
+        Ok(_) => {
+            if let Err(e) = publishes.finish_event(&hash).await {
+                // Still "processing": a retry after STALE_PROCESSING_SECS acts again, which the
+                // acts allow (revocation and status moves are conditional and forward-only).
+                tracing::warn!(error = %e, "could not mark a webhook processed");
+            }
+        }
+        Err(_) => {
+            if let Err(e) = publishes.forget_event(&hash).await {
+                tracing::error!(error = %e, "could not forget a failed webhook; TikTok's retry is processed once the claim is stale");
+            }
+        }
     }
     acted
 }

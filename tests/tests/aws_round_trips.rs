@@ -231,16 +231,17 @@ async fn publish_and_webhook_round_trips() {
         status,
         calls(&[("DynamoDB.GetItem", 2), ("DynamoDB.UpdateItem", 2)])
     );
+    // Webhooks: the claim of the body, the change, the claim marked done.
     assert_eq!(
         publish_event,
-        calls(&[("DynamoDB.PutItem", 1), ("DynamoDB.UpdateItem", 1)])
+        calls(&[("DynamoDB.PutItem", 1), ("DynamoDB.UpdateItem", 2)])
     );
     assert_eq!(
         removed_event,
         calls(&[
             ("DynamoDB.GetItem", 1),
             ("DynamoDB.PutItem", 1),
-            ("DynamoDB.UpdateItem", 1)
+            ("DynamoDB.UpdateItem", 2)
         ])
     );
     stack.assert_nothing_leaked().await;

@@ -223,3 +223,52 @@ async fn the_fake_tiktoks_sender_reaches_the_function_with_duplicates() {
     assert_eq!(code, 409, "revoked: reconnect first");
     stack.assert_nothing_leaked().await;
 }
+
+/// A delivery whose handler died after claiming the body and before acting (a crash, a timeout)
+/// left it recorded, and TikTok's retries were dropped as duplicates for 4 days. Now a claim
+/// still "processing" after a minute is taken over; a fresh one (a copy arriving while the first
+/// is being handled) is still a duplicate.
+#[tokio::test]
+async fn a_delivery_whose_handler_died_mid_way_is_processed_on_retry() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use sha2::Digest as _;
+    let stack = stack_with_alice().await;
+    let body = removed();
+    let hash = hex::encode(sha2::Sha256::digest(body.as_bytes()));
+    let now = stack.clock.now();
+    let claimed_at = |at: i64| {
+        stack
+            .aws
+            .dynamodb
+            .put_item()
+            .table_name(&stack.config.table_name)
+            .item("pk", AttributeValue::S(format!("WEBHOOK#{hash}")))
+            .item("sk", AttributeValue::S("WEBHOOK".into()))
+            .item("event_state", AttributeValue::S("processing".into()))
+            .item("claimed_at", AttributeValue::N(at.to_string()))
+            .item("ttl", AttributeValue::N((now + 86_400).to_string()))
+            .send()
+    };
+
+    claimed_at(now - 5).await.expect("a claim 5 s old");
+    let (code, answered) = answer(&stack.deliver_signed(&body).await);
+    assert_eq!(
+        (code, answered),
+        (200, json!({"ok": true, "duplicate": true})),
+        "being handled right now: a copy is a duplicate"
+    );
+    let account = stack.account(USER, ALICE).await.expect("account");
+    assert_eq!(account.status, AccountStatus::Active, "not acted on twice");
+
+    claimed_at(now - 120).await.expect("a claim 2 min old");
+    let (code, answered) = answer(&stack.deliver_signed(&body).await);
+    assert_eq!((code, answered), (200, json!({"ok": true})), "processed");
+    assert_revoked(&stack).await;
+    let (code, again) = answer(&stack.deliver_signed(&body).await);
+    assert_eq!(
+        (code, again),
+        (200, json!({"ok": true, "duplicate": true})),
+        "done: later copies are duplicates"
+    );
+    stack.assert_nothing_leaked().await;
+}

@@ -29,17 +29,6 @@ impl DynamoPublishStore {
             table: table.into(),
         }
     }
-
-    fn put_new(
-        &self,
-        item: Item,
-    ) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-    }
 }
 
 fn is_condition_failure<E>(err: &aws_sdk_dynamodb::error::SdkError<E>) -> bool
@@ -295,14 +284,49 @@ impl PublishStore for DynamoPublishStore {
         Ok(conditional(update).await? == Written::Yes)
     }
 
-    async fn remember_event(&self, body_hash: &str, expires_at: i64) -> Result<bool, StoreError> {
+    async fn claim_event(
+        &self,
+        body_hash: &str,
+        now: i64,
+        stale_before: i64,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
         let mut item = key(format!("WEBHOOK#{body_hash}"), WEBHOOK_SK);
         item.insert("ttl".into(), n(expires_at));
-        match self.put_new(item).send().await {
+        item.insert("event_state".into(), s("processing"));
+        item.insert("claimed_at".into(), n(now));
+        // Records written before the state existed have none: they count as processed.
+        let claimed = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(pk) OR (event_state = :processing AND claimed_at < :stale)",
+            )
+            .expression_attribute_values(":processing", s("processing"))
+            .expression_attribute_values(":stale", n(stale_before))
+            .send()
+            .await;
+        match claimed {
             Ok(_) => Ok(true),
             Err(err) if is_condition_failure(&err) => Ok(false),
             Err(err) => Err(unavailable(err)),
         }
+    }
+
+    async fn finish_event(&self, body_hash: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("WEBHOOK#{body_hash}"), WEBHOOK_SK)))
+            .condition_expression("attribute_exists(pk)")
+            .update_expression("SET event_state = :done REMOVE claimed_at")
+            .expression_attribute_values(":done", s("done"))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
     }
 
     async fn forget_event(&self, body_hash: &str) -> Result<(), StoreError> {

@@ -146,12 +146,19 @@ pub trait PublishStore: Send + Sync {
         expires_at: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Records a webhook body's hash; `false` if it was seen already.
-    fn remember_event(
+    /// Claims a webhook body (by its hash) for processing at `now`; `false` when it was processed
+    /// already or is being processed. A claim still "processing" before `stale_before` (its
+    /// handler died between the claim and the end) is taken over, so TikTok's retry is processed.
+    fn claim_event(
         &self,
         body_hash: &str,
+        now: i64,
+        stale_before: i64,
         expires_at: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Marks a claimed webhook processed: its copies are duplicates from now on.
+    fn finish_event(&self, body_hash: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Forgets a recorded webhook (its processing failed; TikTok's retry must be processed).
     fn forget_event(&self, body_hash: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
