@@ -16,7 +16,7 @@ out="$DEV_STATE_DIR/dev.out"
 env -u AWS_ENDPOINT_URL -u TIKTOK_API_URL -u TIKTOK_AUTH_URL -u TIKTOK_REDIRECT_URI -u APP_RETURN_URL \
   -u TIKTOK_SCOPES -u TIKTOK_PKCE -u TIKTOK_CLIENT_KEY -u TIKTOK_CLIENT_SECRET -u APP_JWT_SECRET \
   -u APP_JWT_ISSUER -u APP_JWT_AUDIENCE -u APP_ALLOWED_RETURN_URLS \
-  RUST_LOG=debug ./scripts/dev.sh >"$out" 2>&1 &
+  RUST_LOG=debug REFRESH_INTERVAL_MINUTES=1440 ./scripts/dev.sh >"$out" 2>&1 &
 stack=$!
 # shellcheck source=tests/lib/wait-for-stack.sh
 . tests/lib/wait-for-stack.sh
@@ -111,12 +111,19 @@ call "$api/user-info/"
 [ "$(calls token)" = $((refreshes + 1)) ] || fail "user-info did not refresh the token exactly once"
 pass
 
-# The scheduled job, invoked as the README shows: nothing is due yet (keepalive: tomorrow).
+# The scheduled job, invoked as the README shows, with Alice due: this stack's job runs "once a
+# day" (REFRESH_INTERVAL_MINUTES=1440 above), so keepalive's next refresh (tomorrow) is before its
+# next run. cargo lambda invoke sends a duration where Lambda sends an epoch deadline; the job
+# must still refresh (it used to stop at once: remaining = due, complete = false).
+refreshes=$(calls token)
 run=$(cargo lambda invoke -A 127.0.0.1 -P "$DEV_FUNCTIONS_PORT" token-refresh \
   --data-file events/token-refresh/scheduled.json 2>"$DEV_STATE_DIR/invoke.err") ||
   fail "token-refresh invoke failed: $run $(cat "$DEV_STATE_DIR/invoke.err")"
-[ "$(json '(d["complete"], d["due"], d["transient_failures"])' <<<"$run")" = "(True, 0, 0)" ] ||
+[ "$(json '(d["complete"], d["due"], d["refreshed"], d["remaining"], d["transient_failures"])' <<<"$run")" = "(True, 1, 1, 0, 0)" ] ||
   fail "token-refresh answered $run"
+[ "$(calls token)" = $((refreshes + 1)) ] || fail "the job did not refresh Alice's token once"
+call "$api/user-info/"
+[ "$status" = 200 ] || fail "user-info after the job's refresh answered $status: $body"
 pass
 
 # Publishing, as the README's walkthrough does: Bob (a private account) grants posting; his
