@@ -1,6 +1,9 @@
-//! Who is calling: the app user, proven by an HS256 JWT signed with `app_jwt_secret` (DESIGN.md §2).
+//! Who is calling: the app user, proven by a JWT the app's back end signed: HS256 with
+//! `app_jwt_secret` (and `app_jwt_secret_next` during a rotation), or EdDSA/ES256 with a private
+//! key whose public half is in `APP_JWT_PUBLIC_KEYS` (DESIGN.md §2).
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 
 use crate::secret::JwtSecret;
@@ -30,36 +33,126 @@ impl AppUser {
 #[derive(Debug, Deserialize)]
 struct Claims {
     sub: String,
+    exp: i64,
+    #[serde(default)]
+    iat: Option<i64>,
+}
+
+/// The keys app JWTs are verified with.
+enum Keys {
+    /// HS256 with `app_jwt_secret`, and during a rotation `app_jwt_secret_next` as well.
+    Shared(Vec<DecodingKey>),
+    /// The app's public keys (`APP_JWT_PUBLIC_KEYS`, a JWKS): each token names its key by `kid`
+    /// and is verified with that key's algorithm, EdDSA (Ed25519) or ES256. This service then
+    /// holds nothing that can mint a token; HS256 tokens are refused.
+    Public(Vec<(String, Algorithm, DecodingKey)>),
 }
 
 /// Verifies app JWTs. Built once per cold start.
 pub struct JwtVerifier {
-    key: DecodingKey,
-    validation: Validation,
+    keys: Keys,
+    issuer: Option<String>,
+    audience: Option<String>,
+    /// When set, tokens must carry `iat` and live at most this long (`exp - iat`).
+    max_lifetime_secs: Option<i64>,
 }
 
 impl JwtVerifier {
+    /// HS256 with the shared secret; `iss`/`aud` are required and checked when given.
     pub fn new(secret: &JwtSecret, issuer: Option<&str>, audience: Option<&str>) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
+        Self {
+            keys: Keys::Shared(vec![DecodingKey::from_secret(secret.secret().as_bytes())]),
+            issuer: issuer.map(str::to_owned),
+            audience: audience.map(str::to_owned),
+            max_lifetime_secs: None,
+        }
+    }
+
+    /// Also accepts tokens signed with `next` (rotating the shared secret: the app signs with the
+    /// new one while tokens signed with the old one are still out).
+    pub fn also_accepting(mut self, next: Option<&JwtSecret>) -> Self {
+        if let (Keys::Shared(keys), Some(next)) = (&mut self.keys, next) {
+            keys.push(DecodingKey::from_secret(next.secret().as_bytes()));
+        }
+        self
+    }
+
+    /// Verifies with the app's public keys instead of a shared secret. `jwks` is a JSON Web Key
+    /// Set whose keys each have a `kid` and are Ed25519 (`OKP`) or P-256 (`EC`).
+    pub fn with_public_keys(
+        jwks: &str,
+        issuer: Option<&str>,
+        audience: Option<&str>,
+    ) -> Result<Self, String> {
+        let set: JwkSet = serde_json::from_str(jwks)
+            .map_err(|_| "is not a JSON Web Key Set ({\"keys\": [...]})".to_owned())?;
+        let mut keys = Vec::new();
+        for jwk in &set.keys {
+            let kid = jwk
+                .common
+                .key_id
+                .clone()
+                .filter(|kid| !kid.is_empty())
+                .ok_or("has a key without a kid")?;
+            let algorithm = match &jwk.algorithm {
+                AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
+                    Algorithm::EdDSA
+                }
+                AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
+                    Algorithm::ES256
+                }
+                _ => return Err(format!("key {kid} is neither Ed25519 nor P-256")),
+            };
+            let key = DecodingKey::from_jwk(jwk).map_err(|_| format!("key {kid} is malformed"))?;
+            keys.push((kid, algorithm, key));
+        }
+        if keys.is_empty() {
+            return Err("holds no key".into());
+        }
+        Ok(Self {
+            keys: Keys::Public(keys),
+            issuer: issuer.map(str::to_owned),
+            audience: audience.map(str::to_owned),
+            max_lifetime_secs: None,
+        })
+    }
+
+    /// Accepts no token at all (fail closed when the configured keys cannot be used).
+    pub fn refusing_everything() -> Self {
+        Self {
+            keys: Keys::Public(Vec::new()),
+            issuer: None,
+            audience: None,
+            max_lifetime_secs: None,
+        }
+    }
+
+    /// Refuses tokens without `iat` or living longer than `max` seconds (`exp - iat`), so a
+    /// leaked token is of use for a bounded time whatever the app put in `exp`.
+    pub fn with_max_lifetime(mut self, max: Option<u32>) -> Self {
+        self.max_lifetime_secs = max.map(i64::from);
+        self
+    }
+
+    fn validation(&self, algorithm: Algorithm) -> Validation {
+        let mut validation = Validation::new(algorithm);
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
         // `iss`/`aud` are only checked when present unless also required: require what is configured.
         let mut required = vec!["exp", "sub"];
-        required.extend(issuer.map(|_| "iss"));
-        required.extend(audience.map(|_| "aud"));
+        required.extend(self.issuer.as_ref().map(|_| "iss"));
+        required.extend(self.audience.as_ref().map(|_| "aud"));
+        required.extend(self.max_lifetime_secs.map(|_| "iat"));
         validation.set_required_spec_claims(&required);
-        match issuer {
+        match &self.issuer {
             Some(iss) => validation.set_issuer(&[iss]),
             None => validation.iss = None,
         }
-        match audience {
+        match &self.audience {
             Some(aud) => validation.set_audience(&[aud]),
             None => validation.validate_aud = false,
         }
-        Self {
-            key: DecodingKey::from_secret(secret.secret().as_bytes()),
-            validation,
-        }
+        validation
     }
 
     /// Checks an `Authorization` header value (`Bearer <jwt>`). Every failure is the same `None`:
@@ -73,8 +166,31 @@ impl JwtVerifier {
         if !scheme.eq_ignore_ascii_case("bearer") {
             return None;
         }
-        let data = decode::<Claims>(token.trim(), &self.key, &self.validation).ok()?;
-        AppUser::parse(&data.claims.sub)
+        let token = token.trim();
+        let claims = match &self.keys {
+            Keys::Shared(keys) => {
+                let validation = self.validation(Algorithm::HS256);
+                keys.iter()
+                    .find_map(|key| decode::<Claims>(token, key, &validation).ok())?
+                    .claims
+            }
+            Keys::Public(keys) => {
+                let kid = decode_header(token).ok()?.kid?;
+                let (_, algorithm, key) = keys.iter().find(|(id, _, _)| *id == kid)?;
+                decode::<Claims>(token, key, &self.validation(*algorithm))
+                    .ok()?
+                    .claims
+            }
+        };
+        if let Some(max) = self.max_lifetime_secs {
+            let iat = claims.iat?;
+            let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+            // Issued in the future would stretch the lifetime past `max` from now.
+            if claims.exp - iat > max || iat > now + LEEWAY_SECS as i64 {
+                return None;
+            }
+        }
+        AppUser::parse(&claims.sub)
     }
 }
 
@@ -163,6 +279,146 @@ mod tests {
             v.verify_header(Some(&format!("Bearer {}", "a".repeat(MAX_BEARER_LEN)))),
             None
         );
+    }
+
+    // Test-only key pairs (generated for these tests, never used anywhere else).
+    /// PKCS#8 DER, base64 (`openssl genpkey -algorithm ed25519`).
+    const ED_PRIVATE: &str = "MC4CAQAwBQYDK2VwBCIEIHqEFCTfNA63qFE2aMEuaQCPCTYyS/4oLXSP4OHhSRyK";
+    const ED_X: &str = "RppO1-yHFeLWyJMwx2io3BJaMHRlCJI9-83IYZFngk8";
+    /// PKCS#8 DER, base64 (`openssl ecparam -name prime256v1 -genkey | openssl pkcs8 -topk8`).
+    const EC_PRIVATE: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg+hZ2lMu5YHg19ygv93aZ1ZRPrdbthrpSLBJ+/HgSP2+hRANCAAR/Bt2qjxqFSRPAayFGkpo0zgA77aLfaeXb9krQMxyonTFIEniTV/bmXPy2k1WKkX7actt7QsBxUMRCwNpOtMO8";
+    const EC_X: &str = "fwbdqo8ahUkTwGshRpKaNM4AO-2i32nl2_ZK0DMcqJ0";
+    const EC_Y: &str = "MUgSeJNX9uZc_LaTVYqRftpy23tCwHFQxELA2k60w7w";
+
+    fn jwks() -> String {
+        json!({"keys": [
+            {"kty": "OKP", "crv": "Ed25519", "x": ED_X, "kid": "ed-current"},
+            {"kty": "EC", "crv": "P-256", "x": EC_X, "y": EC_Y, "kid": "ec-next"},
+        ]})
+        .to_string()
+    }
+
+    fn sign_with(
+        algorithm: Algorithm,
+        kid: Option<&str>,
+        pkcs8_base64: &str,
+        claims: &serde_json::Value,
+    ) -> String {
+        use base64::Engine as _;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(pkcs8_base64)
+            .expect("test key");
+        let key = match algorithm {
+            Algorithm::EdDSA => EncodingKey::from_ed_der(&der),
+            _ => EncodingKey::from_ec_der(&der),
+        };
+        let mut header = Header::new(algorithm);
+        header.kid = kid.map(str::to_owned);
+        encode(&header, claims, &key).expect("sign")
+    }
+
+    #[test]
+    fn the_apps_public_keys_verify_its_tokens_by_kid_and_nothing_else_gets_in() {
+        let v = JwtVerifier::with_public_keys(&jwks(), None, None).expect("jwks");
+        let claims = json!({"sub": "user-1", "exp": now() + 300});
+        let ed = sign_with(Algorithm::EdDSA, Some("ed-current"), ED_PRIVATE, &claims);
+        let ec = sign_with(Algorithm::ES256, Some("ec-next"), EC_PRIVATE, &claims);
+        assert_eq!(
+            check(&v, &ed),
+            Some(AppUser("user-1".into())),
+            "EdDSA, current key"
+        );
+        assert_eq!(
+            check(&v, &ec),
+            Some(AppUser("user-1".into())),
+            "ES256, next key"
+        );
+        let refused = [
+            (
+                "no kid",
+                sign_with(Algorithm::EdDSA, None, ED_PRIVATE, &claims),
+            ),
+            (
+                "unknown kid",
+                sign_with(Algorithm::EdDSA, Some("other"), ED_PRIVATE, &claims),
+            ),
+            (
+                "another key's kid",
+                sign_with(Algorithm::ES256, Some("ed-current"), EC_PRIVATE, &claims),
+            ),
+            ("HS256 with the shared secret", sign(claims.clone(), KEY)),
+            (
+                "expired",
+                sign_with(
+                    Algorithm::EdDSA,
+                    Some("ed-current"),
+                    ED_PRIVATE,
+                    &json!({"sub": "u", "exp": now() - 120}),
+                ),
+            ),
+        ];
+        for (name, token) in refused {
+            assert_eq!(check(&v, &token), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn public_key_sets_without_kids_or_with_other_key_types_are_refused_at_start() {
+        for bad in [
+            "not json".to_owned(),
+            json!({"keys": []}).to_string(),
+            json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": ED_X}]}).to_string(),
+            json!({"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "hs"}]}).to_string(),
+        ] {
+            assert!(
+                JwtVerifier::with_public_keys(&bad, None, None).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(
+            check(
+                &JwtVerifier::refusing_everything(),
+                &sign(json!({"sub": "u", "exp": now() + 300}), KEY)
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn a_second_shared_secret_is_accepted_during_a_rotation() {
+        let next = "the-next-app-jwt-secret-32-bytes-long";
+        let v = verifier().also_accepting(Some(&JwtSecret::new(next)));
+        let claims = json!({"sub": "u", "exp": now() + 300});
+        assert!(check(&v, &sign(claims.clone(), KEY)).is_some(), "old key");
+        assert!(check(&v, &sign(claims.clone(), next)).is_some(), "new key");
+        assert!(check(&v, &sign(claims, "a-third-key-nobody-configured-000")).is_none());
+    }
+
+    #[test]
+    fn a_lifetime_cap_needs_iat_and_refuses_longer_tokens() {
+        let v = verifier().with_max_lifetime(Some(3600));
+        let t = now();
+        assert!(
+            check(
+                &v,
+                &sign(json!({"sub": "u", "iat": t, "exp": t + 3600}), KEY)
+            )
+            .is_some()
+        );
+        let refused = [
+            ("no iat", json!({"sub": "u", "exp": t + 300})),
+            (
+                "a day long",
+                json!({"sub": "u", "iat": t, "exp": t + 86_400}),
+            ),
+            (
+                "issued in the future",
+                json!({"sub": "u", "iat": t + 7200, "exp": t + 7300}),
+            ),
+        ];
+        for (name, claims) in refused {
+            assert!(check(&v, &sign(claims, KEY)).is_none(), "{name}");
+        }
     }
 
     #[test]

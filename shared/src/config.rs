@@ -44,6 +44,12 @@ pub struct Config {
     pub jwt_issuer: Option<String>,
     /// Expected `aud` of app JWTs (`APP_JWT_AUDIENCE`).
     pub jwt_audience: Option<String>,
+    /// The app's public JWT keys, a JSON Web Key Set (`APP_JWT_PUBLIC_KEYS`): when set, app JWTs
+    /// are EdDSA or ES256 tokens naming one of these keys by `kid`, and HS256 ones are refused.
+    pub jwt_public_keys: Option<String>,
+    /// Longest lifetime (`exp - iat`) of an app JWT, in seconds (`APP_JWT_MAX_LIFETIME_SECONDS`);
+    /// `iat` is then required.
+    pub jwt_max_lifetime_secs: Option<u32>,
     /// The refresh policy and the job's period (`REFRESH_POLICY`, `REFRESH_INTERVAL_MINUTES`).
     pub refresh_schedule: RefreshSchedule,
     /// Refreshes the job runs at once (`REFRESH_CONCURRENCY`).
@@ -167,6 +173,22 @@ impl Config {
             interval_secs: i64::from(number("REFRESH_INTERVAL_MINUTES", 15, 24 * 60)?) * 60,
         };
 
+        let jwt_public_keys = get("APP_JWT_PUBLIC_KEYS");
+        if let Some(jwks) = &jwt_public_keys {
+            crate::app_user::JwtVerifier::with_public_keys(jwks, None, None).map_err(|problem| {
+                ConfigError {
+                    variable: "APP_JWT_PUBLIC_KEYS",
+                    problem: format!(
+                        "{problem}; use a JWKS of Ed25519 (OKP) or P-256 (EC) public keys, each with a kid"
+                    ),
+                }
+            })?;
+        }
+        let jwt_max_lifetime_secs = match get("APP_JWT_MAX_LIFETIME_SECONDS") {
+            None => None,
+            Some(_) => Some(number("APP_JWT_MAX_LIFETIME_SECONDS", 0, 30 * 86_400)?),
+        };
+
         Ok(Self {
             table_name: required("TABLE_NAME", "the DynamoDB table name")?,
             kms_key_id: required(
@@ -184,6 +206,8 @@ impl Config {
             api_url,
             jwt_issuer: get("APP_JWT_ISSUER"),
             jwt_audience: get("APP_JWT_AUDIENCE"),
+            jwt_public_keys,
+            jwt_max_lifetime_secs,
             refresh_schedule,
             refresh_concurrency: number("REFRESH_CONCURRENCY", 8, 256)? as usize,
             refresh_rate_per_minute: number("REFRESH_RATE_PER_MINUTE", 600, 1_000_000)?,
@@ -265,6 +289,34 @@ mod tests {
         assert_eq!(
             load(&vars).expect_err("relative").variable,
             "TIKTOK_REDIRECT_URI"
+        );
+    }
+
+    #[test]
+    fn app_jwt_public_keys_and_lifetime_are_checked_at_start() {
+        let mut vars = base();
+        vars.insert(
+            "APP_JWT_PUBLIC_KEYS",
+            r#"{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"hs"}]}"#,
+        );
+        assert_eq!(
+            load(&vars)
+                .expect_err("a shared key is not a public key")
+                .variable,
+            "APP_JWT_PUBLIC_KEYS"
+        );
+        vars.insert(
+            "APP_JWT_PUBLIC_KEYS",
+            r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"RppO1-yHFeLWyJMwx2io3BJaMHRlCJI9-83IYZFngk8","kid":"k1"}]}"#,
+        );
+        vars.insert("APP_JWT_MAX_LIFETIME_SECONDS", "3600");
+        let config = load(&vars).expect("valid");
+        assert!(config.jwt_public_keys.is_some());
+        assert_eq!(config.jwt_max_lifetime_secs, Some(3600));
+        vars.insert("APP_JWT_MAX_LIFETIME_SECONDS", "0");
+        assert_eq!(
+            load(&vars).expect_err("zero").variable,
+            "APP_JWT_MAX_LIFETIME_SECONDS"
         );
     }
 

@@ -126,6 +126,8 @@ impl AwsClients {
 pub struct AppSecrets {
     pub tiktok_client_secret: ClientSecret,
     pub app_jwt_secret: JwtSecret,
+    /// During a rotation, the key the app is moving to (`app_jwt_secret_next`, optional).
+    pub app_jwt_secret_next: Option<JwtSecret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +156,8 @@ pub enum StartError {
 struct SecretJson {
     tiktok_client_secret: String,
     app_jwt_secret: String,
+    #[serde(default)]
+    app_jwt_secret_next: Option<String>,
 }
 
 impl AppSecrets {
@@ -221,9 +225,20 @@ impl AppSecrets {
                 )));
             }
         }
+        if parsed
+            .app_jwt_secret_next
+            .as_ref()
+            .is_some_and(|next| next.len() < MIN_JWT_SECRET_BYTES)
+        {
+            return Err(Some((
+                "app_jwt_secret_next",
+                "is shorter than 32 bytes: an HS256 key needs 256 bits (RFC 7518 §3.2)",
+            )));
+        }
         Ok(Self {
             tiktok_client_secret: ClientSecret::new(parsed.tiktok_client_secret),
             app_jwt_secret: JwtSecret::new(parsed.app_jwt_secret),
+            app_jwt_secret_next: parsed.app_jwt_secret_next.map(JwtSecret::new),
         })
     }
 }
@@ -336,12 +351,23 @@ impl ColdStart {
         KmsCipher::new(self.aws.kms.clone(), &self.config.kms_key_id)
     }
 
+    /// The app's public keys when configured, else the shared secret (and its successor during
+    /// a rotation); the lifetime cap either way.
     pub fn jwt_verifier(&self) -> JwtVerifier {
-        JwtVerifier::new(
-            &self.secrets.app_jwt_secret,
+        let (issuer, audience) = (
             self.config.jwt_issuer.as_deref(),
             self.config.jwt_audience.as_deref(),
-        )
+        );
+        let verifier = match &self.config.jwt_public_keys {
+            // Checked when the configuration was loaded; should it fail here, nothing is let in.
+            Some(jwks) => JwtVerifier::with_public_keys(jwks, issuer, audience).unwrap_or_else(|e| {
+                tracing::error!(problem = %e, "APP_JWT_PUBLIC_KEYS unusable; refusing every app JWT");
+                JwtVerifier::refusing_everything()
+            }),
+            None => JwtVerifier::new(&self.secrets.app_jwt_secret, issuer, audience)
+                .also_accepting(self.secrets.app_jwt_secret_next.as_ref()),
+        };
+        verifier.with_max_lifetime(self.config.jwt_max_lifetime_secs)
     }
 
     /// `clock` is `SystemClock` in production; tests move time.
