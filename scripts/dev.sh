@@ -39,23 +39,24 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+# shellcheck source=scripts/lib/ports.sh
+. scripts/lib/ports.sh
+
 wait_for_port() { # name port
   for _ in $(seq 1 300); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
+    if port_listening "$2"; then return 0; fi
     sleep 0.2
   done
   echo "$1 did not start on port $2 (see $STATE_DIR/*.log)" >&2
   exit 1
 }
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 # require_free_port <what> <port> <hint>: stops the start, naming the port and (when ss can tell)
 # the process that holds it.
 require_free_port() {
-  port_free "$2" && return 0
+  port_listening "$2" || return 0
   local owner
-  owner=$(ss -ltnpH "sport = :$2" 2>/dev/null | grep -o 'users:(.*)' | head -1 || true)
+  owner=$(port_owner "$2")
   echo "port $2 (for $1) is busy${owner:+, held by $owner}: $3" >&2
   exit 1
 }

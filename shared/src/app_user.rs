@@ -55,6 +55,8 @@ pub struct JwtVerifier {
     audience: Option<String>,
     /// When set, tokens must carry `iat` and live at most this long (`exp - iat`).
     max_lifetime_secs: Option<i64>,
+    /// The checks for each algorithm the keys use, built with the verifier, not per request.
+    validations: Vec<(Algorithm, Validation)>,
 }
 
 impl JwtVerifier {
@@ -65,7 +67,9 @@ impl JwtVerifier {
             issuer: issuer.map(str::to_owned),
             audience: audience.map(str::to_owned),
             max_lifetime_secs: None,
+            validations: Vec::new(),
         }
+        .prepared()
     }
 
     /// Also accepts tokens signed with `next` (rotating the shared secret: the app signs with the
@@ -114,7 +118,9 @@ impl JwtVerifier {
             issuer: issuer.map(str::to_owned),
             audience: audience.map(str::to_owned),
             max_lifetime_secs: None,
-        })
+            validations: Vec::new(),
+        }
+        .prepared())
     }
 
     /// Accepts no token at all (fail closed when the configured keys cannot be used).
@@ -124,6 +130,7 @@ impl JwtVerifier {
             issuer: None,
             audience: None,
             max_lifetime_secs: None,
+            validations: Vec::new(),
         }
     }
 
@@ -131,7 +138,30 @@ impl JwtVerifier {
     /// leaked token is of use for a bounded time whatever the app put in `exp`.
     pub fn with_max_lifetime(mut self, max: Option<u32>) -> Self {
         self.max_lifetime_secs = max.map(i64::from);
+        self.prepared()
+    }
+
+    /// Builds the checks for every algorithm the keys use from the current rules.
+    fn prepared(mut self) -> Self {
+        let used: Vec<Algorithm> = match &self.keys {
+            Keys::Shared(_) => vec![Algorithm::HS256],
+            Keys::Public(keys) => keys.iter().map(|(_, algorithm, _)| *algorithm).collect(),
+        };
+        let mut validations: Vec<(Algorithm, Validation)> = Vec::new();
+        for algorithm in used {
+            if !validations.iter().any(|(a, _)| *a == algorithm) {
+                validations.push((algorithm, self.validation(algorithm)));
+            }
+        }
+        self.validations = validations;
         self
+    }
+
+    fn validation_for(&self, algorithm: Algorithm) -> Option<&Validation> {
+        self.validations
+            .iter()
+            .find(|(a, _)| *a == algorithm)
+            .map(|(_, validation)| validation)
     }
 
     fn validation(&self, algorithm: Algorithm) -> Validation {
@@ -169,15 +199,15 @@ impl JwtVerifier {
         let token = token.trim();
         let claims = match &self.keys {
             Keys::Shared(keys) => {
-                let validation = self.validation(Algorithm::HS256);
+                let validation = self.validation_for(Algorithm::HS256)?;
                 keys.iter()
-                    .find_map(|key| decode::<Claims>(token, key, &validation).ok())?
+                    .find_map(|key| decode::<Claims>(token, key, validation).ok())?
                     .claims
             }
             Keys::Public(keys) => {
                 let kid = decode_header(token).ok()?.kid?;
                 let (_, algorithm, key) = keys.iter().find(|(id, _, _)| *id == kid)?;
-                decode::<Claims>(token, key, &self.validation(*algorithm))
+                decode::<Claims>(token, key, self.validation_for(*algorithm)?)
                     .ok()?
                     .claims
             }

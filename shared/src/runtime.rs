@@ -196,16 +196,20 @@ impl AppSecrets {
         if parsed.tiktok_client_secret.is_empty() || parsed.app_jwt_secret.is_empty() {
             return Err(None);
         }
-        for (field, value, minimum) in [
+        const JWT_TOO_SHORT: &str =
+            "is shorter than 32 bytes: an HS256 key needs 256 bits (RFC 7518 §3.2)";
+        for (field, value, minimum, too_short) in [
             (
                 "tiktok_client_secret",
                 &parsed.tiktok_client_secret,
                 MIN_CLIENT_SECRET_BYTES,
+                "is shorter than 16 bytes: not a TikTok client secret (they are 32 characters)",
             ),
             (
                 "app_jwt_secret",
                 &parsed.app_jwt_secret,
                 MIN_JWT_SECRET_BYTES,
+                JWT_TOO_SHORT,
             ),
         ] {
             if value.trim().to_ascii_uppercase().starts_with("REPLACE") {
@@ -215,14 +219,7 @@ impl AppSecrets {
                 )));
             }
             if value.len() < minimum {
-                return Err(Some((
-                    field,
-                    if minimum == MIN_JWT_SECRET_BYTES {
-                        "is shorter than 32 bytes: an HS256 key needs 256 bits (RFC 7518 §3.2)"
-                    } else {
-                        "is shorter than 16 bytes: not a TikTok client secret (they are 32 characters)"
-                    },
-                )));
+                return Err(Some((field, too_short)));
             }
         }
         if parsed
@@ -230,10 +227,7 @@ impl AppSecrets {
             .as_ref()
             .is_some_and(|next| next.len() < MIN_JWT_SECRET_BYTES)
         {
-            return Err(Some((
-                "app_jwt_secret_next",
-                "is shorter than 32 bytes: an HS256 key needs 256 bits (RFC 7518 §3.2)",
-            )));
+            return Err(Some(("app_jwt_secret_next", JWT_TOO_SHORT)));
         }
         Ok(Self {
             tiktok_client_secret: ClientSecret::new(parsed.tiktok_client_secret),

@@ -2,6 +2,9 @@
 # wait_for_stack <dev.sh output file> <dev.sh pid> <label>: returns once dev.sh printed that the
 # stack is up (up to 5 minutes: the first start builds every function), or prints its output and
 # exits when it died or took too long.
+# shellcheck source=scripts/lib/ports.sh
+. scripts/lib/ports.sh
+
 wait_for_stack() {
   local out=$1 pid=$2 label=$3
   for _ in $(seq 1 600); do
@@ -23,10 +26,10 @@ stop_stack() {
   wait "$pid" 2>/dev/null || true
   for port in "$DEV_MOTO_PORT" "$DEV_TIKTOK_PORT" "$DEV_FUNCTIONS_PORT" "$DEV_GATEWAY_PORT"; do
     for _ in $(seq 1 50); do
-      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || continue 2
+      port_listening "$port" || continue 2
       sleep 0.1
     done
-    held="$held $port$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o ' users:(.*)' | head -1 || true)"
+    held="$held $port $(port_owner "$port")"
   done
   if [ -n "$held" ]; then
     echo "$label: still listening after the stack stopped:$held" >&2

@@ -195,7 +195,6 @@ impl DynamoAccountStore {
         key(keys::user_pk(app_user), &keys::account_sk(open_id))
     }
 
-    /// An update of one account, only while its tokens are still at the version we read.
     /// An update of `account` that applies only while the record still holds the same grant at
     /// the same version, and `also` (an extra condition, or "").
     fn update_at_version(&self, account: &Account, also: &str) -> UpdateItemFluentBuilder {
@@ -435,15 +434,15 @@ impl AccountStore for DynamoAccountStore {
             // marked reauth_required or revoked).
             self.update_at_version(
                 account,
-                "#status = :active \
-                 AND (attribute_not_exists(refresh_lease_until_ms) OR refresh_lease_until_ms <= :now_ms)",
+                "#status = :active AND (attribute_not_exists(refresh_lease_until_ms) \
+                 OR refresh_lease_until_ms <= :now_ms)",
             )
-                .update_expression("SET refresh_lease_until_ms = :until, refresh_lease_id = :lease")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
-                .expression_attribute_values(":now_ms", n(now_ms))
-                .expression_attribute_values(":until", n(lease.until_ms))
-                .expression_attribute_values(":lease", s(&lease.id)),
+            .update_expression("SET refresh_lease_until_ms = :until, refresh_lease_id = :lease")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
+            .expression_attribute_values(":now_ms", n(now_ms))
+            .expression_attribute_values(":until", n(lease.until_ms))
+            .expression_attribute_values(":lease", s(&lease.id)),
         )
         .await
     }

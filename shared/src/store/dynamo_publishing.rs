@@ -43,6 +43,11 @@ fn publish_key(publish_id: &str) -> Item {
     key(format!("PUBLISH#{publish_id}"), PUBLISH_SK)
 }
 
+/// A webhook delivery's record: its body's hash.
+fn webhook_key(body_hash: &str) -> Item {
+    key(format!("WEBHOOK#{body_hash}"), WEBHOOK_SK)
+}
+
 fn idempotency_key(key_hash: &str) -> Item {
     key(format!("IDEMPOTENCY#{key_hash}"), IDEMPOTENCY_SK)
 }
@@ -291,7 +296,7 @@ impl PublishStore for DynamoPublishStore {
         stale_before: i64,
         expires_at: i64,
     ) -> Result<bool, StoreError> {
-        let mut item = key(format!("WEBHOOK#{body_hash}"), WEBHOOK_SK);
+        let mut item = webhook_key(body_hash);
         item.insert("ttl".into(), n(expires_at));
         item.insert("event_state".into(), s("processing"));
         item.insert("claimed_at".into(), n(now));
@@ -319,7 +324,7 @@ impl PublishStore for DynamoPublishStore {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(format!("WEBHOOK#{body_hash}"), WEBHOOK_SK)))
+            .set_key(Some(webhook_key(body_hash)))
             .condition_expression("attribute_exists(pk)")
             .update_expression("SET event_state = :done REMOVE claimed_at")
             .expression_attribute_values(":done", s("done"))
@@ -333,7 +338,7 @@ impl PublishStore for DynamoPublishStore {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(format!("WEBHOOK#{body_hash}"), WEBHOOK_SK)))
+            .set_key(Some(webhook_key(body_hash)))
             .send()
             .await
             .map(|_| ())
