@@ -41,6 +41,10 @@ ROUTES = [
     (re.compile(r"^/tiktok/accounts$"), lambda m: "/lambda-url/accounts/"),
     # {open_id} is one non-empty path segment, passed on still percent-encoded.
     (re.compile(r"^/tiktok/accounts/([^/]+)$"), lambda m: "/lambda-url/accounts/" + m.group(1)),
+    # {connection_id} likewise; the accounts function serves the pending connections too.
+    (re.compile(r"^/tiktok/connections/([^/]+)/confirm$"),
+     lambda m: "/lambda-url/accounts/connections/" + m.group(1) + "/confirm"),
+    (re.compile(r"^/tiktok/connections/([^/]+)$"), lambda m: "/lambda-url/accounts/connections/" + m.group(1)),
     (re.compile(r"^/tiktok/publish$"), lambda m: "/lambda-url/publish/"),
     # Before {publish_id}: API Gateway prefers the literal route, as here.
     (re.compile(r"^/tiktok/publish/creator-info$"), lambda m: "/lambda-url/publish/creator-info"),

@@ -288,8 +288,10 @@ impl Grants {
         (now < token.expires_at && !grant.revoked).then_some(token.grant)
     }
 
-    /// `POST /v2/oauth/revoke/`: only a live access token of this client revokes its grant.
-    /// Returns the grant's `open_id`.
+    /// `POST /v2/oauth/revoke/`: only a live access token of this client revokes, and it
+    /// "disconnects your app from the user's TikTok account" (TikTok's revoke page, November 2026):
+    /// every grant this client holds for the user dies, not only the token's own. Returns the
+    /// grant's `open_id`.
     pub(crate) fn revoke(
         &mut self,
         now: i64,
@@ -301,9 +303,13 @@ impl Grants {
         if grant.client_key != client_key {
             return Err(MALFORMED);
         }
-        grant.revoked = true;
         let client = grant.client_key.clone();
         let open_id = grant.open_id.clone();
+        for &i in self.by_user.get(&open_id).into_iter().flatten() {
+            if let Some(other) = self.grants.get_mut(i).filter(|g| g.client_key == client) {
+                other.revoked = true;
+            }
+        }
         if let Some(approvals) = self.approvals.get_mut(&open_id) {
             approvals.retain(|(c, _)| c != &client);
         }

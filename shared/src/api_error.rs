@@ -47,6 +47,11 @@ pub enum ApiError {
     PublishOutcomeUnknown { tiktok_log_id: Option<String> },
     /// No post with this id was started by this app user.
     PublishNotFound,
+    /// No unexpired, unused pending connection has this id.
+    ConnectionNotFound,
+    /// The pending connection was started by another app user: it was cancelled and its grant
+    /// revoked (the account-linking CSRF of RFC 9700 §4.7).
+    ConnectionMismatch,
     /// This `Idempotency-Key` was used for a different request.
     IdempotencyKeyReused,
     /// The first request with this `Idempotency-Key` has not finished yet.
@@ -70,7 +75,8 @@ impl ApiError {
             Self::TikTok { .. } => StatusCode::BAD_GATEWAY,
             Self::PostingRefused { code, .. } => posting_refusal(code).0,
             Self::PublishOutcomeUnknown { .. } => StatusCode::BAD_GATEWAY,
-            Self::PublishNotFound => StatusCode::NOT_FOUND,
+            Self::PublishNotFound | Self::ConnectionNotFound => StatusCode::NOT_FOUND,
+            Self::ConnectionMismatch => StatusCode::FORBIDDEN,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::IdempotencyInProgress => StatusCode::CONFLICT,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -92,6 +98,8 @@ impl ApiError {
             Self::PostingRefused { code, .. } => code,
             Self::PublishOutcomeUnknown { .. } => "publish_outcome_unknown",
             Self::PublishNotFound => "publish_not_found",
+            Self::ConnectionNotFound => "connection_not_found",
+            Self::ConnectionMismatch => "connection_mismatch",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::IdempotencyInProgress => "idempotency_in_progress",
             Self::ServiceUnavailable => "service_unavailable",
@@ -117,6 +125,8 @@ impl ApiError {
             Self::PostingRefused { code, .. } => posting_refusal(code).1.into(),
             Self::PublishOutcomeUnknown { .. } => "TikTok did not confirm the post in time; it may exist. Check the creator's profile (or repeat with the same Idempotency-Key) before posting again".into(),
             Self::PublishNotFound => "no post with this publish_id was started by this app user".into(),
+            Self::ConnectionNotFound => "no pending connection has this id: it was used, cancelled or is older than 10 minutes; connect again".into(),
+            Self::ConnectionMismatch => "this connection was started by another app user; it was cancelled and TikTok's grant revoked".into(),
             Self::IdempotencyKeyReused => {
                 "this Idempotency-Key was used for a different request; use a new key".into()
             }

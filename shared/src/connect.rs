@@ -1,4 +1,5 @@
-//! The connect flow: `authorize` starts it, `callback` finishes it (DESIGN.md §3–§4).
+//! The connect flow: `authorize` starts it, `callback` receives TikTok's grant and keeps it as a
+//! pending connection, and the app user who started it confirms it (`crate::pending`).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,14 +16,17 @@ use crate::pkce::{self, PkceMode};
 use crate::query::Query;
 use crate::return_url::{Outcome, ReturnUrlPolicy, with_outcome};
 use crate::runtime::{AWS_OPERATION_TIMEOUT, CALLBACK_BUDGET};
-use crate::schedule::RefreshSchedule;
 use crate::scope::ScopeSet;
 use crate::secret::AuthorizationCode;
-use crate::store::{Account, AccountStatus, AccountStore, PendingState, StateKey, StateStore};
+use crate::store::{
+    ConnectionKey, PendingConnection, PendingConnectionStore, PendingState, StateKey, StateStore,
+};
 use crate::tiktok::{self, AuthorizeRequest, REQUEST_TIMEOUT, TikTokApi, TikTokError};
 
 /// How long a user has to finish TikTok's consent page.
 pub const STATE_TTL_SECS: i64 = 600;
+/// How long the app has to confirm a grant the callback received.
+pub const PENDING_TTL_SECS: i64 = 600;
 
 /// This API's public origin, `https://<requestContext.domainName>`, as API Gateway received the
 /// request (the execute-api host or a custom domain; API Gateway routes by it, so a client cannot
@@ -70,8 +74,6 @@ pub struct ConnectSettings {
     pub allowed_scopes: ScopeSet,
     pub pkce: PkceMode,
     pub return_urls: ReturnUrlPolicy,
-    /// Schedules the new connection's first refresh by the job.
-    pub schedule: RefreshSchedule,
 }
 
 impl ConnectSettings {
@@ -104,7 +106,6 @@ impl From<&Config> for ConnectSettings {
                 config.app_return_url.clone(),
                 config.allowed_return_urls.clone(),
             ),
-            schedule: config.refresh_schedule,
         }
     }
 }
@@ -217,8 +218,8 @@ impl<S: StateStore, C: TokenCipher, K: Clock> AuthorizeService<S, C, K> {
     }
 }
 
-/// 256 random bits, base64url without padding (43 characters).
-fn new_state() -> String {
+/// 256 random bits, base64url without padding (43 characters): a state or a connection id.
+pub(crate) fn new_state() -> String {
     let bytes: [u8; 32] = rand::rng().random();
     URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -260,7 +261,8 @@ fn sanitize_tiktok_error(error: &str) -> String {
     }
 }
 
-/// Finishes a connection: consumes the state, exchanges the code, stores encrypted tokens.
+/// Receives TikTok's redirect: consumes the state, exchanges the code, and keeps the sealed grant
+/// as a pending connection that only the state's app user can confirm.
 pub struct CallbackService<S, A, C, T, K> {
     pub states: S,
     pub accounts: A,
@@ -273,7 +275,7 @@ pub struct CallbackService<S, A, C, T, K> {
 impl<S, A, C, T, K> CallbackService<S, A, C, T, K>
 where
     S: StateStore,
-    A: AccountStore,
+    A: PendingConnectionStore,
     C: TokenCipher,
     T: TikTokApi,
     K: Clock,
@@ -323,10 +325,12 @@ where
             .connect(&query, &key, &pending, &redirect_uri, deadline)
             .await
         {
-            Ok(open_id) => {
-                tracing::info!(open_id = %open_id, "TikTok account connected");
-                with_outcome(&return_url, &Outcome::Connected { open_id: &open_id })
-            }
+            Ok(connection_id) => with_outcome(
+                &return_url,
+                &Outcome::Pending {
+                    connection_id: &connection_id,
+                },
+            ),
             Err(failure) => fail(&return_url, &failure),
         }
     }
@@ -383,12 +387,12 @@ where
         };
         let scopes = reported.intersection(&pending.scopes);
 
-        // A profile failure must not lose a working grant: store the account and let `user-info`
-        // fill the profile in later. It gets only the time the three AWS calls that store the
-        // account (Encrypt, GetItem, TransactWriteItems) do not need.
+        // A profile failure must not lose a working grant: keep it and let `user-info` fill the
+        // profile in later. It gets only the time the two AWS calls that keep the grant
+        // (Encrypt, PutItem) do not need.
         let left = deadline
             .saturating_duration_since(tokio::time::Instant::now())
-            .saturating_sub(AWS_OPERATION_TIMEOUT * 3)
+            .saturating_sub(AWS_OPERATION_TIMEOUT * 2)
             .min(REQUEST_TIMEOUT);
         let fetched = if left.is_zero() {
             None
@@ -428,40 +432,29 @@ where
             tracing::error!(error = %e, "could not encrypt tokens; nothing stored");
             CallbackFailure::ServiceUnavailable
         })?;
-        let account = Account {
+        let connection_id = new_state();
+        let pending_connection = PendingConnection {
             app_user: pending.app_user.clone(),
-            open_id: grant.open_id.clone(),
+            open_id: grant.open_id,
             union_id: profile.union_id,
             display_name: profile.display_name,
             avatar_url: profile.avatar_url,
             username: profile.username,
             scopes,
-            status: AccountStatus::Active,
             sealed_tokens,
             access_token_expires_at: now + grant.expires_in,
             refresh_token_expires_at: now + grant.refresh_expires_in,
-            connected_at: now,
-            token_version: 0,
-            grant_id: crate::store::new_grant_id(),
-            refresh_lease_until_ms: None,
-            refresh_due_at: Some(self.settings.schedule.next_due(
-                now,
-                now + grant.expires_in,
-                now + grant.refresh_expires_in,
-            )),
-            refresh_failures: 0,
+            expires_at: now + PENDING_TTL_SECS,
         };
-        match self.accounts.save_connection(&account).await {
-            Ok(Some(_previous_owner)) => {
-                tracing::info!(open_id = %account.open_id, "TikTok account moved from another app user");
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "could not store the account; nothing stored");
-                return Err(CallbackFailure::ServiceUnavailable);
-            }
-        }
-        Ok(grant.open_id)
+        self.accounts
+            .put_pending(&ConnectionKey::from_id(&connection_id), &pending_connection)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "could not keep the grant; nothing stored");
+                CallbackFailure::ServiceUnavailable
+            })?;
+        tracing::info!(open_id = %pending_connection.open_id, "TikTok grant received; waiting for the app to confirm it");
+        Ok(connection_id)
     }
 }
 
@@ -489,6 +482,7 @@ mod tests {
     use super::*;
     use crate::clock::OffsetClock;
     use crate::fakes::{FakeCipher, InMemoryAccounts, InMemoryStates, ScriptedTikTok};
+    use crate::store::{Account, AccountStore as _};
 
     fn settings(pkce: PkceMode) -> ConnectSettings {
         ConnectSettings {
@@ -502,7 +496,6 @@ mod tests {
                 Url::parse("https://app.example.com/settings").expect("url"),
                 vec![],
             ),
-            schedule: RefreshSchedule::default(),
         }
     }
 
@@ -549,8 +542,35 @@ mod tests {
                 .await
         }
 
-        /// user-1's account open-1, which must be stored.
-        async fn stored(&self) -> Account {
+        /// The token keeper the `accounts` function confirms with, over this world's fakes.
+        fn keeper(
+            &self,
+        ) -> crate::refresh::TokenKeeper<InMemoryAccounts, FakeCipher, ScriptedTikTok, OffsetClock>
+        {
+            crate::refresh::TokenKeeper {
+                accounts: self.callback.accounts.clone(),
+                cipher: self.callback.cipher.clone(),
+                tiktok: self.callback.tiktok.clone(),
+                clock: self.callback.clock.clone(),
+                policy: crate::refresh::RefreshPolicy::default(),
+            }
+        }
+
+        /// user-1 confirms the connection the callback sent the app to `location`; the account
+        /// it stored.
+        async fn confirmed(&self, location: &Url) -> Account {
+            assert_eq!(
+                param(location, "tiktok").as_deref(),
+                Some("pending"),
+                "{location}"
+            );
+            let id = param(location, "connection_id").expect("connection_id");
+            let key = crate::pending::parse_connection_id(&id).expect("id");
+            let user = AppUser::parse("user-1").expect("user");
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+            crate::pending::confirm(&self.keeper(), &user, &key, deadline)
+                .await
+                .expect("confirmed");
             self.callback
                 .accounts
                 .get("user-1", "open-1")
@@ -559,6 +579,7 @@ mod tests {
                 .expect("stored")
         }
 
+        /// Nothing stored and nothing waiting for a confirm.
         async fn nothing_stored(&self) -> bool {
             self.callback
                 .accounts
@@ -566,6 +587,7 @@ mod tests {
                 .await
                 .expect("list")
                 .is_empty()
+                && self.callback.accounts.pending_count() == 0
         }
     }
 
@@ -590,14 +612,19 @@ mod tests {
         (url, state)
     }
 
-    fn reason(url: &Url) -> Option<String> {
+    fn param(url: &Url, name: &str) -> Option<String> {
         url.query_pairs()
-            .find(|(k, _)| k == "reason")
+            .find(|(k, _)| k == name)
             .map(|(_, v)| v.into_owned())
     }
 
+    fn reason(url: &Url) -> Option<String> {
+        param(url, "reason")
+    }
+
     #[tokio::test]
-    async fn given_a_started_connect_when_tiktok_returns_a_code_then_the_account_is_stored_once() {
+    async fn given_a_started_connect_when_tiktok_returns_a_code_then_the_grant_waits_for_a_confirm()
+    {
         let world = world(PkceMode::Off);
         let (_, state) = state_of(&world).await;
 
@@ -611,9 +638,21 @@ mod tests {
             )
             .await;
 
+        let id = param(&location, "connection_id").expect("connection_id");
         assert_eq!(
             location.as_str(),
-            "https://app.example.com/settings?tiktok=connected&open_id=open-1"
+            format!("https://app.example.com/settings?tiktok=pending&connection_id={id}")
+        );
+        assert_eq!(id.len(), 43, "256 bits, base64url");
+        assert!(
+            world
+                .callback
+                .accounts
+                .list("user-1")
+                .await
+                .expect("list")
+                .is_empty(),
+            "nothing is connected before the confirm"
         );
         let exchanged = world
             .callback
@@ -631,7 +670,7 @@ mod tests {
             )],
             "decoded exactly once"
         );
-        let account = world.stored().await;
+        let account = world.confirmed(&location).await;
         assert_eq!(account.token_version, 1);
         assert_eq!(account.display_name.as_deref(), Some("Scripted"));
         assert!(world.callback.states.is_empty(), "state consumed");
@@ -805,8 +844,8 @@ mod tests {
             ScriptedTikTok::granting("open-1", "user.info.basic,video.list,video.publish");
         let query = Query::parse(Some("scopes=user.info.basic")).expect("query");
         let (_, state) = state_asking(&world, &query).await;
-        world.deliver_code(&state).await;
-        let account = world.stored().await;
+        let location = world.deliver_code(&state).await;
+        let account = world.confirmed(&location).await;
         assert_eq!(account.scopes.to_comma_list(), "user.info.basic");
     }
 

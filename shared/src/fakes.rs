@@ -10,8 +10,9 @@ use crate::schedule::due_shard;
 use crate::scope::ScopeSet;
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, RefreshToken};
 use crate::store::{
-    Account, AccountStatus, AccountStore, DueCursor, PendingState, RefreshLease, RenewedTokens,
-    StateKey, StateStore, StoreError, Written,
+    Account, AccountStatus, AccountStore, Confirmation, ConnectionKey, DueCursor,
+    PendingConnection, PendingConnectionStore, PendingState, RefreshLease, RenewedTokens, StateKey,
+    StateStore, StoreError, Written,
 };
 use crate::tiktok::{
     CreatorInfo, InitAnswer, Profile, PublishInit, PublishStatus, TikTokApi, TikTokError,
@@ -54,6 +55,99 @@ impl StateStore for InMemoryStates {
 pub struct InMemoryAccounts {
     accounts: Arc<Mutex<HashMap<(String, String), Account>>>,
     owners: Arc<Mutex<HashMap<String, String>>>,
+    pending: Arc<Mutex<HashMap<String, PendingConnection>>>,
+}
+
+impl InMemoryAccounts {
+    /// Pending connections still stored, expired ones included.
+    pub fn pending_count(&self) -> usize {
+        lock(&self.pending).len()
+    }
+}
+
+impl PendingConnectionStore for InMemoryAccounts {
+    async fn put_pending(
+        &self,
+        key: &ConnectionKey,
+        pending: &PendingConnection,
+    ) -> Result<(), StoreError> {
+        lock(&self.pending).insert(key.as_str().to_owned(), pending.clone());
+        Ok(())
+    }
+
+    async fn get_pending(
+        &self,
+        key: &ConnectionKey,
+        now: i64,
+    ) -> Result<Option<PendingConnection>, StoreError> {
+        Ok(lock(&self.pending)
+            .get(key.as_str())
+            .filter(|p| p.expires_at > now)
+            .cloned())
+    }
+
+    async fn take_pending(
+        &self,
+        key: &ConnectionKey,
+        now: i64,
+    ) -> Result<Option<PendingConnection>, StoreError> {
+        let mut pending = lock(&self.pending);
+        match pending.get(key.as_str()) {
+            Some(p) if p.expires_at > now => Ok(pending.remove(key.as_str())),
+            _ => Ok(None),
+        }
+    }
+
+    async fn confirm_pending(
+        &self,
+        key: &ConnectionKey,
+        account: &Account,
+        now: i64,
+    ) -> Result<Confirmation, StoreError> {
+        let usable = lock(&self.pending)
+            .get(key.as_str())
+            .is_some_and(|p| p.expires_at > now && p.app_user == account.app_user);
+        if !usable {
+            return Ok(Confirmation::Gone);
+        }
+        lock(&self.pending).remove(key.as_str());
+        let previous_owner = self.save_connection(account).await?;
+        Ok(Confirmation::Saved { previous_owner })
+    }
+
+    async fn expired_pending(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> Result<Vec<(ConnectionKey, PendingConnection)>, StoreError> {
+        let mut expired: Vec<_> = lock(&self.pending)
+            .iter()
+            .filter(|(_, p)| p.expires_at <= now)
+            .map(|(hash, p)| (ConnectionKey::from_hash(hash), p.clone()))
+            .collect();
+        expired.sort_by_key(|(_, p)| p.expires_at);
+        expired.truncate(limit);
+        Ok(expired)
+    }
+
+    async fn open_id_connected(&self, open_id: &str) -> Result<bool, StoreError> {
+        Ok(lock(&self.owners).contains_key(open_id))
+    }
+
+    async fn forget_expired_pending(
+        &self,
+        key: &ConnectionKey,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut pending = lock(&self.pending);
+        if pending
+            .get(key.as_str())
+            .is_some_and(|p| p.expires_at <= now)
+        {
+            pending.remove(key.as_str());
+        }
+        Ok(())
+    }
 }
 
 impl AccountStore for InMemoryAccounts {

@@ -13,6 +13,7 @@ pub mod console;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fakes;
 pub mod handler;
+pub mod pending;
 pub mod pkce;
 pub mod profile;
 pub mod publish;

@@ -17,15 +17,19 @@ use tokio::time::Instant;
 use crate::cipher::TokenCipher;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::pending::{self, Sweep};
 use crate::refresh::{Attempt, RefreshError, TokenKeeper};
 use crate::schedule::{DUE_SHARDS, RECONNECT_WARNING_SECS};
-use crate::store::{Account, AccountStore, DueCursor};
+use crate::store::{Account, AccountStore, DueCursor, PendingConnectionStore};
 use crate::tiktok::{TikTokApi, TikTokError};
 
 /// Longest wait between scheduled attempts after repeated transient failures.
 const MAX_BACKOFF_SECS: i64 = 6 * 3600;
 /// Accounts listed by name in the summary's reconnect report (the count is always complete).
 const MAX_LISTED: usize = 100;
+/// Unconfirmed connections revoked per run (a run every 15 minutes; connects that nobody
+/// confirms are rare, so this keeps up with thousands a day).
+const SWEEP_LIMIT: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JobSettings {
@@ -99,6 +103,8 @@ pub struct Summary {
     /// Accounts whose refresh token ends within 7 days (count, then the first 100).
     pub reconnect_soon: u64,
     pub reconnect_soon_accounts: Vec<ReconnectSoon>,
+    /// Grants that waited for a confirm past their 10 minutes: revoked at TikTok and forgotten.
+    pub unconfirmed_connections: Sweep,
 }
 
 /// How one account ended.
@@ -116,7 +122,7 @@ pub struct RefreshJob<A, C, T, K> {
 
 impl<A, C, T, K> RefreshJob<A, C, T, K>
 where
-    A: AccountStore + 'static,
+    A: AccountStore + PendingConnectionStore + 'static,
     C: TokenCipher + 'static,
     T: TikTokApi + 'static,
     K: Clock + 'static,
@@ -142,6 +148,15 @@ where
         // every shard after it in this run's order.
         let mut count_from: Option<(usize, Option<DueCursor>)> = None;
         let order = shard_order(now, self.keeper.policy.schedule.interval_secs);
+
+        // First the grants nobody confirmed: they are live at TikTok and held by nobody.
+        let sweep_deadline = started + (stop_at.saturating_duration_since(started) / 4);
+        match pending::sweep_expired(&self.keeper, SWEEP_LIMIT, sweep_deadline).await {
+            Ok(sweep) => summary.unconfirmed_connections = sweep,
+            Err(e) => {
+                tracing::error!(error = %e, "could not sweep unconfirmed connections; the next run retries");
+            }
+        }
 
         'walk: for (position, &shard) in order.iter().enumerate() {
             let mut cursor: Option<DueCursor> = None;
@@ -390,6 +405,14 @@ pub fn metrics_line(summary: &Summary, function: &str, timestamp_ms: u64) -> Str
         ("TransientFailures", summary.transient_failures),
         ("Remaining", summary.remaining),
         ("ReconnectSoon", summary.reconnect_soon),
+        (
+            "UnconfirmedRevoked",
+            summary.unconfirmed_connections.revoked,
+        ),
+        (
+            "UnconfirmedRetryLater",
+            summary.unconfirmed_connections.retry_later,
+        ),
         ("DurationMs", summary.duration_ms),
     ];
     let mut line = serde_json::json!({

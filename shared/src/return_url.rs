@@ -8,7 +8,15 @@ const MAX_RETURN_TO_LEN: usize = 2048;
 
 /// Query parameters this service sets on the return URL; copies already present are dropped so the
 /// app never sees a stale or injected outcome.
-const OUR_PARAMS: [&str; 6] = ["tiktok", "open_id", "reason", "code", "state", "scopes"];
+const OUR_PARAMS: [&str; 7] = [
+    "tiktok",
+    "connection_id",
+    "open_id",
+    "reason",
+    "code",
+    "state",
+    "scopes",
+];
 
 #[derive(Debug, Clone)]
 pub struct ReturnUrlPolicy {
@@ -63,8 +71,13 @@ impl ReturnUrlPolicy {
 /// The outcome the app reads from its return URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome<'a> {
-    Connected { open_id: &'a str },
-    Error { reason: &'a str },
+    /// TikTok granted access; the app confirms `connection_id` as the app user who started.
+    Pending {
+        connection_id: &'a str,
+    },
+    Error {
+        reason: &'a str,
+    },
 }
 
 /// `base` with the outcome's parameters added and any of ours already there removed.
@@ -80,9 +93,9 @@ pub fn with_outcome(base: &Url, outcome: &Outcome<'_>) -> Url {
         pairs.clear();
         pairs.extend_pairs(kept);
         match outcome {
-            Outcome::Connected { open_id } => pairs
-                .append_pair("tiktok", "connected")
-                .append_pair("open_id", open_id),
+            Outcome::Pending { connection_id } => pairs
+                .append_pair("tiktok", "pending")
+                .append_pair("connection_id", connection_id),
             Outcome::Error { reason } => pairs
                 .append_pair("tiktok", "error")
                 .append_pair("reason", reason),
@@ -152,10 +165,15 @@ mod tests {
             url.as_str(),
             "https://app.example.com/s?tab=tiktok&tiktok=error&reason=access_denied"
         );
-        let url = with_outcome(&base, &Outcome::Connected { open_id: "o-1" });
+        let url = with_outcome(
+            &base,
+            &Outcome::Pending {
+                connection_id: "c-1",
+            },
+        );
         assert_eq!(
             url.as_str(),
-            "https://app.example.com/s?tab=tiktok&tiktok=connected&open_id=o-1"
+            "https://app.example.com/s?tab=tiktok&tiktok=pending&connection_id=c-1"
         );
     }
 }

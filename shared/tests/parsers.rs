@@ -25,7 +25,6 @@ use shared::fakes::{FakeCipher, InMemoryAccounts, InMemoryStates, ScriptedTikTok
 use shared::pkce::PkceMode;
 use shared::query::{MAX_QUERY_LEN, MAX_VALUE_LEN, Query, QueryError};
 use shared::return_url::ReturnUrlPolicy;
-use shared::schedule::RefreshSchedule;
 use shared::scope::ScopeSet;
 use shared::secret::JwtSecret;
 use shared::tiktok::{
@@ -462,7 +461,6 @@ fn connect_settings() -> ConnectSettings {
         allowed_scopes: ScopeSet::parse_comma_list("user.info.basic,video.list").expect("scopes"),
         pkce: PkceMode::Off,
         return_urls: return_policy(),
-        schedule: RefreshSchedule::default(),
     }
 }
 
@@ -541,7 +539,7 @@ proptest! {
         let exchanged = callback.tiktok.exchanged_codes.lock().expect("lock").clone();
         prop_assert_eq!(exchanged, vec![(code, None, REDIRECT_URI.to_owned())]);
         let outcome = pairs_of(&back);
-        prop_assert_eq!(outcome.get("tiktok").map(String::as_str), Some("connected"));
+        prop_assert_eq!(outcome.get("tiktok").map(String::as_str), Some("pending"));
         prop_assert!(back.as_str().starts_with(APP_RETURN_URL));
     }
 }

@@ -795,7 +795,7 @@ impl Bench<'_> {
         let (stack, direct) = (self.stack, &self.direct);
         let mut row = Row::new(
             "callback",
-            "GET /tiktok/callback (reconnect)",
+            "GET /tiktok/callback (grant kept pending)",
             Some("token (code) + user info"),
         )
         .flavor(Flavor::Connect);
@@ -814,7 +814,7 @@ impl Bench<'_> {
             let location = Stack::app_location(&response);
             assert_eq!(
                 param(&location, "tiktok").as_deref(),
-                Some("connected"),
+                Some("pending"),
                 "{location}"
             );
 

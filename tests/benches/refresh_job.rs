@@ -42,7 +42,7 @@ use shared::refresh_job::{JobSettings, RefreshJob, Summary};
 use shared::schedule::{DUE_SHARDS, RefreshSchedule};
 use shared::scope::ScopeSet;
 use shared::secret::{AccessToken, ClientSecret, RefreshToken};
-use shared::store::{Account, AccountStatus, AccountStore};
+use shared::store::{Account, AccountStatus, AccountStore, PendingConnectionStore};
 use shared::tiktok::{TikTokApi, TikTokHttp, TikTokHttpConfig};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -347,7 +347,7 @@ fn reset_vm_hwm() -> bool {
 /// the live heap at the start, and the process's peak resident set.
 async fn timed_run<A, C, T, K>(job: &RefreshJob<A, C, T, K>) -> Measured
 where
-    A: AccountStore + 'static,
+    A: AccountStore + PendingConnectionStore + 'static,
     C: TokenCipher + 'static,
     T: TikTokApi + 'static,
     K: Clock + 'static,

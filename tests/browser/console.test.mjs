@@ -288,6 +288,14 @@ test('signed in with a JWT from the app, denied consent shows the reason in a ba
   await banner(page, /connect link expired or was already used.*\(invalid_state\)/).waitFor();
   assert.equal(page.url(), CONSOLE_URL, 'the outcome is removed from the address');
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+
+  // Sent back with a grant to confirm but signed out: the page asks for a sign-in, then confirms
+  // by itself. This id was never issued, so the service finds nothing to confirm.
+  await page.goto(`${CONSOLE_URL}?tiktok=pending&connection_id=${'A'.repeat(43)}`);
+  await banner(page, 'Sign in to finish connecting the TikTok account.').waitFor();
+  assert.equal(page.url(), CONSOLE_URL, 'the connection id is removed from the address');
+  await signIn(page, 'browser-user-2');
+  await banner(page, /The TikTok account was not connected\. That connection expired or was already used/).waitFor();
   finish();
 });
 

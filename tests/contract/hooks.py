@@ -8,9 +8,10 @@
   list whenever it may have grown. Anything shaped like a TikTok token (`act.`/`rft.`/`clt.` and
   32 hex digits) fails too, issued by this fake or not.
 - `callback_stays_on_the_allow_list`: every 302 of the callback goes to APP_RETURN_URL (the only
-  return URL of the stack here) with `tiktok=connected&open_id=…` or `tiktok=error&reason=…`.
+  return URL of the stack here) with `tiktok=pending&connection_id=…` or `tiktok=error&reason=…`.
 - `every_operation_answered_success`: at the end of the run, each operation has answered its
-  success status at least once (200; 302 for the callback; 204 for the disconnect; 202 for
+  success status at least once (200; 302 for the callback; 204 for the disconnect and the
+  cancel; 202 for
   POST /tiktok/publish; 401 for the webhook, which schemathesis cannot sign), so a run
   where every request bounced off 401/404 cannot pass green. CONTRACT_EXPECT replaces the list
   (the failure pass expects TikTok's failures to come through as 429/502, and its refusals to
@@ -78,7 +79,7 @@ def no_secret_in_response(ctx, response, case):
 
 
 RETURN_URL = os.environ["CONTRACT_RETURN_URL"]
-OUTCOME = re.compile(r"[?&]tiktok=(?:connected&open_id=[^&]+|error&reason=[a-z_]+)$")
+OUTCOME = re.compile(r"[?&]tiktok=(?:pending&connection_id=[A-Za-z0-9_-]{43}|error&reason=[a-z_]+)$")
 
 
 @schemathesis.check
@@ -101,6 +102,8 @@ SUCCESS = {
     "GET /tiktok/videos": 200,
     "GET /tiktok/accounts": 200,
     "DELETE /tiktok/accounts/{open_id}": 204,
+    "POST /tiktok/connections/{connection_id}/confirm": 200,
+    "DELETE /tiktok/connections/{connection_id}": 204,
     "GET /tiktok/console": 200,
     "GET /tiktok/publish/creator-info": 200,
     "POST /tiktok/publish": 202,
@@ -156,6 +159,12 @@ POSTER = os.environ.get("CONTRACT_POSTER")
 VERIFIED_URL = "https://media.example.com/contract/"
 # publish_ids this run started: the one run.sh created before schemathesis, then every 202's.
 PUBLISH_IDS = [os.environ["CONTRACT_PUBLISH_ID"]] if os.environ.get("CONTRACT_PUBLISH_ID") else []
+# Pending connections run.sh left (single use): the first positive case of each connection route
+# gets its id, so the route's success is checked once; every other case meets a 404.
+PENDING = {
+    "POST /tiktok/connections/{connection_id}/confirm": os.environ.get("CONTRACT_CONFIRM_ID"),
+    "DELETE /tiktok/connections/{connection_id}": os.environ.get("CONTRACT_CANCEL_ID"),
+}
 
 
 def _crc(value):
@@ -265,6 +274,11 @@ def map_case(ctx, case):
         if isinstance(source, dict) and isinstance(source.get("video_url"), str):
             if _half(source["video_url"]):
                 source["video_url"] = VERIFIED_URL + "%08x.mp4" % _crc(source["video_url"])
+    elif label in PENDING and PENDING[label]:
+        params = case.path_parameters
+        if isinstance(params, dict) and isinstance(params.get("connection_id"), str):
+            params["connection_id"] = PENDING[label]
+            PENDING[label] = None
     elif label == "GET /tiktok/publish/{publish_id}" and PUBLISH_IDS:
         params = case.path_parameters
         if isinstance(params, dict) and isinstance(params.get("publish_id"), str):

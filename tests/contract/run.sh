@@ -73,8 +73,9 @@ auth=(-H "Authorization: Bearer $APP_JWT")
 [ "$(status "${auth[@]}" "$api/tiktok/publish/creator-info")" = 404 ] || fail "creator info without an account did not answer 404"
 [ "$(status -X POST "$api/tiktok/webhook" --data '{}')" = 401 ] || fail "an unsigned webhook did not answer 401"
 
-# connect <account> <scope>...: the README's curl walkthrough through the gateway.
-connect() {
+# pending <account> <scope>...: the README's curl walkthrough through the gateway up to the
+# callback; prints the connection_id the app must confirm.
+pending() {
   local account=$1 granted="" url cb result
   shift
   for scope in "$@"; do granted+="&granted=$scope"; done
@@ -84,8 +85,16 @@ connect() {
     --data "${url#*\?}&account=$account$granted&decision=approve")
   # TikTok redirects to the callback function itself; the same query through the gateway.
   result=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' --max-time 60 "$api/tiktok/callback?${cb#*\?}")
-  [ "$result" = "302 $tiktok/_fake/app/settings?tiktok=connected&open_id=$account" ] ||
-    fail "connecting $account answered '$result'"
+  local expected="302 $tiktok/_fake/app/settings?tiktok=pending&connection_id="
+  case "$result" in "$expected"*) ;; *) fail "connecting $account answered '$result'" ;; esac
+  echo "${result#"$expected"}"
+}
+# connect <account> <scope>...: pending, then the confirm (as the same app user).
+connect() {
+  local id
+  id=$(pending "$@") || exit 1
+  [ "$(status "${auth[@]}" -X POST "$api/tiktok/connections/$id/confirm")" = 200 ] ||
+    fail "confirming $1 did not answer 200"
 }
 connect open-bob-0002 user.info.basic
 # Carol (an account the fake TikTok makes up on its grants route) without the posting scopes:
@@ -103,6 +112,11 @@ connect open-dave-0004 ${SCOPES//,/ }
 sleep 1.1
 connect open-alice-0001 ${SCOPES//,/ }
 [ "$(status "${auth[@]}" "$api/tiktok/videos")" = 200 ] || fail "videos of Alice did not answer 200"
+# Two connections left pending for the connection routes (hooks.py gives each to one case): one
+# of Alice to confirm (a reconnect), one of Carol to cancel (she stays connected: not revoked).
+CONTRACT_CONFIRM_ID=$(pending open-alice-0001 ${SCOPES//,/ }) || exit 1
+CONTRACT_CANCEL_ID=$(pending open-carol-0003 user.info.basic) || exit 1
+export CONTRACT_CONFIRM_ID CONTRACT_CANCEL_ID
 
 # One post (an inbox upload, never uploaded: it stays PROCESSING_UPLOAD, so each status check asks
 # TikTok) whose publish_id the hooks give GET /tiktok/publish/{publish_id}.

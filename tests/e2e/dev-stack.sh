@@ -58,8 +58,21 @@ cb=$(curl -s -o /dev/null -w '%{redirect_url}' "$tiktok/v2/auth/authorize/consen
   --data "${url#*\?}&account=open-alice-0001&granted=user.info.basic&granted=video.list&decision=approve")
 case "$cb" in *%2A*%21*) ;; *) fail "TikTok's code should carry * and ! percent-encoded: $cb" ;; esac
 result=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' --max-time 300 "$cb")
-expected="302 $tiktok/_fake/app/settings?tiktok=connected&open_id=open-alice-0001"
-[ "$result" = "$expected" ] || fail "callback answered '$result', expected '$expected'"
+expected="302 $tiktok/_fake/app/settings?tiktok=pending&connection_id="
+case "$result" in "$expected"*) ;; *) fail "callback answered '$result', expected '$expected…'" ;; esac
+connection_id=${result#"$expected"}
+[ "${#connection_id}" = 43 ] || fail "the connection id should be 43 characters: '$connection_id'"
+pass
+# Nothing is connected until the app user who started confirms; then it is.
+call "$api/accounts/"
+[ "$status" = 200 ] && [ "$(json 'len(d["accounts"])' <<<"$body")" = 0 ] ||
+  fail "an account was listed before the confirm: $status $body"
+call -X POST "$api/accounts/connections/$connection_id/confirm"
+[ "$status" = 200 ] || fail "confirm answered $status: $body"
+[ "$(json 'd["open_id"], d["took_over"]' <<<"$body")" = "open-alice-0001 False" ] ||
+  fail "confirm answered $body"
+call -X POST "$api/accounts/connections/$connection_id/confirm"
+[ "$status" = 404 ] || fail "a second confirm answered $status: $body"
 pass
 # Replaying TikTok's redirect must not connect again.
 replay=$(curl -s -o /dev/null -w '%{redirect_url}' --max-time 60 "$cb")

@@ -83,7 +83,11 @@ impl Stack {
             "/tiktok/callback" => callback::handle(&self.callback, event).await,
             "/tiktok/me" => user_info::handle(&self.api, event).await,
             "/tiktok/videos" => video_list::handle(&self.api, event).await,
-            _ if path.starts_with("/tiktok/accounts") => accounts::handle(&self.api, event).await,
+            _ if path.starts_with("/tiktok/accounts")
+                || path.starts_with("/tiktok/connections") =>
+            {
+                accounts::handle(&self.api, event).await
+            }
             _ if path.starts_with("/tiktok/publish") => publish::handle(&self.publish, event).await,
             "/tiktok/webhook" => webhook::handle(self.webhook.as_ref(), event).await,
             other => panic!("no function serves {other}"),
@@ -125,11 +129,47 @@ impl Stack {
             approve: true,
         };
         let location = self.connect(app_user, "", &choice).await;
+        let confirmed = self.confirm_connection(app_user, &location).await;
+        assert_eq!(confirmed.status(), 200, "{:?}", body_json(&confirmed));
+    }
+
+    /// The whole connect for `app_user`, confirmed by the same user; the confirm's answer.
+    pub async fn connect_confirmed(
+        &self,
+        app_user: &str,
+        authorize_query: &str,
+        choice: &ConsentChoice,
+    ) -> serde_json::Value {
+        let location = self.connect(app_user, authorize_query, choice).await;
+        self.confirmed(app_user, &location).await
+    }
+
+    /// Confirms as `app_user` the connection the callback sent the app to `location` with,
+    /// asserting a `200`; the confirmed account as the answer shows it.
+    pub async fn confirmed(&self, app_user: &str, location: &url::Url) -> serde_json::Value {
+        let response = self.confirm_connection(app_user, location).await;
+        let body = body_json(&response);
+        assert_eq!(response.status(), 200, "{body}");
+        body
+    }
+
+    /// `POST /tiktok/connections/{connection_id}/confirm` as `app_user`, for the connection the
+    /// callback sent the app to `location` with (asserting it did: `tiktok=pending`).
+    pub async fn confirm_connection(&self, app_user: &str, location: &url::Url) -> Response<Body> {
         assert_eq!(
-            param(&location, "tiktok").as_deref(),
-            Some("connected"),
+            param(location, "tiktok").as_deref(),
+            Some("pending"),
             "{location}"
         );
+        let id = param(location, "connection_id").expect("connection_id");
+        let bearer = self.bearer(app_user);
+        self.send(
+            "POST",
+            &format!("/tiktok/connections/{id}/confirm"),
+            "",
+            &[("authorization", &bearer)],
+        )
+        .await
     }
 }
 

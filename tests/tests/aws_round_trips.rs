@@ -20,7 +20,7 @@ async fn authorize_and_callback_round_trips() {
         })
         .await;
         stack
-            .connect("user-0", "", &ConsentChoice::approve(ALICE))
+            .connect_confirmed("user-0", "", &ConsentChoice::approve(ALICE))
             .await; // a first owner exists
         stack.aws_calls.take();
 
@@ -28,20 +28,30 @@ async fn authorize_and_callback_round_trips() {
         let authorize = stack.aws_calls.take();
         let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
         let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
-        assert_eq!(param(&location, "tiktok").as_deref(), Some("connected"));
+        assert_eq!(param(&location, "tiktok").as_deref(), Some("pending"));
         let callback = stack.aws_calls.take();
+        let confirmed = stack.confirmed("user-1", &location).await;
+        assert_eq!(confirmed["took_over"], true);
+        let confirm = stack.aws_calls.take();
         eprintln!(
-            "AWS calls with PKCE {pkce:?}: authorize {authorize:?}; callback (takeover) {callback:?}"
+            "AWS calls with PKCE {pkce:?}: authorize {authorize:?}; callback {callback:?}; confirm (takeover) {confirm:?}"
         );
 
         assert_permitted("authorize", &authorize);
         assert_permitted("callback", &callback);
+        assert_permitted("accounts", &confirm);
+        // The pending connection, the ownership record, then one transaction; no KMS call (the
+        // tokens were sealed for this app user by the callback).
+        assert_eq!(
+            confirm,
+            calls(&[("DynamoDB.GetItem", 2), ("DynamoDB.TransactWriteItems", 1)]),
+            "confirm"
+        );
         let pkce_on = pkce.is_on();
         let mut expected_authorize = vec![("DynamoDB.PutItem", 1)];
         let mut expected_callback = vec![
             ("DynamoDB.DeleteItem", 1),
-            ("DynamoDB.GetItem", 1),
-            ("DynamoDB.TransactWriteItems", 1),
+            ("DynamoDB.PutItem", 1),
             ("KMS.Encrypt", 1),
         ];
         if pkce_on {

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use fake_tiktok::{Endpoint, Failure};
+use integration_tests::api::answer;
 use integration_tests::flow::{ALICE, BOB, body_json, param};
 use integration_tests::{ConsentChoice, Stack, StackOptions};
 use shared::pkce::PkceMode;
@@ -38,8 +39,14 @@ async fn happy_path_with_every_scope_stores_encrypted_tokens_and_profile() {
         location.origin().ascii_serialization(),
         "https://app.example.com"
     );
-    assert_eq!(param(&location, "tiktok").as_deref(), Some("connected"));
-    assert_eq!(param(&location, "open_id").as_deref(), Some(ALICE));
+    assert_eq!(param(&location, "tiktok").as_deref(), Some("pending"));
+    assert!(
+        stack.accounts_of("user-1").await.is_empty(),
+        "nothing is connected before the app user confirms"
+    );
+    let confirmed = stack.confirmed("user-1", &location).await;
+    assert_eq!(confirmed["open_id"], ALICE);
+    assert_eq!(confirmed["took_over"], false);
 
     let account = stack
         .account("user-1", ALICE)
@@ -82,7 +89,7 @@ async fn partial_grant_is_stored_as_granted_and_profile_fields_follow_scopes() {
         approve: true,
     };
     let location = stack.connect("user-1", "", &choice).await;
-    assert_eq!(param(&location, "tiktok").as_deref(), Some("connected"));
+    stack.confirmed("user-1", &location).await;
     let account = stack.account("user-1", ALICE).await.expect("account");
     assert_eq!(account.scopes.to_comma_list(), "user.info.basic,video.list");
     // Without user.info.profile we must not ask for `username` (TikTok would refuse the whole call).
@@ -140,7 +147,7 @@ async fn replayed_state_changes_nothing() {
     let stack = stack().await;
     let redirect = stack.approved_redirect("user-1", ALICE).await;
     let first = Stack::app_location(&stack.deliver_callback(&redirect).await);
-    assert_eq!(param(&first, "tiktok").as_deref(), Some("connected"));
+    stack.confirmed("user-1", &first).await;
     let before = stack.account("user-1", ALICE).await.expect("account");
 
     let replay = Stack::app_location(&stack.deliver_callback(&redirect).await);
@@ -282,7 +289,7 @@ async fn code_with_star_and_bang_is_decoded_exactly_once() {
         "TikTok percent-encodes * and !"
     );
     let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
-    assert_eq!(param(&location, "tiktok").as_deref(), Some("connected"));
+    stack.confirmed("user-1", &location).await;
     stack.assert_nothing_leaked().await;
 }
 
@@ -290,7 +297,7 @@ async fn code_with_star_and_bang_is_decoded_exactly_once() {
 async fn reconnecting_replaces_tokens_without_duplicating_the_account() {
     let stack = stack().await;
     stack
-        .connect("user-1", "", &ConsentChoice::approve(ALICE))
+        .connect_confirmed("user-1", "", &ConsentChoice::approve(ALICE))
         .await;
     let first = stack.account("user-1", ALICE).await.expect("first");
     let first_tokens = stack.tokens_of(&first).await;
@@ -299,7 +306,7 @@ async fn reconnecting_replaces_tokens_without_duplicating_the_account() {
     let location = stack
         .connect("user-1", "", &ConsentChoice::approve(ALICE))
         .await;
-    assert_eq!(param(&location, "tiktok").as_deref(), Some("connected"));
+    stack.confirmed("user-1", &location).await;
     let accounts = stack.accounts_of("user-1").await;
     assert_eq!(accounts.len(), 1);
     let second = &accounts[0];
@@ -315,10 +322,10 @@ async fn reconnecting_replaces_tokens_without_duplicating_the_account() {
 async fn one_app_user_can_connect_two_tiktok_accounts() {
     let stack = stack().await;
     stack
-        .connect("user-1", "", &ConsentChoice::approve(ALICE))
+        .connect_confirmed("user-1", "", &ConsentChoice::approve(ALICE))
         .await;
     stack
-        .connect("user-1", "", &ConsentChoice::approve(BOB))
+        .connect_confirmed("user-1", "", &ConsentChoice::approve(BOB))
         .await;
     let mut open_ids: Vec<String> = stack
         .accounts_of("user-1")
@@ -335,10 +342,10 @@ async fn one_app_user_can_connect_two_tiktok_accounts() {
 async fn a_newer_connection_by_another_app_user_takes_the_account_over() {
     let stack = stack().await;
     stack
-        .connect("user-1", "", &ConsentChoice::approve(ALICE))
+        .connect_confirmed("user-1", "", &ConsentChoice::approve(ALICE))
         .await;
     stack
-        .connect("user-2", "", &ConsentChoice::approve(ALICE))
+        .connect_confirmed("user-2", "", &ConsentChoice::approve(ALICE))
         .await;
     assert!(
         stack.account("user-1", ALICE).await.is_none(),
@@ -353,10 +360,10 @@ async fn a_newer_connection_by_another_app_user_takes_the_account_over() {
 async fn ciphertext_moved_to_another_record_does_not_decrypt() {
     let stack = stack().await;
     stack
-        .connect("user-1", "", &ConsentChoice::approve(ALICE))
+        .connect_confirmed("user-1", "", &ConsentChoice::approve(ALICE))
         .await;
     stack
-        .connect("user-1", "", &ConsentChoice::approve(BOB))
+        .connect_confirmed("user-1", "", &ConsentChoice::approve(BOB))
         .await;
     let alice = stack.account("user-1", ALICE).await.expect("alice");
     let bob = stack.account("user-1", BOB).await.expect("bob");
@@ -400,11 +407,7 @@ async fn pkce_hex_and_base64url_complete_against_a_strict_tiktok() {
         );
         let redirect = stack.consent(&url, &ConsentChoice::approve(ALICE)).await;
         let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
-        assert_eq!(
-            param(&location, "tiktok").as_deref(),
-            Some("connected"),
-            "{pkce:?}"
-        );
+        stack.confirmed("user-1", &location).await;
         // The verifier is stored only encrypted, and the state item is gone after use.
         assert!(
             stack
@@ -450,7 +453,7 @@ async fn return_to_must_be_on_the_allow_list() {
     assert!(
         location
             .as_str()
-            .starts_with("https://partner.example.net/tiktok-done?tiktok=connected")
+            .starts_with("https://partner.example.net/tiktok-done?tiktok=pending")
     );
     stack.assert_nothing_leaked().await;
 }
@@ -548,9 +551,193 @@ async fn profile_failure_at_connect_still_stores_the_grant() {
         .fake
         .fail_next(Endpoint::UserInfo, Failure::Status500, 1);
     let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
-    assert_eq!(param(&location, "tiktok").as_deref(), Some("connected"));
+    stack.confirmed("user-1", &location).await;
     let account = stack.account("user-1", ALICE).await.expect("account");
     assert_eq!(account.display_name, None);
     stack.tokens_of(&account).await;
+    stack.assert_nothing_leaked().await;
+}
+
+/// Account-linking CSRF (RFC 9700 §4.7): an attacker starts a connect for their own app user and
+/// sends TikTok's genuine consent URL to a victim, who approves it. Before pending connections
+/// the callback stored the victim's grant under the attacker (and took the victim's own record
+/// over); now nothing is stored until the state's own app user confirms.
+#[tokio::test]
+async fn a_victim_approving_an_attackers_connect_link_gives_the_attacker_nothing() {
+    let stack = stack().await;
+    let link = stack
+        .start_connect("attacker", "scopes=user.info.basic,video.list")
+        .await;
+    let redirect = stack.consent(&link, &ConsentChoice::approve(ALICE)).await;
+    let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
+    assert_eq!(param(&location, "tiktok").as_deref(), Some("pending"));
+    assert!(stack.accounts_of("attacker").await.is_empty());
+
+    // The victim's browser lands on the app signed in as the victim: the confirm is refused, the
+    // grant revoked at TikTok (no account of this TikTok user is connected here).
+    let (status, body) = answer(&stack.confirm_connection("victim", &location).await);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("connection_mismatch"))
+    );
+    assert_eq!(stack.fake.calls(Endpoint::Revoke), 1);
+    assert_eq!(stack.fake.live_refresh_tokens(ALICE), 0);
+
+    // The attacker, who holds the state's app user but not the id, cannot use it afterwards.
+    let (status, body) = answer(&stack.confirm_connection("attacker", &location).await);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("connection_not_found"))
+    );
+    assert!(stack.accounts_of("attacker").await.is_empty());
+    assert!(stack.accounts_of("victim").await.is_empty());
+    assert!(
+        stack
+            .table_dump()
+            .await
+            .iter()
+            .all(|item| !item["pk"].starts_with("CONNECTION#")),
+        "the pending connection is gone"
+    );
+    stack.assert_nothing_leaked().await;
+}
+
+/// The same attack on a victim who already connected that TikTok account: the victim's record is
+/// neither taken over nor disconnected (TikTok's revoke would disconnect the whole TikTok account,
+/// so the stray grant is only forgotten).
+#[tokio::test]
+async fn an_attackers_link_cannot_take_over_or_cut_a_victims_existing_connection() {
+    let stack = stack().await;
+    stack
+        .connect_confirmed("victim", "", &ConsentChoice::approve(ALICE))
+        .await;
+    let before = stack
+        .account("victim", ALICE)
+        .await
+        .expect("victim's account");
+
+    let link = stack.start_connect("attacker", "").await;
+    let redirect = stack.consent(&link, &ConsentChoice::approve(ALICE)).await;
+    let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
+    assert_eq!(stack.account("victim", ALICE).await, Some(before.clone()));
+    let (status, body) = answer(&stack.confirm_connection("victim", &location).await);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("connection_mismatch"))
+    );
+    assert_eq!(stack.fake.calls(Endpoint::Revoke), 0, "not revoked");
+    assert!(stack.accounts_of("attacker").await.is_empty());
+    assert_eq!(stack.account("victim", ALICE).await, Some(before));
+    let (status, me) = answer(&stack.get_me("victim", "").await);
+    assert_eq!(status, 200, "the victim's connection still works: {me}");
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn a_takeover_happens_only_through_a_confirm_and_says_so() {
+    let stack = stack().await;
+    stack
+        .connect_confirmed("user-1", "", &ConsentChoice::approve(ALICE))
+        .await;
+    let location = stack
+        .connect("user-2", "", &ConsentChoice::approve(ALICE))
+        .await;
+    assert!(
+        stack.account("user-1", ALICE).await.is_some(),
+        "user-1 keeps the account until user-2 confirms"
+    );
+    let confirmed = stack.confirmed("user-2", &location).await;
+    assert_eq!(confirmed["took_over"], true);
+    assert_eq!(confirmed["open_id"], ALICE);
+    assert_eq!(confirmed["status"], "active");
+    assert!(confirmed.get("access_token").is_none());
+    assert!(stack.account("user-1", ALICE).await.is_none());
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_or_expired_connection_cannot_be_confirmed() {
+    let stack = stack().await;
+    let location = stack
+        .connect("user-1", "", &ConsentChoice::approve(ALICE))
+        .await;
+    let id = param(&location, "connection_id").expect("id");
+    let bearer = format!("Bearer {}", stack.jwt("user-1"));
+    let cancel = stack
+        .send(
+            "DELETE",
+            &format!("/tiktok/connections/{id}"),
+            "",
+            &[("authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(cancel.status(), 204);
+    assert_eq!(stack.fake.calls(Endpoint::Revoke), 1, "revoked at TikTok");
+    let (status, body) = answer(&stack.confirm_connection("user-1", &location).await);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("connection_not_found"))
+    );
+
+    let location = stack
+        .connect("user-1", "", &ConsentChoice::approve(ALICE))
+        .await;
+    stack.clock.advance(shared::connect::PENDING_TTL_SECS);
+    let (status, body) = answer(&stack.confirm_connection("user-1", &location).await);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("connection_not_found"))
+    );
+    assert!(stack.accounts_of("user-1").await.is_empty());
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn the_connection_routes_answer_bad_requests_precisely() {
+    let stack = stack().await;
+    let bearer = format!("Bearer {}", stack.jwt("user-1"));
+    let unknown = "A".repeat(43);
+    let confirm = format!("/tiktok/connections/{unknown}/confirm");
+    // (method, path, signed in, status, error)
+    let cases = [
+        ("POST", confirm.clone(), false, 401, "unauthorized"),
+        ("POST", confirm.clone(), true, 404, "connection_not_found"),
+        (
+            "POST",
+            "/tiktok/connections/short/confirm".into(),
+            true,
+            400,
+            "invalid_request",
+        ),
+        (
+            "POST",
+            format!("/tiktok/connections/{unknown}%2F/confirm"),
+            true,
+            400,
+            "invalid_request",
+        ),
+        ("GET", confirm, true, 405, "method_not_allowed"),
+        (
+            "DELETE",
+            format!("/tiktok/connections/{unknown}"),
+            true,
+            404,
+            "connection_not_found",
+        ),
+    ];
+    for (method, path, signed_in, status, error) in cases {
+        let headers: &[(&str, &str)] = if signed_in {
+            &[("authorization", bearer.as_str())]
+        } else {
+            &[]
+        };
+        let (got, body) = answer(&stack.send(method, &path, "", headers).await);
+        assert_eq!(
+            (got, body["error"].as_str()),
+            (status, Some(error)),
+            "{method} {path}"
+        );
+    }
+    assert!(stack.table_dump().await.is_empty(), "nothing written");
     stack.assert_nothing_leaked().await;
 }

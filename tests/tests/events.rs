@@ -365,6 +365,37 @@ async fn accounts_events() {
 }
 
 #[tokio::test]
+async fn connection_events() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let accounts = |request| accounts::handle(&stack.api, request);
+    let jwt = stack.jwt("user-1");
+    let choice = integration_tests::ConsentChoice::approve(ALICE);
+    for (name, expected) in [("confirm", 200), ("cancel", 204)] {
+        let location = stack.connect("user-1", "", &choice).await;
+        let id = param(&location, "connection_id").expect("connection_id");
+        let replace = [
+            ("REPLACE_WITH_APP_JWT", jwt.as_str()),
+            ("REPLACE_WITH_CONNECTION_ID", id.as_str()),
+        ];
+        let file = format!("accounts/{name}.json");
+        let (status, body) = run(&stack, name, accounts, event(&file, &replace)).await;
+        assert_eq!(status, expected, "{name}: {body}");
+        let (status, body) = run(&stack, name, accounts, event(&file, &replace)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (404, Some("connection_not_found")),
+            "{name} again: {body}"
+        );
+    }
+    assert_eq!(
+        stack.accounts_of("user-1").await.len(),
+        1,
+        "the confirmed one"
+    );
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
 async fn token_refresh_scheduled_event() {
     let stack = Stack::start(StackOptions::default()).await;
     stack.seed_accounts("user-1", 3).await;

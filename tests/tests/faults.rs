@@ -22,7 +22,9 @@ const CALLBACK_TIMEOUT: Duration = Duration::from_secs(20);
 const USER_TIMEOUT: Duration = Duration::from_secs(28);
 
 const STATE_DELETE: &str = "DynamoDB.DeleteItem";
-const OWNER_GET: &str = "DynamoDB.GetItem";
+const PENDING_PUT: &str = "DynamoDB.PutItem";
+/// The confirm's first read is the pending connection, its second the ownership record.
+const GET: &str = "DynamoDB.GetItem";
 const TRANSACT: &str = "DynamoDB.TransactWriteItems";
 const UPDATE: &str = "DynamoDB.UpdateItem";
 const QUERY: &str = "DynamoDB.Query";
@@ -111,7 +113,8 @@ fn expire_access_token(stack: &Stack) {
     stack.clock.advance(86_400 + 60);
 }
 
-/// Delivers an approved callback for Alice with `fault` armed; returns `tiktok` or `reason`.
+/// Delivers an approved callback for Alice with `fault` armed; when it keeps the grant, USER
+/// confirms it (no fault armed) and the outcome is `connected`; otherwise it is the `reason`.
 async fn callback_with(
     stack: &Stack,
     operation: &str,
@@ -131,9 +134,65 @@ async fn callback_with(
         "{operation} {fault:?}: answered after {elapsed:?}"
     );
     match param(&location, "tiktok").as_deref() {
-        Some("connected") => "connected".to_owned(),
+        Some("pending") => {
+            stack.confirmed(USER, &location).await;
+            "connected".to_owned()
+        }
         _ => param(&location, "reason").expect("a reason"),
     }
+}
+
+/// A callback without faults, then USER's confirm with `fault` armed on `operation` (after
+/// `pass` good calls of it): the confirm's status and error code, then a second confirm (no
+/// fault) must connect whenever the first did not: nothing was lost.
+async fn confirm_with(
+    stack: &Stack,
+    operation: &str,
+    pass: u32,
+    fault: AwsFault,
+    times: u32,
+) -> (u16, String) {
+    let redirect = stack.approved_redirect(USER, ALICE).await;
+    let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
+    stack.faults().fail_after(operation, pass, fault, times);
+    let started = Instant::now();
+    let (status, body) = answer(&stack.confirm_connection(USER, &location).await);
+    let elapsed = started.elapsed();
+    stack.faults().clear();
+    assert!(
+        elapsed < USER_TIMEOUT,
+        "confirm {operation} {fault:?}: answered after {elapsed:?}"
+    );
+    if status != 200 {
+        assert_eq!(
+            stack.accounts_of(USER).await.len(),
+            0,
+            "a failed confirm stores nothing"
+        );
+        stack.confirmed(USER, &location).await;
+    }
+    (status, body["error"].as_str().unwrap_or("").to_owned())
+}
+
+async fn confirm_cases(operation: &str, pass: u32, cases: &[(AwsFault, u32, u16)]) {
+    let stack = faulty_stack().await;
+    for (fault, times, expected) in cases {
+        let (status, error) = confirm_with(&stack, operation, pass, *fault, *times).await;
+        let fired = report(
+            &stack,
+            &format!("confirm {operation}#{pass} {fault:?}×{times}"),
+        );
+        assert!(fired >= 1, "{operation} {fault:?}: the fault fired");
+        assert_eq!(status, *expected, "{operation} {fault:?}×{times}: {error}");
+        if status == 503 {
+            assert_eq!(error, "service_unavailable");
+        }
+        assert_no_partial_write(&stack).await;
+        assert_refresh_token_kept(&stack).await;
+        // Reconnecting later is a takeover of nothing: the same user already owns it.
+        stack.delete_account(USER, ALICE).await;
+    }
+    stack.assert_nothing_leaked().await;
 }
 
 async fn callback_cases(operation: &str, cases: &[(AwsFault, u32, &str)], pass: u32) {
@@ -173,17 +232,31 @@ async fn callback_when_the_state_cannot_be_consumed() {
 }
 
 #[tokio::test]
-async fn callback_when_the_owner_cannot_be_read() {
+async fn callback_when_the_grant_cannot_be_kept() {
     callback_cases(
-        OWNER_GET,
+        PENDING_PUT,
         &[
             (AwsFault::Throttle, 1, "connected"),
             (AwsFault::Unavailable, PERSISTENT, "service_unavailable"),
             (AwsFault::Hang, PERSISTENT, "service_unavailable"),
+            // Applied, answer lost: the SDK's retry finds the item only this request can have
+            // written, and the connect goes on.
+            (AwsFault::LoseAnswer, 1, "connected"),
         ],
         0,
     )
     .await;
+}
+
+#[tokio::test]
+async fn confirm_when_the_pending_connection_or_the_owner_cannot_be_read() {
+    let cases = [
+        (AwsFault::Throttle, 1, 200),
+        (AwsFault::Unavailable, PERSISTENT, 503),
+        (AwsFault::Hang, PERSISTENT, 503),
+    ];
+    confirm_cases(GET, 0, &cases).await;
+    confirm_cases(GET, 1, &cases).await;
 }
 
 #[tokio::test]
@@ -202,18 +275,18 @@ async fn callback_when_kms_cannot_encrypt() {
 }
 
 #[tokio::test]
-async fn callback_when_the_transaction_fails() {
-    callback_cases(
+async fn confirm_when_the_transaction_fails() {
+    confirm_cases(
         TRANSACT,
-        &[
-            (AwsFault::Throttle, 1, "connected"),
-            (AwsFault::Unavailable, PERSISTENT, "service_unavailable"),
-            (AwsFault::Hang, PERSISTENT, "service_unavailable"),
-            // Applied, answer lost: the retry loses the ownership condition, re-reads and
-            // writes again as the owner it now is.
-            (AwsFault::LoseAnswer, 1, "connected"),
-        ],
         0,
+        &[
+            (AwsFault::Throttle, 1, 200),
+            (AwsFault::Unavailable, PERSISTENT, 503),
+            (AwsFault::Hang, PERSISTENT, 503),
+            // Applied, answer lost: the SDK's retry fails on the consumed pending connection;
+            // the stored grant id shows the write was this confirm's own.
+            (AwsFault::LoseAnswer, 1, 200),
+        ],
     )
     .await;
 }
@@ -466,7 +539,7 @@ async fn slow_aws_gives_a_bounded_answer() {
     let stack = faulty_stack().await;
     stack.connect_account(USER, ALICE, None).await;
     // 700 ms on every call: under the per-try timeout, so the refresh succeeds, slowly.
-    for operation in [QUERY, UPDATE, DECRYPT, ENCRYPT, OWNER_GET] {
+    for operation in [QUERY, UPDATE, DECRYPT, ENCRYPT, GET] {
         stack
             .faults()
             .fail(operation, AwsFault::Delay(Duration::from_millis(700)), 10);
@@ -490,7 +563,7 @@ async fn slow_aws_gives_a_bounded_answer() {
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
 
     // A callback whose every AWS call takes 700 ms still connects within its 20 s.
-    for operation in [STATE_DELETE, OWNER_GET, ENCRYPT, TRANSACT] {
+    for operation in [STATE_DELETE, ENCRYPT, PENDING_PUT] {
         stack
             .faults()
             .fail(operation, AwsFault::Delay(Duration::from_millis(700)), 3);
@@ -501,8 +574,9 @@ async fn slow_aws_gives_a_bounded_answer() {
     let elapsed = started.elapsed();
     stack.faults().clear();
     report(&stack, "slow: callback with 700 ms per AWS call");
-    assert_eq!(param(&location, "tiktok").as_deref(), Some("connected"));
+    assert_eq!(param(&location, "tiktok").as_deref(), Some("pending"));
     assert!(elapsed < CALLBACK_TIMEOUT, "{elapsed:?}");
+    stack.confirmed(USER, &location).await;
     assert_no_partial_write(&stack).await;
     assert_refresh_token_kept(&stack).await;
     stack.assert_nothing_leaked().await;

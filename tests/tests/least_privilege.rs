@@ -176,11 +176,25 @@ fn who_may_open_and_seal_what() {
         "authorize can decrypt: {authorize:?}"
     );
     let deleting = holders("dynamodb:DeleteItem on table");
-    // Deleting: accounts and callback (accounts), publish and webhook (their own claim and
-    // delivery records; tested in publish.rs and webhook.rs).
+    // Deleting: accounts (accounts, pending connections), callback (states), token-refresh
+    // (unconfirmed pending connections), publish and webhook (their own claim and delivery
+    // records; tested in publish.rs and webhook.rs).
     assert_eq!(
         deleting,
-        BTreeSet::from(["accounts", "callback", "publish", "webhook"])
+        BTreeSet::from([
+            "accounts",
+            "callback",
+            "publish",
+            "token-refresh",
+            "webhook"
+        ])
+    );
+    // Only the accounts function commits a connection (the confirm): the callback, reachable by
+    // anyone with a browser, cannot write an account or an ownership record.
+    let callback = &by_function["callback"];
+    assert!(
+        !callback.contains("dynamodb:UpdateItem on table"),
+        "the callback can write accounts: {callback:?}"
     );
 }
 

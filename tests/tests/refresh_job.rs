@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use fake_tiktok::{Endpoint, Failure, Lifetimes};
 use integration_tests::api::answer;
+use integration_tests::flow::{ALICE, BOB};
 use integration_tests::{Stack, StackOptions};
 use shared::refresh_job::{JobSettings, Summary};
 use shared::store::AccountStatus;
@@ -376,5 +377,54 @@ async fn runs_stopped_by_tiktoks_rate_limit_start_one_shard_further_each_time() 
     // would need three empty shards in a row.
     let distinct: HashSet<_> = shards.iter().collect();
     assert!(distinct.len() > 1, "the runs began elsewhere: {shards:?}");
+    stack.assert_nothing_leaked().await;
+}
+
+/// A grant nobody confirmed within its 10 minutes is revoked at TikTok by the next run and
+/// forgotten; one still inside its 10 minutes is left for its app user to confirm.
+#[tokio::test]
+async fn the_job_revokes_grants_nobody_confirmed() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let abandoned = stack
+        .connect(USER, "", &integration_tests::ConsentChoice::approve(ALICE))
+        .await;
+    stack.clock.advance(shared::connect::PENDING_TTL_SECS - 60);
+    let fresh = stack
+        .connect(
+            "app-user-2",
+            "",
+            &integration_tests::ConsentChoice::approve(BOB),
+        )
+        .await;
+    stack.clock.advance(60);
+    let pending_items = |dump: &[std::collections::HashMap<String, String>]| {
+        dump.iter()
+            .filter(|item| item["pk"].starts_with("CONNECTION#"))
+            .count()
+    };
+    assert_eq!(pending_items(&stack.table_dump().await), 2);
+
+    let summary = run(&stack).await;
+    assert_eq!(summary.unconfirmed_connections.revoked, 1, "{summary:?}");
+    assert_eq!(stack.fake.calls(Endpoint::Revoke), 1);
+    assert_eq!(
+        stack.fake.live_refresh_tokens(ALICE),
+        0,
+        "Alice's grant is dead"
+    );
+    assert_eq!(pending_items(&stack.table_dump().await), 1);
+    let (status, body) = answer(&stack.confirm_connection(USER, &abandoned).await);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("connection_not_found"))
+    );
+    stack.confirmed("app-user-2", &fresh).await;
+
+    let again = run(&stack).await;
+    assert_eq!(
+        again.unconfirmed_connections,
+        Default::default(),
+        "{again:?}"
+    );
     stack.assert_nothing_leaked().await;
 }

@@ -17,12 +17,20 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
 /// The routes that need the app JWT (DESIGN.md §2), as (method, path).
-const AUTHENTICATED: [(&str, &str); 8] = [
+const AUTHENTICATED: [(&str, &str); 10] = [
     ("GET", "/tiktok/authorize"),
     ("GET", "/tiktok/me"),
     ("GET", "/tiktok/videos"),
     ("GET", "/tiktok/accounts"),
     ("DELETE", "/tiktok/accounts/open-alice-0001"),
+    (
+        "POST",
+        "/tiktok/connections/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/confirm",
+    ),
+    (
+        "DELETE",
+        "/tiktok/connections/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ),
     ("GET", "/tiktok/publish/creator-info"),
     ("POST", "/tiktok/publish"),
     ("GET", "/tiktok/publish/v_pub_url~v2.1"),

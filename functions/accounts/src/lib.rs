@@ -1,5 +1,8 @@
-//! `GET /tiktok/accounts` lists the app user's TikTok accounts; `DELETE /tiktok/accounts/{open_id}`
-//! revokes one at TikTok and forgets it.
+//! The app user's TikTok accounts and the connections waiting for them:
+//! - `GET /tiktok/accounts` lists the accounts; `DELETE /tiktok/accounts/{open_id}` revokes one at
+//!   TikTok and forgets it;
+//! - `POST /tiktok/connections/{connection_id}/confirm` commits the grant the callback received,
+//!   `DELETE /tiktok/connections/{connection_id}` cancels it (and revokes it at TikTok).
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt as _, Response};
@@ -7,7 +10,7 @@ use shared::api_error::ApiError;
 use shared::cipher::TokenCipher;
 use shared::clock::Clock;
 use shared::handler::{self, UserApi};
-use shared::store::AccountStore;
+use shared::store::{AccountStore, PendingConnectionStore};
 use shared::tiktok::TikTokApi;
 
 pub async fn handle<A, C, T, K>(
@@ -15,7 +18,7 @@ pub async fn handle<A, C, T, K>(
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error>
 where
-    A: AccountStore,
+    A: AccountStore + PendingConnectionStore,
     C: TokenCipher,
     T: TikTokApi,
     K: Clock,
@@ -23,60 +26,159 @@ where
     Ok(handler::respond(respond(api, &request).await))
 }
 
+/// What a request to this function is about.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    /// `/tiktok/accounts`
+    Accounts,
+    /// `/tiktok/accounts/{open_id}`
+    Account(String),
+    /// `/tiktok/connections/{connection_id}`
+    Connection(String),
+    /// `/tiktok/connections/{connection_id}/confirm`
+    Confirm(String),
+}
+
 async fn respond<A, C, T, K>(
     api: &UserApi<A, C, T, K>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError>
 where
-    A: AccountStore,
+    A: AccountStore + PendingConnectionStore,
     C: TokenCipher,
     T: TikTokApi,
     K: Clock,
 {
-    let open_id = path_open_id(request)?;
-    // The collection is listed, an account is disconnected; nothing else (RFC 9110 §15.5.6).
-    match (request.method(), &open_id) {
-        (&Method::GET, None) | (&Method::DELETE, Some(_)) => {}
-        (_, None) => return Err(ApiError::MethodNotAllowed("GET")),
-        (_, Some(_)) => return Err(ApiError::MethodNotAllowed("DELETE")),
+    let route = route(request)?;
+    // Each route answers one method (RFC 9110 §15.5.6).
+    let allowed = match route {
+        Route::Accounts => Method::GET,
+        Route::Account(_) | Route::Connection(_) => Method::DELETE,
+        Route::Confirm(_) => Method::POST,
+    };
+    if request.method() != allowed {
+        return Err(ApiError::MethodNotAllowed(match allowed {
+            Method::GET => "GET",
+            Method::POST => "POST",
+            _ => "DELETE",
+        }));
     }
     let user = handler::app_user(&api.jwt, request)?;
     handler::query(request)?
         .only(&[])
         .map_err(ApiError::InvalidRequest)?;
-    match open_id {
-        None => {
-            let list = shared::accounts::list(&api.keeper.accounts, &user).await?;
+    let keeper = &api.keeper;
+    match route {
+        Route::Accounts => {
+            let list = shared::accounts::list(&keeper.accounts, &user).await?;
             Ok(shared::response::json(StatusCode::OK, &list))
         }
-        Some(open_id) => {
-            shared::accounts::disconnect(&api.keeper, &user, &open_id, handler::deadline()).await?;
+        Route::Account(open_id) => {
+            shared::accounts::disconnect(keeper, &user, &open_id, handler::deadline()).await?;
+            Ok(shared::response::no_content())
+        }
+        Route::Confirm(id) => {
+            let key = shared::pending::parse_connection_id(&id)?;
+            let confirmed =
+                shared::pending::confirm(keeper, &user, &key, handler::deadline()).await?;
+            Ok(shared::response::json(StatusCode::OK, &confirmed))
+        }
+        Route::Connection(id) => {
+            let key = shared::pending::parse_connection_id(&id)?;
+            shared::pending::cancel(keeper, &user, &key, handler::deadline()).await?;
             Ok(shared::response::no_content())
         }
     }
 }
 
-/// The `{open_id}` of `/tiktok/accounts/{open_id}`: API Gateway's path parameter, or else the
-/// path segment after `accounts` (`cargo lambda watch` has no routes and passes `/{open_id}`).
-fn path_open_id(request: &Request) -> Result<Option<String>, ApiError> {
-    if let Some(open_id) = request.path_parameters().first("open_id") {
-        return Ok(Some(open_id.to_owned()));
+/// The route from API Gateway's path parameters, or else from the path: `cargo lambda watch` has
+/// no routes and passes what follows the function's name (`/`, `/{open_id}`,
+/// `/connections/{connection_id}[/confirm]`, as `scripts/gateway.py` forwards them).
+fn route(request: &Request) -> Result<Route, ApiError> {
+    let parameters = request.path_parameters();
+    let confirm = request.raw_http_path().ends_with("/confirm");
+    if let Some(id) = parameters.first("connection_id") {
+        let id = id.to_owned();
+        return Ok(if confirm {
+            Route::Confirm(id)
+        } else {
+            Route::Connection(id)
+        });
+    }
+    if let Some(open_id) = parameters.first("open_id") {
+        return Ok(Route::Account(open_id.to_owned()));
     }
     let path = request.raw_http_path();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    // The first `accounts` is the collection: an account may itself be called `accounts`.
-    let rest = match segments.iter().position(|s| *s == "accounts") {
-        Some(at) => &segments[at + 1..],
-        None => &segments[..],
+    let rest = match segments.as_slice() {
+        ["tiktok", rest @ ..] => rest,
+        rest => rest,
+    };
+    let decode = |raw: &str| {
+        percent_encoding::percent_decode_str(raw)
+            .decode_utf8()
+            .map(|v| v.into_owned())
+            .map_err(|_| ApiError::InvalidRequest("the path is not valid UTF-8".into()))
     };
     match rest {
-        [] => Ok(None),
-        [raw] => percent_encoding::percent_decode_str(raw)
-            .decode_utf8()
-            .map(|v| Some(v.into_owned()))
-            .map_err(|_| ApiError::InvalidRequest("open_id is not valid UTF-8".into())),
+        [] | ["accounts"] => Ok(Route::Accounts),
+        ["connections", id] => Ok(Route::Connection(decode(id)?)),
+        ["connections", id, "confirm"] => Ok(Route::Confirm(decode(id)?)),
+        ["accounts", open_id] | [open_id] => Ok(Route::Account(decode(open_id)?)),
         _ => Err(ApiError::InvalidRequest(
-            "the path must be /tiktok/accounts/{open_id}".into(),
+            "the path must be /tiktok/accounts[/{open_id}] or /tiktok/connections/{connection_id}[/confirm]"
+                .into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request for `path` as `cargo lambda watch` delivers it (no route, no path parameters).
+    fn at(path: &str) -> Request {
+        let event = serde_json::json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": "",
+            "headers": {"host": "localhost"},
+            "requestContext": {
+                "accountId": "123456789012", "apiId": "api", "domainName": "localhost",
+                "domainPrefix": "localhost", "requestId": "r", "routeKey": "$default",
+                "stage": "$default", "time": "02/Dec/2026:00:00:00 +0000", "timeEpoch": 0,
+                "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1",
+                         "sourceIp": "127.0.0.1", "userAgent": "t"}
+            },
+            "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string()).expect("event")
+    }
+
+    #[test]
+    fn routes_come_from_the_path_when_there_are_no_parameters() {
+        let cases = [
+            ("/", Route::Accounts),
+            ("/tiktok/accounts", Route::Accounts),
+            ("/open-1", Route::Account("open-1".into())),
+            ("/tiktok/accounts/open%201", Route::Account("open 1".into())),
+            ("/connections", Route::Account("connections".into())),
+            ("/connections/c1", Route::Connection("c1".into())),
+            (
+                "/tiktok/connections/c1/confirm",
+                Route::Confirm("c1".into()),
+            ),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(route(&at(path)).expect(path), expected, "{path}");
+        }
+        for bad in [
+            "/a/b",
+            "/connections/c1/other",
+            "/tiktok/connections/c1/confirm/x",
+        ] {
+            assert!(route(&at(bad)).is_err(), "{bad}");
+        }
     }
 }

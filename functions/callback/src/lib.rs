@@ -7,7 +7,7 @@ use shared::cipher::{KmsCipher, TokenCipher};
 use shared::clock::{Clock, SystemClock};
 use shared::connect::{CallbackService, ConnectSettings};
 use shared::runtime::{ColdStart, StartError};
-use shared::store::{AccountStore, DynamoAccountStore, DynamoStateStore, StateStore};
+use shared::store::{DynamoAccountStore, DynamoStateStore, PendingConnectionStore, StateStore};
 use shared::tiktok::{TikTokApi, TikTokHttp};
 
 /// The production wiring.
@@ -38,7 +38,7 @@ pub async fn handle<S, A, C, T, K>(
 ) -> Result<Response<Body>, lambda_http::Error>
 where
     S: StateStore,
-    A: AccountStore,
+    A: PendingConnectionStore,
     C: TokenCipher,
     T: TikTokApi,
     K: Clock,

@@ -10,7 +10,7 @@ use shared::cipher_cache::CachingCipher;
 use shared::clock::Clock;
 use shared::refresh_job::{JobSettings, RefreshJob, Summary, metrics_line};
 use shared::runtime::{ColdStart, StartError};
-use shared::store::{AccountStore, DynamoAccountStore};
+use shared::store::{AccountStore, DynamoAccountStore, PendingConnectionStore};
 use shared::tiktok::{TikTokApi, TikTokHttp};
 use tokio::time::Instant;
 
@@ -35,7 +35,7 @@ pub async fn handle<A, C, T, K>(
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<Summary, lambda_runtime::Error>
 where
-    A: AccountStore + 'static,
+    A: AccountStore + PendingConnectionStore + 'static,
     C: TokenCipher + 'static,
     T: TikTokApi + 'static,
     K: Clock + 'static,

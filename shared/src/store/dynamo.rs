@@ -24,8 +24,8 @@ use crate::scope::ScopeSet;
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
-/// How often `save_connection` re-reads ownership after losing a race before giving up.
-const OWNERSHIP_ATTEMPTS: usize = 3;
+/// How often a connection save re-reads ownership after losing a race before giving up.
+pub(super) const OWNERSHIP_ATTEMPTS: usize = 3;
 
 pub(super) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -49,6 +49,16 @@ where
     StoreError::Unavailable(DisplayErrorContext(err).to_string())
 }
 
+/// Whether DynamoDB refused a write because its condition did not hold (any operation).
+pub(super) fn condition_failed<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
 pub(super) fn get_s(item: &Item, name: &'static str) -> Result<String, StoreError> {
     item.get(name)
         .and_then(|v| v.as_s().ok())
@@ -67,14 +77,14 @@ pub(super) fn get_n(item: &Item, name: &'static str) -> Result<i64, StoreError> 
         .ok_or(StoreError::Corrupt(name))
 }
 
-fn get_b(item: &Item, name: &'static str) -> Result<Vec<u8>, StoreError> {
+pub(super) fn get_b(item: &Item, name: &'static str) -> Result<Vec<u8>, StoreError> {
     item.get(name)
         .and_then(|v| v.as_b().ok())
         .map(|b| b.clone().into_inner())
         .ok_or(StoreError::Corrupt(name))
 }
 
-fn get_scopes(item: &Item, name: &'static str) -> Result<ScopeSet, StoreError> {
+pub(super) fn get_scopes(item: &Item, name: &'static str) -> Result<ScopeSet, StoreError> {
     ScopeSet::parse_comma_list(&get_s(item, name)?).map_err(|_| StoreError::Corrupt(name))
 }
 
@@ -179,8 +189,8 @@ fn keys_for_state(key: &StateKey) -> Item {
 /// Connected accounts and their ownership records in DynamoDB.
 #[derive(Debug, Clone)]
 pub struct DynamoAccountStore {
-    client: Client,
-    table: String,
+    pub(super) client: Client,
+    pub(super) table: String,
 }
 
 impl DynamoAccountStore {
@@ -241,7 +251,7 @@ impl DynamoAccountStore {
             .set_exclusive_start_key(start)
     }
 
-    async fn current_owner(&self, open_id: &str) -> Result<Option<String>, StoreError> {
+    pub(super) async fn current_owner(&self, open_id: &str) -> Result<Option<String>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -330,58 +340,89 @@ impl DynamoAccountStore {
     }
 }
 
+/// What one ownership-locked save transaction did.
+pub(super) enum SaveAttempt {
+    /// Written; the app user the account was taken from, if another.
+    Saved(Option<String>),
+    /// A condition failed (ownership changed since it was read, or `also`'s own condition), or
+    /// an earlier try of this same request was applied and its answer lost. `would_take_from`
+    /// is the previous owner this try read.
+    Canceled { would_take_from: Option<String> },
+}
+
+impl DynamoAccountStore {
+    /// One try at storing a connection: the account, its ownership record (only the owner just
+    /// read may be replaced) and the previous owner's record removed, plus `also`, in one
+    /// transaction.
+    pub(super) async fn try_save(
+        &self,
+        account: &Account,
+        also: Option<TransactWriteItem>,
+    ) -> Result<SaveAttempt, StoreError> {
+        let previous = self.current_owner(&account.open_id).await?;
+        let mut owner = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(key(keys::owner_pk(&account.open_id), OWNER_SK)))
+            .item("app_user", s(&account.app_user));
+        // Optimistic lock on the ownership record: only the owner we read may be replaced.
+        owner = match &previous {
+            None => owner.condition_expression("attribute_not_exists(pk)"),
+            Some(prev) => owner
+                .condition_expression("app_user = :prev")
+                .expression_attribute_values(":prev", s(prev)),
+        };
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .update(self.account_update(account)?)
+                .build(),
+            TransactWriteItem::builder()
+                .put(
+                    owner
+                        .build()
+                        .map_err(|_| StoreError::Corrupt("owner put"))?,
+                )
+                .build(),
+        ];
+        let taken_from = previous.filter(|prev| *prev != account.app_user);
+        if let Some(prev) = &taken_from {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(Self::account_key(prev, &account.open_id)))
+                .build()
+                .map_err(|_| StoreError::Corrupt("previous owner delete"))?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        items.extend(also);
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(SaveAttempt::Saved(taken_from)),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+            {
+                Ok(SaveAttempt::Canceled {
+                    would_take_from: taken_from,
+                })
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+}
+
 impl AccountStore for DynamoAccountStore {
     async fn save_connection(&self, account: &Account) -> Result<Option<String>, StoreError> {
         for _ in 0..OWNERSHIP_ATTEMPTS {
-            let previous = self.current_owner(&account.open_id).await?;
-            let mut owner = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(key(keys::owner_pk(&account.open_id), OWNER_SK)))
-                .item("app_user", s(&account.app_user));
-            // Optimistic lock on the ownership record: only the owner we read may be replaced.
-            owner = match &previous {
-                None => owner.condition_expression("attribute_not_exists(pk)"),
-                Some(prev) => owner
-                    .condition_expression("app_user = :prev")
-                    .expression_attribute_values(":prev", s(prev)),
-            };
-            let mut items = vec![
-                TransactWriteItem::builder()
-                    .update(self.account_update(account)?)
-                    .build(),
-                TransactWriteItem::builder()
-                    .put(
-                        owner
-                            .build()
-                            .map_err(|_| StoreError::Corrupt("owner put"))?,
-                    )
-                    .build(),
-            ];
-            let taken_from = previous.filter(|prev| *prev != account.app_user);
-            if let Some(prev) = &taken_from {
-                let delete = Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(Self::account_key(prev, &account.open_id)))
-                    .build()
-                    .map_err(|_| StoreError::Corrupt("previous owner delete"))?;
-                items.push(TransactWriteItem::builder().delete(delete).build());
-            }
-            match self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(taken_from),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-                {
+            match self.try_save(account, None).await? {
+                SaveAttempt::Saved(taken_from) => return Ok(taken_from),
+                SaveAttempt::Canceled { .. } => {
                     tracing::info!("ownership changed during connect; retrying");
                 }
-                Err(err) => return Err(unavailable(err)),
             }
         }
         Err(StoreError::Contention)

@@ -17,6 +17,44 @@ impl StateKey {
     }
 }
 
+/// The stored form of a pending connection's id: its SHA-256, like a state's, so the table never
+/// holds the value that confirms it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionKey(String);
+
+impl ConnectionKey {
+    pub fn from_id(connection_id: &str) -> Self {
+        Self(hex::encode(Sha256::digest(connection_id.as_bytes())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A key from its stored hash (the in-memory fake keeps hashes).
+    #[cfg(any(test, feature = "test-util"))]
+    pub(crate) fn from_hash(hash: &str) -> Self {
+        Self(hash.to_owned())
+    }
+
+    /// The key back from a stored `pk`.
+    pub(crate) fn from_pk(pk: &str) -> Option<Self> {
+        pk.strip_prefix(CONNECTION_PK_PREFIX)
+            .filter(|hash| hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(|hash| Self(hash.to_owned()))
+    }
+}
+
+pub(crate) const CONNECTION_PK_PREFIX: &str = "CONNECTION#";
+pub(crate) const CONNECTION_SK: &str = "PENDING";
+/// The due-index partition of pending connections, keyed by their expiry: the job finds the
+/// expired ones there (never the account shards' `DUE#nn`).
+pub(crate) const PENDING_DUE_SHARD: &str = "PENDING";
+
+pub(crate) fn connection_pk(key: &ConnectionKey) -> String {
+    format!("{CONNECTION_PK_PREFIX}{}", key.as_str())
+}
+
 pub(crate) fn state_pk(key: &StateKey) -> String {
     format!("STATE#{}", key.as_str())
 }

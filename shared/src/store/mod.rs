@@ -4,8 +4,11 @@
 //! - OAuth state: `pk = STATE#<sha256(state)>`, `sk = STATE`
 //! - account:     `pk = USER#<app user>`, `sk = TIKTOK#<open_id>`
 //! - ownership:   `pk = OPENID#<open_id>`, `sk = OWNER` (a TikTok account belongs to one app user)
+//! - pending connection: `pk = CONNECTION#<sha256(connection_id)>`, `sk = PENDING` (a grant the
+//!   callback received, kept until the app user who started it confirms it)
 
 mod dynamo;
+mod dynamo_pending;
 mod dynamo_publishing;
 mod keys;
 mod publishing;
@@ -18,7 +21,10 @@ pub use publishing::{
     Claim, PublishRecord, PublishStore, StatusUpdate, StoredAnswer, idempotency_hash,
 };
 
-pub use keys::{DUE_AT_ATTR, DUE_INDEX, DUE_SHARD_ATTR, StateKey, TABLE_HASH_KEY, TABLE_RANGE_KEY};
+pub use keys::{
+    ConnectionKey, DUE_AT_ATTR, DUE_INDEX, DUE_SHARD_ATTR, StateKey, TABLE_HASH_KEY,
+    TABLE_RANGE_KEY,
+};
 
 use crate::scope::ScopeSet;
 
@@ -277,6 +283,92 @@ pub trait AccountStore: Send + Sync {
         open_id: &str,
         removed_at: i64,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+}
+
+/// A grant the callback received, waiting for the app user who started the connect to confirm
+/// it (RFC 9700 §4.7: the person who approved at TikTok may not be the one who started). Tokens
+/// are sealed exactly as an account's, so confirming stores them without a KMS call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingConnection {
+    /// The app user whose state the callback consumed: the only one who may confirm.
+    pub app_user: String,
+    pub open_id: String,
+    pub union_id: Option<String>,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub username: Option<String>,
+    pub scopes: ScopeSet,
+    /// KMS ciphertext of the token pair, context `EncryptionContext::tokens(app_user, open_id)`.
+    pub sealed_tokens: Vec<u8>,
+    pub access_token_expires_at: i64,
+    pub refresh_token_expires_at: i64,
+    /// Unix seconds; checked in code (DynamoDB TTL deletes late), and the job revokes the grant
+    /// of an expired one.
+    pub expires_at: i64,
+}
+
+/// How a confirm ended in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation {
+    /// The account is stored and the pending connection consumed, in one transaction;
+    /// `previous_owner` is the app user who held this TikTok account until now, if another.
+    Saved { previous_owner: Option<String> },
+    /// The pending connection was used, cancelled or expired meanwhile; nothing was written.
+    Gone,
+}
+
+pub trait PendingConnectionStore: Send + Sync {
+    fn put_pending(
+        &self,
+        key: &ConnectionKey,
+        pending: &PendingConnection,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The pending connection if it is still there and unexpired at `now` (a strong read).
+    fn get_pending(
+        &self,
+        key: &ConnectionKey,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<PendingConnection>, StoreError>> + Send;
+
+    /// Consumes an unexpired pending connection in one conditional delete (cancel, mismatch).
+    fn take_pending(
+        &self,
+        key: &ConnectionKey,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<PendingConnection>, StoreError>> + Send;
+
+    /// Stores `account` as [`AccountStore::save_connection`] does and consumes the pending
+    /// connection, in one transaction: a confirm either does both or nothing.
+    fn confirm_pending(
+        &self,
+        key: &ConnectionKey,
+        account: &Account,
+        now: i64,
+    ) -> impl Future<Output = Result<Confirmation, StoreError>> + Send;
+
+    /// Pending connections expired at `now`, oldest first, at most `limit`.
+    fn expired_pending(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(ConnectionKey, PendingConnection)>, StoreError>> + Send;
+
+    /// Whether an account here holds `open_id` (its ownership record exists). TikTok's revoke
+    /// disconnects the app from the whole TikTok account, so a pending grant of a TikTok user
+    /// who is connected is only forgotten, never revoked.
+    fn open_id_connected(
+        &self,
+        open_id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes a pending connection that expired at or before `now` (a confirm can no longer
+    /// take it, so revoking first and deleting after cannot race one).
+    fn forget_expired_pending(
+        &self,
+        key: &ConnectionKey,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// A new [`Account::grant_id`]: 128 random bits, hex.
