@@ -64,7 +64,8 @@ require_free_port() {
 # --- defaults (the environment wins) -------------------------------------------------------------
 : "${TABLE_NAME:=tiktok-connect-dev}"
 : "${KMS_KEY_ID:=alias/tiktok-connect-dev}"
-: "${SECRET_ID:=tiktok-connect-dev}"
+: "${TIKTOK_SECRET_ID:=tiktok-connect-dev-tiktok}"
+: "${APP_JWT_SECRET_ID:=tiktok-connect-dev-app-jwt}"
 : "${TIKTOK_CLIENT_KEY:=fake_client_key}"
 : "${TIKTOK_CLIENT_SECRET:=fake_client_secret_dev_only}"
 : "${APP_JWT_SECRET:=dev-only-app-jwt-secret-change-me}"
@@ -75,7 +76,7 @@ require_free_port() {
 # The settings page is on another origin than APP_RETURN_URL: list it as a return URL.
 : "${APP_ALLOWED_RETURN_URLS:=$CONSOLE_URL}"
 : "${AWS_REGION:=us-east-1}"
-export TABLE_NAME KMS_KEY_ID SECRET_ID TIKTOK_CLIENT_KEY TIKTOK_CLIENT_SECRET APP_JWT_SECRET \
+export TABLE_NAME KMS_KEY_ID TIKTOK_SECRET_ID APP_JWT_SECRET_ID TIKTOK_CLIENT_KEY TIKTOK_CLIENT_SECRET APP_JWT_SECRET \
   TIKTOK_REDIRECT_URI APP_RETURN_URL APP_ALLOWED_RETURN_URLS TIKTOK_SCOPES TIKTOK_PKCE AWS_REGION
 
 # Every port is checked before anything starts: a busy one stops the start with its owner's name.
@@ -117,9 +118,11 @@ fi
 target/debug/devstack bootstrap
 
 # Everything the functions read, handed to cargo lambda watch (it runs them as child processes).
+# Locally every function gets both secret ids (one environment for all); deployed, each gets only
+# the ones it needs (infra/template.yaml).
 env_file="$STATE_DIR/functions.env"
 : >"$env_file"
-for name in TABLE_NAME KMS_KEY_ID SECRET_ID TIKTOK_CLIENT_KEY TIKTOK_REDIRECT_URI APP_RETURN_URL \
+for name in TABLE_NAME KMS_KEY_ID TIKTOK_SECRET_ID APP_JWT_SECRET_ID TIKTOK_CLIENT_KEY TIKTOK_REDIRECT_URI APP_RETURN_URL \
   APP_ALLOWED_RETURN_URLS TIKTOK_SCOPES TIKTOK_PKCE TIKTOK_AUTH_URL TIKTOK_API_URL AWS_ENDPOINT_URL \
   AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY APP_JWT_ISSUER APP_JWT_AUDIENCE RUST_LOG \
   REFRESH_POLICY REFRESH_INTERVAL_MINUTES REFRESH_CONCURRENCY REFRESH_RATE_PER_MINUTE; do

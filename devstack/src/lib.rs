@@ -176,27 +176,47 @@ pub async fn ensure_key(
     Ok(key_id)
 }
 
-/// The secret's fields, as `shared::runtime` reads them.
-const SECRET_FIELDS: [&str; 2] = ["app_jwt_secret", "tiktok_client_secret"];
-
-/// Creates the secret, or replaces its value, with the two secrets the functions read. Its fields
-/// and description come from the template, which must create the same fields the functions read.
-pub async fn ensure_secret(
+/// The TikTok client secret's secret (`TIKTOK_SECRET_ID`), with the field `shared::runtime`
+/// reads; fields and description come from the template's `TikTokSecret`, which must create the
+/// same field.
+pub async fn ensure_tiktok_secret(
     client: &aws_sdk_secretsmanager::Client,
     name: &str,
     tiktok_client_secret: &str,
+) -> Result<(), BootstrapError> {
+    let value = json!({ TIKTOK_SECRET_FIELD: tiktok_client_secret });
+    ensure_secret(client, "TikTokSecret", TIKTOK_SECRET_FIELD, name, value).await
+}
+
+/// The app JWT key's secret (`APP_JWT_SECRET_ID`), from the template's `AppJwtSecret`.
+pub async fn ensure_app_jwt_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    name: &str,
     app_jwt_secret: &str,
 ) -> Result<(), BootstrapError> {
-    let definition = Template::ours()?.secret()?;
-    if definition.fields()? != SECRET_FIELDS {
+    let value = json!({ APP_JWT_SECRET_FIELD: app_jwt_secret });
+    ensure_secret(client, "AppJwtSecret", APP_JWT_SECRET_FIELD, name, value).await
+}
+
+const TIKTOK_SECRET_FIELD: &str = "tiktok_client_secret";
+const APP_JWT_SECRET_FIELD: &str = "app_jwt_secret";
+
+/// Creates the secret `name`, or replaces its value, as the template's `logical_id` defines it.
+async fn ensure_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    logical_id: &str,
+    field: &str,
+    name: &str,
+    value: serde_json::Value,
+) -> Result<(), BootstrapError> {
+    let definition = Template::ours()?.secret(logical_id)?;
+    if definition.fields()? != [field] {
         return Err(BootstrapError::Template(TemplateError::Shape(format!(
-            "AppSecret creates the fields {:?}; the functions read {SECRET_FIELDS:?}",
+            "{logical_id} creates the fields {:?}; the functions read [{field}]",
             definition.fields()?
         ))));
     }
-    let value =
-        json!({"tiktok_client_secret": tiktok_client_secret, "app_jwt_secret": app_jwt_secret})
-            .to_string();
+    let value = value.to_string();
     if client
         .describe_secret()
         .secret_id(name)

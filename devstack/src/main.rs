@@ -1,5 +1,5 @@
-//! `devstack bootstrap` creates the local table, key and secret from the environment (the same
-//! variables the functions read, plus TIKTOK_CLIENT_SECRET and APP_JWT_SECRET);
+//! `devstack bootstrap` creates the local table, key and the two secrets from the environment (the
+//! same variables the functions read, plus TIKTOK_CLIENT_SECRET and APP_JWT_SECRET);
 //! `devstack jwt <app-user-id> [ttl-seconds]` prints an app JWT signed with APP_JWT_SECRET.
 
 use std::process::ExitCode;
@@ -13,7 +13,8 @@ async fn run(args: &[String]) -> Result<(), String> {
         Some("bootstrap") => {
             let table = env("TABLE_NAME")?;
             let key_alias = env("KMS_KEY_ID")?;
-            let secret_id = env("SECRET_ID")?;
+            let tiktok_secret_id = env("TIKTOK_SECRET_ID")?;
+            let jwt_secret_id = env("APP_JWT_SECRET_ID")?;
             let aws = shared::runtime::AwsClients::from_env().await;
             devstack::ensure_table(&aws.dynamodb, &table)
                 .await
@@ -21,16 +22,18 @@ async fn run(args: &[String]) -> Result<(), String> {
             let key_id = devstack::ensure_key(&aws.kms, &key_alias)
                 .await
                 .map_err(|e| e.to_string())?;
-            devstack::ensure_secret(
+            devstack::ensure_tiktok_secret(
                 &aws.secrets,
-                &secret_id,
+                &tiktok_secret_id,
                 &env("TIKTOK_CLIENT_SECRET")?,
-                &env("APP_JWT_SECRET")?,
             )
             .await
             .map_err(|e| e.to_string())?;
+            devstack::ensure_app_jwt_secret(&aws.secrets, &jwt_secret_id, &env("APP_JWT_SECRET")?)
+                .await
+                .map_err(|e| e.to_string())?;
             eprintln!(
-                "bootstrapped: table {table}, key {key_alias} ({key_id}), secret {secret_id}"
+                "bootstrapped: table {table}, key {key_alias} ({key_id}), secrets {tiktok_secret_id} and {jwt_secret_id}"
             );
             Ok(())
         }

@@ -74,7 +74,7 @@ impl Template {
             .map(|(id, r)| (id.as_str(), r))
     }
 
-    /// The properties of the one resource of `kind`; the stack has exactly one table, key and secret.
+    /// The properties of the one resource of `kind`; the stack has exactly one table and key.
     fn only<T: DeserializeOwned>(&self, kind: &str) -> Result<T, TemplateError> {
         let mut all = self.resources_of(kind);
         let (id, resource) = all.next().ok_or_else(|| shape(format!("no {kind}")))?;
@@ -83,6 +83,11 @@ impl Template {
         }
         serde_norway::from_value(resource.properties.clone())
             .map_err(|e| shape(format!("{id}: {e}")))
+    }
+
+    /// `Globals.Function.Environment.Variables`: what every function's environment starts from.
+    pub fn global_environment(&self) -> &Value {
+        &self.globals["Function"]["Environment"]["Variables"]
     }
 
     /// A function's `Timeout`: its own, else the one in `Globals.Function`.
@@ -106,8 +111,14 @@ impl Template {
         self.only("AWS::KMS::Key")
     }
 
-    pub fn secret(&self) -> Result<SecretDefinition, TemplateError> {
-        self.only("AWS::SecretsManager::Secret")
+    /// The secret `logical_id` (`TikTokSecret` or `AppJwtSecret`).
+    pub fn secret(&self, logical_id: &str) -> Result<SecretDefinition, TemplateError> {
+        let (id, resource) = self
+            .resources_of("AWS::SecretsManager::Secret")
+            .find(|(id, _)| *id == logical_id)
+            .ok_or_else(|| shape(format!("no secret {logical_id}")))?;
+        serde_norway::from_value(resource.properties.clone())
+            .map_err(|e| shape(format!("{id}: {e}")))
     }
 
     /// Every `AWS::Serverless::Function`, with its binary name and inline policy statements.
@@ -189,7 +200,12 @@ pub struct KeyDefinition {
 #[serde(rename_all = "PascalCase")]
 pub struct SecretDefinition {
     pub description: String,
-    pub generate_secret_string: GeneratedSecret,
+    /// A fixed value (the client secret's placeholder).
+    #[serde(default)]
+    pub secret_string: Option<String>,
+    /// A value CloudFormation generates (the JWT key).
+    #[serde(default)]
+    pub generate_secret_string: Option<GeneratedSecret>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -204,11 +220,17 @@ pub struct GeneratedSecret {
 impl SecretDefinition {
     /// The secret's field names, as the deployed stack creates them.
     pub fn fields(&self) -> Result<Vec<String>, TemplateError> {
-        let template: BTreeMap<String, serde_json::Value> =
-            serde_json::from_str(&self.generate_secret_string.secret_string_template)
-                .map_err(|e| shape(format!("SecretStringTemplate is not a JSON object: {e}")))?;
-        let mut fields: Vec<String> = template.into_keys().collect();
-        fields.push(self.generate_secret_string.generate_string_key.clone());
+        let (json, generated) = match (&self.secret_string, &self.generate_secret_string) {
+            (Some(value), None) => (value.as_str(), None),
+            (None, Some(generated)) => (
+                generated.secret_string_template.as_str(),
+                Some(generated.generate_string_key.clone()),
+            ),
+            _ => return Err(shape("a secret needs SecretString or GenerateSecretString")),
+        };
+        let template: BTreeMap<String, serde_json::Value> = serde_json::from_str(json)
+            .map_err(|e| shape(format!("the secret's JSON is not an object: {e}")))?;
+        let mut fields: Vec<String> = template.into_keys().chain(generated).collect();
         fields.sort();
         Ok(fields)
     }
@@ -312,8 +334,20 @@ mod tests {
         assert_eq!(table.global_secondary_indexes.len(), 1);
         assert!(template.key().expect("key").enable_key_rotation);
         assert_eq!(
-            template.secret().expect("secret").fields().expect("fields"),
-            ["app_jwt_secret", "tiktok_client_secret"]
+            template
+                .secret("TikTokSecret")
+                .expect("secret")
+                .fields()
+                .expect("fields"),
+            ["tiktok_client_secret"]
+        );
+        assert_eq!(
+            template
+                .secret("AppJwtSecret")
+                .expect("secret")
+                .fields()
+                .expect("fields"),
+            ["app_jwt_secret"]
         );
         let functions = template.functions().expect("functions");
         assert!(functions.iter().any(|f| f.binary == "token-refresh"));

@@ -20,8 +20,12 @@ pub struct Config {
     pub table_name: String,
     /// KMS key id, ARN or alias used to encrypt tokens and PKCE verifiers (`KMS_KEY_ID`).
     pub kms_key_id: String,
-    /// Secrets Manager secret with `tiktok_client_secret` and `app_jwt_secret` (`SECRET_ID`).
-    pub secret_id: String,
+    /// Secrets Manager secret `{"tiktok_client_secret"}` (`TIKTOK_SECRET_ID`): set only for the
+    /// functions that call TikTok as the app or check its webhooks.
+    pub tiktok_secret_id: Option<String>,
+    /// Secrets Manager secret `{"app_jwt_secret", "app_jwt_secret_next"?}` (`APP_JWT_SECRET_ID`):
+    /// set only for the functions that verify app JWTs (not needed with `APP_JWT_PUBLIC_KEYS`).
+    pub jwt_secret_id: Option<String>,
     /// The TikTok app's client key (`TIKTOK_CLIENT_KEY`).
     pub tiktok_client_key: String,
     /// The callback URL exactly as registered at TikTok (`TIKTOK_REDIRECT_URI`); sent byte-for-byte.
@@ -195,7 +199,8 @@ impl Config {
                 "KMS_KEY_ID",
                 "the KMS key id, ARN or alias for token encryption",
             )?,
-            secret_id: required("SECRET_ID", "the Secrets Manager secret id or ARN")?,
+            tiktok_secret_id: get("TIKTOK_SECRET_ID"),
+            jwt_secret_id: get("APP_JWT_SECRET_ID"),
             tiktok_client_key: required("TIKTOK_CLIENT_KEY", "your TikTok app's client key")?,
             redirect_uri,
             app_return_url,
@@ -240,7 +245,8 @@ mod tests {
         HashMap::from([
             ("TABLE_NAME", "t"),
             ("KMS_KEY_ID", "alias/k"),
-            ("SECRET_ID", "s"),
+            ("TIKTOK_SECRET_ID", "tiktok"),
+            ("APP_JWT_SECRET_ID", "jwt"),
             ("TIKTOK_CLIENT_KEY", "ck"),
             (
                 "TIKTOK_REDIRECT_URI",
@@ -268,7 +274,6 @@ mod tests {
         for name in [
             "TABLE_NAME",
             "KMS_KEY_ID",
-            "SECRET_ID",
             "TIKTOK_CLIENT_KEY",
             "APP_RETURN_URL",
         ] {

@@ -149,15 +149,6 @@ where
         let mut count_from: Option<(usize, Option<DueCursor>)> = None;
         let order = shard_order(now, self.keeper.policy.schedule.interval_secs);
 
-        // First the grants nobody confirmed: they are live at TikTok and held by nobody.
-        let sweep_deadline = started + (stop_at.saturating_duration_since(started) / 4);
-        match pending::sweep_expired(&self.keeper, SWEEP_LIMIT, sweep_deadline).await {
-            Ok(sweep) => summary.unconfirmed_connections = sweep,
-            Err(e) => {
-                tracing::error!(error = %e, "could not sweep unconfirmed connections; the next run retries");
-            }
-        }
-
         'walk: for (position, &shard) in order.iter().enumerate() {
             let mut cursor: Option<DueCursor> = None;
             loop {
@@ -230,17 +221,28 @@ where
         while let Some(joined) = tasks.join_next().await {
             tally(&mut summary, joined);
         }
+        // Counting and the sweep below end this long before the invocation's deadline.
+        let margin = self.settings.count_margin.min(budget / 20);
+        let wrap_up_deadline = run_deadline.checked_sub(margin).unwrap_or(run_deadline);
         if let Some((position, cursor)) = count_from {
-            let margin = self.settings.count_margin.min(budget / 20);
-            let count_deadline = run_deadline.checked_sub(margin).unwrap_or(run_deadline);
             self.count_rest_in_time(
                 &mut summary,
                 &order[position..],
                 cursor,
                 horizon,
-                count_deadline,
+                wrap_up_deadline,
             )
             .await;
+        }
+        // Then the grants nobody confirmed (live at TikTok, held by nobody), in what time is left:
+        // refreshes come first, and a run stopped early leaves the stop margin for this.
+        if Instant::now() < wrap_up_deadline {
+            match pending::sweep_expired(&self.keeper, SWEEP_LIMIT, wrap_up_deadline).await {
+                Ok(sweep) => summary.unconfirmed_connections = sweep,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not sweep unconfirmed connections; the next run retries");
+                }
+            }
         }
         summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         summary

@@ -122,10 +122,14 @@ impl AwsClients {
     }
 }
 
-/// The Secrets Manager secret's JSON: `{"tiktok_client_secret": "...", "app_jwt_secret": "..."}`.
+/// The secrets this function was given, split by need: the TikTok client secret
+/// (`TIKTOK_SECRET_ID`: token exchange, refresh, revoke, webhook signatures) and the app JWT key
+/// (`APP_JWT_SECRET_ID`: verifying app JWTs). The template gives each function only the ones it
+/// needs, so the webhook, the callback and the job cannot mint an app JWT.
+#[derive(Default)]
 pub struct AppSecrets {
-    pub tiktok_client_secret: ClientSecret,
-    pub app_jwt_secret: JwtSecret,
+    pub tiktok_client_secret: Option<ClientSecret>,
+    pub app_jwt_secret: Option<JwtSecret>,
     /// During a rotation, the key the app is moving to (`app_jwt_secret_next`, optional).
     pub app_jwt_secret_next: Option<JwtSecret>,
 }
@@ -134,106 +138,199 @@ pub struct AppSecrets {
 pub enum StartError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("could not read secret SECRET_ID={secret_id}: {cause}")]
-    SecretUnavailable { secret_id: String, cause: String },
-    #[error(
-        "secret SECRET_ID={secret_id} is not JSON with non-empty string fields tiktok_client_secret and app_jwt_secret"
-    )]
-    SecretMalformed { secret_id: String },
+    #[error("could not read secret {variable}={secret_id}: {cause}")]
+    SecretUnavailable {
+        variable: &'static str,
+        secret_id: String,
+        cause: String,
+    },
+    #[error("secret {variable}={secret_id} is not JSON with {expected}")]
+    SecretMalformed {
+        variable: &'static str,
+        secret_id: String,
+        expected: &'static str,
+    },
     /// A placeholder or a key too short to sign with: refused, or a fresh stack would accept
     /// webhooks signed with `REPLACE_ME` and JWTs signed with a guessable key.
-    #[error("secret SECRET_ID={secret_id}: {field} {problem}")]
+    #[error("secret {variable}={secret_id}: {field} {problem}")]
     SecretWeak {
+        variable: &'static str,
         secret_id: String,
         field: &'static str,
         problem: &'static str,
+    },
+    /// This function needs a secret its environment does not name.
+    #[error("{variable} is not set; this function needs it for {purpose}")]
+    SecretNotGiven {
+        variable: &'static str,
+        purpose: &'static str,
     },
     #[error("could not build the HTTP client: {0}")]
     HttpClient(String),
 }
 
 #[derive(Deserialize)]
-struct SecretJson {
+struct TikTokSecretJson {
     tiktok_client_secret: String,
+}
+
+#[derive(Deserialize)]
+struct JwtSecretJson {
     app_jwt_secret: String,
     #[serde(default)]
     app_jwt_secret_next: Option<String>,
 }
 
+/// A field that is a placeholder or too short: `(field, problem)`.
+pub type WeakField = (&'static str, &'static str);
+
+const JWT_TOO_SHORT: &str = "is shorter than 32 bytes: an HS256 key needs 256 bits (RFC 7518 §3.2)";
+const CLIENT_SECRET_TOO_SHORT: &str =
+    "is shorter than 16 bytes: not a TikTok client secret (they are 32 characters)";
+
+/// `value` checked as `field`: not the template's placeholder, at least `minimum` bytes.
+fn strong(
+    field: &'static str,
+    value: &str,
+    minimum: usize,
+    too_short: &'static str,
+) -> Result<(), Option<WeakField>> {
+    if value.is_empty() {
+        return Err(None);
+    }
+    if value.trim().to_ascii_uppercase().starts_with("REPLACE") {
+        return Err(Some((
+            field,
+            "is still the placeholder: put your value in (README \"Deploy\")",
+        )));
+    }
+    if value.len() < minimum {
+        return Err(Some((field, too_short)));
+    }
+    Ok(())
+}
+
 impl AppSecrets {
-    /// Reads the secret once; the caller keeps it in memory for the life of the execution environment.
+    /// Reads the secrets the configuration names (at the same time: one round trip), once; the
+    /// caller keeps them in memory for the life of the execution environment.
     pub async fn load(
         client: &aws_sdk_secretsmanager::Client,
-        secret_id: &str,
+        config: &Config,
     ) -> Result<Self, StartError> {
-        let out = client
-            .get_secret_value()
-            .secret_id(secret_id)
-            .send()
-            .await
-            .map_err(|e| StartError::SecretUnavailable {
-                secret_id: secret_id.to_owned(),
-                cause: aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
-            })?;
-        let malformed = || StartError::SecretMalformed {
-            secret_id: secret_id.to_owned(),
+        let tiktok = async {
+            match &config.tiktok_secret_id {
+                None => Ok(None),
+                Some(id) => {
+                    let text = read_secret(client, "TIKTOK_SECRET_ID", id).await?;
+                    Self::parse_tiktok(&text)
+                        .map(Some)
+                        .map_err(|weak| refused("TIKTOK_SECRET_ID", id, weak))
+                }
+            }
         };
-        let text = out.secret_string.ok_or_else(malformed)?;
-        Self::parse(&text).map_err(|problem| match problem {
-            None => malformed(),
-            Some((field, problem)) => StartError::SecretWeak {
-                secret_id: secret_id.to_owned(),
-                field,
-                problem,
-            },
+        let jwt = async {
+            match &config.jwt_secret_id {
+                None => Ok(None),
+                Some(id) => {
+                    let text = read_secret(client, "APP_JWT_SECRET_ID", id).await?;
+                    Self::parse_jwt(&text)
+                        .map(Some)
+                        .map_err(|weak| refused("APP_JWT_SECRET_ID", id, weak))
+                }
+            }
+        };
+        let (tiktok, jwt) = tokio::join!(tiktok, jwt);
+        let (app_jwt_secret, app_jwt_secret_next) = jwt?.unzip();
+        Ok(Self {
+            tiktok_client_secret: tiktok?,
+            app_jwt_secret,
+            app_jwt_secret_next: app_jwt_secret_next.flatten(),
         })
     }
 
-    /// The secret's JSON, checked: `Err(None)` when it is not the expected JSON, `Err(Some(..))`
-    /// naming the field that is a placeholder or too short.
-    pub fn parse(text: &str) -> Result<Self, Option<(&'static str, &'static str)>> {
-        let parsed: SecretJson = serde_json::from_str(text).map_err(|_| None)?;
-        if parsed.tiktok_client_secret.is_empty() || parsed.app_jwt_secret.is_empty() {
-            return Err(None);
-        }
-        const JWT_TOO_SHORT: &str =
-            "is shorter than 32 bytes: an HS256 key needs 256 bits (RFC 7518 §3.2)";
-        for (field, value, minimum, too_short) in [
-            (
-                "tiktok_client_secret",
-                &parsed.tiktok_client_secret,
-                MIN_CLIENT_SECRET_BYTES,
-                "is shorter than 16 bytes: not a TikTok client secret (they are 32 characters)",
-            ),
-            (
-                "app_jwt_secret",
-                &parsed.app_jwt_secret,
+    /// The TikTok secret's JSON, checked: `Err(None)` when it is not the expected JSON,
+    /// `Err(Some(..))` naming the field that is a placeholder or too short.
+    pub fn parse_tiktok(text: &str) -> Result<ClientSecret, Option<WeakField>> {
+        let parsed: TikTokSecretJson = serde_json::from_str(text).map_err(|_| None)?;
+        strong(
+            "tiktok_client_secret",
+            &parsed.tiktok_client_secret,
+            MIN_CLIENT_SECRET_BYTES,
+            CLIENT_SECRET_TOO_SHORT,
+        )?;
+        Ok(ClientSecret::new(parsed.tiktok_client_secret))
+    }
+
+    /// The app JWT secret's JSON, checked as [`AppSecrets::parse_tiktok`] checks its own.
+    pub fn parse_jwt(text: &str) -> Result<(JwtSecret, Option<JwtSecret>), Option<WeakField>> {
+        let parsed: JwtSecretJson = serde_json::from_str(text).map_err(|_| None)?;
+        strong(
+            "app_jwt_secret",
+            &parsed.app_jwt_secret,
+            MIN_JWT_SECRET_BYTES,
+            JWT_TOO_SHORT,
+        )?;
+        if let Some(next) = &parsed.app_jwt_secret_next {
+            strong(
+                "app_jwt_secret_next",
+                next,
                 MIN_JWT_SECRET_BYTES,
                 JWT_TOO_SHORT,
-            ),
-        ] {
-            if value.trim().to_ascii_uppercase().starts_with("REPLACE") {
-                return Err(Some((
-                    field,
-                    "is still the placeholder: put your value in (README \"Deploy\")",
-                )));
-            }
-            if value.len() < minimum {
-                return Err(Some((field, too_short)));
-            }
+            )?;
         }
-        if parsed
-            .app_jwt_secret_next
+        Ok((
+            JwtSecret::new(parsed.app_jwt_secret),
+            parsed.app_jwt_secret_next.map(JwtSecret::new),
+        ))
+    }
+
+    /// The TikTok client secret, which this function must have been given.
+    pub fn client_secret(&self) -> Result<&ClientSecret, StartError> {
+        self.tiktok_client_secret
             .as_ref()
-            .is_some_and(|next| next.len() < MIN_JWT_SECRET_BYTES)
-        {
-            return Err(Some(("app_jwt_secret_next", JWT_TOO_SHORT)));
-        }
-        Ok(Self {
-            tiktok_client_secret: ClientSecret::new(parsed.tiktok_client_secret),
-            app_jwt_secret: JwtSecret::new(parsed.app_jwt_secret),
-            app_jwt_secret_next: parsed.app_jwt_secret_next.map(JwtSecret::new),
-        })
+            .ok_or(StartError::SecretNotGiven {
+                variable: "TIKTOK_SECRET_ID",
+                purpose: "calling TikTok as the app (the TikTok client secret)",
+            })
+    }
+}
+
+async fn read_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    variable: &'static str,
+    secret_id: &str,
+) -> Result<String, StartError> {
+    let out = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| StartError::SecretUnavailable {
+            variable,
+            secret_id: secret_id.to_owned(),
+            cause: aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
+        })?;
+    out.secret_string
+        .ok_or_else(|| refused(variable, secret_id, None))
+}
+
+fn refused(variable: &'static str, secret_id: &str, weak: Option<WeakField>) -> StartError {
+    match weak {
+        None => StartError::SecretMalformed {
+            variable,
+            secret_id: secret_id.to_owned(),
+            expected: if variable == "TIKTOK_SECRET_ID" {
+                "a non-empty string field tiktok_client_secret"
+            } else {
+                "a non-empty string field app_jwt_secret (and optionally app_jwt_secret_next)"
+            },
+        },
+        Some((field, problem)) => StartError::SecretWeak {
+            variable,
+            secret_id: secret_id.to_owned(),
+            field,
+            problem,
+        },
     }
 }
 
@@ -247,57 +344,51 @@ pub const MIN_CLIENT_SECRET_BYTES: usize = 16;
 mod secret_tests {
     use super::*;
 
-    fn parse(client: &str, jwt: &str) -> Result<AppSecrets, Option<(&'static str, &'static str)>> {
-        AppSecrets::parse(
-            &serde_json::json!({"tiktok_client_secret": client, "app_jwt_secret": jwt}).to_string(),
-        )
+    fn tiktok(client: &str) -> Result<ClientSecret, Option<WeakField>> {
+        AppSecrets::parse_tiktok(&serde_json::json!({ "tiktok_client_secret": client }).to_string())
+    }
+
+    fn jwt(key: &str) -> Result<(JwtSecret, Option<JwtSecret>), Option<WeakField>> {
+        AppSecrets::parse_jwt(&serde_json::json!({ "app_jwt_secret": key }).to_string())
     }
 
     const GOOD_CLIENT: &str = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6";
     const GOOD_JWT: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL";
 
+    fn field<T>(r: Result<T, Option<WeakField>>) -> Option<&'static str> {
+        r.err().flatten().map(|p| p.0)
+    }
+
     #[test]
     fn real_looking_secrets_are_accepted() {
-        assert!(parse(GOOD_CLIENT, GOOD_JWT).is_ok());
+        assert!(tiktok(GOOD_CLIENT).is_ok());
+        assert!(jwt(GOOD_JWT).is_ok());
     }
 
     #[test]
     fn the_templates_placeholder_and_short_keys_are_refused_by_name() {
-        fn field(
-            r: Result<AppSecrets, Option<(&'static str, &'static str)>>,
-        ) -> Option<&'static str> {
-            r.err().flatten().map(|p| p.0)
+        for bad in ["REPLACE_ME", " replace_me ", "short"] {
+            assert_eq!(field(tiktok(bad)), Some("tiktok_client_secret"), "{bad}");
         }
+        for bad in ["REPLACE_ME_WITH_A_LONG_RANDOM_VALUE_0123", &"k".repeat(31)] {
+            assert_eq!(field(jwt(bad)), Some("app_jwt_secret"), "{bad}");
+        }
+        assert!(jwt(&"k".repeat(32)).is_ok());
+        let next = serde_json::json!({"app_jwt_secret": GOOD_JWT, "app_jwt_secret_next": "short"});
         assert_eq!(
-            field(parse("REPLACE_ME", GOOD_JWT)),
-            Some("tiktok_client_secret")
+            field(AppSecrets::parse_jwt(&next.to_string())),
+            Some("app_jwt_secret_next")
         );
-        assert_eq!(
-            field(parse(" replace_me ", GOOD_JWT)),
-            Some("tiktok_client_secret")
-        );
-        assert_eq!(
-            field(parse("short", GOOD_JWT)),
-            Some("tiktok_client_secret")
-        );
-        assert_eq!(
-            field(parse(
-                GOOD_CLIENT,
-                "REPLACE_ME_WITH_A_LONG_RANDOM_VALUE_0123"
-            )),
-            Some("app_jwt_secret")
-        );
-        assert_eq!(
-            field(parse(GOOD_CLIENT, &"k".repeat(31))),
-            Some("app_jwt_secret")
-        );
-        assert!(parse(GOOD_CLIENT, &"k".repeat(32)).is_ok());
     }
 
     #[test]
     fn malformed_json_is_not_a_weak_secret() {
-        assert!(matches!(AppSecrets::parse("not json"), Err(None)));
-        assert!(matches!(parse("", GOOD_JWT), Err(None)));
+        assert!(matches!(AppSecrets::parse_tiktok("not json"), Err(None)));
+        assert!(matches!(tiktok(""), Err(None)));
+        assert!(matches!(jwt(""), Err(None)));
+        // Each secret holds its own field only: the other's JSON is not accepted.
+        let other = serde_json::json!({ "app_jwt_secret": GOOD_JWT }).to_string();
+        assert!(matches!(AppSecrets::parse_tiktok(&other), Err(None)));
     }
 }
 
@@ -309,11 +400,12 @@ pub struct ColdStart {
 }
 
 impl ColdStart {
-    /// Config first (no network), then the AWS clients and the one Secrets Manager read.
+    /// Config first (no network), then the AWS clients and the secrets this function was given
+    /// (read at the same time).
     pub async fn load() -> Result<Self, StartError> {
         let config = Config::from_env()?;
         let aws = AwsClients::from_env().await;
-        let secrets = AppSecrets::load(&aws.secrets, &config.secret_id).await?;
+        let secrets = AppSecrets::load(&aws.secrets, &config).await?;
         Ok(Self {
             config,
             aws,
@@ -328,7 +420,7 @@ impl ColdStart {
         TikTokHttp::new(TikTokHttpConfig {
             api_url: self.config.api_url.clone(),
             client_key: self.config.tiktok_client_key.clone(),
-            client_secret: self.secrets.tiktok_client_secret.clone(),
+            client_secret: self.secrets.client_secret()?.clone(),
         })
         .map_err(|e| StartError::HttpClient(e.to_string()))
     }
@@ -346,8 +438,8 @@ impl ColdStart {
     }
 
     /// The app's public keys when configured, else the shared secret (and its successor during
-    /// a rotation); the lifetime cap either way.
-    pub fn jwt_verifier(&self) -> JwtVerifier {
+    /// a rotation); the lifetime cap either way. A function given neither cannot verify app JWTs.
+    pub fn jwt_verifier(&self) -> Result<JwtVerifier, StartError> {
         let (issuer, audience) = (
             self.config.jwt_issuer.as_deref(),
             self.config.jwt_audience.as_deref(),
@@ -358,10 +450,20 @@ impl ColdStart {
                 tracing::error!(problem = %e, "APP_JWT_PUBLIC_KEYS unusable; refusing every app JWT");
                 JwtVerifier::refusing_everything()
             }),
-            None => JwtVerifier::new(&self.secrets.app_jwt_secret, issuer, audience)
-                .also_accepting(self.secrets.app_jwt_secret_next.as_ref()),
+            None => {
+                let key = self
+                    .secrets
+                    .app_jwt_secret
+                    .as_ref()
+                    .ok_or(StartError::SecretNotGiven {
+                        variable: "APP_JWT_SECRET_ID",
+                        purpose: "verifying app JWTs (or set APP_JWT_PUBLIC_KEYS)",
+                    })?;
+                JwtVerifier::new(key, issuer, audience)
+                    .also_accepting(self.secrets.app_jwt_secret_next.as_ref())
+            }
         };
-        verifier.with_max_lifetime(self.config.jwt_max_lifetime_secs)
+        Ok(verifier.with_max_lifetime(self.config.jwt_max_lifetime_secs))
     }
 
     /// `clock` is `SystemClock` in production; tests move time.
@@ -389,20 +491,20 @@ impl ColdStart {
         })
     }
 
-    pub fn webhook_api<K: Clock>(&self, clock: K) -> LiveWebhookApi<K> {
-        WebhookApi {
+    pub fn webhook_api<K: Clock>(&self, clock: K) -> Result<LiveWebhookApi<K>, StartError> {
+        Ok(WebhookApi {
             accounts: self.accounts(),
             store: self.publishes(),
             client_key: self.config.tiktok_client_key.clone(),
-            client_secret: self.secrets.tiktok_client_secret.clone(),
+            client_secret: self.secrets.client_secret()?.clone(),
             clock,
-        }
+        })
     }
 
     pub fn user_api<K: Clock>(&self, clock: K) -> Result<LiveUserApi<K>, StartError> {
         Ok(UserApi {
             keeper: self.token_keeper(clock)?,
-            jwt: self.jwt_verifier(),
+            jwt: self.jwt_verifier()?,
         })
     }
 }

@@ -187,7 +187,8 @@ impl Stack {
         };
         let table = unique("tiktok-connect");
         let key_alias = format!("alias/{}", unique("tokens"));
-        let secret_id = unique("tiktok-connect-secret");
+        let tiktok_secret_id = unique("tiktok-connect-tiktok-secret");
+        let jwt_secret_id = unique("tiktok-connect-jwt-secret");
         // At least the 32 bytes the functions require of an HS256 key.
         let jwt_secret = format!(
             "jw{:x}Kp{}Hs256KeyOf32BytesOrMore",
@@ -200,9 +201,12 @@ impl Stack {
         devstack::ensure_key(&aws.kms, &key_alias)
             .await
             .expect("key");
-        devstack::ensure_secret(&aws.secrets, &secret_id, &client_secret, &jwt_secret)
+        devstack::ensure_tiktok_secret(&aws.secrets, &tiktok_secret_id, &client_secret)
             .await
-            .expect("secret");
+            .expect("TikTok secret");
+        devstack::ensure_app_jwt_secret(&aws.secrets, &jwt_secret_id, &jwt_secret)
+            .await
+            .expect("app JWT secret");
 
         let pkce = match options.pkce {
             PkceMode::Off => "off",
@@ -212,7 +216,8 @@ impl Stack {
         let env: HashMap<&str, String> = HashMap::from([
             ("TABLE_NAME", table.clone()),
             ("KMS_KEY_ID", key_alias),
-            ("SECRET_ID", secret_id),
+            ("TIKTOK_SECRET_ID", tiktok_secret_id),
+            ("APP_JWT_SECRET_ID", jwt_secret_id),
             ("TIKTOK_CLIENT_KEY", "fake_client_key".into()),
             ("TIKTOK_REDIRECT_URI", REDIRECT_URI.into()),
             ("APP_RETURN_URL", APP_RETURN_URL.into()),
@@ -228,7 +233,7 @@ impl Stack {
         ]);
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
         // The secret is read through the production path, from moto.
-        let secrets = AppSecrets::load(&aws.secrets, &config.secret_id)
+        let secrets = AppSecrets::load(&aws.secrets, &config)
             .await
             .expect("secret loads");
 
@@ -239,12 +244,12 @@ impl Stack {
             aws,
             secrets,
         };
-        let authorize = authorize::App::wire(&cold, clock.clone());
+        let authorize = authorize::App::wire(&cold, clock.clone()).expect("authorize wiring");
         let callback = callback::wire(&cold, clock.clone()).expect("callback wiring");
         let api = cold.user_api(clock.clone()).expect("user api wiring");
         let job = token_refresh::wire(&cold, clock.clone()).expect("job wiring");
         let publish = cold.publish_api(clock.clone()).expect("publish wiring");
-        let webhook = std::sync::Arc::new(cold.webhook_api(clock.clone()));
+        let webhook = std::sync::Arc::new(cold.webhook_api(clock.clone()).expect("webhook wiring"));
         let ColdStart { config, aws, .. } = cold;
         let accounts = callback.accounts.clone();
         let cipher = callback.cipher.clone();

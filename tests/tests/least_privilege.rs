@@ -9,13 +9,17 @@ use devstack::template::{FunctionDefinition, Statement, Template, Value, describ
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How the template writes each resource a function may touch, by its name in permissions.yaml.
-const RESOURCES: [(&str, &str); 4] = [
+const RESOURCES: [(&str, &str); 5] = [
     ("table", "!GetAtt TokensTable.Arn"),
     ("due-index", "!Sub ${TokensTable.Arn}/index/refresh-due"),
     ("key", "!GetAtt TokenKey.Arn"),
     (
-        "secret",
-        "!If [CreateSecret, !Ref AppSecret, !Ref ExistingSecretArn]",
+        "tiktok-secret",
+        "!If [CreateTikTokSecret, !Ref TikTokSecret, !Ref ExistingTikTokSecretArn]",
+    ),
+    (
+        "jwt-secret",
+        "!If [CreateAppJwtSecret, !Ref AppJwtSecret, !Ref ExistingAppJwtSecretArn]",
     ),
 ];
 
@@ -196,6 +200,76 @@ fn who_may_open_and_seal_what() {
         !callback.contains("dynamodb:UpdateItem on table"),
         "the callback can write accounts: {callback:?}"
     );
+}
+
+/// The secrets are split by need (SECURITY.md): the public webhook and callback and the job can
+/// read the TikTok client secret but never the app JWT key, so none of them can mint an app JWT;
+/// authorize reads the JWT key but not the client secret. Each function's environment names
+/// exactly the secrets its role may read, so a function never starts on a secret it cannot get.
+#[test]
+fn each_secret_is_readable_only_by_the_functions_that_need_it() {
+    let holders = |grant: &str| -> BTreeSet<String> {
+        functions()
+            .iter()
+            .filter(|f| granted(f).contains(grant))
+            .map(|f| f.binary.clone())
+            .collect()
+    };
+    let names = |list: &[&str]| {
+        list.iter()
+            .map(|s| (*s).to_owned())
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(
+        holders("secretsmanager:GetSecretValue on jwt-secret"),
+        names(&[
+            "accounts",
+            "authorize",
+            "publish",
+            "user-info",
+            "video-list"
+        ])
+    );
+    assert_eq!(
+        holders("secretsmanager:GetSecretValue on tiktok-secret"),
+        names(&[
+            "accounts",
+            "callback",
+            "publish",
+            "token-refresh",
+            "user-info",
+            "video-list",
+            "webhook"
+        ])
+    );
+    let template = Template::ours().expect("template");
+    let global_env = template.global_environment();
+    for variable in ["TIKTOK_SECRET_ID", "APP_JWT_SECRET_ID", "SECRET_ID"] {
+        assert!(
+            global_env.get(variable).is_none(),
+            "{variable} is given to every function in Globals"
+        );
+    }
+    for function in functions() {
+        let env = &function.properties["Environment"]["Variables"];
+        for (variable, grant) in [
+            (
+                "TIKTOK_SECRET_ID",
+                "secretsmanager:GetSecretValue on tiktok-secret",
+            ),
+            (
+                "APP_JWT_SECRET_ID",
+                "secretsmanager:GetSecretValue on jwt-secret",
+            ),
+        ] {
+            assert_eq!(
+                env.get(variable).is_some(),
+                granted(&function).contains(grant),
+                "{}: {variable} in its environment but not its grants, or the reverse",
+                function.binary
+            );
+        }
+    }
 }
 
 /// Every statement of the key policy that allows Encrypt or Decrypt requires the purpose.

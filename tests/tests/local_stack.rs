@@ -4,6 +4,7 @@
 
 use devstack::template::Template;
 use integration_tests::{Stack, StackOptions};
+use shared::runtime::ColdStart;
 
 #[tokio::test]
 async fn the_emulated_resources_are_the_templates() {
@@ -123,18 +124,29 @@ async fn the_emulated_resources_are_the_templates() {
         .key_rotation_enabled;
     assert_eq!(rotation, template.key().expect("key").enable_key_rotation);
 
-    let secret = stack
-        .aws
-        .secrets
-        .describe_secret()
-        .secret_id(&stack.config.secret_id)
-        .send()
-        .await
-        .expect("DescribeSecret");
-    assert_eq!(
-        secret.description(),
-        Some(template.secret().expect("secret").description.as_str())
-    );
+    for (id, logical_id) in [
+        (&stack.config.tiktok_secret_id, "TikTokSecret"),
+        (&stack.config.jwt_secret_id, "AppJwtSecret"),
+    ] {
+        let secret = stack
+            .aws
+            .secrets
+            .describe_secret()
+            .secret_id(id.as_deref().expect("secret id"))
+            .send()
+            .await
+            .expect("DescribeSecret");
+        assert_eq!(
+            secret.description(),
+            Some(
+                template
+                    .secret(logical_id)
+                    .expect("secret")
+                    .description
+                    .as_str()
+            )
+        );
+    }
 }
 
 /// A fresh stack's secret holds the placeholder client secret until the operator puts theirs in:
@@ -143,33 +155,94 @@ async fn the_emulated_resources_are_the_templates() {
 #[tokio::test]
 async fn a_placeholder_or_short_secret_stops_the_cold_start() {
     let stack = Stack::start(StackOptions::default()).await;
-    for (client_secret, jwt_secret, field) in [
-        (
-            "REPLACE_ME",
-            "a-long-enough-app-jwt-key-0123456789",
-            "tiktok_client_secret",
-        ),
-        (
-            "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6",
-            "short-jwt-key",
-            "app_jwt_secret",
-        ),
-    ] {
+    let weak = [
+        ("TIKTOK_SECRET_ID", "REPLACE_ME", "tiktok_client_secret"),
+        ("APP_JWT_SECRET_ID", "short-jwt-key", "app_jwt_secret"),
+    ];
+    for (variable, value, field) in weak {
         let name = format!("weak-secret-{field}");
-        devstack::ensure_secret(&stack.aws.secrets, &name, client_secret, jwt_secret)
-            .await
-            .expect("secret created");
-        let refused = shared::runtime::AppSecrets::load(&stack.aws.secrets, &name)
+        let mut config = stack.config.clone();
+        if variable == "TIKTOK_SECRET_ID" {
+            devstack::ensure_tiktok_secret(&stack.aws.secrets, &name, value).await
+        } else {
+            devstack::ensure_app_jwt_secret(&stack.aws.secrets, &name, value).await
+        }
+        .expect("secret created");
+        if variable == "TIKTOK_SECRET_ID" {
+            config.tiktok_secret_id = Some(name);
+        } else {
+            config.jwt_secret_id = Some(name);
+        }
+        let refused = shared::runtime::AppSecrets::load(&stack.aws.secrets, &config)
             .await
             .err()
             .expect("refused at cold start");
         let message = refused.to_string();
-        assert!(message.contains(field), "{message}");
         assert!(
-            !message.contains(client_secret) && !message.contains(jwt_secret),
+            message.contains(field) && message.contains(variable),
+            "{message}"
+        );
+        assert!(
+            !message.contains(value),
             "the error never carries the value: {message}"
         );
     }
+}
+
+/// Each function reads only the secrets its environment names (the template gives each only the
+/// ids and GetSecretValue it needs): given only the TikTok secret, as the webhook, the callback
+/// and the job are, a cold start holds no JWT key and cannot wire a route that verifies app
+/// JWTs; given only the JWT key, as authorize is, it cannot call TikTok as the app.
+#[tokio::test]
+async fn each_function_holds_only_the_secrets_it_was_given() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let load = |tiktok: bool, jwt: bool| {
+        let mut config = stack.config.clone();
+        if !tiktok {
+            config.tiktok_secret_id = None;
+        }
+        if !jwt {
+            config.jwt_secret_id = None;
+        }
+        let aws = stack.aws.clone();
+        async move {
+            let secrets = shared::runtime::AppSecrets::load(&aws.secrets, &config)
+                .await
+                .expect("loads");
+            ColdStart {
+                config,
+                aws,
+                secrets,
+            }
+        }
+    };
+    let clock = shared::clock::SystemClock;
+
+    let webhook = load(true, false).await;
+    assert!(webhook.secrets.app_jwt_secret.is_none());
+    assert!(webhook.webhook_api(clock).is_ok());
+    assert!(callback::wire(&webhook, clock).is_ok());
+    assert!(token_refresh::wire(&webhook, clock).is_ok());
+    let no_jwt = webhook
+        .user_api(clock)
+        .err()
+        .expect("no JWT key")
+        .to_string();
+    assert!(no_jwt.contains("APP_JWT_SECRET_ID"), "{no_jwt}");
+    assert!(authorize::App::wire(&webhook, clock).is_err());
+
+    let authorize = load(false, true).await;
+    assert!(authorize.secrets.tiktok_client_secret.is_none());
+    assert!(authorize::App::wire(&authorize, clock).is_ok());
+    let no_client = authorize
+        .webhook_api(clock)
+        .err()
+        .expect("no client secret")
+        .to_string();
+    assert!(no_client.contains("TIKTOK_SECRET_ID"), "{no_client}");
+    assert!(callback::wire(&authorize, clock).is_err());
+
+    assert!(load(true, true).await.user_api(clock).is_ok());
 }
 
 /// The job's fallback budget (used when `cargo lambda watch` sends a duration as the deadline) is

@@ -7,7 +7,7 @@ use shared::app_user::JwtVerifier;
 use shared::cipher::{KmsCipher, TokenCipher};
 use shared::clock::{Clock, SystemClock};
 use shared::connect::{AuthorizeService, ConnectSettings};
-use shared::runtime::ColdStart;
+use shared::runtime::{ColdStart, StartError};
 use shared::store::{DynamoStateStore, StateStore};
 
 /// What the handler needs, built once per cold start.
@@ -21,16 +21,16 @@ pub type LiveApp = App<DynamoStateStore, KmsCipher, SystemClock>;
 
 impl<K: Clock> App<DynamoStateStore, KmsCipher, K> {
     /// Wires the real adapters; `clock` is `SystemClock` in production (tests move time).
-    pub fn wire(cold: &ColdStart, clock: K) -> Self {
-        Self {
+    pub fn wire(cold: &ColdStart, clock: K) -> Result<Self, StartError> {
+        Ok(Self {
             service: AuthorizeService {
                 states: cold.states(),
                 cipher: cold.cipher(),
                 clock,
                 settings: ConnectSettings::from(&cold.config),
             },
-            jwt: cold.jwt_verifier(),
-        }
+            jwt: cold.jwt_verifier()?,
+        })
     }
 }
 

@@ -6,6 +6,8 @@ async fn main() -> Result<(), Error> {
     let cold = shared::runtime::ColdStart::load().await.inspect_err(|e| {
         tracing::error!(error = %e, "cold start failed");
     })?;
-    let api = cold.webhook_api(shared::clock::SystemClock);
+    let api = cold
+        .webhook_api(shared::clock::SystemClock)
+        .inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
     lambda_http::run(service_fn(|request| webhook::handle(&api, request))).await
 }
