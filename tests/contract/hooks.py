@@ -159,8 +159,9 @@ POSTER = os.environ.get("CONTRACT_POSTER")
 VERIFIED_URL = "https://media.example.com/contract/"
 # publish_ids this run started: the one run.sh created before schemathesis, then every 202's.
 PUBLISH_IDS = [os.environ["CONTRACT_PUBLISH_ID"]] if os.environ.get("CONTRACT_PUBLISH_ID") else []
-# Pending connections run.sh left (single use): the first positive case of each connection route
-# gets its id, so the route's success is checked once; every other case meets a 404.
+# Pending connections run.sh left (single use): every positive case of each connection route gets
+# its id, so the first one sent with the app JWT succeeds (checked once) and the others meet the
+# 404 of a used connection.
 PENDING = {
     "POST /tiktok/connections/{connection_id}/confirm": os.environ.get("CONTRACT_CONFIRM_ID"),
     "DELETE /tiktok/connections/{connection_id}": os.environ.get("CONTRACT_CANCEL_ID"),
@@ -278,7 +279,6 @@ def map_case(ctx, case):
         params = case.path_parameters
         if isinstance(params, dict) and isinstance(params.get("connection_id"), str):
             params["connection_id"] = PENDING[label]
-            PENDING[label] = None
     elif label == "GET /tiktok/publish/{publish_id}" and PUBLISH_IDS:
         params = case.path_parameters
         if isinstance(params, dict) and isinstance(params.get("publish_id"), str):

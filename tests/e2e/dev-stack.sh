@@ -151,8 +151,10 @@ url=$(curl -sf --max-time 60 -H "Authorization: Bearer $APP_JWT" \
   fail "authorize for posting scopes gave no authorize_url"
 cb=$(curl -s -o /dev/null -w '%{redirect_url}' "$tiktok/v2/auth/authorize/consent/" \
   --data "${url#*\?}&account=open-bob-0002&granted=user.info.basic&granted=video.publish&granted=video.upload&decision=approve")
-result=$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$cb")
-[ "$result" = 302 ] || fail "callback for bob answered $result"
+result=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' --max-time 60 "$cb")
+case "$result" in "302 "*"tiktok=pending&connection_id="*) ;; *) fail "callback for bob answered '$result'" ;; esac
+call -X POST "$api/accounts/connections/${result##*connection_id=}/confirm"
+[ "$status" = 200 ] || fail "confirming bob answered $status: $body"
 call "$api/publish/creator-info?open_id=open-bob-0002"
 [ "$status" = 200 ] || fail "creator-info answered $status: $body"
 options=$(json '",".join(d["privacy_level_options"])' <<<"$body")
