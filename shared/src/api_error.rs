@@ -120,7 +120,9 @@ impl ApiError {
             Self::ScopeMissing(scope) => {
                 format!("the user did not grant the `{scope}` scope; reconnect asking for it")
             }
-            Self::RateLimited { .. } => "TikTok is rate limiting this app; retry later".into(),
+            Self::RateLimited { .. } => {
+                "too many requests (TikTok's limits or this service's per-minute quotas); retry after Retry-After seconds".into()
+            }
             Self::TikTok { .. } => "TikTok failed to answer; try again shortly".into(),
             Self::PostingRefused { code, .. } => posting_refusal(code).1.into(),
             Self::PublishOutcomeUnknown { .. } => "TikTok did not confirm the post in time; it may exist. Check the creator's profile (or repeat with the same Idempotency-Key) before posting again".into(),

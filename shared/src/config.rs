@@ -60,6 +60,9 @@ pub struct Config {
     pub refresh_concurrency: usize,
     /// Most refreshes the job starts per minute (`REFRESH_RATE_PER_MINUTE`).
     pub refresh_rate_per_minute: u32,
+    /// Most connects one app user may start per minute (`AUTHORIZE_PER_USER_PER_MINUTE`): each
+    /// stores a state, so a user holding their JWT cannot flood the table.
+    pub authorize_per_user_per_minute: u32,
 }
 
 /// Why the configuration could not be loaded; names the variable and the fix.
@@ -216,6 +219,7 @@ impl Config {
             refresh_schedule,
             refresh_concurrency: number("REFRESH_CONCURRENCY", 8, 256)? as usize,
             refresh_rate_per_minute: number("REFRESH_RATE_PER_MINUTE", 600, 1_000_000)?,
+            authorize_per_user_per_minute: number("AUTHORIZE_PER_USER_PER_MINUTE", 30, 100_000)?,
         })
     }
 }

@@ -74,6 +74,8 @@ pub struct ConnectSettings {
     pub allowed_scopes: ScopeSet,
     pub pkce: PkceMode,
     pub return_urls: ReturnUrlPolicy,
+    /// Most connects one app user may start per minute.
+    pub starts_per_minute: u32,
 }
 
 impl ConnectSettings {
@@ -106,6 +108,7 @@ impl From<&Config> for ConnectSettings {
                 config.app_return_url.clone(),
                 config.allowed_return_urls.clone(),
             ),
+            starts_per_minute: config.authorize_per_user_per_minute,
         }
     }
 }
@@ -170,6 +173,25 @@ impl<S: StateStore, C: TokenCipher, K: Clock> AuthorizeService<S, C, K> {
             })?,
         };
 
+        // Only a start that would store a state counts against the app user's quota.
+        let now = self.clock.now();
+        let minute = now.div_euclid(60);
+        let counted = self
+            .states
+            .count_start(user.as_str(), minute, self.settings.starts_per_minute)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "could not count the connect start");
+                ApiError::ServiceUnavailable
+            })?;
+        if !counted {
+            tracing::warn!("an app user reached the connect starts' per-minute quota");
+            return Err(ApiError::RateLimited {
+                retry_after_secs: u64::try_from(60 - now.rem_euclid(60)).unwrap_or(60),
+                tiktok_log_id: None,
+            });
+        }
+
         let state = new_state();
         let key = StateKey::from_state(&state);
         let (challenge, sealed_verifier) = if self.settings.pkce.is_on() {
@@ -195,7 +217,7 @@ impl<S: StateStore, C: TokenCipher, K: Clock> AuthorizeService<S, C, K> {
             return_to: return_to.to_string(),
             redirect_uri: Some(redirect_uri.clone()),
             sealed_verifier,
-            expires_at: self.clock.now() + STATE_TTL_SECS,
+            expires_at: now + STATE_TTL_SECS,
         };
         self.states.put(&key, &pending).await.map_err(|e| {
             tracing::error!(error = %e, "could not store the OAuth state");
@@ -496,6 +518,7 @@ mod tests {
                 Url::parse("https://app.example.com/settings").expect("url"),
                 vec![],
             ),
+            starts_per_minute: 3,
         }
     }
 
@@ -847,6 +870,50 @@ mod tests {
         let location = world.deliver_code(&state).await;
         let account = world.confirmed(&location).await;
         assert_eq!(account.scopes.to_comma_list(), "user.info.basic");
+    }
+
+    #[tokio::test]
+    async fn an_app_user_starts_at_most_the_quota_of_connects_a_minute() {
+        let world = world(PkceMode::Off);
+        let user = AppUser::parse("user-1").expect("user");
+        let other = AppUser::parse("user-2").expect("user");
+        let none = Query::default();
+        let start = |user| world.authorize.start(user, &none, None);
+        world
+            .authorize
+            .clock
+            .advance(60 - world.authorize.clock.now().rem_euclid(60));
+        for _ in 0..3 {
+            start(&user).await.expect("within the quota");
+        }
+        let refused = start(&user).await;
+        assert!(
+            matches!(
+                refused,
+                Err(ApiError::RateLimited {
+                    retry_after_secs: 60,
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(
+            world.authorize.states.len(),
+            3,
+            "no state for the refused start"
+        );
+        start(&other)
+            .await
+            .expect("another user has a quota of their own");
+        // A refused request (bad scope) does not count.
+        let bad = Query::parse(Some("scopes=nope")).expect("query");
+        world.authorize.clock.advance(60);
+        for _ in 0..5 {
+            assert!(world.authorize.start(&user, &bad, None).await.is_err());
+        }
+        start(&user)
+            .await
+            .expect("a new minute, and refusals did not count");
     }
 
     #[test]

@@ -24,7 +24,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct InMemoryStates(Arc<Mutex<HashMap<String, PendingState>>>);
+pub struct InMemoryStates(
+    Arc<Mutex<HashMap<String, PendingState>>>,
+    Arc<Mutex<HashMap<(String, i64), u32>>>,
+);
 
 impl InMemoryStates {
     pub fn len(&self) -> usize {
@@ -37,6 +40,21 @@ impl InMemoryStates {
 }
 
 impl StateStore for InMemoryStates {
+    async fn count_start(
+        &self,
+        app_user: &str,
+        minute: i64,
+        limit: u32,
+    ) -> Result<bool, StoreError> {
+        let mut counts = lock(&self.1);
+        let count = counts.entry((app_user.to_owned(), minute)).or_default();
+        if *count >= limit {
+            return Ok(false);
+        }
+        *count += 1;
+        Ok(true)
+    }
+
     async fn put(&self, key: &StateKey, state: &PendingState) -> Result<(), StoreError> {
         lock(&self.0).insert(key.as_str().to_owned(), state.clone());
         Ok(())

@@ -48,7 +48,7 @@ async fn authorize_and_callback_round_trips() {
             "confirm"
         );
         let pkce_on = pkce.is_on();
-        let mut expected_authorize = vec![("DynamoDB.PutItem", 1)];
+        let mut expected_authorize = vec![("DynamoDB.PutItem", 1), ("DynamoDB.UpdateItem", 1)];
         let mut expected_callback = vec![
             ("DynamoDB.DeleteItem", 1),
             ("DynamoDB.PutItem", 1),

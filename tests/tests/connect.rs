@@ -15,6 +15,15 @@ async fn stack() -> Stack {
     Stack::start(StackOptions::default()).await
 }
 
+/// Nothing in the table but the per-minute counts of connect starts (`RATE#…`).
+async fn nothing_but_start_counts(stack: &Stack) -> bool {
+    stack
+        .table_dump()
+        .await
+        .iter()
+        .all(|item| item["pk"].starts_with("RATE#"))
+}
+
 fn assert_error(location: &url::Url, reason: &str) {
     assert_eq!(
         param(location, "tiktok").as_deref(),
@@ -234,7 +243,7 @@ async fn token_exchange_error_with_http_200_stores_nothing() {
     assert_error(&location, "token_exchange_failed");
     assert!(stack.accounts_of("user-1").await.is_empty());
     assert!(
-        stack.table_dump().await.is_empty(),
+        nothing_but_start_counts(&stack).await,
         "state consumed, nothing else written"
     );
     stack.assert_nothing_leaked().await;
@@ -255,7 +264,7 @@ async fn tiktok_server_errors_at_exchange_send_the_user_back_with_a_reason() {
         assert_error(&location, "tiktok_unavailable");
     }
     assert!(stack.accounts_of("user-1").await.is_empty());
-    assert!(stack.table_dump().await.is_empty());
+    assert!(nothing_but_start_counts(&stack).await);
     stack.assert_nothing_leaked().await;
 }
 
@@ -739,5 +748,43 @@ async fn the_connection_routes_answer_bad_requests_precisely() {
         );
     }
     assert!(stack.table_dump().await.is_empty(), "nothing written");
+    stack.assert_nothing_leaked().await;
+}
+
+/// One app user holding their JWT cannot flood the table with states: the 31st connect start in a
+/// minute is `429` with `Retry-After` and stores nothing; another user is not held back, and the
+/// next minute the user may start again (counted in DynamoDB, so across Lambda instances).
+#[tokio::test]
+async fn an_app_user_starts_at_most_thirty_connects_a_minute() {
+    let stack = stack().await;
+    let now = shared::clock::Clock::now(&stack.clock);
+    stack.clock.advance(60 - now.rem_euclid(60));
+    for _ in 0..30 {
+        stack.start_connect("user-1", "").await;
+    }
+    let bearer = format!("Bearer {}", stack.jwt("user-1"));
+    let refused = stack.call_authorize("", Some(&bearer)).await;
+    let retry_after = integration_tests::flow::header(&refused, "retry-after").map(str::to_owned);
+    let (status, body) = answer(&refused);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("rate_limited")),
+        "{body}"
+    );
+    let wait: u64 = retry_after.expect("Retry-After").parse().expect("seconds");
+    assert!((1..=60).contains(&wait), "until the minute ends: {wait}");
+    let states = |dump: &[std::collections::HashMap<String, String>]| {
+        dump.iter()
+            .filter(|i| i["pk"].starts_with("STATE#"))
+            .count()
+    };
+    assert_eq!(
+        states(&stack.table_dump().await),
+        30,
+        "the refused start stored nothing"
+    );
+    stack.start_connect("user-2", "").await;
+    stack.clock.advance(60);
+    stack.start_connect("user-1", "").await;
     stack.assert_nothing_leaked().await;
 }

@@ -103,6 +103,32 @@ pub(super) async fn conditional(update: UpdateItemFluentBuilder) -> Result<Writt
     }
 }
 
+/// Counts one call in a rate window (`pk = RATE#<sha256(subject)>#<window>`, TTL `expires_at`):
+/// one conditional UpdateItem, shared by every Lambda instance. `false` when `limit` calls were
+/// already counted (nothing is counted then).
+pub(super) async fn take_rate(
+    client: &Client,
+    table: &str,
+    subject: &str,
+    window: &str,
+    limit: u32,
+    expires_at: i64,
+) -> Result<bool, StoreError> {
+    use sha2::{Digest as _, Sha256};
+    let who = hex::encode(Sha256::digest(subject.as_bytes()));
+    let update = client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key(format!("RATE#{who}#{window}"), keys::RATE_SK)))
+        .condition_expression("attribute_not_exists(calls) OR calls < :limit")
+        .update_expression("ADD calls :one SET #ttl = :ttl")
+        .expression_attribute_names("#ttl", "ttl")
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":limit", n(i64::from(limit)))
+        .expression_attribute_values(":ttl", n(expires_at));
+    Ok(conditional(update).await? == Written::Yes)
+}
+
 /// OAuth states in DynamoDB.
 #[derive(Debug, Clone)]
 pub struct DynamoStateStore {
@@ -147,6 +173,25 @@ impl StateStore for DynamoStateStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn count_start(
+        &self,
+        app_user: &str,
+        minute: i64,
+        limit: u32,
+    ) -> Result<bool, StoreError> {
+        let window = format!("authorize#{minute}");
+        let subject = format!("USER#{app_user}");
+        take_rate(
+            &self.client,
+            &self.table,
+            &subject,
+            &window,
+            limit,
+            (minute + 2) * 60,
+        )
+        .await
     }
 
     async fn take(&self, key: &StateKey, now: i64) -> Result<Option<PendingState>, StoreError> {

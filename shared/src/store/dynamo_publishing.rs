@@ -4,7 +4,6 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
-use sha2::{Digest as _, Sha256};
 
 use super::dynamo::{Item, conditional, get_n, get_opt_s, get_s, key, n, s, unavailable};
 use super::publishing::{Claim, PublishRecord, PublishStore, StatusUpdate, StoredAnswer};
@@ -13,7 +12,6 @@ use crate::tiktok::{PostMode, PublishState};
 
 const PUBLISH_SK: &str = "PUBLISH";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
-const RATE_SK: &str = "RATE";
 const WEBHOOK_SK: &str = "WEBHOOK";
 
 #[derive(Debug, Clone)]
@@ -274,19 +272,15 @@ impl PublishStore for DynamoPublishStore {
         limit: u32,
         expires_at: i64,
     ) -> Result<bool, StoreError> {
-        let who = hex::encode(Sha256::digest(open_id.as_bytes()));
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("RATE#{who}#{window}"), RATE_SK)))
-            .condition_expression("attribute_not_exists(calls) OR calls < :limit")
-            .update_expression("ADD calls :one SET #ttl = :ttl")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":limit", n(i64::from(limit)))
-            .expression_attribute_values(":ttl", n(expires_at));
-        Ok(conditional(update).await? == Written::Yes)
+        super::dynamo::take_rate(
+            &self.client,
+            &self.table,
+            open_id,
+            window,
+            limit,
+            expires_at,
+        )
+        .await
     }
 
     async fn claim_event(

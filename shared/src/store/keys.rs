@@ -72,6 +72,8 @@ pub(crate) fn owner_pk(open_id: &str) -> String {
 }
 
 pub(crate) const STATE_SK: &str = "STATE";
+/// A per-minute rate window (`pk = RATE#<sha256(subject)>#<window>`).
+pub(crate) const RATE_SK: &str = "RATE";
 pub(crate) const OWNER_SK: &str = "OWNER";
 pub(crate) const ACCOUNT_SK_PREFIX: &str = "TIKTOK#";
 

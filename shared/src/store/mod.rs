@@ -63,6 +63,15 @@ pub trait StateStore: Send + Sync {
         state: &PendingState,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Counts one connect start of `app_user` in the minute `minute` (Unix minutes); `false`
+    /// when `limit` starts were already counted there (nothing counted then).
+    fn count_start(
+        &self,
+        app_user: &str,
+        minute: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Consumes the state in one atomic conditional delete; `None` when it is unknown, already used
     /// or expired at `now` (an expired state is left for TTL to remove, so nothing changes).
     fn take(
