@@ -176,7 +176,7 @@ pub async fn ensure_key(
     Ok(key_id)
 }
 
-/// The TikTok client secret's secret (`TIKTOK_SECRET_ID`), with the field `shared::runtime`
+/// The TikTok client secret's secret (`TIKTOK_SECRET_ID`), with the field `connect_runtime::cold_start`
 /// reads; fields and description come from the template's `TikTokSecret`, which must create the
 /// same field.
 pub async fn ensure_tiktok_secret(
@@ -252,7 +252,7 @@ pub fn mint_jwt(
     issuer: Option<&str>,
     audience: Option<&str>,
 ) -> Result<String, BootstrapError> {
-    let now = shared::clock::Clock::now(&shared::clock::SystemClock);
+    let now = connect_domain::clock::Clock::now(&connect_domain::clock::SystemClock);
     let mut claims = json!({"sub": sub, "iat": now, "exp": now + ttl_secs});
     if let Some(iss) = issuer {
         claims["iss"] = json!(iss);

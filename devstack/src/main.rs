@@ -15,7 +15,7 @@ async fn run(args: &[String]) -> Result<(), String> {
             let key_alias = env("KMS_KEY_ID")?;
             let tiktok_secret_id = env("TIKTOK_SECRET_ID")?;
             let jwt_secret_id = env("APP_JWT_SECRET_ID")?;
-            let aws = shared::runtime::AwsClients::from_env().await;
+            let aws = connect_runtime::cold_start::AwsClients::from_env().await;
             devstack::ensure_table(&aws.dynamodb, &table)
                 .await
                 .map_err(|e| e.to_string())?;

@@ -356,7 +356,7 @@ mod tests {
     /// The code's key names and the template's must agree, or the deployed table breaks the code.
     #[test]
     fn the_table_has_the_keys_and_index_the_code_uses() {
-        use shared::store::{
+        use connect_adapters::keys::{
             DUE_AT_ATTR, DUE_INDEX, DUE_SHARD_ATTR, TABLE_HASH_KEY, TABLE_RANGE_KEY,
         };
         let table = Template::ours().expect("template").table().expect("table");
@@ -386,14 +386,14 @@ mod tests {
     }
 
     /// The worst case of every function's AWS and TikTok calls fits its `Timeout` here
-    /// (`shared::runtime`'s arithmetic, against the deployed numbers).
+    /// (`connect_runtime::cold_start`'s arithmetic, against the deployed numbers).
     #[test]
     fn the_worst_cases_fit_the_function_timeouts() {
-        use shared::handler::REQUEST_BUDGET;
-        use shared::refresh::{PERSIST_WINDOW, REFRESH_NEEDS};
-        use shared::refresh_job::JobSettings;
-        use shared::runtime::{AWS_OPERATION_TIMEOUT, AWS_TAIL_CALLS, CALLBACK_BUDGET};
-        use shared::tiktok::REQUEST_TIMEOUT;
+        use connect_domain::budget::TIKTOK_REQUEST_TIMEOUT;
+        use connect_domain::budget::{AWS_OPERATION_TIMEOUT, AWS_TAIL_CALLS, CALLBACK_BUDGET};
+        use connect_domain::refresh::{PERSIST_WINDOW, REFRESH_NEEDS};
+        use connect_http::handler::REQUEST_BUDGET;
+        use connect_services::refresh_job::JobSettings;
         let op = AWS_OPERATION_TIMEOUT;
         let template = Template::ours().expect("template");
         let template_timeout = |id: &str| template.function_timeout(id).expect("a Timeout");
@@ -410,7 +410,10 @@ mod tests {
         );
 
         // callback: 5 AWS calls and the code exchange, within its budget, within its timeout.
-        assert!(op * 5 + REQUEST_TIMEOUT <= CALLBACK_BUDGET, "callback");
+        assert!(
+            op * 5 + TIKTOK_REQUEST_TIMEOUT <= CALLBACK_BUDGET,
+            "callback"
+        );
         assert!(CALLBACK_BUDGET <= callback);
 
         // app-user functions: the budget, then at most the tail of AWS calls.
@@ -423,7 +426,10 @@ mod tests {
         assert!(op * 2 <= PERSIST_WINDOW);
         // An on-demand refresh (lease, then REFRESH_NEEDS) fits a fresh request's budget.
         assert!(op + REFRESH_NEEDS < REQUEST_BUDGET);
-        assert_eq!(REFRESH_NEEDS, op + REQUEST_TIMEOUT + PERSIST_WINDOW + op);
+        assert_eq!(
+            REFRESH_NEEDS,
+            op + TIKTOK_REQUEST_TIMEOUT + PERSIST_WINDOW + op
+        );
 
         // token-refresh: a refresh started just before the stop margin ends before the timeout.
         let settings = JobSettings::default();

@@ -23,16 +23,17 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
 };
+use connect_adapters::keys::{TABLE_HASH_KEY, TABLE_RANGE_KEY};
+use connect_domain::clock::Clock as _;
+use connect_domain::scope::ScopeSet;
+use connect_domain::store::{StateKey, StateStore as _};
+use connect_domain::tiktok::profile_fields;
 use fake_tiktok::{Endpoint, FakeTikTok};
 use integration_tests::flow::{ALICE, BOB, api_event, param};
 use integration_tests::stack::REDIRECT_URI;
 use integration_tests::{Stack, StackOptions};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
-use shared::clock::Clock as _;
-use shared::scope::ScopeSet;
-use shared::store::{StateKey, StateStore as _, TABLE_HASH_KEY, TABLE_RANGE_KEY};
-use shared::tiktok::profile_fields;
 use url::Url;
 
 const WARMUP: usize = 20;
@@ -1085,7 +1086,7 @@ fn print_report(rows: &[Row], bare: &BTreeMap<&'static str, Series>, n: usize) {
 async fn main() {
     // Production's log level (info, JSON), written nowhere: the harness would otherwise capture
     // every line at TRACE in memory. Installed first, so the harness's own set-up keeps this one.
-    shared::telemetry::init_with_writer(std::io::sink, true, "info");
+    connect_runtime::telemetry::init_with_writer(std::io::sink, true, "info");
     let n = std::env::var("BENCH_ITERATIONS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -2,7 +2,7 @@
 //! Throughput and memory of the scheduled `token-refresh` job, and what they mean for a million
 //! accounts.
 //!
-//! The job (`shared::refresh_job::RefreshJob`) refreshes N due accounts against the fake TikTok,
+//! The job (`connect_services::refresh_job::RefreshJob`) refreshes N due accounts against the fake TikTok,
 //! which answers every API call after 100 ms. The fake runs as a **separate process**
 //! (`target/release/fake-tiktok`, `FAKE_TIKTOK_LATENCY_MS=100`), reached over loopback HTTP by the
 //! real `TikTokHttp` client, so this process's memory is the job's. DynamoDB and KMS are the
@@ -30,20 +30,21 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use connect_adapters::{TikTokHttp, TikTokHttpConfig};
+use connect_domain::cipher::{EncryptionContext, TokenCipher, TokenPair, seal_tokens};
+use connect_domain::clock::{Clock, OffsetClock};
+use connect_domain::fakes::{FakeCipher, InMemoryAccounts};
+use connect_domain::refresh::{RefreshPolicy, TokenKeeper};
+use connect_domain::schedule::{DUE_SHARDS, RefreshSchedule};
+use connect_domain::scope::ScopeSet;
+use connect_domain::secret::{AccessToken, ClientSecret, RefreshToken};
+use connect_domain::store::{Account, AccountStatus, AccountStore, PendingConnectionStore};
+use connect_domain::tiktok::TikTokApi;
+use connect_services::refresh_job::{JobSettings, RefreshJob, Summary};
 use fake_tiktok::Endpoint;
 use integration_tests::{Stack, StackOptions};
 use peak_alloc::PeakAlloc;
 use serde_json::{Value, json};
-use shared::cipher::{EncryptionContext, TokenCipher, TokenPair, seal_tokens};
-use shared::clock::{Clock, OffsetClock};
-use shared::fakes::{FakeCipher, InMemoryAccounts};
-use shared::refresh::{RefreshPolicy, TokenKeeper};
-use shared::refresh_job::{JobSettings, RefreshJob, Summary};
-use shared::schedule::{DUE_SHARDS, RefreshSchedule};
-use shared::scope::ScopeSet;
-use shared::secret::{AccessToken, ClientSecret, RefreshToken};
-use shared::store::{Account, AccountStatus, AccountStore, PendingConnectionStore};
-use shared::tiktok::{TikTokApi, TikTokHttp, TikTokHttpConfig};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use url::Url;
@@ -262,7 +263,7 @@ async fn seed(
             refresh_token_expires_at: refresh,
             connected_at: now,
             token_version: 0,
-            grant_id: shared::store::new_grant_id(),
+            grant_id: connect_domain::store::new_grant_id(),
             refresh_lease_until_ms: None,
             refresh_due_at: Some(schedule.next_due(now, access, refresh)),
             refresh_failures: 0,
@@ -669,7 +670,7 @@ const USD_PER_KMS_REQUEST: f64 = 0.03 / 10_000.0;
 
 struct Policy {
     name: &'static str,
-    /// Refreshes per account per day (shared/src/schedule.rs).
+    /// Refreshes per account per day (shared/domain/src/schedule.rs).
     per_day: f64,
 }
 
@@ -927,7 +928,7 @@ fn list_from_env<const N: usize>(name: &str, default: [usize; N]) -> Vec<usize> 
 async fn main() {
     // Production's log level (info, JSON), written nowhere; installed first, so the harness's
     // TRACE capture (Stack::start) keeps this one instead of buffering every line in memory.
-    shared::telemetry::init_with_writer(std::io::sink, true, "info");
+    connect_runtime::telemetry::init_with_writer(std::io::sink, true, "info");
     let sizes = list_from_env("BENCH_REFRESH_SIZES", DEFAULT_SIZES);
     let concurrencies = list_from_env("BENCH_REFRESH_CONCURRENCY", DEFAULT_CONCURRENCY);
     let with_moto = std::env::var("BENCH_REFRESH_MOTO").map_or(true, |v| v.trim() != "0");

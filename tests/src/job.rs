@@ -4,14 +4,14 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use connect_domain::cipher::{EncryptionContext, TokenPair, seal_tokens};
+use connect_domain::clock::Clock as _;
+use connect_domain::schedule::RefreshSchedule;
+use connect_domain::scope::ScopeSet;
+use connect_domain::secret::{AccessToken, RefreshToken};
+use connect_domain::store::{Account, AccountStatus, AccountStore as _};
+use connect_services::refresh_job::{JobSettings, RefreshJob, Summary};
 use lambda_runtime::{Context, LambdaEvent};
-use shared::cipher::{EncryptionContext, TokenPair, seal_tokens};
-use shared::clock::Clock as _;
-use shared::refresh_job::{JobSettings, RefreshJob, Summary};
-use shared::schedule::RefreshSchedule;
-use shared::scope::ScopeSet;
-use shared::secret::{AccessToken, RefreshToken};
-use shared::store::{Account, AccountStatus, AccountStore as _};
 
 use crate::stack::Stack;
 
@@ -51,7 +51,7 @@ impl Stack {
                 refresh_token_expires_at: refresh,
                 connected_at: now,
                 token_version: 0,
-                grant_id: shared::store::new_grant_id(),
+                grant_id: connect_domain::store::new_grant_id(),
                 refresh_lease_until_ms: None,
                 refresh_due_at: Some(schedule.next_due(now, access, refresh)),
                 refresh_failures: 0,

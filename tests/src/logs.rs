@@ -33,7 +33,7 @@ fn captured() -> &'static Captured {
     LOGS.get_or_init(|| {
         let logs = Captured::default();
         // The most verbose level a user could ask for, through the same filter the functions use.
-        shared::telemetry::init_with_writer(logs.clone(), true, "trace");
+        connect_runtime::telemetry::init_with_writer(logs.clone(), true, "trace");
         logs
     })
 }

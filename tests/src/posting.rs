@@ -28,7 +28,7 @@ pub fn webhook_body(event: &str, open_id: &str, content: &Value) -> String {
         event,
         open_id,
         content,
-        shared::clock::Clock::now(&shared::clock::SystemClock),
+        connect_domain::clock::Clock::now(&connect_domain::clock::SystemClock),
     )
 }
 
@@ -94,7 +94,7 @@ impl Stack {
 
     /// A correctly signed delivery, signed now.
     pub async fn deliver_signed(&self, body: &str) -> Response<Body> {
-        let now = shared::clock::Clock::now(&self.clock);
+        let now = connect_domain::clock::Clock::now(&self.clock);
         let signature = signature(&self.client_secret, now, body);
         self.deliver_webhook(body, Some(&signature)).await
     }

@@ -6,15 +6,17 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use connect_adapters::KmsCipher;
+use connect_adapters::TikTokHttp;
+use connect_adapters::{DynamoAccountStore, DynamoStateStore};
+use connect_domain::cipher::{EncryptionContext, TokenPair, open_tokens};
+use connect_domain::clock::OffsetClock;
+use connect_domain::pkce::PkceMode;
+use connect_domain::store::{Account, AccountStore};
+use connect_runtime::cold_start::{AppSecrets, AwsClients, ColdStart, LiveUserApi};
+use connect_runtime::config::Config;
+use connect_services::connect::CallbackService;
 use fake_tiktok::{FakeConfig, FakeTikTok};
-use shared::cipher::{EncryptionContext, KmsCipher, TokenPair, open_tokens};
-use shared::clock::OffsetClock;
-use shared::config::Config;
-use shared::connect::CallbackService;
-use shared::pkce::PkceMode;
-use shared::runtime::{AppSecrets, AwsClients, ColdStart, LiveUserApi};
-use shared::store::{Account, AccountStore, DynamoAccountStore, DynamoStateStore};
-use shared::tiktok::TikTokHttp;
 
 use crate::aws_calls::AwsCallCounter;
 use crate::aws_faults::AwsFaults;
@@ -31,8 +33,8 @@ pub type TestAuthorize = authorize::App<DynamoStateStore, KmsCipher, OffsetClock
 /// What `user-info`, `video-list` and `accounts` hold (the same wiring for all three).
 pub type TestUserApi = LiveUserApi<OffsetClock>;
 pub type TestJob = token_refresh::LiveJob<OffsetClock>;
-pub type TestPublishApi = shared::runtime::LivePublishApi<OffsetClock>;
-pub type TestWebhookApi = shared::runtime::LiveWebhookApi<OffsetClock>;
+pub type TestPublishApi = connect_runtime::cold_start::LivePublishApi<OffsetClock>;
+pub type TestWebhookApi = connect_runtime::cold_start::LiveWebhookApi<OffsetClock>;
 pub type TestCallback =
     CallbackService<DynamoStateStore, DynamoAccountStore, KmsCipher, TikTokHttp, OffsetClock>;
 
@@ -44,7 +46,7 @@ pub struct StackOptions {
     /// `REFRESH_POLICY`: `keepalive` or `eager`.
     pub refresh_policy: &'static str,
     /// Put the fault-injecting proxy (`Stack::aws_faults`) between the AWS clients and moto, and
-    /// give the clients production's timeouts and retries (`shared::runtime::aws_timeouts`).
+    /// give the clients production's timeouts and retries (`connect_runtime::cold_start::aws_timeouts`).
     pub aws_faults: bool,
 }
 
@@ -116,8 +118,8 @@ pub async fn proxied_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "test", "test", None, None, "tests",
         ))
-        .timeout_config(shared::runtime::aws_timeouts())
-        .retry_config(shared::runtime::aws_retries())
+        .timeout_config(connect_runtime::cold_start::aws_timeouts())
+        .retry_config(connect_runtime::cold_start::aws_retries())
         .load()
         .await
 }
@@ -144,7 +146,7 @@ impl Stack {
             std::process::id(),
             unique("s").replace('-', "x")
         );
-        assert!(client_secret.len() >= shared::runtime::MIN_CLIENT_SECRET_BYTES);
+        assert!(client_secret.len() >= connect_runtime::cold_start::MIN_CLIENT_SECRET_BYTES);
         let fake = FakeTikTok::start(FakeConfig {
             pkce: fake_pkce,
             client_secret: client_secret.clone(),

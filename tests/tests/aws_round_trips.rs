@@ -1,10 +1,10 @@
 //! AWS round trips per request, measured with an SDK interceptor against moto. The exact counts are
 //! part of the contract with our users' latency and bill: a change that adds a call fails here.
 
+use connect_domain::pkce::PkceMode;
 use integration_tests::aws_calls::assert_permitted;
 use integration_tests::flow::{ALICE, param};
 use integration_tests::{ConsentChoice, Stack, StackOptions};
-use shared::pkce::PkceMode;
 use std::collections::BTreeMap;
 
 fn calls(pairs: &[(&str, u32)]) -> BTreeMap<String, u32> {
@@ -135,7 +135,7 @@ async fn account_function_round_trips() {
 /// The job's calls on a run that refreshes due accounts, one of which has lost its grant.
 #[tokio::test]
 async fn token_refresh_calls_only_what_it_may() {
-    use shared::refresh_job::JobSettings;
+    use connect_services::refresh_job::JobSettings;
     use std::time::Duration;
     let stack = Stack::start(StackOptions::default()).await;
     let open_ids = stack.seed_accounts("user-1", 3).await;

@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
+use connect_domain::pkce::PkceMode;
+use connect_domain::store::AccountStatus;
 use fake_tiktok::{Endpoint, Failure};
 use integration_tests::api::answer;
 use integration_tests::flow::{ALICE, BOB, body_json, param};
 use integration_tests::{ConsentChoice, Stack, StackOptions};
-use shared::pkce::PkceMode;
-use shared::store::AccountStatus;
 
 async fn stack() -> Stack {
     Stack::start(StackOptions::default()).await
@@ -75,7 +75,7 @@ async fn happy_path_with_every_scope_stores_encrypted_tokens_and_profile() {
             .is_some_and(|u| u.starts_with("https://"))
     );
     assert!(account.union_id.is_some());
-    let now = shared::clock::Clock::now(&shared::clock::SystemClock);
+    let now = connect_domain::clock::Clock::now(&connect_domain::clock::SystemClock);
     assert!((account.access_token_expires_at - (now + 86_400)).abs() <= 5);
     assert!((account.refresh_token_expires_at - (now + 31_536_000)).abs() <= 5);
     assert_eq!(account.token_version, 1);
@@ -376,19 +376,19 @@ async fn ciphertext_moved_to_another_record_does_not_decrypt() {
         .await;
     let alice = stack.account("user-1", ALICE).await.expect("alice");
     let bob = stack.account("user-1", BOB).await.expect("bob");
-    let moved = shared::cipher::open_tokens(
+    let moved = connect_domain::cipher::open_tokens(
         &stack.cipher,
-        &shared::cipher::EncryptionContext::tokens(&bob.app_user, &bob.open_id),
+        &connect_domain::cipher::EncryptionContext::tokens(&bob.app_user, &bob.open_id),
         &alice.sealed_tokens,
     )
     .await;
     assert!(
-        matches!(moved, Err(shared::cipher::CipherError::Invalid)),
+        matches!(moved, Err(connect_domain::cipher::CipherError::Invalid)),
         "{moved:?}"
     );
-    let other_user = shared::cipher::open_tokens(
+    let other_user = connect_domain::cipher::open_tokens(
         &stack.cipher,
-        &shared::cipher::EncryptionContext::tokens("user-2", &alice.open_id),
+        &connect_domain::cipher::EncryptionContext::tokens("user-2", &alice.open_id),
         &alice.sealed_tokens,
     )
     .await;
@@ -493,7 +493,7 @@ async fn scopes_outside_the_configured_set_are_refused() {
 async fn authorize_requires_a_valid_app_jwt() {
     use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
     let stack = stack().await;
-    let now = shared::clock::Clock::now(&shared::clock::SystemClock);
+    let now = connect_domain::clock::Clock::now(&connect_domain::clock::SystemClock);
     let sign = |claims: serde_json::Value, key: &str| {
         encode(
             &Header::new(Algorithm::HS256),
@@ -691,7 +691,9 @@ async fn a_cancelled_or_expired_connection_cannot_be_confirmed() {
     let location = stack
         .connect("user-1", "", &ConsentChoice::approve(ALICE))
         .await;
-    stack.clock.advance(shared::connect::PENDING_TTL_SECS);
+    stack
+        .clock
+        .advance(connect_services::connect::PENDING_TTL_SECS);
     let (status, body) = answer(&stack.confirm_connection("user-1", &location).await);
     assert_eq!(
         (status, body["error"].as_str()),
@@ -757,7 +759,7 @@ async fn the_connection_routes_answer_bad_requests_precisely() {
 #[tokio::test]
 async fn an_app_user_starts_at_most_thirty_connects_a_minute() {
     let stack = stack().await;
-    let now = shared::clock::Clock::now(&stack.clock);
+    let now = connect_domain::clock::Clock::now(&stack.clock);
     stack.clock.advance(60 - now.rem_euclid(60));
     for _ in 0..30 {
         stack.start_connect("user-1", "").await;

@@ -523,6 +523,6 @@ async fn webhook_events() {
         );
     }
     let account = stack.account("user-1", ALICE).await.expect("account");
-    assert_eq!(account.status, shared::store::AccountStatus::Active);
+    assert_eq!(account.status, connect_domain::store::AccountStatus::Active);
     stack.assert_nothing_leaked().await;
 }

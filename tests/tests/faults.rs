@@ -7,14 +7,14 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use connect_domain::store::AccountStatus;
+use connect_services::refresh_job::JobSettings;
 use fake_tiktok::Endpoint;
 use integration_tests::api::answer;
 use integration_tests::aws_faults::{AwsFault, total_fired};
 use integration_tests::flow::{ALICE, param};
 use integration_tests::logs;
 use integration_tests::{Stack, StackOptions};
-use shared::refresh_job::JobSettings;
-use shared::store::AccountStatus;
 
 const USER: &str = "app-user-1";
 /// Function timeouts (infra/template.yaml).

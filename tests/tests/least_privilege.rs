@@ -355,8 +355,8 @@ fn the_readme_lists_the_same_permissions() {
 /// console function), no route is under `/_dev`, and the console has no policy or role of its own.
 #[test]
 fn the_deployed_console_has_no_dev_sign_in_and_no_permissions() {
+    use console::page::DEV_SIGN_IN_VAR;
     use devstack::template::TEMPLATE_YAML;
-    use shared::console::DEV_SIGN_IN_VAR;
     assert!(
         !TEMPLATE_YAML.contains(DEV_SIGN_IN_VAR),
         "infra/template.yaml mentions {DEV_SIGN_IN_VAR}: the dev sign-in must not be deployable"

@@ -2,9 +2,9 @@
 //! in moto has the template's keys, index, billing, TTL, point-in-time recovery, deletion
 //! protection, key rotation and secret fields, so local runs exercise the deployed shape.
 
+use connect_runtime::cold_start::ColdStart;
 use devstack::template::Template;
 use integration_tests::{Stack, StackOptions};
-use shared::runtime::ColdStart;
 
 #[tokio::test]
 async fn the_emulated_resources_are_the_templates() {
@@ -173,7 +173,7 @@ async fn a_placeholder_or_short_secret_stops_the_cold_start() {
         } else {
             config.jwt_secret_id = Some(name);
         }
-        let refused = shared::runtime::AppSecrets::load(&stack.aws.secrets, &config)
+        let refused = connect_runtime::cold_start::AppSecrets::load(&stack.aws.secrets, &config)
             .await
             .err()
             .expect("refused at cold start");
@@ -206,7 +206,7 @@ async fn each_function_holds_only_the_secrets_it_was_given() {
         }
         let aws = stack.aws.clone();
         async move {
-            let secrets = shared::runtime::AppSecrets::load(&aws.secrets, &config)
+            let secrets = connect_runtime::cold_start::AppSecrets::load(&aws.secrets, &config)
                 .await
                 .expect("loads");
             ColdStart {
@@ -216,7 +216,7 @@ async fn each_function_holds_only_the_secrets_it_was_given() {
             }
         }
     };
-    let clock = shared::clock::SystemClock;
+    let clock = connect_domain::clock::SystemClock;
 
     let webhook = load(true, false).await;
     assert!(webhook.secrets.app_jwt_secret.is_none());

@@ -3,13 +3,13 @@
 //! polling, against moto and the fake TikTok over HTTP. Every test ends with the no-plaintext and
 //! no-secret-in-logs checks.
 
+use connect_domain::clock::Clock as _;
 use fake_tiktok::{Endpoint, Failure, PostingBlock};
 use integration_tests::api::answer;
 use integration_tests::flow::{ALICE, BOB, header};
 use integration_tests::stack::POSTING_SCOPES;
 use integration_tests::{Stack, StackOptions};
 use serde_json::{Value, json};
-use shared::clock::Clock as _;
 
 const USER: &str = "app-user-1";
 const VIDEO_URL: &str = "https://media.example.com/clips/cat.mp4";
@@ -544,13 +544,13 @@ async fn another_users_post_is_not_found() {
 
 #[tokio::test]
 async fn a_key_whose_first_request_died_mid_way_is_never_posted_again() {
-    use shared::store::{PublishStore as _, idempotency_hash};
+    use connect_domain::store::{PublishStore as _, idempotency_hash};
     let stack = stack_with(ALICE, None).await;
     let body = direct_from_url("SELF_ONLY");
     // The first request claimed the key, then its function died (timeout, crash) before storing
     // an answer: TikTok may or may not have posted.
-    let request =
-        shared::publish::PublishRequest::parse(body.to_string().as_bytes()).expect("valid");
+    let request = connect_services::publish::PublishRequest::parse(body.to_string().as_bytes())
+        .expect("valid");
     let now = stack.clock.now();
     stack
         .publish

@@ -4,12 +4,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use connect_domain::store::AccountStatus;
+use connect_services::refresh_job::{JobSettings, Summary};
 use fake_tiktok::{Endpoint, Failure, Lifetimes};
 use integration_tests::api::answer;
 use integration_tests::flow::{ALICE, BOB};
 use integration_tests::{Stack, StackOptions};
-use shared::refresh_job::{JobSettings, Summary};
-use shared::store::AccountStatus;
 
 const USER: &str = "app-user-1";
 const HOUR: i64 = 3600;
@@ -117,7 +117,7 @@ async fn eager_refreshes_ahead_of_every_expiry_of_two_hour_tokens() {
 }
 
 fn stack_now(stack: &Stack) -> i64 {
-    use shared::clock::Clock as _;
+    use connect_domain::clock::Clock as _;
     stack.clock.now()
 }
 
@@ -328,9 +328,9 @@ async fn refresh_tokens_near_their_end_are_reported() {
 /// shard further on (`shard_order`), and what a run does not reach comes first in a later one.
 #[tokio::test]
 async fn runs_stopped_by_tiktoks_rate_limit_start_one_shard_further_each_time() {
-    use shared::clock::Clock as _;
-    use shared::refresh_job::shard_order;
-    use shared::schedule::{due_shard, shard_key};
+    use connect_domain::clock::Clock as _;
+    use connect_domain::schedule::{due_shard, shard_key};
+    use connect_services::refresh_job::shard_order;
     const INTERVAL: i64 = 15 * 60;
     let stack = Stack::start(StackOptions::default()).await;
     let open_ids = stack.seed_accounts(USER, 48).await;
@@ -391,7 +391,9 @@ async fn the_job_revokes_grants_nobody_confirmed() {
     let abandoned = stack
         .connect(USER, "", &integration_tests::ConsentChoice::approve(ALICE))
         .await;
-    stack.clock.advance(shared::connect::PENDING_TTL_SECS - 60);
+    stack
+        .clock
+        .advance(connect_services::connect::PENDING_TTL_SECS - 60);
     let fresh = stack
         .connect(
             "app-user-2",

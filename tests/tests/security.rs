@@ -151,7 +151,7 @@ const OPEN_REDIRECTS: [&str; 30] = [
 ];
 
 fn now() -> i64 {
-    shared::clock::Clock::now(&shared::clock::SystemClock)
+    connect_domain::clock::Clock::now(&connect_domain::clock::SystemClock)
 }
 
 fn b64(value: &Value) -> String {

@@ -5,11 +5,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use connect_domain::store::AccountStatus;
 use fake_tiktok::{Endpoint, Failure};
 use integration_tests::api::answer;
 use integration_tests::flow::{ALICE, BOB, header};
 use integration_tests::{Stack, StackOptions};
-use shared::store::AccountStatus;
 use tokio::task::JoinSet;
 
 const USER: &str = "app-user-1";
@@ -284,7 +284,7 @@ async fn expired_access_token_is_refreshed_transparently_and_the_rotation_stored
 }
 
 fn stack_now(stack: &Stack) -> i64 {
-    use shared::clock::Clock as _;
+    use connect_domain::clock::Clock as _;
     stack.clock.now()
 }
 
@@ -647,7 +647,7 @@ async fn wrong_methods_and_hostile_input() {
 /// record (ABA). Every conditional write now names the grant too: none of them lands.
 #[tokio::test]
 async fn writes_meant_for_a_disconnected_grant_never_land_on_the_reconnected_one() {
-    use shared::store::{AccountStore, RenewedTokens, Written};
+    use connect_domain::store::{AccountStore, RenewedTokens, Written};
     let stack = Stack::start(StackOptions::default()).await;
     stack.connect_account(USER, ALICE, None).await;
     let old = stack.account(USER, ALICE).await.expect("connected");

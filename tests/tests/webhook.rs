@@ -5,6 +5,9 @@
 
 use std::time::Duration;
 
+use connect_domain::clock::Clock as _;
+use connect_domain::store::AccountStatus;
+use connect_services::refresh_job::JobSettings;
 use fake_tiktok::Endpoint;
 use integration_tests::api::answer;
 use integration_tests::flow::ALICE;
@@ -12,9 +15,6 @@ use integration_tests::posting::{signature, webhook_body, webhook_body_at};
 use integration_tests::stack::POSTING_SCOPES;
 use integration_tests::{Stack, StackOptions};
 use serde_json::json;
-use shared::clock::Clock as _;
-use shared::refresh_job::JobSettings;
-use shared::store::AccountStatus;
 
 const USER: &str = "app-user-1";
 

@@ -4,14 +4,14 @@
 //! - `POST /tiktok/connections/{connection_id}/confirm` commits the grant the callback received,
 //!   `DELETE /tiktok/connections/{connection_id}` cancels it (and revokes it at TikTok).
 
+use connect_domain::cipher::TokenCipher;
+use connect_domain::clock::Clock;
+use connect_domain::store::{AccountStore, PendingConnectionStore};
+use connect_domain::tiktok::TikTokApi;
+use connect_http::api_error::ApiError;
+use connect_http::handler::{self, UserApi};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt as _, Response};
-use shared::api_error::ApiError;
-use shared::cipher::TokenCipher;
-use shared::clock::Clock;
-use shared::handler::{self, UserApi};
-use shared::store::{AccountStore, PendingConnectionStore};
-use shared::tiktok::TikTokApi;
 
 pub async fn handle<A, C, T, K>(
     api: &UserApi<A, C, T, K>,
@@ -70,23 +70,25 @@ where
     let keeper = &api.keeper;
     match route {
         Route::Accounts => {
-            let list = shared::accounts::list(&keeper.accounts, &user).await?;
-            Ok(shared::response::json(StatusCode::OK, &list))
+            let list = connect_services::accounts::list(&keeper.accounts, &user).await?;
+            Ok(connect_http::response::json(StatusCode::OK, &list))
         }
         Route::Account(open_id) => {
-            shared::accounts::disconnect(keeper, &user, &open_id, handler::deadline()).await?;
-            Ok(shared::response::no_content())
+            connect_services::accounts::disconnect(keeper, &user, &open_id, handler::deadline())
+                .await?;
+            Ok(connect_http::response::no_content())
         }
         Route::Confirm(id) => {
-            let key = shared::pending::parse_connection_id(&id)?;
+            let key = connect_services::pending::parse_connection_id(&id)?;
             let confirmed =
-                shared::pending::confirm(keeper, &user, &key, handler::deadline()).await?;
-            Ok(shared::response::json(StatusCode::OK, &confirmed))
+                connect_services::pending::confirm(keeper, &user, &key, handler::deadline())
+                    .await?;
+            Ok(connect_http::response::json(StatusCode::OK, &confirmed))
         }
         Route::Connection(id) => {
-            let key = shared::pending::parse_connection_id(&id)?;
-            shared::pending::cancel(keeper, &user, &key, handler::deadline()).await?;
-            Ok(shared::response::no_content())
+            let key = connect_services::pending::parse_connection_id(&id)?;
+            connect_services::pending::cancel(keeper, &user, &key, handler::deadline()).await?;
+            Ok(connect_http::response::no_content())
         }
     }
 }

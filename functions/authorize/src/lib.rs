@@ -1,14 +1,16 @@
 //! `GET /tiktok/authorize`: verifies the app user and answers with TikTok's authorize URL.
 
+use connect_adapters::DynamoStateStore;
+use connect_adapters::KmsCipher;
+use connect_domain::cipher::TokenCipher;
+use connect_domain::clock::{Clock, SystemClock};
+use connect_domain::store::StateStore;
+use connect_http::api_error::ApiError;
+use connect_http::jwt::JwtVerifier;
+use connect_runtime::cold_start::{ColdStart, StartError};
+use connect_services::connect::{AuthorizeService, ConnectSettings};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
-use shared::api_error::ApiError;
-use shared::app_user::JwtVerifier;
-use shared::cipher::{KmsCipher, TokenCipher};
-use shared::clock::{Clock, SystemClock};
-use shared::connect::{AuthorizeService, ConnectSettings};
-use shared::runtime::{ColdStart, StartError};
-use shared::store::{DynamoStateStore, StateStore};
 
 /// What the handler needs, built once per cold start.
 pub struct App<S, C, K> {
@@ -38,7 +40,7 @@ pub async fn handle<S: StateStore, C: TokenCipher, K: Clock>(
     app: &App<S, C, K>,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(shared::handler::respond(respond(app, &request).await))
+    Ok(connect_http::handler::respond(respond(app, &request).await))
 }
 
 async fn respond<S: StateStore, C: TokenCipher, K: Clock>(
@@ -48,11 +50,11 @@ async fn respond<S: StateStore, C: TokenCipher, K: Clock>(
     if request.method() != Method::GET {
         return Err(ApiError::MethodNotAllowed("GET"));
     }
-    let user = shared::handler::app_user(&app.jwt, request)?;
-    let query = shared::handler::query(request)?;
-    let origin = shared::handler::api_origin(request);
+    let user = connect_http::handler::app_user(&app.jwt, request)?;
+    let query = connect_http::handler::query(request)?;
+    let origin = connect_http::handler::api_origin(request);
     let start = app.service.start(&user, &query, origin.as_ref()).await?;
-    Ok(shared::response::json(
+    Ok(connect_http::response::json(
         lambda_http::http::StatusCode::OK,
         &start,
     ))

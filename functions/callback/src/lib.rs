@@ -1,14 +1,17 @@
 //! `GET /tiktok/callback`: TikTok's redirect lands here; the browser is always sent back to the app.
 
+use connect_adapters::KmsCipher;
+use connect_adapters::TikTokHttp;
+use connect_adapters::{DynamoAccountStore, DynamoStateStore};
+use connect_domain::cipher::TokenCipher;
+use connect_domain::clock::{Clock, SystemClock};
+use connect_domain::store::{PendingConnectionStore, StateStore};
+use connect_domain::tiktok::TikTokApi;
+use connect_http::api_error::ApiError;
+use connect_runtime::cold_start::{ColdStart, StartError};
+use connect_services::connect::{CallbackService, ConnectSettings};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
-use shared::api_error::ApiError;
-use shared::cipher::{KmsCipher, TokenCipher};
-use shared::clock::{Clock, SystemClock};
-use shared::connect::{CallbackService, ConnectSettings};
-use shared::runtime::{ColdStart, StartError};
-use shared::store::{DynamoAccountStore, DynamoStateStore, PendingConnectionStore, StateStore};
-use shared::tiktok::{TikTokApi, TikTokHttp};
 
 /// The production wiring.
 pub type LiveApp =
@@ -47,7 +50,7 @@ where
         return Ok(ApiError::MethodNotAllowed("GET").to_response());
     }
     // The raw query: `code` is decoded exactly once, by `Query::parse`.
-    let origin = shared::handler::api_origin(&request);
+    let origin = connect_http::handler::api_origin(&request);
     let location = app.complete(request.uri().query(), origin.as_ref()).await;
-    Ok(shared::response::redirect(&location))
+    Ok(connect_http::response::redirect(&location))
 }

@@ -2,11 +2,13 @@ use lambda_http::{Error, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
-    let cold = shared::runtime::ColdStart::load().await.inspect_err(|e| {
-        tracing::error!(error = %e, "cold start failed");
-    })?;
-    let app: callback::LiveApp = callback::wire(&cold, shared::clock::SystemClock)
+    connect_runtime::telemetry::init();
+    let cold = connect_runtime::cold_start::ColdStart::load()
+        .await
+        .inspect_err(|e| {
+            tracing::error!(error = %e, "cold start failed");
+        })?;
+    let app: callback::LiveApp = callback::wire(&cold, connect_domain::clock::SystemClock)
         .inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
     lambda_http::run(service_fn(|request| callback::handle(&app, request))).await
 }

@@ -1,8 +1,11 @@
 //! `GET /tiktok/console`: the reference settings page, one self-contained HTML file
-//! (`console.html`) rendered once per cold start by `shared::console`.
+//! (`console.html`) rendered once per cold start by `page`.
+
+pub mod page;
 
 use lambda_http::{Body, Request, Response};
-use shared::console::{ConsolePage, ConsoleSettings, TemplateError};
+
+use crate::page::{ConsolePage, ConsoleSettings, TemplateError};
 
 /// The page's template: HTML, CSS and JavaScript in one file, no build step.
 pub const TEMPLATE: &str = include_str!("../console.html");
@@ -64,7 +67,7 @@ mod tests {
     #[tokio::test]
     async fn the_local_page_has_the_dev_sign_in() {
         let settings = ConsoleSettings::from_lookup(|name| {
-            (name == shared::console::DEV_SIGN_IN_VAR).then(|| "1".to_owned())
+            (name == crate::page::DEV_SIGN_IN_VAR).then(|| "1".to_owned())
         })
         .expect("settings");
         let local = page(&settings).expect("page");

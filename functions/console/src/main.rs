@@ -3,8 +3,8 @@ use lambda_http::{Error, service_fn};
 /// No AWS client and no secret: the page is rendered once from the environment.
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
-    let settings = shared::console::ConsoleSettings::from_env().inspect_err(|e| {
+    connect_runtime::telemetry::init();
+    let settings = console::page::ConsoleSettings::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "cold start failed");
     })?;
     let page = console::page(&settings).inspect_err(|e| {

@@ -1,13 +1,13 @@
 //! `GET /tiktok/publish/creator-info[?open_id=]`, `POST /tiktok/publish` (with an optional
 //! `Idempotency-Key`) and `GET /tiktok/publish/{publish_id}[?cached=true]`: post a video to
-//! TikTok and follow it. The logic is `shared::publish`.
+//! TikTok and follow it. The logic is `connect_services::publish`.
 
+use connect_domain::cipher::TokenCipher;
+use connect_domain::clock::Clock;
+use connect_domain::store::{AccountStore, PublishStore};
+use connect_domain::tiktok::TikTokApi;
+use connect_services::publish::PublishApi;
 use lambda_http::{Body, Request, Response};
-use shared::cipher::TokenCipher;
-use shared::clock::Clock;
-use shared::publish::PublishApi;
-use shared::store::{AccountStore, PublishStore};
-use shared::tiktok::TikTokApi;
 
 pub async fn handle<A, C, T, K, P>(
     api: &PublishApi<A, C, T, K, P>,

@@ -4,14 +4,17 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use connect_adapters::DynamoAccountStore;
+use connect_adapters::KmsCipher;
+use connect_adapters::TikTokHttp;
+use connect_domain::cipher::TokenCipher;
+use connect_domain::cipher_cache::CachingCipher;
+use connect_domain::clock::Clock;
+use connect_domain::store::{AccountStore, PendingConnectionStore};
+use connect_domain::tiktok::TikTokApi;
+use connect_runtime::cold_start::{ColdStart, StartError};
+use connect_services::refresh_job::{JobSettings, RefreshJob, Summary, metrics_line};
 use lambda_runtime::LambdaEvent;
-use shared::cipher::{KmsCipher, TokenCipher};
-use shared::cipher_cache::CachingCipher;
-use shared::clock::Clock;
-use shared::refresh_job::{JobSettings, RefreshJob, Summary, metrics_line};
-use shared::runtime::{ColdStart, StartError};
-use shared::store::{AccountStore, DynamoAccountStore, PendingConnectionStore};
-use shared::tiktok::{TikTokApi, TikTokHttp};
 use tokio::time::Instant;
 
 /// The metrics dimension when the runtime names no function (tests); deployed, it is the

@@ -1,11 +1,11 @@
 //! `GET /tiktok/me[?open_id=]`: the connected TikTok profile, tokens refreshed as needed.
 
+use connect_domain::cipher::TokenCipher;
+use connect_domain::clock::Clock;
+use connect_domain::store::AccountStore;
+use connect_domain::tiktok::TikTokApi;
+use connect_http::handler::{UserApi, deadline};
 use lambda_http::{Body, Request, Response};
-use shared::cipher::TokenCipher;
-use shared::clock::Clock;
-use shared::handler::{UserApi, deadline};
-use shared::store::AccountStore;
-use shared::tiktok::TikTokApi;
 
 pub async fn handle<A, C, T, K>(
     api: &UserApi<A, C, T, K>,
@@ -18,7 +18,7 @@ where
     K: Clock,
 {
     let answer = api.get_json(&request, |user, query| async move {
-        shared::profile::me(&api.keeper, &user, &query, deadline()).await
+        connect_services::profile::me(&api.keeper, &user, &query, deadline()).await
     });
     Ok(answer.await)
 }

@@ -2,10 +2,12 @@ use lambda_http::{Error, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
-    let cold = shared::runtime::ColdStart::load().await.inspect_err(|e| {
-        tracing::error!(error = %e, "cold start failed");
-    })?;
-    let api = cold.user_api(shared::clock::SystemClock)?;
+    connect_runtime::telemetry::init();
+    let cold = connect_runtime::cold_start::ColdStart::load()
+        .await
+        .inspect_err(|e| {
+            tracing::error!(error = %e, "cold start failed");
+        })?;
+    let api = cold.user_api(connect_domain::clock::SystemClock)?;
     lambda_http::run(service_fn(|request| video_list::handle(&api, request))).await
 }

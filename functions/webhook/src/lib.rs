@@ -1,10 +1,10 @@
 //! `POST /tiktok/webhook`: TikTok's events, verified by `TikTok-Signature` (no app JWT). The
-//! logic is `shared::webhook`.
+//! logic is `connect_services::webhook`.
 
+use connect_domain::clock::Clock;
+use connect_domain::store::{AccountStore, PublishStore};
+use connect_services::webhook::WebhookApi;
 use lambda_http::{Body, Request, Response};
-use shared::clock::Clock;
-use shared::store::{AccountStore, PublishStore};
-use shared::webhook::WebhookApi;
 
 pub async fn handle<A, P, K>(
     api: &WebhookApi<A, P, K>,

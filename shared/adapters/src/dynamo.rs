@@ -1,0 +1,799 @@
+//! DynamoDB adapters of the state and account ports.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, Select, TransactWriteItem, Update,
+};
+
+use crate::keys::{
+    self, ACCOUNT_SK_PREFIX, DUE_AT_ATTR, DUE_INDEX, DUE_SHARD_ATTR, OWNER_SK, STATE_SK,
+    TABLE_HASH_KEY, TABLE_RANGE_KEY,
+};
+use connect_domain::schedule::{due_shard, shard_key};
+use connect_domain::scope::ScopeSet;
+use connect_domain::store::{
+    Account, AccountStatus, AccountStore, DueCursor, PendingState, RefreshLease, RenewedTokens,
+    StateKey, StateStore, StoreError, Written,
+};
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// How often a connection save re-reads ownership after losing a race before giving up.
+pub(crate) const OWNERSHIP_ATTEMPTS: usize = 3;
+
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub(crate) fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub(crate) fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([
+        (TABLE_HASH_KEY.to_owned(), s(pk)),
+        (TABLE_RANGE_KEY.to_owned(), s(sk)),
+    ])
+}
+
+pub(crate) fn unavailable<E>(err: aws_sdk_dynamodb::error::SdkError<E>) -> StoreError
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+{
+    StoreError::Unavailable(DisplayErrorContext(err).to_string())
+}
+
+/// Whether DynamoDB refused a write because its condition did not hold (any operation).
+pub(crate) fn condition_failed<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+pub(crate) fn get_s(item: &Item, name: &'static str) -> Result<String, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .ok_or(StoreError::Corrupt(name))
+}
+
+pub(crate) fn get_opt_s(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+pub(crate) fn get_n(item: &Item, name: &'static str) -> Result<i64, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or(StoreError::Corrupt(name))
+}
+
+pub(crate) fn get_b(item: &Item, name: &'static str) -> Result<Vec<u8>, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_b().ok())
+        .map(|b| b.clone().into_inner())
+        .ok_or(StoreError::Corrupt(name))
+}
+
+pub(crate) fn get_scopes(item: &Item, name: &'static str) -> Result<ScopeSet, StoreError> {
+    ScopeSet::parse_comma_list(&get_s(item, name)?).map_err(|_| StoreError::Corrupt(name))
+}
+
+/// `Stale` when the write's condition failed, the error otherwise.
+pub(crate) async fn conditional(update: UpdateItemFluentBuilder) -> Result<Written, StoreError> {
+    match update.send().await {
+        Ok(_) => Ok(Written::Yes),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(Written::Stale)
+        }
+        Err(err) => Err(unavailable(err)),
+    }
+}
+
+/// Counts one call in a rate window (`pk = RATE#<sha256(subject)>#<window>`, TTL `expires_at`):
+/// one conditional UpdateItem, shared by every Lambda instance. `false` when `limit` calls were
+/// already counted (nothing is counted then).
+pub(crate) async fn take_rate(
+    client: &Client,
+    table: &str,
+    subject: &str,
+    window: &str,
+    limit: u32,
+    expires_at: i64,
+) -> Result<bool, StoreError> {
+    use sha2::{Digest as _, Sha256};
+    let who = hex::encode(Sha256::digest(subject.as_bytes()));
+    let update = client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key(format!("RATE#{who}#{window}"), keys::RATE_SK)))
+        .condition_expression("attribute_not_exists(calls) OR calls < :limit")
+        .update_expression("ADD calls :one SET #ttl = :ttl")
+        .expression_attribute_names("#ttl", "ttl")
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":limit", n(i64::from(limit)))
+        .expression_attribute_values(":ttl", n(expires_at));
+    Ok(conditional(update).await? == Written::Yes)
+}
+
+/// OAuth states in DynamoDB.
+#[derive(Debug, Clone)]
+pub struct DynamoStateStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStateStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+impl StateStore for DynamoStateStore {
+    async fn put(&self, key: &StateKey, state: &PendingState) -> Result<(), StoreError> {
+        let mut item = keys_for_state(key);
+        item.insert("app_user".into(), s(&state.app_user));
+        item.insert("scopes".into(), s(state.scopes.to_comma_list()));
+        item.insert("return_to".into(), s(&state.return_to));
+        if let Some(uri) = &state.redirect_uri {
+            item.insert("redirect_uri".into(), s(uri));
+        }
+        item.insert("expires_at".into(), n(state.expires_at));
+        // TTL only cleans up; expiry is enforced in `take`.
+        item.insert("ttl".into(), n(state.expires_at + 3600));
+        if let Some(sealed) = &state.sealed_verifier {
+            item.insert(
+                "sealed_verifier".into(),
+                AttributeValue::B(Blob::new(sealed.clone())),
+            );
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            // 256 random bits never collide; the condition makes an overwrite impossible anyway.
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn count_start(
+        &self,
+        app_user: &str,
+        minute: i64,
+        limit: u32,
+    ) -> Result<bool, StoreError> {
+        let window = format!("authorize#{minute}");
+        let subject = format!("USER#{app_user}");
+        take_rate(
+            &self.client,
+            &self.table,
+            &subject,
+            &window,
+            limit,
+            (minute + 2) * 60,
+        )
+        .await
+    }
+
+    async fn take(&self, key: &StateKey, now: i64) -> Result<Option<PendingState>, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(keys_for_state(key)))
+            .condition_expression("attribute_exists(pk) AND expires_at > :now")
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        let item = match result {
+            Ok(out) => out.attributes.unwrap_or_default(),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                return Ok(None);
+            }
+            Err(err) => return Err(unavailable(err)),
+        };
+        Ok(Some(PendingState {
+            app_user: get_s(&item, "app_user")?,
+            scopes: get_scopes(&item, "scopes")?,
+            return_to: get_s(&item, "return_to")?,
+            redirect_uri: get_s(&item, "redirect_uri").ok(),
+            sealed_verifier: get_b(&item, "sealed_verifier").ok(),
+            expires_at: get_n(&item, "expires_at")?,
+        }))
+    }
+}
+
+fn keys_for_state(key: &StateKey) -> Item {
+    self::key(keys::state_pk(key), STATE_SK)
+}
+
+/// Connected accounts and their ownership records in DynamoDB.
+#[derive(Debug, Clone)]
+pub struct DynamoAccountStore {
+    pub(crate) client: Client,
+    pub(crate) table: String,
+}
+
+impl DynamoAccountStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn account_key(app_user: &str, open_id: &str) -> Item {
+        key(keys::user_pk(app_user), &keys::account_sk(open_id))
+    }
+
+    /// An update of `account` that applies only while the record still holds the same grant at
+    /// the same version, and `also` (an extra condition, or "").
+    fn update_at_version(&self, account: &Account, also: &str) -> UpdateItemFluentBuilder {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::account_key(&account.app_user, &account.open_id)))
+            .expression_attribute_values(":version", n(account.token_version));
+        let (grant, update) = if account.grant_id.is_empty() {
+            ("attribute_not_exists(grant_id)", update)
+        } else {
+            (
+                "grant_id = :grant_id",
+                update.expression_attribute_values(":grant_id", s(&account.grant_id)),
+            )
+        };
+        let also = if also.is_empty() {
+            String::new()
+        } else {
+            format!(" AND {also}")
+        };
+        update.condition_expression(format!("token_version = :version AND {grant}{also}"))
+    }
+
+    /// The due-index query of one shard up to `horizon`, continuing after `after`.
+    fn due_query(&self, shard: u16, horizon: i64, after: Option<&DueCursor>) -> QueryFluentBuilder {
+        let shard = shard_key(shard);
+        let start = after.map(|cursor| {
+            let mut start = Self::account_key(&cursor.app_user, &cursor.open_id);
+            start.insert(DUE_SHARD_ATTR.to_owned(), s(&shard));
+            start.insert(DUE_AT_ATTR.to_owned(), n(cursor.due_at));
+            start
+        });
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(DUE_INDEX)
+            .key_condition_expression("#shard = :shard AND #due <= :horizon")
+            .expression_attribute_names("#shard", DUE_SHARD_ATTR)
+            .expression_attribute_names("#due", DUE_AT_ATTR)
+            .expression_attribute_values(":shard", s(shard))
+            .expression_attribute_values(":horizon", n(horizon))
+            .set_exclusive_start_key(start)
+    }
+
+    pub(crate) async fn current_owner(&self, open_id: &str) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::owner_pk(open_id), OWNER_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.map(|item| get_s(&item, "app_user")).transpose()
+    }
+
+    /// The account write: every attribute set, absent optional ones removed, version bumped.
+    fn account_update(&self, account: &Account) -> Result<Update, StoreError> {
+        let mut set: Vec<String> = [
+            "app_user = :app_user",
+            "open_id = :open_id",
+            "scopes = :scopes",
+            "#status = :status",
+            "sealed_tokens = :sealed_tokens",
+            "access_token_expires_at = :at_exp",
+            "refresh_token_expires_at = :rt_exp",
+            "connected_at = :connected_at",
+            "token_version = if_not_exists(token_version, :zero) + :one",
+            "grant_id = :grant_id",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut values: Item = HashMap::from([
+            (":app_user".to_owned(), s(&account.app_user)),
+            (":open_id".to_owned(), s(&account.open_id)),
+            (":scopes".to_owned(), s(account.scopes.to_comma_list())),
+            (":status".to_owned(), s(AccountStatus::Active.as_str())),
+            (
+                ":sealed_tokens".to_owned(),
+                AttributeValue::B(Blob::new(account.sealed_tokens.clone())),
+            ),
+            (":at_exp".to_owned(), n(account.access_token_expires_at)),
+            (":rt_exp".to_owned(), n(account.refresh_token_expires_at)),
+            (":connected_at".to_owned(), n(account.connected_at)),
+            (":grant_id".to_owned(), s(&account.grant_id)),
+            (":zero".to_owned(), n(0)),
+            (":one".to_owned(), n(1)),
+        ]);
+        match account.refresh_due_at {
+            Some(due_at) => {
+                set.push(format!("{DUE_SHARD_ATTR} = :due_shard"));
+                set.push(format!("{DUE_AT_ATTR} = :due_at"));
+                values.insert(
+                    ":due_shard".to_owned(),
+                    s(due_shard(&account.app_user, &account.open_id)),
+                );
+                values.insert(":due_at".to_owned(), n(due_at));
+            }
+            None => return Err(StoreError::Corrupt("a connection must be scheduled")),
+        }
+        // A new grant supersedes any refresh of the old one, and its failures.
+        let mut remove = vec![
+            "refresh_lease_until_ms",
+            "refresh_lease_id",
+            "refresh_failures",
+        ];
+        for (name, value) in [
+            ("union_id", &account.union_id),
+            ("display_name", &account.display_name),
+            ("avatar_url", &account.avatar_url),
+            ("username", &account.username),
+        ] {
+            match value {
+                Some(v) => {
+                    set.push(format!("{name} = :{name}"));
+                    values.insert(format!(":{name}"), s(v));
+                }
+                None => remove.push(name),
+            }
+        }
+        let expression = format!("SET {} REMOVE {}", set.join(", "), remove.join(", "));
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::account_key(&account.app_user, &account.open_id)))
+            .update_expression(expression)
+            .expression_attribute_names("#status", "status")
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(|_| StoreError::Corrupt("account update"))
+    }
+}
+
+/// What one ownership-locked save transaction did.
+pub(crate) enum SaveAttempt {
+    /// Written; the app user the account was taken from, if another.
+    Saved(Option<String>),
+    /// A condition failed (ownership changed since it was read, or `also`'s own condition), or
+    /// an earlier try of this same request was applied and its answer lost. `would_take_from`
+    /// is the previous owner this try read.
+    Canceled { would_take_from: Option<String> },
+}
+
+impl DynamoAccountStore {
+    /// One try at storing a connection: the account, its ownership record (only the owner just
+    /// read may be replaced) and the previous owner's record removed, plus `also`, in one
+    /// transaction.
+    pub(crate) async fn try_save(
+        &self,
+        account: &Account,
+        also: Option<TransactWriteItem>,
+    ) -> Result<SaveAttempt, StoreError> {
+        let previous = self.current_owner(&account.open_id).await?;
+        let mut owner = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(key(keys::owner_pk(&account.open_id), OWNER_SK)))
+            .item("app_user", s(&account.app_user));
+        // Optimistic lock on the ownership record: only the owner we read may be replaced.
+        owner = match &previous {
+            None => owner.condition_expression("attribute_not_exists(pk)"),
+            Some(prev) => owner
+                .condition_expression("app_user = :prev")
+                .expression_attribute_values(":prev", s(prev)),
+        };
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .update(self.account_update(account)?)
+                .build(),
+            TransactWriteItem::builder()
+                .put(
+                    owner
+                        .build()
+                        .map_err(|_| StoreError::Corrupt("owner put"))?,
+                )
+                .build(),
+        ];
+        let taken_from = previous.filter(|prev| *prev != account.app_user);
+        if let Some(prev) = &taken_from {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(Self::account_key(prev, &account.open_id)))
+                .build()
+                .map_err(|_| StoreError::Corrupt("previous owner delete"))?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        items.extend(also);
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(SaveAttempt::Saved(taken_from)),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+            {
+                Ok(SaveAttempt::Canceled {
+                    would_take_from: taken_from,
+                })
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+}
+
+impl AccountStore for DynamoAccountStore {
+    async fn save_connection(&self, account: &Account) -> Result<Option<String>, StoreError> {
+        for _ in 0..OWNERSHIP_ATTEMPTS {
+            match self.try_save(account, None).await? {
+                SaveAttempt::Saved(taken_from) => return Ok(taken_from),
+                SaveAttempt::Canceled { .. } => {
+                    tracing::info!("ownership changed during connect; retrying");
+                }
+            }
+        }
+        Err(StoreError::Contention)
+    }
+
+    async fn get(&self, app_user: &str, open_id: &str) -> Result<Option<Account>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::account_key(app_user, open_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.as_ref().map(account_from_item).transpose()
+    }
+
+    async fn list(&self, app_user: &str) -> Result<Vec<Account>, StoreError> {
+        let pages: Vec<_> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(keys::user_pk(app_user)))
+            .expression_attribute_values(":prefix", s(ACCOUNT_SK_PREFIX))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect()
+            .await;
+        pages
+            .into_iter()
+            .map(|item| {
+                item.map_err(unavailable)
+                    .and_then(|item| account_from_item(&item))
+            })
+            .collect()
+    }
+
+    async fn take_refresh_lease(
+        &self,
+        account: &Account,
+        lease: &RefreshLease,
+        now_ms: i64,
+    ) -> Result<Written, StoreError> {
+        conditional(
+            // Only an active account is refreshed (the index may still list one that was just
+            // marked reauth_required or revoked).
+            self.update_at_version(
+                account,
+                "#status = :active AND (attribute_not_exists(refresh_lease_until_ms) \
+                 OR refresh_lease_until_ms <= :now_ms)",
+            )
+            .update_expression("SET refresh_lease_until_ms = :until, refresh_lease_id = :lease")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
+            .expression_attribute_values(":now_ms", n(now_ms))
+            .expression_attribute_values(":until", n(lease.until_ms))
+            .expression_attribute_values(":lease", s(&lease.id)),
+        )
+        .await
+    }
+
+    async fn store_refreshed(
+        &self,
+        account: &Account,
+        renewed: &RenewedTokens,
+    ) -> Result<Written, StoreError> {
+        let mut set = format!(
+            "SET sealed_tokens = :sealed, access_token_expires_at = :at_exp, \
+             refresh_token_expires_at = :rt_exp, #status = :active, \
+             token_version = token_version + :one, \
+             {DUE_SHARD_ATTR} = :due_shard, {DUE_AT_ATTR} = :due_at",
+        );
+        let mut update = self
+            // A slow winner may heal `reauth_required`, never undo a revocation by the user.
+            .update_at_version(account, "#status <> :revoked")
+            .expression_attribute_values(":revoked", s(AccountStatus::Revoked.as_str()))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(
+                ":sealed",
+                AttributeValue::B(Blob::new(renewed.sealed_tokens.clone())),
+            )
+            .expression_attribute_values(":at_exp", n(renewed.access_token_expires_at))
+            .expression_attribute_values(":rt_exp", n(renewed.refresh_token_expires_at))
+            .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(
+                ":due_shard",
+                s(due_shard(&account.app_user, &account.open_id)),
+            )
+            .expression_attribute_values(":due_at", n(renewed.refresh_due_at));
+        if let Some(scopes) = &renewed.scopes {
+            set.push_str(", scopes = :scopes");
+            update = update.expression_attribute_values(":scopes", s(scopes.to_comma_list()));
+        }
+        conditional(update.update_expression(format!(
+            "{set} REMOVE refresh_lease_until_ms, refresh_lease_id, refresh_failures"
+        )))
+        .await
+    }
+
+    async fn release_refresh_lease(
+        &self,
+        account: &Account,
+        lease_id: &str,
+    ) -> Result<(), StoreError> {
+        conditional(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(Self::account_key(&account.app_user, &account.open_id)))
+                .condition_expression("refresh_lease_id = :lease")
+                .expression_attribute_values(":lease", s(lease_id))
+                .update_expression("REMOVE refresh_lease_until_ms, refresh_lease_id"),
+        )
+        .await
+        // Not ours any more (taken over after expiry, or consumed by a token write): fine.
+        .map(|_| ())
+    }
+
+    async fn set_status(
+        &self,
+        account: &Account,
+        status: AccountStatus,
+    ) -> Result<Written, StoreError> {
+        conditional(
+            self.update_at_version(account, "")
+                // Out of the due index: nothing to refresh until the person reconnects.
+                .update_expression(format!(
+                    "SET #status = :status REMOVE refresh_lease_until_ms, refresh_lease_id, \
+                     {DUE_SHARD_ATTR}, {DUE_AT_ATTR}"
+                ))
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str())),
+        )
+        .await
+    }
+
+    async fn update_profile(&self, account: &Account) -> Result<(), StoreError> {
+        let mut set = Vec::new();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::account_key(&account.app_user, &account.open_id)))
+            .condition_expression("attribute_exists(pk)");
+        for (name, value) in [
+            ("union_id", &account.union_id),
+            ("display_name", &account.display_name),
+            ("avatar_url", &account.avatar_url),
+            ("username", &account.username),
+        ] {
+            if let Some(v) = value {
+                set.push(format!("{name} = :{name}"));
+                update = update.expression_attribute_values(format!(":{name}"), s(v));
+            }
+        }
+        if set.is_empty() {
+            return Ok(());
+        }
+        conditional(update.update_expression(format!("SET {}", set.join(", "))))
+            .await
+            .map(|_| ())
+    }
+
+    async fn due_page(
+        &self,
+        shard: u16,
+        horizon: i64,
+        after: Option<&DueCursor>,
+        limit: usize,
+    ) -> Result<Vec<Account>, StoreError> {
+        let out = self
+            .due_query(shard, horizon, after)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.items
+            .unwrap_or_default()
+            .iter()
+            .map(account_from_item)
+            .collect()
+    }
+
+    async fn count_due(
+        &self,
+        shard: u16,
+        horizon: i64,
+        after: Option<&DueCursor>,
+    ) -> Result<u64, StoreError> {
+        let pages: Vec<_> = self
+            .due_query(shard, horizon, after)
+            .select(Select::Count)
+            .into_paginator()
+            .send()
+            .collect()
+            .await;
+        let mut count = 0;
+        for page in pages {
+            count += u64::try_from(page.map_err(unavailable)?.count).unwrap_or_default();
+        }
+        Ok(count)
+    }
+
+    async fn postpone_refresh(
+        &self,
+        account: &Account,
+        due_at: i64,
+    ) -> Result<Written, StoreError> {
+        conditional(
+            self.update_at_version(account, "attribute_exists(#due)")
+                .update_expression(
+                    "SET #due = :due_at, refresh_failures = if_not_exists(refresh_failures, :zero) + :one",
+                )
+                .expression_attribute_names("#due", DUE_AT_ATTR)
+                .expression_attribute_values(":due_at", n(due_at))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":one", n(1)),
+        )
+        .await
+    }
+
+    async fn mark_revoked(
+        &self,
+        open_id: &str,
+        removed_at: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(owner) = self.current_owner(open_id).await? else {
+            return Ok(None);
+        };
+        // The version moves on, so a refresh in flight cannot store tokens over the revocation.
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::account_key(&owner, open_id)))
+            .condition_expression("attribute_exists(pk) AND connected_at <= :removed_at")
+            .update_expression(
+                "SET #status = :revoked, token_version = token_version + :one \
+                 REMOVE sealed_tokens, refresh_lease_until_ms, #shard, #due",
+            )
+            .expression_attribute_values(":removed_at", n(removed_at))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#shard", DUE_SHARD_ATTR)
+            .expression_attribute_names("#due", DUE_AT_ATTR)
+            .expression_attribute_values(":revoked", s(AccountStatus::Revoked.as_str()))
+            .expression_attribute_values(":one", n(1));
+        match conditional(update).await? {
+            Written::Yes => Ok(Some(owner)),
+            Written::Stale => Ok(None),
+        }
+    }
+
+    async fn delete(&self, app_user: &str, open_id: &str) -> Result<(), StoreError> {
+        let account = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::account_key(app_user, open_id)))
+            .build()
+            .map_err(|_| StoreError::Corrupt("account delete"))?;
+        // The ownership record goes too, unless another app user has taken the account over.
+        let owner = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::owner_pk(open_id), OWNER_SK)))
+            .condition_expression("attribute_not_exists(pk) OR app_user = :me")
+            .expression_attribute_values(":me", s(app_user))
+            .build()
+            .map_err(|_| StoreError::Corrupt("owner delete"))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(account).build())
+            .transact_items(TransactWriteItem::builder().delete(owner).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+            {
+                // Someone else owns the TikTok account now; our record alone goes.
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(Self::account_key(app_user, open_id)))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(unavailable)
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+}
+
+fn account_from_item(item: &Item) -> Result<Account, StoreError> {
+    Ok(Account {
+        app_user: get_s(item, "app_user")?,
+        open_id: get_s(item, "open_id")?,
+        union_id: get_opt_s(item, "union_id"),
+        display_name: get_opt_s(item, "display_name"),
+        avatar_url: get_opt_s(item, "avatar_url"),
+        username: get_opt_s(item, "username"),
+        scopes: get_scopes(item, "scopes")?,
+        status: AccountStatus::parse(&get_s(item, "status")?)
+            .ok_or(StoreError::Corrupt("status"))?,
+        // A revoked account keeps no tokens (`mark_revoked` removes them).
+        sealed_tokens: match get_b(item, "sealed_tokens") {
+            Err(_) if get_s(item, "status")? == AccountStatus::Revoked.as_str() => Vec::new(),
+            other => other?,
+        },
+        access_token_expires_at: get_n(item, "access_token_expires_at")?,
+        refresh_token_expires_at: get_n(item, "refresh_token_expires_at")?,
+        connected_at: get_n(item, "connected_at")?,
+        token_version: get_n(item, "token_version")?,
+        grant_id: get_s(item, "grant_id").unwrap_or_default(),
+        refresh_lease_until_ms: get_n(item, "refresh_lease_until_ms").ok(),
+        refresh_due_at: get_n(item, DUE_AT_ATTR).ok(),
+        refresh_failures: get_n(item, "refresh_failures")
+            .ok()
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0),
+    })
+}

@@ -1,0 +1,50 @@
+//! The single-table layout: how each stored item is keyed, and the refresh-due index.
+
+use connect_domain::store::{ConnectionKey, StateKey};
+
+pub const TABLE_HASH_KEY: &str = "pk";
+pub const TABLE_RANGE_KEY: &str = "sk";
+
+/// The key of a pending connection back from its stored `pk`.
+pub(crate) fn connection_key_from_pk(pk: &str) -> Option<ConnectionKey> {
+    pk.strip_prefix(CONNECTION_PK_PREFIX)
+        .filter(|hash| hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(ConnectionKey::from_hash)
+}
+
+pub(crate) const CONNECTION_PK_PREFIX: &str = "CONNECTION#";
+pub(crate) const CONNECTION_SK: &str = "PENDING";
+/// The due-index partition of pending connections, keyed by their expiry: the job finds the
+/// expired ones there (never the account shards' `DUE#nn`).
+pub(crate) const PENDING_DUE_SHARD: &str = "PENDING";
+
+pub(crate) fn connection_pk(key: &ConnectionKey) -> String {
+    format!("{CONNECTION_PK_PREFIX}{}", key.as_str())
+}
+
+pub(crate) fn state_pk(key: &StateKey) -> String {
+    format!("STATE#{}", key.as_str())
+}
+
+pub(crate) fn user_pk(app_user: &str) -> String {
+    format!("USER#{app_user}")
+}
+
+pub(crate) fn account_sk(open_id: &str) -> String {
+    format!("TIKTOK#{open_id}")
+}
+
+pub(crate) fn owner_pk(open_id: &str) -> String {
+    format!("OPENID#{open_id}")
+}
+
+pub(crate) const STATE_SK: &str = "STATE";
+/// A per-minute rate window (`pk = RATE#<sha256(subject)>#<window>`).
+pub(crate) const RATE_SK: &str = "RATE";
+pub(crate) const OWNER_SK: &str = "OWNER";
+pub(crate) const ACCOUNT_SK_PREFIX: &str = "TIKTOK#";
+
+/// The sparse global secondary index of scheduled refreshes.
+pub const DUE_INDEX: &str = "refresh-due";
+pub const DUE_SHARD_ATTR: &str = "due_shard";
+pub const DUE_AT_ATTR: &str = "due_at";

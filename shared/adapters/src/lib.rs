@@ -1,0 +1,15 @@
+//! The adapters of the domain's ports: DynamoDB (accounts, states, pending connections, posts),
+//! KMS (the token cipher) and TikTok over reqwest. Each is a thin translation between the port's
+//! types and the service's API; the rules live in `connect-domain`.
+
+mod dynamo;
+mod dynamo_pending;
+mod dynamo_publishing;
+pub mod keys;
+pub mod kms;
+pub mod tiktok_http;
+
+pub use dynamo::{DynamoAccountStore, DynamoStateStore};
+pub use dynamo_publishing::DynamoPublishStore;
+pub use kms::KmsCipher;
+pub use tiktok_http::{TikTokHttp, TikTokHttpConfig};

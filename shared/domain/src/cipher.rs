@@ -1,0 +1,142 @@
+//! Envelope for secrets at rest: encrypt/decrypt under an encryption context, behind the
+//! `TokenCipher` port (KMS in production: `connect_adapters::kms`). The context binds a
+//! ciphertext to its record (app user + open_id), so a ciphertext copied into another record
+//! fails to decrypt.
+//!
+//! One KMS call per encrypt or decrypt. A data-key-caching cipher (AWS Encryption SDK style) can
+//! replace this adapter behind the same trait when KMS request volume starts to matter.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use crate::secret::{AccessToken, CodeVerifier, RefreshToken};
+
+/// Key/value pairs that must match at decrypt time (logged by CloudTrail, so never secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncryptionContext(BTreeMap<&'static str, String>);
+
+impl EncryptionContext {
+    /// For an account's token pair.
+    pub fn tokens(app_user: &str, open_id: &str) -> Self {
+        Self(BTreeMap::from([
+            ("purpose", "tiktok-tokens".to_owned()),
+            ("app_user", app_user.to_owned()),
+            ("open_id", open_id.to_owned()),
+        ]))
+    }
+
+    /// For a PKCE verifier kept with an OAuth state (identified by the state's hash).
+    pub fn pkce_verifier(state_key: &str) -> Self {
+        Self(BTreeMap::from([
+            ("purpose", "pkce-verifier".to_owned()),
+            ("state", state_key.to_owned()),
+        ]))
+    }
+
+    /// For the answer stored under an `Idempotency-Key` (it may carry an `upload_url`).
+    pub fn publish_answer(key_hash: &str) -> Self {
+        Self(BTreeMap::from([
+            ("purpose", "publish-answer".to_owned()),
+            ("idempotency_key", key_hash.to_owned()),
+        ]))
+    }
+
+    /// The pairs in a stable order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (*k, v.as_str()))
+    }
+
+    /// The context as the KMS API takes it.
+    pub fn to_map(&self) -> HashMap<String, String> {
+        self.0
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CipherError {
+    /// KMS refused or could not be reached; retrying later may work.
+    #[error("KMS call failed: {0}")]
+    Kms(String),
+    /// The ciphertext does not open under this context (moved, tampered with, or another key).
+    #[error("ciphertext does not decrypt under its context")]
+    Invalid,
+}
+
+/// Encrypts and decrypts small secrets (≤ 4 KiB) under an encryption context.
+pub trait TokenCipher: Send + Sync {
+    fn encrypt(
+        &self,
+        context: &EncryptionContext,
+        plaintext: &[u8],
+    ) -> impl Future<Output = Result<Vec<u8>, CipherError>> + Send;
+
+    fn decrypt(
+        &self,
+        context: &EncryptionContext,
+        ciphertext: &[u8],
+    ) -> impl Future<Output = Result<Vec<u8>, CipherError>> + Send;
+}
+
+/// An account's tokens, the only thing ever encrypted into the `tokens` attribute.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub access_token: AccessToken,
+    pub refresh_token: RefreshToken,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TokenPairJson {
+    access_token: String,
+    refresh_token: String,
+}
+
+pub async fn seal_tokens(
+    cipher: &impl TokenCipher,
+    context: &EncryptionContext,
+    tokens: &TokenPair,
+) -> Result<Vec<u8>, CipherError> {
+    let json = serde_json::to_vec(&TokenPairJson {
+        access_token: tokens.access_token.secret().to_owned(),
+        refresh_token: tokens.refresh_token.secret().to_owned(),
+    })
+    .map_err(|_| CipherError::Invalid)?;
+    cipher.encrypt(context, &json).await
+}
+
+pub async fn open_tokens(
+    cipher: &impl TokenCipher,
+    context: &EncryptionContext,
+    ciphertext: &[u8],
+) -> Result<TokenPair, CipherError> {
+    let plaintext = cipher.decrypt(context, ciphertext).await?;
+    let json: TokenPairJson =
+        serde_json::from_slice(&plaintext).map_err(|_| CipherError::Invalid)?;
+    Ok(TokenPair {
+        access_token: AccessToken::new(json.access_token),
+        refresh_token: RefreshToken::new(json.refresh_token),
+    })
+}
+
+pub async fn seal_verifier(
+    cipher: &impl TokenCipher,
+    context: &EncryptionContext,
+    verifier: &CodeVerifier,
+) -> Result<Vec<u8>, CipherError> {
+    cipher.encrypt(context, verifier.secret().as_bytes()).await
+}
+
+pub async fn open_verifier(
+    cipher: &impl TokenCipher,
+    context: &EncryptionContext,
+    ciphertext: &[u8],
+) -> Result<CodeVerifier, CipherError> {
+    let plaintext = cipher.decrypt(context, ciphertext).await?;
+    String::from_utf8(plaintext)
+        .map(CodeVerifier::new)
+        .map_err(|_| CipherError::Invalid)
+}

@@ -1,0 +1,381 @@
+//! Persistence ports (`StateStore`, `AccountStore`, `PendingConnectionStore`, `PublishStore`)
+//! and the shapes they store. The DynamoDB adapters are `connect_adapters::dynamo*`.
+//!
+//! One table, string keys `pk`/`sk`:
+//! - OAuth state: `pk = STATE#<sha256(state)>`, `sk = STATE`
+//! - account:     `pk = USER#<app user>`, `sk = TIKTOK#<open_id>`
+//! - ownership:   `pk = OPENID#<open_id>`, `sk = OWNER` (a TikTok account belongs to one app user)
+//! - pending connection: `pk = CONNECTION#<sha256(connection_id)>`, `sk = PENDING` (a grant the
+//!   callback received, kept until the app user who started it confirms it)
+
+mod keys;
+mod publishing;
+
+use std::future::Future;
+
+pub use publishing::{
+    Claim, PublishRecord, PublishStore, StatusUpdate, StoredAnswer, idempotency_hash,
+};
+
+pub use keys::{ConnectionKey, StateKey};
+
+use crate::scope::ScopeSet;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// DynamoDB refused or could not be reached; nothing was written.
+    #[error("DynamoDB call failed: {0}")]
+    Unavailable(String),
+    /// An item exists but does not have the shape this code writes.
+    #[error("stored item is malformed: {0}")]
+    Corrupt(&'static str),
+    /// Another writer kept winning a conditional write.
+    #[error("conditional write lost repeatedly")]
+    Contention,
+}
+
+/// What `authorize` remembers until the callback, bound to one app user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingState {
+    pub app_user: String,
+    pub scopes: ScopeSet,
+    pub return_to: String,
+    /// The redirect_uri the authorize URL carried; the code exchange must send the same one.
+    /// `None` for states stored before it was recorded.
+    pub redirect_uri: Option<String>,
+    /// The PKCE verifier, KMS-encrypted under `EncryptionContext::pkce_verifier`.
+    pub sealed_verifier: Option<Vec<u8>>,
+    /// Unix seconds; checked in code because DynamoDB TTL deletes late.
+    pub expires_at: i64,
+}
+
+pub trait StateStore: Send + Sync {
+    fn put(
+        &self,
+        key: &StateKey,
+        state: &PendingState,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Counts one connect start of `app_user` in the minute `minute` (Unix minutes); `false`
+    /// when `limit` starts were already counted there (nothing counted then).
+    fn count_start(
+        &self,
+        app_user: &str,
+        minute: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Consumes the state in one atomic conditional delete; `None` when it is unknown, already used
+    /// or expired at `now` (an expired state is left for TTL to remove, so nothing changes).
+    fn take(
+        &self,
+        key: &StateKey,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<PendingState>, StoreError>> + Send;
+}
+
+/// Connection status as shown to the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountStatus {
+    Active,
+    ReauthRequired,
+    Revoked,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::ReauthRequired => "reauth_required",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "active" => Some(Self::Active),
+            "reauth_required" => Some(Self::ReauthRequired),
+            "revoked" => Some(Self::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// A TikTok account connected by an app user. Tokens are present only as ciphertext.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub app_user: String,
+    pub open_id: String,
+    pub union_id: Option<String>,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub username: Option<String>,
+    pub scopes: ScopeSet,
+    pub status: AccountStatus,
+    /// KMS ciphertext of the token pair, context `EncryptionContext::tokens(app_user, open_id)`.
+    pub sealed_tokens: Vec<u8>,
+    pub access_token_expires_at: i64,
+    pub refresh_token_expires_at: i64,
+    pub connected_at: i64,
+    /// Incremented by every token write; conditional writes compare it (race-safe refresh).
+    pub token_version: i64,
+    /// Random id of the grant this record holds, new at every connect. Every conditional write
+    /// names it beside the version: the version starts again at 1 after a delete, so a write
+    /// meant for an earlier grant (a refresh in flight, a job item listed before a disconnect and
+    /// reconnect) would otherwise land on the newer one. Empty on records written before it
+    /// existed (their writes then require it to be absent).
+    pub grant_id: String,
+    /// While set and in the future, one caller is refreshing these tokens (Unix milliseconds;
+    /// the lease lasts as long as its holder may still write, see `refresh`).
+    pub refresh_lease_until_ms: Option<i64>,
+    /// When the scheduled job should refresh next (`None`: not scheduled, e.g. reauth required).
+    /// Stored with the due-index partition, so only scheduled accounts are in the index.
+    pub refresh_due_at: Option<i64>,
+    /// Failed scheduled refreshes in a row (drives the job's backoff).
+    pub refresh_failures: u32,
+}
+
+/// Where a walk through the due index stopped: the last account returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueCursor {
+    pub due_at: i64,
+    pub app_user: String,
+    pub open_id: String,
+}
+
+impl DueCursor {
+    pub fn after(account: &Account) -> Self {
+        Self {
+            due_at: account.refresh_due_at.unwrap_or_default(),
+            app_user: account.app_user.clone(),
+            open_id: account.open_id.clone(),
+        }
+    }
+}
+
+/// A claim on the right to refresh one account's tokens, held until `until_ms` (Unix
+/// milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshLease {
+    pub id: String,
+    pub until_ms: i64,
+}
+
+/// What a successful refresh writes, in one conditional write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewedTokens {
+    /// The new access *and* refresh token, sealed together.
+    pub sealed_tokens: Vec<u8>,
+    pub access_token_expires_at: i64,
+    pub refresh_token_expires_at: i64,
+    /// The scopes in the refresh answer, when TikTok sent them.
+    pub scopes: Option<ScopeSet>,
+    /// When the scheduled job should refresh next.
+    pub refresh_due_at: i64,
+}
+
+/// The outcome of a conditional write that compares `token_version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Yes,
+    /// Another writer changed the tokens (or the account is gone); re-read.
+    Stale,
+}
+
+pub trait AccountStore: Send + Sync {
+    /// Stores a new or renewed connection (status `active`, version bumped). When another app user
+    /// owned this TikTok account, their record is removed in the same transaction. Returns that
+    /// previous owner, if any.
+    fn save_connection(
+        &self,
+        account: &Account,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    fn get(
+        &self,
+        app_user: &str,
+        open_id: &str,
+    ) -> impl Future<Output = Result<Option<Account>, StoreError>> + Send;
+
+    fn list(&self, app_user: &str)
+    -> impl Future<Output = Result<Vec<Account>, StoreError>> + Send;
+
+    /// Takes the refresh lease when the tokens are still at `account.token_version` and no other
+    /// lease is live at `now_ms` (Unix milliseconds). `Stale` means someone else refreshed or is
+    /// refreshing.
+    fn take_refresh_lease(
+        &self,
+        account: &Account,
+        lease: &RefreshLease,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+
+    /// Stores refreshed tokens if the tokens are still at `account.token_version`: status
+    /// `active`, version bumped, lease cleared. Deliberately not bound to the lease: whoever got
+    /// new tokens from TikTok (only one caller can, per refresh token) must be able to keep them.
+    fn store_refreshed(
+        &self,
+        account: &Account,
+        renewed: &RenewedTokens,
+    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+
+    /// Gives a lease back early (after a failed refresh), if it is still ours.
+    fn release_refresh_lease(
+        &self,
+        account: &Account,
+        lease_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Sets the status if the tokens are still at `account.token_version` (the version is not
+    /// bumped, so a refresh that was in flight can still store its tokens and heal the account).
+    fn set_status(
+        &self,
+        account: &Account,
+        status: AccountStatus,
+    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+
+    /// Keeps the displayed profile in step with TikTok (no effect if the account is gone).
+    fn update_profile(
+        &self,
+        account: &Account,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Accounts of one due-index shard whose refresh is due at or before `horizon`, oldest due
+    /// first, at most `limit`, continuing after `after`. The index is eventually consistent: an
+    /// account may already have been refreshed (its version tells).
+    fn due_page(
+        &self,
+        shard: u16,
+        horizon: i64,
+        after: Option<&DueCursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Account>, StoreError>> + Send;
+
+    /// How many accounts of one shard are due at or before `horizon` after `after` (no items
+    /// are returned; for the job's `remaining` figure).
+    fn count_due(
+        &self,
+        shard: u16,
+        horizon: i64,
+        after: Option<&DueCursor>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// After a failed scheduled refresh: due again at `due_at`, one more failure counted; only if
+    /// the tokens are still at `account.token_version` and the account is still scheduled.
+    fn postpone_refresh(
+        &self,
+        account: &Account,
+        due_at: i64,
+    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+
+    /// Forgets the account and its ownership record. Deleting a missing account is not an error.
+    fn delete(
+        &self,
+        app_user: &str,
+        open_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// TikTok says the user removed the grant at `removed_at` (Unix seconds): the account
+    /// (whoever owns it) is marked `revoked`, its tokens are deleted and it leaves the refresh
+    /// schedule. A connection made after `removed_at` is a new grant and is left alone (TikTok
+    /// retries a webhook for 72 hours). Returns the owning app user, or `None` when no account
+    /// was changed.
+    fn mark_revoked(
+        &self,
+        open_id: &str,
+        removed_at: i64,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+}
+
+/// A grant the callback received, waiting for the app user who started the connect to confirm
+/// it (RFC 9700 §4.7: the person who approved at TikTok may not be the one who started). Tokens
+/// are sealed exactly as an account's, so confirming stores them without a KMS call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingConnection {
+    /// The app user whose state the callback consumed: the only one who may confirm.
+    pub app_user: String,
+    pub open_id: String,
+    pub union_id: Option<String>,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub username: Option<String>,
+    pub scopes: ScopeSet,
+    /// KMS ciphertext of the token pair, context `EncryptionContext::tokens(app_user, open_id)`.
+    pub sealed_tokens: Vec<u8>,
+    pub access_token_expires_at: i64,
+    pub refresh_token_expires_at: i64,
+    /// Unix seconds; checked in code (DynamoDB TTL deletes late), and the job revokes the grant
+    /// of an expired one.
+    pub expires_at: i64,
+}
+
+/// How a confirm ended in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation {
+    /// The account is stored and the pending connection consumed, in one transaction;
+    /// `previous_owner` is the app user who held this TikTok account until now, if another.
+    Saved { previous_owner: Option<String> },
+    /// The pending connection was used, cancelled or expired meanwhile; nothing was written.
+    Gone,
+}
+
+pub trait PendingConnectionStore: Send + Sync {
+    fn put_pending(
+        &self,
+        key: &ConnectionKey,
+        pending: &PendingConnection,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The pending connection if it is still there and unexpired at `now` (a strong read).
+    fn get_pending(
+        &self,
+        key: &ConnectionKey,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<PendingConnection>, StoreError>> + Send;
+
+    /// Consumes an unexpired pending connection in one conditional delete (cancel, mismatch).
+    fn take_pending(
+        &self,
+        key: &ConnectionKey,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<PendingConnection>, StoreError>> + Send;
+
+    /// Stores `account` as [`AccountStore::save_connection`] does and consumes the pending
+    /// connection, in one transaction: a confirm either does both or nothing.
+    fn confirm_pending(
+        &self,
+        key: &ConnectionKey,
+        account: &Account,
+        now: i64,
+    ) -> impl Future<Output = Result<Confirmation, StoreError>> + Send;
+
+    /// Pending connections expired at `now`, oldest first, at most `limit`.
+    fn expired_pending(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(ConnectionKey, PendingConnection)>, StoreError>> + Send;
+
+    /// Whether an account here holds `open_id` (its ownership record exists). TikTok's revoke
+    /// disconnects the app from the whole TikTok account, so a pending grant of a TikTok user
+    /// who is connected is only forgotten, never revoked.
+    fn open_id_connected(
+        &self,
+        open_id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes a pending connection that expired at or before `now` (a confirm can no longer
+    /// take it, so revoking first and deleting after cannot race one).
+    fn forget_expired_pending(
+        &self,
+        key: &ConnectionKey,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A new [`Account::grant_id`]: 128 random bits, hex.
+pub fn new_grant_id() -> String {
+    use rand::Rng as _;
+    let bits: u128 = rand::rng().random();
+    format!("{bits:032x}")
+}

@@ -1,0 +1,88 @@
+//! The HTTP plumbing every app-user function shares: who is calling, the query, the time budget,
+//! and turning a result into a response. Handlers stay a few lines long.
+
+use std::future::Future;
+use std::time::Duration;
+
+use lambda_http::http::header::AUTHORIZATION;
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::api_error::ApiError;
+use crate::jwt::JwtVerifier;
+use crate::query::Query;
+use crate::response;
+use connect_domain::app_user::AppUser;
+use connect_domain::refresh::TokenKeeper;
+
+/// Time a request may spend on TikTok and AWS, waits and retries included. The functions'
+/// timeout (28 s in the template; API Gateway gives up at 30 s) leaves room for the AWS calls that
+/// may still run after it (`runtime`'s arithmetic).
+pub const REQUEST_BUDGET: Duration = Duration::from_secs(24);
+
+/// When the current request must stop starting new work.
+pub fn deadline() -> Instant {
+    Instant::now() + REQUEST_BUDGET
+}
+
+/// The app user named by the `Authorization: Bearer <JWT>` header.
+pub fn app_user(jwt: &JwtVerifier, request: &Request) -> Result<AppUser, ApiError> {
+    let authorization = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    jwt.verify_header(authorization)
+        .ok_or(ApiError::Unauthorized)
+}
+
+/// The API's public origin as API Gateway received the request (`requestContext.domainName`).
+pub fn api_origin(request: &Request) -> Option<connect_domain::api_origin::ApiOrigin> {
+    use lambda_http::RequestExt as _;
+    use lambda_http::request::RequestContext;
+    match request.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => context
+            .domain_name
+            .as_deref()
+            .and_then(connect_domain::api_origin::ApiOrigin::from_domain),
+        _ => None,
+    }
+}
+
+/// The decoded query string.
+pub fn query(request: &Request) -> Result<Query, ApiError> {
+    Query::parse(request.uri().query()).map_err(|e| ApiError::InvalidRequest(e.message()))
+}
+
+/// The response for a handler's result: errors become their JSON error response.
+pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    result.unwrap_or_else(|error| error.to_response())
+}
+
+/// What the functions acting for an app user build once per cold start.
+pub struct UserApi<A, C, T, K> {
+    pub keeper: TokenKeeper<A, C, T, K>,
+    pub jwt: JwtVerifier,
+}
+
+impl<A, C, T, K> UserApi<A, C, T, K> {
+    /// A read-only route: checks the method and the JWT, parses the query, and answers the
+    /// result of `action` as `200` JSON (or its error as the error response).
+    pub async fn get_json<R, F, Fut>(&self, request: &Request, action: F) -> Response<Body>
+    where
+        R: Serialize,
+        F: FnOnce(AppUser, Query) -> Fut,
+        Fut: Future<Output = Result<R, ApiError>>,
+    {
+        let result = async {
+            if request.method() != Method::GET {
+                return Err(ApiError::MethodNotAllowed("GET"));
+            }
+            let user = app_user(&self.jwt, request)?;
+            let body = action(user, query(request)?).await?;
+            Ok(response::json(StatusCode::OK, &body))
+        };
+        respond(result.await)
+    }
+}

@@ -1,0 +1,168 @@
+//! An app user's TikTok accounts: finding one, listing them, disconnecting (DESIGN.md §3).
+//! Every lookup is keyed by the app user from the JWT, so another user's `open_id` is simply
+//! not found.
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use connect_domain::app_user::AppUser;
+use connect_domain::cipher::TokenCipher;
+use connect_domain::clock::Clock;
+use connect_domain::refresh::{RefreshError, TokenKeeper};
+use connect_domain::store::{Account, AccountStatus, AccountStore};
+use connect_domain::tiktok::TikTokApi;
+use connect_http::api_error::ApiError;
+
+/// Longest `open_id` accepted (TikTok's are UUID-like, well under this).
+const MAX_OPEN_ID_LEN: usize = 128;
+
+/// Validates an `open_id` from a query or a path: 1–128 visible ASCII characters.
+pub fn parse_open_id(value: &str) -> Result<&str, ApiError> {
+    let valid = !value.is_empty()
+        && value.len() <= MAX_OPEN_ID_LEN
+        && value.bytes().all(|b| b.is_ascii_graphic());
+    if valid {
+        Ok(value)
+    } else {
+        Err(ApiError::InvalidRequest(format!(
+            "open_id must be 1-{MAX_OPEN_ID_LEN} visible ASCII characters"
+        )))
+    }
+}
+
+/// The account named by `open_id`, or the most recently connected one when it is omitted.
+pub async fn find(
+    accounts: &impl AccountStore,
+    user: &AppUser,
+    open_id: Option<&str>,
+) -> Result<Account, ApiError> {
+    let found = match open_id {
+        Some(open_id) => accounts
+            .get(user.as_str(), parse_open_id(open_id)?)
+            .await
+            .map_err(store_failed)?,
+        None => accounts
+            .list(user.as_str())
+            .await
+            .map_err(store_failed)?
+            .into_iter()
+            .max_by_key(|a| (a.connected_at, a.open_id.clone())),
+    };
+    found.ok_or(ApiError::NotConnected)
+}
+
+pub(crate) fn store_failed(error: connect_domain::store::StoreError) -> ApiError {
+    tracing::error!(error = %error, "account store failed");
+    ApiError::ServiceUnavailable
+}
+
+/// One account as the app sees it: no tokens, ever.
+#[derive(Debug, Serialize)]
+pub struct AccountView {
+    pub open_id: String,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub scopes: Vec<String>,
+    pub status: &'static str,
+    pub access_token_expires_at: i64,
+    pub refresh_token_expires_at: i64,
+    pub connected_at: i64,
+}
+
+impl From<&Account> for AccountView {
+    fn from(account: &Account) -> Self {
+        Self {
+            open_id: account.open_id.clone(),
+            display_name: account.display_name.clone(),
+            avatar_url: account.avatar_url.clone(),
+            scopes: account.scopes.to_vec(),
+            status: account.status.as_str(),
+            access_token_expires_at: account.access_token_expires_at,
+            refresh_token_expires_at: account.refresh_token_expires_at,
+            connected_at: account.connected_at,
+        }
+    }
+}
+
+/// `200` body of `GET /tiktok/accounts`.
+#[derive(Debug, Serialize)]
+pub struct AccountList {
+    pub accounts: Vec<AccountView>,
+}
+
+/// Every account of the app user, most recently connected first. No TikTok call.
+pub async fn list(accounts: &impl AccountStore, user: &AppUser) -> Result<AccountList, ApiError> {
+    let mut all = accounts.list(user.as_str()).await.map_err(store_failed)?;
+    all.sort_by(|a, b| {
+        b.connected_at
+            .cmp(&a.connected_at)
+            .then_with(|| a.open_id.cmp(&b.open_id))
+    });
+    Ok(AccountList {
+        accounts: all.iter().map(AccountView::from).collect(),
+    })
+}
+
+/// Revokes the grant at TikTok, then forgets the account. TikTok refuses to revoke an expired
+/// access token (leaving the grant alive), so the token is refreshed first when it is due, and
+/// once more if TikTok refuses a token we believed fresh. If TikTok cannot be reached, or refuses
+/// a token it has just issued, nothing is deleted and the caller can retry; if the grant is
+/// already dead (the refresh answers `invalid_grant`), the account is forgotten.
+pub async fn disconnect<A, C, T, K>(
+    keeper: &TokenKeeper<A, C, T, K>,
+    user: &AppUser,
+    open_id: &str,
+    deadline: Instant,
+) -> Result<(), ApiError>
+where
+    A: AccountStore,
+    C: TokenCipher,
+    T: TikTokApi,
+    K: Clock,
+{
+    let account = find(&keeper.accounts, user, Some(open_id)).await?;
+    let open_id = account.open_id.clone();
+    if account.status == AccountStatus::Active {
+        match revoke(keeper, account, deadline).await {
+            Ok(()) => tracing::info!(open_id = %open_id, "grant revoked at TikTok"),
+            // The grant is already dead at TikTok: nothing left to revoke.
+            Err(RefreshError::Reauth(why)) => {
+                tracing::info!(open_id = %open_id, reason = why, "grant already unusable; forgetting the account");
+            }
+            Err(RefreshError::Gone) => return Ok(()),
+            Err(RefreshError::TikTok(e)) => {
+                tracing::warn!(open_id = %open_id, error = %e, tiktok_log_id = e.log_id().unwrap_or(""), "revoke failed; account kept so the caller can retry");
+                return Err(ApiError::from_tiktok(&e));
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    keeper
+        .accounts
+        .delete(user.as_str(), &open_id)
+        .await
+        .map_err(store_failed)?;
+    tracing::info!(open_id = %open_id, "account disconnected");
+    Ok(())
+}
+
+/// Revokes with a usable access token: refreshed when due, and refreshed once more when TikTok
+/// refuses one we had not just refreshed (it may have expired early).
+async fn revoke<A, C, T, K>(
+    keeper: &TokenKeeper<A, C, T, K>,
+    account: Account,
+    deadline: Instant,
+) -> Result<(), RefreshError>
+where
+    A: AccountStore,
+    C: TokenCipher,
+    T: TikTokApi,
+    K: Clock,
+{
+    keeper
+        .with_token(account, deadline, "revoke", |token| async move {
+            keeper.tiktok.revoke(&token).await
+        })
+        .await
+        .map(|(_, ())| ())
+}

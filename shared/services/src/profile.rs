@@ -1,0 +1,90 @@
+//! `GET /tiktok/me`: the connected profile, asking TikTok only for the fields the granted scopes
+//! allow, plus what our record knows (status, scopes, expiry times).
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::accounts;
+use connect_domain::app_user::AppUser;
+use connect_domain::cipher::TokenCipher;
+use connect_domain::clock::Clock;
+use connect_domain::refresh::TokenKeeper;
+use connect_domain::scope;
+use connect_domain::store::{Account, AccountStore};
+use connect_domain::tiktok::{Profile, TikTokApi};
+use connect_http::api_error::ApiError;
+use connect_http::query::Query;
+
+/// `200` body of `GET /tiktok/me`: TikTok's profile plus what our record knows.
+#[derive(Debug, Serialize)]
+pub struct Me {
+    pub open_id: String,
+    #[serde(flatten)]
+    pub profile: Profile,
+    pub scopes: Vec<String>,
+    pub status: &'static str,
+    pub access_token_expires_at: i64,
+    pub refresh_token_expires_at: i64,
+    pub connected_at: i64,
+}
+
+impl Me {
+    fn new(account: &Account, profile: Profile) -> Self {
+        Self {
+            open_id: account.open_id.clone(),
+            profile,
+            scopes: account.scopes.to_vec(),
+            status: account.status.as_str(),
+            access_token_expires_at: account.access_token_expires_at,
+            refresh_token_expires_at: account.refresh_token_expires_at,
+            connected_at: account.connected_at,
+        }
+    }
+}
+
+pub async fn me<A, C, T, K>(
+    keeper: &TokenKeeper<A, C, T, K>,
+    user: &AppUser,
+    query: &Query,
+    deadline: Instant,
+) -> Result<Me, ApiError>
+where
+    A: AccountStore,
+    C: TokenCipher,
+    T: TikTokApi,
+    K: Clock,
+{
+    query.only(&["open_id"]).map_err(ApiError::InvalidRequest)?;
+    let account = accounts::find(&keeper.accounts, user, query.get("open_id")).await?;
+    let scopes = account.scopes.clone();
+    let fetched = keeper
+        .with_token(account, deadline, "user_info", |token| {
+            let scopes = scopes.clone();
+            async move { keeper.tiktok.fetch_profile(&token, &scopes).await }
+        })
+        .await;
+    let (session, profile) = fetched.map_err(|e| ApiError::from_call(e, scope::USER_INFO_BASIC))?;
+    remember_profile(&keeper.accounts, &session.account, &profile).await;
+    Ok(Me::new(&session.account, profile))
+}
+
+/// Keeps the profile shown by `GET /tiktok/accounts` current, writing only when it changed.
+async fn remember_profile(accounts: &impl AccountStore, account: &Account, profile: &Profile) {
+    let updated = Account {
+        union_id: profile.union_id.clone().or(account.union_id.clone()),
+        display_name: profile
+            .display_name
+            .clone()
+            .or(account.display_name.clone()),
+        avatar_url: profile.avatar_url.clone().or(account.avatar_url.clone()),
+        username: profile.username.clone().or(account.username.clone()),
+        ..account.clone()
+    };
+    if updated == *account {
+        return;
+    }
+    if let Err(e) = accounts.update_profile(&updated).await {
+        // The answer is still right; only the cached copy stays stale.
+        tracing::warn!(error = %e, "could not store the refreshed profile");
+    }
+}

@@ -1,0 +1,733 @@
+//! Posting videos (`/tiktok/publish…`): creator info, starting a post without ever posting
+//! twice, and following its status. TIKTOK_API.md §6; the README has the contract.
+
+mod chunks;
+mod request;
+
+use lambda_http::http::{HeaderValue, Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt as _, Response};
+use serde::Serialize;
+use tokio::time::Instant;
+
+pub use chunks::{CONTENT_TYPES, Chunk, ChunkPlan, MAX_VIDEO_SIZE};
+pub use request::{MAX_BODY_BYTES, PublishRequest, SourceRequest, check_against_creator};
+
+use crate::accounts::{self, store_failed};
+use connect_domain::app_user::AppUser;
+use connect_domain::cipher::{EncryptionContext, TokenCipher};
+use connect_domain::clock::Clock;
+use connect_domain::refresh::{RefreshError, TokenKeeper};
+use connect_domain::scope;
+use connect_domain::store::{
+    Account, AccountStore, Claim, PublishRecord, PublishStore, StatusUpdate, StoredAnswer, Written,
+    idempotency_hash,
+};
+use connect_domain::tiktok::{
+    CreatorInfo, PostMode, PublishInit, PublishState, TikTokApi, TikTokError, VideoSource,
+};
+use connect_http::api_error::ApiError;
+use connect_http::query::Query;
+use connect_http::response;
+
+/// TikTok's per-token limits (TIKTOK_API.md §6.1), counted per account and minute here so a
+/// busy app is told to wait instead of being throttled by TikTok.
+pub const INIT_PER_MINUTE: u32 = 6;
+pub const STATUS_PER_MINUTE: u32 = 30;
+pub const CREATOR_INFO_PER_MINUTE: u32 = 20;
+/// How long an `Idempotency-Key` is remembered.
+pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
+/// A claim older than this without an answer belongs to a request that ended abnormally (the
+/// function's timeout is 28 s).
+pub const STALE_CLAIM_SECS: i64 = 60;
+/// TikTok's `upload_url` works for an hour after the init.
+pub const UPLOAD_URL_TTL_SECS: i64 = 3600;
+const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+/// Validates an `Idempotency-Key` header: 1–255 visible ASCII characters.
+pub fn parse_idempotency_key(value: Option<&[u8]>) -> Result<Option<&str>, ApiError> {
+    let Some(raw) = value else { return Ok(None) };
+    let valid = !raw.is_empty()
+        && raw.len() <= MAX_IDEMPOTENCY_KEY_LEN
+        && raw.iter().all(u8::is_ascii_graphic);
+    if !valid {
+        return Err(ApiError::InvalidRequest(format!(
+            "Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters (a UUID is a good choice)"
+        )));
+    }
+    Ok(std::str::from_utf8(raw).ok())
+}
+
+/// Counts one call against a per-account, per-minute limit; `rate_limited` when it is used up.
+async fn within_limit(
+    store: &impl PublishStore,
+    open_id: &str,
+    call: &str,
+    limit: u32,
+    now: i64,
+) -> Result<(), ApiError> {
+    let minute = now.div_euclid(60);
+    let window = format!("{call}#{minute}");
+    if store
+        .take_rate(open_id, &window, limit, (minute + 2) * 60)
+        .await
+        .map_err(store_failed)?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::RateLimited {
+            retry_after_secs: u64::try_from(60 - now.rem_euclid(60)).unwrap_or(60),
+            tiktok_log_id: None,
+        })
+    }
+}
+
+/// A TikTok failure of a posting call: refusals a person can act on keep TikTok's code.
+fn posting_error(error: RefreshError, scope: &'static str) -> ApiError {
+    if let RefreshError::TikTok(TikTokError::Api { code, log_id, .. }) = &error
+        && let Some(refusal) = ApiError::posting_refusal(code, log_id.clone())
+    {
+        return refusal;
+    }
+    ApiError::from_call(error, scope)
+}
+
+/// The account to post for, with the scope the mode needs.
+async fn posting_account(
+    accounts: &impl AccountStore,
+    user: &AppUser,
+    open_id: Option<&str>,
+    scope: &'static str,
+) -> Result<Account, ApiError> {
+    let account = accounts::find(accounts, user, open_id).await?;
+    if !account.scopes.contains(scope) {
+        return Err(ApiError::ScopeMissing(scope));
+    }
+    Ok(account)
+}
+
+/// `200` body of `GET /tiktok/publish/creator-info`.
+#[derive(Debug, Serialize)]
+pub struct CreatorInfoView {
+    pub open_id: String,
+    #[serde(flatten)]
+    pub creator: CreatorInfo,
+}
+
+async fn fetch_creator<A, C, T, K, P>(
+    keeper: &TokenKeeper<A, C, T, K>,
+    store: &P,
+    account: Account,
+    deadline: Instant,
+) -> Result<CreatorInfo, ApiError>
+where
+    A: AccountStore,
+    C: TokenCipher,
+    T: TikTokApi,
+    K: Clock,
+    P: PublishStore,
+{
+    let now = keeper.clock.now();
+    within_limit(
+        store,
+        &account.open_id,
+        "creator",
+        CREATOR_INFO_PER_MINUTE,
+        now,
+    )
+    .await?;
+    keeper
+        .with_token(account, deadline, "creator_info", |token| async move {
+            keeper.tiktok.creator_info(&token).await
+        })
+        .await
+        .map(|(_, info)| info)
+        .map_err(|e| posting_error(e, scope::VIDEO_PUBLISH))
+}
+
+/// `GET /tiktok/publish/creator-info[?open_id=]`.
+pub async fn creator_info<A, C, T, K, P>(
+    keeper: &TokenKeeper<A, C, T, K>,
+    store: &P,
+    user: &AppUser,
+    query: &Query,
+    deadline: Instant,
+) -> Result<CreatorInfoView, ApiError>
+where
+    A: AccountStore,
+    C: TokenCipher,
+    T: TikTokApi,
+    K: Clock,
+    P: PublishStore,
+{
+    query.only(&["open_id"]).map_err(ApiError::InvalidRequest)?;
+    let account = posting_account(
+        &keeper.accounts,
+        user,
+        query.get("open_id"),
+        scope::VIDEO_PUBLISH,
+    )
+    .await?;
+    let open_id = account.open_id.clone();
+    let creator = fetch_creator(keeper, store, account, deadline).await?;
+    Ok(CreatorInfoView { open_id, creator })
+}
+
+/// The upload half of a `202` answer: TikTok's `upload_url` and the chunks to PUT to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadInstructions {
+    pub upload_url: String,
+    pub upload_url_expires_at: i64,
+    /// One of these as each PUT's `Content-Type`.
+    pub content_types: [&'static str; 3],
+    #[serde(flatten)]
+    pub plan: ChunkPlan,
+}
+
+/// `202` body of `POST /tiktok/publish`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublishStarted {
+    pub publish_id: String,
+    pub open_id: String,
+    pub mode: PostMode,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<UploadInstructions>,
+}
+
+/// A `202` answer, or the answer of an earlier request with the same `Idempotency-Key` (which
+/// may be an error: a replay repeats whatever the first request answered).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: serde_json::Value,
+    pub replayed: bool,
+}
+
+/// How a post attempt ended, for the idempotency record.
+enum Attempt {
+    Started(PublishStarted),
+    /// TikTok certainly did not post: the key may be used again.
+    NotPosted(ApiError),
+    /// TikTok may have posted: the key keeps this answer.
+    Unknown(ApiError),
+}
+
+/// `POST /tiktok/publish`. Never posts twice for one `Idempotency-Key`, and never retries the
+/// init by itself (its answer may be lost after TikTok acted).
+pub async fn start<A, C, T, K, P>(
+    keeper: &TokenKeeper<A, C, T, K>,
+    store: &P,
+    user: &AppUser,
+    idempotency_key: Option<&str>,
+    body: &[u8],
+    deadline: Instant,
+) -> Result<Answer, ApiError>
+where
+    A: AccountStore,
+    C: TokenCipher,
+    T: TikTokApi,
+    K: Clock,
+    P: PublishStore,
+{
+    let request = PublishRequest::parse(body)?;
+    let account = posting_account(
+        &keeper.accounts,
+        user,
+        request.open_id.as_deref(),
+        request.scope(),
+    )
+    .await?;
+    let Some(key) = idempotency_key else {
+        return match attempt(keeper, store, user, account, &request, deadline).await {
+            Attempt::Started(started) => Ok(accepted(&started)),
+            Attempt::NotPosted(error) | Attempt::Unknown(error) => Err(error),
+        };
+    };
+    let key_hash = idempotency_hash(user.as_str(), key);
+    // The key is bound to the request and to the account it resolved to.
+    let fingerprint = format!("{}:{}", request.fingerprint, account.open_id);
+    let now = keeper.clock.now();
+    let claim = store
+        .claim_idempotent(&key_hash, &fingerprint, now, now + IDEMPOTENCY_TTL_SECS)
+        .await
+        .map_err(store_failed)?;
+    match claim {
+        Claim::Claimed => {}
+        Claim::Replay(stored) => return replay(&keeper.cipher, &key_hash, &stored).await,
+        Claim::InProgress { claimed_at } if now - claimed_at > STALE_CLAIM_SECS => {
+            // The first request ended without storing its answer (it crashed or timed out),
+            // maybe after TikTok posted: its outcome is unknown, and it is never repeated.
+            return Err(ApiError::PublishOutcomeUnknown {
+                tiktok_log_id: None,
+            });
+        }
+        Claim::InProgress { .. } => return Err(ApiError::IdempotencyInProgress),
+        Claim::Mismatch => return Err(ApiError::IdempotencyKeyReused),
+    }
+    match attempt(keeper, store, user, account, &request, deadline).await {
+        Attempt::Started(started) => {
+            let answer = accepted(&started);
+            remember(&keeper.cipher, store, &key_hash, &answer).await;
+            Ok(answer)
+        }
+        Attempt::Unknown(error) => {
+            remember(&keeper.cipher, store, &key_hash, &error_answer(&error)).await;
+            Err(error)
+        }
+        Attempt::NotPosted(error) => {
+            if let Err(e) = store.release_idempotent(&key_hash).await {
+                // The claim stays until it is stale (see `STALE_CLAIM_SECS`).
+                tracing::error!(error = %e, "could not release an idempotency claim");
+            }
+            Err(error)
+        }
+    }
+}
+
+fn accepted(started: &PublishStarted) -> Answer {
+    Answer {
+        status: StatusCode::ACCEPTED,
+        body: serde_json::to_value(started).unwrap_or_default(),
+        replayed: false,
+    }
+}
+
+fn error_answer(error: &ApiError) -> Answer {
+    Answer {
+        status: error.status(),
+        body: error.body(),
+        replayed: false,
+    }
+}
+
+/// Seals and stores the answer for replays. A failure is logged, not returned: the post was
+/// made, and the claim (still pending) keeps a retry from posting again.
+async fn remember(
+    cipher: &impl TokenCipher,
+    store: &impl PublishStore,
+    key_hash: &str,
+    answer: &Answer,
+) {
+    let plain = serde_json::to_vec(&answer.body).unwrap_or_default();
+    let sealed = match cipher
+        .encrypt(&EncryptionContext::publish_answer(key_hash), &plain)
+        .await
+    {
+        Ok(sealed) => sealed,
+        Err(e) => {
+            tracing::error!(error = %e, "could not seal the idempotent answer");
+            return;
+        }
+    };
+    let stored = StoredAnswer {
+        status: answer.status.as_u16(),
+        sealed_body: sealed,
+    };
+    if let Err(e) = store.finish_idempotent(key_hash, &stored).await {
+        tracing::error!(error = %e, "could not store the idempotent answer");
+    }
+}
+
+async fn replay(
+    cipher: &impl TokenCipher,
+    key_hash: &str,
+    stored: &StoredAnswer,
+) -> Result<Answer, ApiError> {
+    let plain = cipher
+        .decrypt(
+            &EncryptionContext::publish_answer(key_hash),
+            &stored.sealed_body,
+        )
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not open a stored idempotent answer");
+            ApiError::ServiceUnavailable
+        })?;
+    let body: serde_json::Value = serde_json::from_slice(&plain).map_err(|_| ApiError::Internal)?;
+    let status = StatusCode::from_u16(stored.status).map_err(|_| ApiError::Internal)?;
+    tracing::info!(
+        status = stored.status,
+        "answered a repeated Idempotency-Key with the first answer"
+    );
+    Ok(Answer {
+        status,
+        body,
+        replayed: true,
+    })
+}
+
+/// Checks against the creator's options, counts the init, asks TikTok once, remembers the post.
+async fn attempt<A, C, T, K, P>(
+    keeper: &TokenKeeper<A, C, T, K>,
+    store: &P,
+    user: &AppUser,
+    account: Account,
+    request: &PublishRequest,
+    deadline: Instant,
+) -> Attempt
+where
+    A: AccountStore,
+    C: TokenCipher,
+    T: TikTokApi,
+    K: Clock,
+    P: PublishStore,
+{
+    if let Some(post_info) = &request.post_info {
+        let creator = match fetch_creator(keeper, store, account.clone(), deadline).await {
+            Ok(creator) => creator,
+            Err(error) => return Attempt::NotPosted(error),
+        };
+        if let Err(error) = check_against_creator(post_info, &creator) {
+            return Attempt::NotPosted(error);
+        }
+    }
+    let now = keeper.clock.now();
+    if let Err(error) = within_limit(store, &account.open_id, "init", INIT_PER_MINUTE, now).await {
+        return Attempt::NotPosted(error);
+    }
+    let init = PublishInit {
+        mode: request.mode,
+        source: match &request.source {
+            SourceRequest::Url(video_url) => VideoSource::Url {
+                video_url: video_url.clone(),
+            },
+            SourceRequest::Upload(plan) => VideoSource::Upload {
+                video_size: plan.video_size,
+                chunk_size: plan.chunk_size,
+                total_chunk_count: u32::try_from(plan.total_chunk_count).unwrap_or(u32::MAX),
+            },
+        },
+        post_info: request.post_info.clone(),
+    };
+    let open_id = account.open_id.clone();
+    let sent = keeper
+        .with_token_once(account, deadline, "publish_init", |token| {
+            let init = &init;
+            async move { keeper.tiktok.init_publish(&token, init).await }
+        })
+        .await;
+    let answer = match sent {
+        Ok((_, answer)) => answer,
+        Err(RefreshError::TikTok(
+            error @ TikTokError::Unavailable {
+                detail: "connection failed",
+                ..
+            },
+        )) => {
+            // Not even connected: nothing reached TikTok.
+            return Attempt::NotPosted(ApiError::from_tiktok(&error));
+        }
+        // Lost, or not understood (a 2xx without a usable publish_id, a body that is not JSON or
+        // is too large): TikTok may have posted. Only its explicit refusals free the key.
+        Err(RefreshError::TikTok(
+            error @ (TikTokError::Unavailable { .. } | TikTokError::Unexpected { .. }),
+        )) => {
+            tracing::warn!(open_id = %open_id, error = %error, tiktok_log_id = error.log_id().unwrap_or(""), "publish init answer lost or not understood; the post may exist");
+            return Attempt::Unknown(ApiError::PublishOutcomeUnknown {
+                tiktok_log_id: error.log_id().map(str::to_owned),
+            });
+        }
+        Err(error) => return Attempt::NotPosted(posting_error(error, request.scope())),
+    };
+    let now = keeper.clock.now();
+    let state = match request.source {
+        SourceRequest::Url(_) => PublishState::ProcessingDownload,
+        SourceRequest::Upload(_) => PublishState::ProcessingUpload,
+    };
+    let record = PublishRecord {
+        publish_id: answer.publish_id.clone(),
+        app_user: user.as_str().to_owned(),
+        open_id: open_id.clone(),
+        mode: request.mode,
+        source: request.source.kind().to_owned(),
+        state,
+        fail_reason: None,
+        post_ids: Vec::new(),
+        uploaded_bytes: None,
+        downloaded_bytes: None,
+        created_at: now,
+        updated_at: now,
+    };
+    if let Err(e) = store.save_publish(&record).await {
+        // The post exists at TikTok whatever happens here; its id is in the answer.
+        tracing::error!(error = %e, publish_id = %record.publish_id, "could not store the started post");
+    }
+    tracing::info!(open_id = %open_id, publish_id = %record.publish_id, mode = request.mode.as_str(), source = request.source.kind(), "post started");
+    let upload = match (&request.source, answer.upload_url) {
+        (SourceRequest::Upload(plan), Some(upload_url)) => Some(UploadInstructions {
+            upload_url,
+            upload_url_expires_at: now + UPLOAD_URL_TTL_SECS,
+            content_types: CONTENT_TYPES,
+            plan: plan.clone(),
+        }),
+        _ => None,
+    };
+    Attempt::Started(PublishStarted {
+        publish_id: record.publish_id,
+        open_id,
+        mode: request.mode,
+        status: state.as_str(),
+        upload,
+    })
+}
+
+/// `200` body of `GET /tiktok/publish/{publish_id}`.
+#[derive(Debug, Serialize)]
+pub struct PublishView {
+    pub publish_id: String,
+    pub open_id: String,
+    pub mode: PostMode,
+    pub source: String,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fail_reason: Option<String>,
+    /// Decimal strings: TikTok's post ids exceed 2^53.
+    pub post_ids: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uploaded_bytes: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downloaded_bytes: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// `tiktok` when just fetched, `stored` when answered from the last known status.
+    pub checked: &'static str,
+}
+
+impl PublishView {
+    fn of(record: PublishRecord, checked: &'static str) -> Self {
+        Self {
+            publish_id: record.publish_id,
+            open_id: record.open_id,
+            mode: record.mode,
+            source: record.source,
+            status: record.state.as_str(),
+            fail_reason: record.fail_reason,
+            post_ids: record.post_ids,
+            uploaded_bytes: record.uploaded_bytes,
+            downloaded_bytes: record.downloaded_bytes,
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+            checked,
+        }
+    }
+}
+
+/// Validates a publish id from the path: TikTok's are at most 64 visible ASCII characters.
+pub fn parse_publish_id(value: &str) -> Result<&str, ApiError> {
+    let valid =
+        !value.is_empty() && value.len() <= 64 && value.bytes().all(|b| b.is_ascii_graphic());
+    if valid {
+        Ok(value)
+    } else {
+        Err(ApiError::InvalidRequest(
+            "publish_id must be 1-64 visible ASCII characters, as returned by POST /tiktok/publish"
+                .into(),
+        ))
+    }
+}
+
+/// `GET /tiktok/publish/{publish_id}[?cached=true]`: TikTok's current status (stored as the
+/// last known one), or the stored one for a finished post, with `cached=true`, or when the
+/// per-minute status limit is used up.
+pub async fn status<A, C, T, K, P>(
+    keeper: &TokenKeeper<A, C, T, K>,
+    store: &P,
+    user: &AppUser,
+    publish_id: &str,
+    query: &Query,
+    deadline: Instant,
+) -> Result<PublishView, ApiError>
+where
+    A: AccountStore,
+    C: TokenCipher,
+    T: TikTokApi,
+    K: Clock,
+    P: PublishStore,
+{
+    query.only(&["cached"]).map_err(ApiError::InvalidRequest)?;
+    let cached = match query.get("cached") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(ApiError::InvalidRequest(
+                "cached must be true or false".into(),
+            ));
+        }
+    };
+    let publish_id = parse_publish_id(publish_id)?;
+    let record = store
+        .get_publish(publish_id)
+        .await
+        .map_err(store_failed)?
+        .filter(|r| r.app_user == user.as_str())
+        .ok_or(ApiError::PublishNotFound)?;
+    if cached || record.state.is_final() {
+        return Ok(PublishView::of(record, "stored"));
+    }
+    let Some(account) = keeper
+        .accounts
+        .get(user.as_str(), &record.open_id)
+        .await
+        .map_err(store_failed)?
+    else {
+        // Disconnected since: the last known status is all there is.
+        return Ok(PublishView::of(record, "stored"));
+    };
+    let now = keeper.clock.now();
+    if within_limit(store, &record.open_id, "status", STATUS_PER_MINUTE, now)
+        .await
+        .is_err()
+    {
+        return Ok(PublishView::of(record, "stored"));
+    }
+    let scope = match record.mode {
+        PostMode::Direct => scope::VIDEO_PUBLISH,
+        PostMode::Inbox => scope::VIDEO_UPLOAD,
+    };
+    let fetched = keeper
+        .with_token(account, deadline, "publish_status", |token| async move {
+            keeper.tiktok.publish_status(&token, publish_id).await
+        })
+        .await;
+    let fresh = match fetched {
+        Ok((_, fresh)) => fresh,
+        Err(RefreshError::TikTok(TikTokError::Api { code, .. }))
+            if code == "invalid_publish_id"
+                || code == "token_not_authorized_for_specified_publish_id" =>
+        {
+            return Err(ApiError::PublishNotFound);
+        }
+        Err(error) => return Err(ApiError::from_call(error, scope)),
+    };
+    let update = StatusUpdate {
+        state: fresh.state,
+        fail_reason: fresh.fail_reason,
+        post_ids: fresh.post_ids,
+        uploaded_bytes: fresh.uploaded_bytes,
+        downloaded_bytes: fresh.downloaded_bytes,
+        at: now,
+    };
+    let written = store
+        .advance_publish(publish_id, &record.open_id, &update)
+        .await
+        .map_err(store_failed)?;
+    let latest = match written {
+        Written::Yes => record.advanced(update),
+        // A webhook moved it further meanwhile: answer what is stored now.
+        Written::Stale => store
+            .get_publish(publish_id)
+            .await
+            .map_err(store_failed)?
+            .unwrap_or(record),
+    };
+    Ok(PublishView::of(latest, "tiktok"))
+}
+
+/// What the `publish` function builds once per cold start.
+pub struct PublishApi<A, C, T, K, P> {
+    pub user: connect_http::handler::UserApi<A, C, T, K>,
+    pub store: P,
+}
+
+/// The route of a request to the `publish` function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /tiktok/publish`
+    Start,
+    /// `GET /tiktok/publish/creator-info`
+    CreatorInfo,
+    /// `GET /tiktok/publish/{publish_id}`
+    Status(String),
+}
+
+impl Route {
+    /// From API Gateway's `publish_id` path parameter, or else the path after the first
+    /// `publish` segment (`cargo lambda watch` has no routes).
+    pub fn of(path_parameter: Option<&str>, raw_path: &str) -> Result<Self, ApiError> {
+        if let Some(id) = path_parameter {
+            return Ok(Self::Status(id.to_owned()));
+        }
+        let segments: Vec<&str> = raw_path.split('/').filter(|s| !s.is_empty()).collect();
+        let rest = match segments.iter().position(|s| *s == "publish") {
+            Some(at) => &segments[at + 1..],
+            None => &segments[..],
+        };
+        match rest {
+            [] => Ok(Self::Start),
+            ["creator-info"] => Ok(Self::CreatorInfo),
+            [raw] => percent_encoding::percent_decode_str(raw)
+                .decode_utf8()
+                .map(|id| Self::Status(id.into_owned()))
+                .map_err(|_| ApiError::InvalidRequest("publish_id is not valid UTF-8".into())),
+            _ => Err(ApiError::InvalidRequest(
+                "the path must be /tiktok/publish, /tiktok/publish/creator-info or /tiktok/publish/{publish_id}".into(),
+            )),
+        }
+    }
+
+    /// The one method each route answers.
+    pub fn method(&self) -> (&'static Method, &'static str) {
+        match self {
+            Self::Start => (&Method::POST, "POST"),
+            Self::CreatorInfo | Self::Status(_) => (&Method::GET, "GET"),
+        }
+    }
+}
+
+impl<A, C, T, K, P> PublishApi<A, C, T, K, P>
+where
+    A: AccountStore,
+    C: TokenCipher,
+    T: TikTokApi,
+    K: Clock,
+    P: PublishStore,
+{
+    /// Routes, checks method and JWT, and answers (errors as their JSON response).
+    pub async fn respond(&self, request: &Request) -> Response<Body> {
+        connect_http::handler::respond(self.route(request).await)
+    }
+
+    async fn route(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let route = Route::of(
+            request.path_parameters().first("publish_id"),
+            request.raw_http_path(),
+        )?;
+        let (method, allow) = route.method();
+        if request.method() != method {
+            return Err(ApiError::MethodNotAllowed(allow));
+        }
+        let user = connect_http::handler::app_user(&self.user.jwt, request)?;
+        let query = connect_http::handler::query(request)?;
+        let keeper = &self.user.keeper;
+        let deadline = connect_http::handler::deadline();
+        match route {
+            Route::CreatorInfo => {
+                let info = creator_info(keeper, &self.store, &user, &query, deadline).await?;
+                Ok(response::json(StatusCode::OK, &info))
+            }
+            Route::Status(publish_id) => {
+                let view =
+                    status(keeper, &self.store, &user, &publish_id, &query, deadline).await?;
+                Ok(response::json(StatusCode::OK, &view))
+            }
+            Route::Start => {
+                query.only(&[]).map_err(ApiError::InvalidRequest)?;
+                let key = parse_idempotency_key(
+                    request
+                        .headers()
+                        .get("idempotency-key")
+                        .map(|v| v.as_bytes()),
+                )?;
+                let answer =
+                    start(keeper, &self.store, &user, key, request.body(), deadline).await?;
+                let mut response = response::json(answer.status, &answer.body);
+                if answer.replayed {
+                    response
+                        .headers_mut()
+                        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                }
+                Ok(response)
+            }
+        }
+    }
+}
