@@ -1,5 +1,7 @@
 //! The reqwest adapter: form-encoded OAuth calls, the v2 JSON envelope, and TikTok's quirks
-//! (HTTP 200 errors, mandatory trailing slashes, `x-tt-logid`). TIKTOK_API.md §2–§4, §7.
+//! (HTTP 200 errors, mandatory trailing slashes, `x-tt-logid`): docs/tiktok.md#quirks, and the
+//! endpoints from docs/tiktok.md#the-token-endpoint to
+//! docs/tiktok.md#the-v2-envelope-and-api-errors.
 
 use std::time::Duration;
 
