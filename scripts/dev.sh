@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The local stack behind `make dev` (DESIGN.md §6): moto server, the fake TikTok, every function
-# under `cargo lambda watch`, a stand-in for API Gateway in front of them (the deployed /tiktok/...
-# routes, the settings page, and the page's dev-only sign-in), resources bootstrapped, an app JWT
-# printed. Ctrl-C stops everything.
+# The local stack behind `make dev` (docs/development.md#the-local-stack): moto server, the fake
+# TikTok, every function under `cargo lambda watch`, a stand-in for API Gateway in front of them
+# (the deployed /tiktok/... routes, the settings page, and the page's dev-only sign-in), resources
+# bootstrapped, an app JWT printed. Ctrl-C stops everything.
 #
-# Any variable of DESIGN.md §5 already set in the environment wins over the defaults below. With
-# AWS_ENDPOINT_URL set no moto is started; with TIKTOK_API_URL set no fake TikTok is started.
+# Any variable of docs/deploy.md#configuration already set in the environment wins over the
+# defaults below. With AWS_ENDPOINT_URL set no moto is started; with TIKTOK_API_URL set no fake
+# TikTok is started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,5 +1,5 @@
 //! `infra/permissions.yaml`, compiled in: what each function's code calls on AWS and why. The
-//! least-privilege test holds the template, the README and the calls the tests observe to it.
+//! least-privilege test holds the template, docs/deploy.md and the calls the tests observe to it.
 
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,7 +52,8 @@ impl Permissions {
             .unwrap_or_default()
     }
 
-    /// The README's table: one row per grant, functions alphabetically, grants as listed.
+    /// The table in docs/deploy.md ("Permissions"): one row per grant, functions alphabetically,
+    /// grants as listed.
     pub fn markdown_table(&self) -> String {
         let mut table = String::from("| Function | May call | Why |\n|---|---|---|\n");
         for (function, grants) in &self.0 {

@@ -240,7 +240,7 @@ impl SecretDefinition {
 #[derive(Debug, Clone)]
 pub struct FunctionDefinition {
     pub logical_id: String,
-    /// `Metadata.BuildProperties.Binary`: the Cargo binary, as DESIGN.md names functions.
+    /// `Metadata.BuildProperties.Binary`: the Cargo binary, named as in the table of README.md#api.
     pub binary: String,
     /// Every statement of its inline policies.
     pub statements: Vec<Statement>,

@@ -1,6 +1,6 @@
 //! A local fake of TikTok's OAuth v2 and Display API servers, quirks included, for tests and
 //! `make dev`. It is as strict as TikTok where TikTok's behaviour is known (see
-//! `TIKTOK_API.md`) and lenient only where it is undocumented.
+//! docs/tiktok.md) and lenient only where it is undocumented.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

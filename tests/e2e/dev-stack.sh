@@ -124,10 +124,11 @@ call "$api/user-info/"
 [ "$(calls token)" = $((refreshes + 1)) ] || fail "user-info did not refresh the token exactly once"
 pass
 
-# The scheduled job, invoked as the README shows, with Alice due: this stack's job runs "once a
-# day" (REFRESH_INTERVAL_MINUTES=1440 above), so keepalive's next refresh (tomorrow) is before its
-# next run. cargo lambda invoke sends a duration where Lambda sends an epoch deadline; the job
-# must still refresh (it used to stop at once: remaining = due, complete = false).
+# The scheduled job, invoked as docs/operations.md#token-refresh shows, with Alice due: this
+# stack's job runs "once a day" (REFRESH_INTERVAL_MINUTES=1440 above), so keepalive's next refresh
+# (tomorrow) is before its next run. cargo lambda invoke sends a duration where Lambda sends an
+# epoch deadline; the job must still refresh (it used to stop at once: remaining = due, complete =
+# false).
 refreshes=$(calls token)
 run=$(cargo lambda invoke -A 127.0.0.1 -P "$DEV_FUNCTIONS_PORT" token-refresh \
   --data-file events/token-refresh/scheduled.json 2>"$DEV_STATE_DIR/invoke.err") ||
@@ -139,7 +140,7 @@ call "$api/user-info/"
 [ "$status" = 200 ] || fail "user-info after the job's refresh answered $status: $body"
 pass
 
-# Publishing, as the README's walkthrough does: Bob (a private account) grants posting; his
+# Publishing, as the walkthrough of docs/publishing.md does: Bob (a private account) grants posting; his
 # creator info; a Direct Post by chunked upload, kept idempotent; its status to completion; the
 # fake TikTok's webhooks reaching the webhook function.
 # Compile the webhook function first: the fake retries a delivery for ~13 s only (TikTok: 72 h).

@@ -1,5 +1,6 @@
-//! The sample events in `events/` (used with `cargo lambda invoke --data-file` and in the README)
-//! parse as real API Gateway events and produce the documented answers.
+//! The sample events in `events/` (used with `cargo lambda invoke --data-file` and in
+//! docs/development.md#invoking-a-function-with-a-sample-event) parse as real API Gateway events
+//! and produce the documented answers.
 
 use fake_tiktok::Endpoint;
 use integration_tests::api::answer;

@@ -1,8 +1,8 @@
 //! Least privilege, read off `infra/template.yaml`: each function's role may do exactly what
 //! `infra/permissions.yaml` says its code needs, on only those resources, and nothing may Scan,
 //! use a wildcard, or touch the KMS key without naming the encryption context's purpose. The
-//! README's table is the same list. (`aws_round_trips.rs` checks the other direction: every call
-//! the tests see a function make is on its list.)
+//! table in docs/deploy.md ("Permissions") is the same list. (`aws_round_trips.rs` checks the
+//! other direction: every call the tests see a function make is on its list.)
 
 use devstack::permissions::Permissions;
 use devstack::template::{FunctionDefinition, Statement, Template, Value, describe};
@@ -334,18 +334,18 @@ fn the_key_is_usable_only_under_a_purpose() {
 }
 
 #[test]
-fn the_readme_lists_the_same_permissions() {
-    let readme = include_str!("../../README.md");
+fn the_deploy_doc_lists_the_same_permissions() {
+    let doc = include_str!("../../docs/deploy.md");
     let table = Permissions::ours().expect("permissions").markdown_table();
     let (begin, end) = ("<!-- permissions:begin -->\n", "<!-- permissions:end -->");
-    let block = readme
+    let block = doc
         .split_once(begin)
         .and_then(|(_, rest)| rest.split_once(end))
         .map(|(block, _)| block)
-        .expect("README.md has a permissions:begin/end block");
+        .expect("docs/deploy.md has a permissions:begin/end block");
     assert_eq!(
         block, table,
-        "README.md's permissions table is out of date; replace it with:\n{table}"
+        "docs/deploy.md's permissions table is out of date; replace it with:\n{table}"
     );
 }
 

@@ -16,7 +16,7 @@ use integration_tests::{Stack, StackOptions};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
-/// The routes that need the app JWT (DESIGN.md §2), as (method, path).
+/// The routes that need the app JWT (README.md#api, docs/deploy.md#app-jwts), as (method, path).
 const AUTHENTICATED: [(&str, &str); 10] = [
     ("GET", "/tiktok/authorize"),
     ("GET", "/tiktok/me"),

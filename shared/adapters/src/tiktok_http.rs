@@ -1,6 +1,6 @@
 //! The reqwest adapter of `TikTokApi`: form-encoded OAuth calls, the v2 JSON API with its
 //! mandatory trailing slashes, answers read up to a cap. What an answer means is decided by the
-//! domain's pure parsers (`connect_domain::tiktok::wire`). TIKTOK_API.md §2–§4, §7.
+//! domain's pure parsers (`connect_domain::tiktok::wire`); docs/tiktok.md#quirks.
 
 use url::Url;
 

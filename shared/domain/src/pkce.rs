@@ -1,5 +1,5 @@
 //! PKCE (RFC 7636) in the two flavours TikTok is known to verify: hex SHA-256 (Login Kit for
-//! Desktop) and base64url SHA-256 (the RFC, used by web libraries). TIKTOK_API.md §1.2.
+//! Desktop) and base64url SHA-256 (the RFC, used by web libraries). docs/tiktok.md#pkce-flavours.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -1,5 +1,5 @@
 //! Keeping an account's tokens usable: refresh ahead of expiry or after TikTok refused the access
-//! token, with rotation stored atomically and races settled in DynamoDB (DESIGN.md §4 "Rotation").
+//! token, with rotation stored atomically and races settled in DynamoDB (docs/operations.md#races).
 //!
 //! The protocol, per account:
 //! 1. Take a *refresh lease* with a conditional write that requires the token version we read and

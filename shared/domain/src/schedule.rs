@@ -1,7 +1,8 @@
 //! When the scheduled `token-refresh` job should next refresh an account: the *refresh policy*.
 //!
-//! Every function that calls TikTok refreshes on demand (DESIGN.md §4), so the job is not needed
-//! to keep requests working; it exists to (1) find dead grants before a person does (an
+//! Every function that calls TikTok refreshes on demand (docs/operations.md#token-refresh), so the
+//! job is not needed to keep requests working; it exists to (1) find dead grants before a person
+//! does (an
 //! `invalid_grant` turns the account `reauth_required`, which the app can show), (2) keep every
 //! rotating refresh token exercised so none can lapse through idleness, and (3) report refresh
 //! tokens that near their end (refreshing does not extend them), so the app can ask for a

@@ -1,5 +1,5 @@
 //! The one error type every HTTP function answers with, and the one place mapping it to a status
-//! and a JSON body (DESIGN.md §3). 5xx bodies are generic; the cause goes to the log.
+//! and a JSON body (README.md#api). 5xx bodies are generic; the cause goes to the log.
 
 use lambda_http::Body;
 use lambda_http::http::{HeaderValue, Response, StatusCode, header};
@@ -37,7 +37,8 @@ pub enum ApiError {
     },
     /// TikTok failed or answered something unusable, after bounded retries.
     TikTok { tiktok_log_id: Option<String> },
-    /// TikTok refused to post for a reason the person can act on (its own code, §6.3).
+    /// TikTok refused to post for a reason the person can act on (its own code,
+    /// docs/tiktok.md#video-init-and-tiktoks-refusals).
     PostingRefused {
         code: &'static str,
         tiktok_log_id: Option<String>,
@@ -210,8 +211,8 @@ impl ApiError {
     }
 }
 
-/// TikTok's posting refusals (TIKTOK_API.md §6.2–§6.4): the codes the API passes on as they
-/// are, with their status and what the person can do about each.
+/// TikTok's posting refusals (docs/tiktok.md#video-init-and-tiktoks-refusals): the codes the API
+/// passes on as they are, with their status and what the person can do about each.
 pub const POSTING_REFUSALS: [(&str, StatusCode, &str); 8] = [
     (
         "spam_risk_too_many_posts",

@@ -1,6 +1,6 @@
 //! Who is calling: the app user, proven by a JWT the app's back end signed: HS256 with
 //! `app_jwt_secret` (and `app_jwt_secret_next` during a rotation), or EdDSA/ES256 with a private
-//! key whose public half is in `APP_JWT_PUBLIC_KEYS` (DESIGN.md §2).
+//! key whose public half is in `APP_JWT_PUBLIC_KEYS` (docs/deploy.md#app-jwts).
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};

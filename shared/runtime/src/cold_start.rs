@@ -158,7 +158,7 @@ fn strong(
     if value.trim().to_ascii_uppercase().starts_with("REPLACE") {
         return Err(Some((
             field,
-            "is still the placeholder: put your value in (README \"Deploy\")",
+            "is still the placeholder: put your value in (docs/deploy.md)",
         )));
     }
     if value.len() < minimum {

@@ -1,4 +1,5 @@
-//! Typed configuration read once per cold start from the environment (DESIGN.md §5).
+//! Typed configuration read once per cold start from the environment
+//! (docs/deploy.md#configuration).
 //!
 //! A missing or malformed variable stops the cold start with an error naming the variable and how to
 //! fix it; nothing is read from the environment after start-up.

@@ -1,4 +1,4 @@
-//! An app user's TikTok accounts: finding one, listing them, disconnecting (DESIGN.md §3).
+//! An app user's TikTok accounts: finding one, listing them, disconnecting (README.md#api).
 //! Every lookup is keyed by the app user from the JWT, so another user's `open_id` is simply
 //! not found.
 

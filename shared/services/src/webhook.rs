@@ -1,6 +1,6 @@
-//! `POST /tiktok/webhook`: TikTok's events (TIKTOK_API.md §9). The `TikTok-Signature` is checked
-//! over the raw body before anything is read; each body is processed once (TikTok delivers at
-//! least once, for up to 72 hours, with no event id, so the body's hash is the id).
+//! `POST /tiktok/webhook`: TikTok's events (docs/tiktok.md#webhooks). The `TikTok-Signature` is
+//! checked over the raw body before anything is read; each body is processed once (TikTok
+//! delivers at least once, for up to 72 hours, with no event id, so the body's hash is the id).
 
 use hmac::{Hmac, Mac as _};
 use serde::Deserialize;

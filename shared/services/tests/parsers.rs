@@ -96,7 +96,7 @@ fn check(v: &JwtVerifier, token: &str) -> Option<AppUser> {
     v.verify_header(Some(&format!("Bearer {token}")))
 }
 
-/// DESIGN.md §2: 1–256 printable characters.
+/// docs/deploy.md#app-jwts: 1–256 printable characters.
 fn subject() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-zA-Z0-9_.@|:-]{1,64}",
@@ -770,7 +770,7 @@ proptest! {
     }
 }
 
-/// A complete token answer as TikTok sends it (TIKTOK_API.md §2.3).
+/// A complete token answer as TikTok sends it (docs/tiktok.md#the-token-endpoint).
 fn token_body() -> impl Strategy<Value = BTreeMap<&'static str, Value>> {
     (
         "act\\.[A-Za-z0-9*!._-]{1,60}",

@@ -3,7 +3,7 @@ use url::form_urlencoded::byte_serialize;
 
 use crate::scope::ScopeSet;
 
-/// Everything that goes into TikTok's authorize URL (DESIGN.md §3).
+/// Everything that goes into TikTok's authorize URL (docs/tiktok.md#the-authorize-url).
 pub struct AuthorizeRequest<'a> {
     pub auth_url: &'a Url,
     pub client_key: &'a str,

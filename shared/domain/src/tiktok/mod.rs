@@ -25,7 +25,8 @@ pub use wire::{
 use crate::scope::ScopeSet;
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, RefreshToken};
 
-/// What TikTok's token endpoint grants (flat JSON, TIKTOK_API.md §2.3), for a code or a refresh.
+/// What TikTok's token endpoint grants (flat JSON, docs/tiktok.md#the-token-endpoint), for a code
+/// or a refresh.
 #[derive(Debug, Clone)]
 pub struct TokenGrant {
     pub open_id: String,
@@ -68,7 +69,8 @@ pub struct Profile {
     pub video_count: Option<i64>,
 }
 
-/// One public video (TIKTOK_API.md §5.3). `id` stays a string: it has 19 digits.
+/// One public video (docs/tiktok.md#video-list-and-the-video-object). `id` stays a string: it has
+/// 19 digits.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Video {
     pub id: String,

@@ -1,6 +1,6 @@
-//! TikTok's Content Posting API (TIKTOK_API.md §6): creator info, video init (Direct Post and
-//! upload to inbox, from a URL or by chunked upload) and status fetch. Types and pure parsers;
-//! the HTTP calls live with the other calls in `http.rs`.
+//! TikTok's Content Posting API (docs/tiktok.md#content-posting): creator info, video init
+//! (Direct Post and upload to inbox, from a URL or by chunked upload) and status fetch. Types and
+//! pure parsers; the HTTP calls live with the other calls in `http.rs`.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +12,8 @@ pub const DIRECT_INIT_PATH: &str = "/v2/post/publish/video/init/";
 pub const INBOX_INIT_PATH: &str = "/v2/post/publish/inbox/video/init/";
 pub const STATUS_PATH: &str = "/v2/post/publish/status/fetch/";
 
-/// What a creator may do, which an app must show before every post (TIKTOK_API.md §6.2).
+/// What a creator may do, which an app must show before every post
+/// (docs/tiktok.md#creator-info).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatorInfo {
     pub creator_avatar_url: Option<String>,
@@ -151,7 +152,8 @@ impl std::fmt::Debug for InitAnswer {
     }
 }
 
-/// TikTok's publish statuses (§6.7), ranked so a late or repeated answer never moves a post back.
+/// TikTok's publish statuses (docs/tiktok.md#publish-status), ranked so a late or repeated answer
+/// never moves a post back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PublishState {
     ProcessingUpload,

@@ -1,6 +1,8 @@
 //! TikTok's wire format: the v2 JSON envelope, the flat OAuth token answer, and the quirks the
-//! parsers absorb (errors with HTTP 200, ids as numbers or strings, `x-tt-logid`). Pure functions
-//! over a `RawAnswer`, so they run on arbitrary bytes without a server (fuzzing, the fake).
+//! parsers absorb (errors with HTTP 200, ids as numbers or strings, `x-tt-logid`):
+//! docs/tiktok.md#quirks, docs/tiktok.md#the-token-endpoint and
+//! docs/tiktok.md#the-v2-envelope-and-api-errors. Pure functions over a `RawAnswer`, so they run
+//! on arbitrary bytes without a server (fuzzing, the fake).
 
 use http::HeaderMap;
 use http::header::RETRY_AFTER;

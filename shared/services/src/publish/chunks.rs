@@ -1,5 +1,6 @@
-//! TikTok's chunk rules for `FILE_UPLOAD` (TIKTOK_API.md §6.5), as a plan the client follows:
-//! the Lambda never carries the video, the client PUTs each chunk to TikTok's `upload_url`.
+//! TikTok's chunk rules for `FILE_UPLOAD` (docs/tiktok.md#chunked-upload), as a plan the client
+//! follows: the Lambda never carries the video, the client PUTs each chunk to TikTok's
+//! `upload_url`.
 //!
 //! Rules: a video under 5 MB goes whole (one chunk, `chunk_size == video_size`); otherwise every
 //! chunk is 5–64 MB, `total_chunk_count = floor(video_size / chunk_size)` and the last chunk

@@ -1,5 +1,6 @@
 //! Posting videos (`/tiktok/publish…`): creator info, starting a post without ever posting
-//! twice, and following its status. TIKTOK_API.md §6; the README has the contract.
+//! twice, and following its status. TikTok's side: docs/tiktok.md#content-posting; the contract:
+//! docs/publishing.md.
 
 mod chunks;
 mod request;
@@ -29,8 +30,8 @@ use connect_http::api_error::ApiError;
 use connect_http::query::Query;
 use connect_http::response;
 
-/// TikTok's per-token limits (TIKTOK_API.md §6.1), counted per account and minute here so a
-/// busy app is told to wait instead of being throttled by TikTok.
+/// TikTok's per-token limits (docs/tiktok.md#posting-endpoints-and-per-token-limits), counted per
+/// account and minute here so a busy app is told to wait instead of being throttled by TikTok.
 pub const INIT_PER_MINUTE: u32 = 6;
 pub const STATUS_PER_MINUTE: u32 = 30;
 pub const CREATOR_INFO_PER_MINUTE: u32 = 20;
