@@ -33,8 +33,8 @@ pub type TestAuthorize = authorize::App<DynamoStateStore, KmsCipher, OffsetClock
 /// What `user-info`, `video-list` and `accounts` hold (the same wiring for all three).
 pub type TestUserApi = LiveUserApi<OffsetClock>;
 pub type TestJob = token_refresh::LiveJob<OffsetClock>;
-pub type TestPublishApi = connect_runtime::cold_start::LivePublishApi<OffsetClock>;
-pub type TestWebhookApi = connect_runtime::cold_start::LiveWebhookApi<OffsetClock>;
+pub type TestPublishApi = publish::LivePublishApi<OffsetClock>;
+pub type TestWebhookApi = webhook::LiveWebhookApi<OffsetClock>;
 pub type TestCallback =
     CallbackService<DynamoStateStore, DynamoAccountStore, KmsCipher, TikTokHttp, OffsetClock>;
 
@@ -246,12 +246,13 @@ impl Stack {
             aws,
             secrets,
         };
-        let authorize = authorize::App::wire(&cold, clock.clone()).expect("authorize wiring");
+        let authorize = authorize::wire(&cold, clock.clone()).expect("authorize wiring");
         let callback = callback::wire(&cold, clock.clone()).expect("callback wiring");
         let api = cold.user_api(clock.clone()).expect("user api wiring");
         let job = token_refresh::wire(&cold, clock.clone()).expect("job wiring");
-        let publish = cold.publish_api(clock.clone()).expect("publish wiring");
-        let webhook = std::sync::Arc::new(cold.webhook_api(clock.clone()).expect("webhook wiring"));
+        let publish = publish::wire(&cold, clock.clone()).expect("publish wiring");
+        let webhook =
+            std::sync::Arc::new(webhook::wire(&cold, clock.clone()).expect("webhook wiring"));
         let ColdStart { config, aws, .. } = cold;
         let accounts = callback.accounts.clone();
         let cipher = callback.cipher.clone();

@@ -218,29 +218,28 @@ async fn each_function_holds_only_the_secrets_it_was_given() {
     };
     let clock = connect_domain::clock::SystemClock;
 
-    let webhook = load(true, false).await;
-    assert!(webhook.secrets.app_jwt_secret.is_none());
-    assert!(webhook.webhook_api(clock).is_ok());
-    assert!(callback::wire(&webhook, clock).is_ok());
-    assert!(token_refresh::wire(&webhook, clock).is_ok());
-    let no_jwt = webhook
+    let tiktok_only = load(true, false).await;
+    assert!(tiktok_only.secrets.app_jwt_secret.is_none());
+    assert!(webhook::wire(&tiktok_only, clock).is_ok());
+    assert!(callback::wire(&tiktok_only, clock).is_ok());
+    assert!(token_refresh::wire(&tiktok_only, clock).is_ok());
+    let no_jwt = tiktok_only
         .user_api(clock)
         .err()
         .expect("no JWT key")
         .to_string();
     assert!(no_jwt.contains("APP_JWT_SECRET_ID"), "{no_jwt}");
-    assert!(authorize::App::wire(&webhook, clock).is_err());
+    assert!(authorize::wire(&tiktok_only, clock).is_err());
 
-    let authorize = load(false, true).await;
-    assert!(authorize.secrets.tiktok_client_secret.is_none());
-    assert!(authorize::App::wire(&authorize, clock).is_ok());
-    let no_client = authorize
-        .webhook_api(clock)
+    let jwt_only = load(false, true).await;
+    assert!(jwt_only.secrets.tiktok_client_secret.is_none());
+    assert!(authorize::wire(&jwt_only, clock).is_ok());
+    let no_client = webhook::wire(&jwt_only, clock)
         .err()
         .expect("no client secret")
         .to_string();
     assert!(no_client.contains("TIKTOK_SECRET_ID"), "{no_client}");
-    assert!(callback::wire(&authorize, clock).is_err());
+    assert!(callback::wire(&jwt_only, clock).is_err());
 
     assert!(load(true, true).await.user_api(clock).is_ok());
 }

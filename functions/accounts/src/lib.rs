@@ -10,9 +10,16 @@ use connect_domain::store::{AccountStore, PendingConnectionStore};
 use connect_domain::tiktok::TikTokApi;
 use connect_http::api_error::ApiError;
 use connect_http::handler::{self, UserApi};
+use connect_runtime::cold_start::{ColdStart, LiveUserApi, StartError};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt as _, Response};
 
+/// Wires the real adapters; `clock` is `SystemClock` in production (tests move time).
+pub fn wire<K: Clock>(cold: &ColdStart, clock: K) -> Result<LiveUserApi<K>, StartError> {
+    cold.user_api(clock)
+}
+
+/// Answers one request (errors as their JSON response).
 pub async fn handle<A, C, T, K>(
     api: &UserApi<A, C, T, K>,
     request: Request,
@@ -111,17 +118,12 @@ fn route(request: &Request) -> Result<Route, ApiError> {
         return Ok(Route::Account(open_id.to_owned()));
     }
     let path = request.raw_http_path();
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let segments = handler::path_segments(path);
     let rest = match segments.as_slice() {
         ["tiktok", rest @ ..] => rest,
         rest => rest,
     };
-    let decode = |raw: &str| {
-        percent_encoding::percent_decode_str(raw)
-            .decode_utf8()
-            .map(|v| v.into_owned())
-            .map_err(|_| ApiError::InvalidRequest("the path is not valid UTF-8".into()))
-    };
+    let decode = |raw: &str| handler::decode_segment(raw, "the path");
     match rest {
         [] | ["accounts"] => Ok(Route::Accounts),
         ["connections", id] => Ok(Route::Connection(decode(id)?)),

@@ -21,21 +21,23 @@ pub struct App<S, C, K> {
 /// The production wiring: DynamoDB states, KMS for the PKCE verifier, the system clock.
 pub type LiveApp = App<DynamoStateStore, KmsCipher, SystemClock>;
 
-impl<K: Clock> App<DynamoStateStore, KmsCipher, K> {
-    /// Wires the real adapters; `clock` is `SystemClock` in production (tests move time).
-    pub fn wire(cold: &ColdStart, clock: K) -> Result<Self, StartError> {
-        Ok(Self {
-            service: AuthorizeService {
-                states: cold.states(),
-                cipher: cold.cipher(),
-                clock,
-                settings: ConnectSettings::from(&cold.config),
-            },
-            jwt: cold.jwt_verifier()?,
-        })
-    }
+/// Wires the real adapters; `clock` is `SystemClock` in production (tests move time).
+pub fn wire<K: Clock>(
+    cold: &ColdStart,
+    clock: K,
+) -> Result<App<DynamoStateStore, KmsCipher, K>, StartError> {
+    Ok(App {
+        service: AuthorizeService {
+            states: cold.states(),
+            cipher: cold.cipher(),
+            clock,
+            settings: ConnectSettings::from(&cold.config),
+        },
+        jwt: cold.jwt_verifier()?,
+    })
 }
 
+/// Answers one request (errors as their JSON response).
 pub async fn handle<S: StateStore, C: TokenCipher, K: Clock>(
     app: &App<S, C, K>,
     request: Request,

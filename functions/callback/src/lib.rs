@@ -35,6 +35,7 @@ pub fn wire<K: Clock>(
     })
 }
 
+/// Completes the connect and redirects the browser back to the app, whatever happened.
 pub async fn handle<S, A, C, T, K>(
     app: &CallbackService<S, A, C, T, K>,
     request: Request,

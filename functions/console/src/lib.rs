@@ -5,6 +5,8 @@ pub mod page;
 
 use lambda_http::{Body, Request, Response};
 
+use connect_runtime::config::ConfigError;
+
 use crate::page::{ConsolePage, ConsoleSettings, TemplateError};
 
 /// The page's template: HTML, CSS and JavaScript in one file, no build step.
@@ -15,6 +17,23 @@ pub fn page(settings: &ConsoleSettings) -> Result<ConsolePage, TemplateError> {
     ConsolePage::render(TEMPLATE, settings)
 }
 
+/// Why the page could not be built at cold start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A variable the page reads is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The template is not what the renderer expects.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+}
+
+/// Renders the page once from the environment: no AWS client, no secret.
+pub fn wire() -> Result<ConsolePage, StartError> {
+    Ok(page(&ConsoleSettings::from_env()?)?)
+}
+
+/// Serves the page (`GET`), or a 405.
 pub async fn handle(
     page: &ConsolePage,
     request: Request,

@@ -1,13 +1,4 @@
-use lambda_http::{Error, service_fn};
-
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    connect_runtime::telemetry::init();
-    let cold = connect_runtime::cold_start::ColdStart::load()
-        .await
-        .inspect_err(|e| {
-            tracing::error!(error = %e, "cold start failed");
-        })?;
-    let api = cold.publish_api(connect_domain::clock::SystemClock)?;
-    lambda_http::run(service_fn(|request| publish::handle(&api, request))).await
+async fn main() -> Result<(), connect_runtime::serve::Error> {
+    connect_runtime::serve::serve(publish::wire, publish::handle).await
 }

@@ -5,8 +5,15 @@ use connect_domain::clock::Clock;
 use connect_domain::store::AccountStore;
 use connect_domain::tiktok::TikTokApi;
 use connect_http::handler::{UserApi, deadline};
+use connect_runtime::cold_start::{ColdStart, LiveUserApi, StartError};
 use lambda_http::{Body, Request, Response};
 
+/// Wires the real adapters; `clock` is `SystemClock` in production (tests move time).
+pub fn wire<K: Clock>(cold: &ColdStart, clock: K) -> Result<LiveUserApi<K>, StartError> {
+    cold.user_api(clock)
+}
+
+/// Answers one request (errors as their JSON response).
 pub async fn handle<A, C, T, K>(
     api: &UserApi<A, C, T, K>,
     request: Request,

@@ -1,15 +1,4 @@
-use lambda_http::{Error, service_fn};
-
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    connect_runtime::telemetry::init();
-    let cold = connect_runtime::cold_start::ColdStart::load()
-        .await
-        .inspect_err(|e| {
-            tracing::error!(error = %e, "cold start failed");
-        })?;
-    let api = cold
-        .webhook_api(connect_domain::clock::SystemClock)
-        .inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
-    lambda_http::run(service_fn(|request| webhook::handle(&api, request))).await
+async fn main() -> Result<(), connect_runtime::serve::Error> {
+    connect_runtime::serve::serve(webhook::wire, webhook::handle).await
 }

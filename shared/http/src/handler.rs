@@ -55,6 +55,20 @@ pub fn query(request: &Request) -> Result<Query, ApiError> {
     Query::parse(request.uri().query()).map_err(|e| ApiError::InvalidRequest(e.message()))
 }
 
+/// The raw path's non-empty segments, still percent-encoded: how a function routes under
+/// `cargo lambda watch`, which has no API Gateway routes and so no path parameters.
+pub fn path_segments(raw_path: &str) -> Vec<&str> {
+    raw_path.split('/').filter(|s| !s.is_empty()).collect()
+}
+
+/// A path segment that carries an id, percent-decoded once; `what` names it in the 400.
+pub fn decode_segment(raw: &str, what: &str) -> Result<String, ApiError> {
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map(|value| value.into_owned())
+        .map_err(|_| ApiError::InvalidRequest(format!("{what} is not valid UTF-8")))
+}
+
 /// The response for a handler's result: errors become their JSON error response.
 pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
     result.unwrap_or_else(|error| error.to_response())

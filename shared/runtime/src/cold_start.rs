@@ -20,18 +20,11 @@ use connect_domain::refresh::{RefreshPolicy, TokenKeeper};
 use connect_domain::secret::{ClientSecret, JwtSecret};
 use connect_http::handler::UserApi;
 use connect_http::jwt::JwtVerifier;
-use connect_services::publish::PublishApi;
-use connect_services::webhook::WebhookApi;
 
 /// The token keeper over the real adapters; decryptions are cached for the warm environment.
 pub type LiveKeeper<K> = TokenKeeper<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K>;
 /// The app-user functions' state over the real adapters.
 pub type LiveUserApi<K> = UserApi<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K>;
-/// What the `publish` function builds once per cold start.
-pub type LivePublishApi<K> =
-    PublishApi<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K, DynamoPublishStore>;
-/// What the `webhook` function builds once per cold start.
-pub type LiveWebhookApi<K> = WebhookApi<DynamoAccountStore, DynamoPublishStore, K>;
 
 /// The timeouts of every AWS client.
 pub fn aws_timeouts() -> TimeoutConfig {
@@ -439,23 +432,6 @@ impl ColdStart {
 
     pub fn publishes(&self) -> DynamoPublishStore {
         DynamoPublishStore::new(self.aws.dynamodb.clone(), &self.config.table_name)
-    }
-
-    pub fn publish_api<K: Clock>(&self, clock: K) -> Result<LivePublishApi<K>, StartError> {
-        Ok(PublishApi {
-            user: self.user_api(clock)?,
-            store: self.publishes(),
-        })
-    }
-
-    pub fn webhook_api<K: Clock>(&self, clock: K) -> Result<LiveWebhookApi<K>, StartError> {
-        Ok(WebhookApi {
-            accounts: self.accounts(),
-            store: self.publishes(),
-            client_key: self.config.tiktok_client_key.clone(),
-            client_secret: self.secrets.client_secret()?.clone(),
-            clock,
-        })
     }
 
     pub fn user_api<K: Clock>(&self, clock: K) -> Result<LiveUserApi<K>, StartError> {

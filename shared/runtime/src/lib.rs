@@ -3,4 +3,5 @@
 
 pub mod cold_start;
 pub mod config;
+pub mod serve;
 pub mod telemetry;

@@ -6,10 +6,6 @@ use hmac::{Hmac, Mac as _};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, Response};
-
-use connect_domain::clock::Clock;
 use connect_domain::secret::ClientSecret;
 use connect_domain::store::{AccountStore, PublishStore, StatusUpdate};
 use connect_domain::tiktok::{PublishState, post_id_string};
@@ -239,48 +235,6 @@ async fn act(
         .map_err(crate::accounts::store_failed)?;
     tracing::info!(event = %event, publish_id = %short(publish_id), status = state.as_str(), applied = matches!(written, connect_domain::store::Written::Yes), "publish status from webhook");
     Ok(Outcome::Processed(event))
-}
-
-/// What the `webhook` function builds once per cold start.
-pub struct WebhookApi<A, P, K> {
-    pub accounts: A,
-    pub store: P,
-    pub client_key: String,
-    pub client_secret: ClientSecret,
-    pub clock: K,
-}
-
-impl<A: AccountStore, P: PublishStore, K: Clock> WebhookApi<A, P, K> {
-    /// `POST /tiktok/webhook`: 200 `{"ok":true}` (with `"duplicate":true` for a repeat) once
-    /// the event is verified and handled; 401 for a bad signature, 400 for a bad body.
-    pub async fn respond(&self, request: &Request) -> Response<Body> {
-        connect_http::handler::respond(self.route(request).await)
-    }
-
-    async fn route(&self, request: &Request) -> Result<Response<Body>, ApiError> {
-        if request.method() != Method::POST {
-            return Err(ApiError::MethodNotAllowed("POST"));
-        }
-        let body: &[u8] = request.body();
-        if body.len() > MAX_BODY_BYTES {
-            return Err(ApiError::InvalidRequest(format!(
-                "the body must be at most {MAX_BODY_BYTES} bytes"
-            )));
-        }
-        let now = self.clock.now();
-        // Header names are case-insensitive in HTTP (TikTok's docs spell it two ways).
-        let signature = request
-            .headers()
-            .get("tiktok-signature")
-            .map(|v| v.as_bytes());
-        verify_signature(signature, body, &self.client_secret, now)?;
-        let outcome = receive(&self.accounts, &self.store, &self.client_key, body, now).await?;
-        let answer = match outcome {
-            Outcome::Duplicate => serde_json::json!({ "ok": true, "duplicate": true }),
-            Outcome::Processed(_) | Outcome::Ignored(_) => serde_json::json!({ "ok": true }),
-        };
-        Ok(connect_http::response::json(StatusCode::OK, &answer))
-    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,7 @@
 mod chunks;
 mod request;
 
-use lambda_http::http::{HeaderValue, Method, StatusCode};
-use lambda_http::{Body, Request, RequestExt as _, Response};
+use lambda_http::http::StatusCode;
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -28,7 +27,6 @@ use connect_domain::tiktok::{
 };
 use connect_http::api_error::ApiError;
 use connect_http::query::Query;
-use connect_http::response;
 
 /// TikTok's per-token limits (docs/tiktok.md#posting-endpoints-and-per-token-limits), counted per
 /// account and minute here so a busy app is told to wait instead of being throttled by TikTok.
@@ -622,113 +620,4 @@ where
             .unwrap_or(record),
     };
     Ok(PublishView::of(latest, "tiktok"))
-}
-
-/// What the `publish` function builds once per cold start.
-pub struct PublishApi<A, C, T, K, P> {
-    pub user: connect_http::handler::UserApi<A, C, T, K>,
-    pub store: P,
-}
-
-/// The route of a request to the `publish` function.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
-    /// `POST /tiktok/publish`
-    Start,
-    /// `GET /tiktok/publish/creator-info`
-    CreatorInfo,
-    /// `GET /tiktok/publish/{publish_id}`
-    Status(String),
-}
-
-impl Route {
-    /// From API Gateway's `publish_id` path parameter, or else the path after the first
-    /// `publish` segment (`cargo lambda watch` has no routes).
-    pub fn of(path_parameter: Option<&str>, raw_path: &str) -> Result<Self, ApiError> {
-        if let Some(id) = path_parameter {
-            return Ok(Self::Status(id.to_owned()));
-        }
-        let segments: Vec<&str> = raw_path.split('/').filter(|s| !s.is_empty()).collect();
-        let rest = match segments.iter().position(|s| *s == "publish") {
-            Some(at) => &segments[at + 1..],
-            None => &segments[..],
-        };
-        match rest {
-            [] => Ok(Self::Start),
-            ["creator-info"] => Ok(Self::CreatorInfo),
-            [raw] => percent_encoding::percent_decode_str(raw)
-                .decode_utf8()
-                .map(|id| Self::Status(id.into_owned()))
-                .map_err(|_| ApiError::InvalidRequest("publish_id is not valid UTF-8".into())),
-            _ => Err(ApiError::InvalidRequest(
-                "the path must be /tiktok/publish, /tiktok/publish/creator-info or /tiktok/publish/{publish_id}".into(),
-            )),
-        }
-    }
-
-    /// The one method each route answers.
-    pub fn method(&self) -> (&'static Method, &'static str) {
-        match self {
-            Self::Start => (&Method::POST, "POST"),
-            Self::CreatorInfo | Self::Status(_) => (&Method::GET, "GET"),
-        }
-    }
-}
-
-impl<A, C, T, K, P> PublishApi<A, C, T, K, P>
-where
-    A: AccountStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-    P: PublishStore,
-{
-    /// Routes, checks method and JWT, and answers (errors as their JSON response).
-    pub async fn respond(&self, request: &Request) -> Response<Body> {
-        connect_http::handler::respond(self.route(request).await)
-    }
-
-    async fn route(&self, request: &Request) -> Result<Response<Body>, ApiError> {
-        let route = Route::of(
-            request.path_parameters().first("publish_id"),
-            request.raw_http_path(),
-        )?;
-        let (method, allow) = route.method();
-        if request.method() != method {
-            return Err(ApiError::MethodNotAllowed(allow));
-        }
-        let user = connect_http::handler::app_user(&self.user.jwt, request)?;
-        let query = connect_http::handler::query(request)?;
-        let keeper = &self.user.keeper;
-        let deadline = connect_http::handler::deadline();
-        match route {
-            Route::CreatorInfo => {
-                let info = creator_info(keeper, &self.store, &user, &query, deadline).await?;
-                Ok(response::json(StatusCode::OK, &info))
-            }
-            Route::Status(publish_id) => {
-                let view =
-                    status(keeper, &self.store, &user, &publish_id, &query, deadline).await?;
-                Ok(response::json(StatusCode::OK, &view))
-            }
-            Route::Start => {
-                query.only(&[]).map_err(ApiError::InvalidRequest)?;
-                let key = parse_idempotency_key(
-                    request
-                        .headers()
-                        .get("idempotency-key")
-                        .map(|v| v.as_bytes()),
-                )?;
-                let answer =
-                    start(keeper, &self.store, &user, key, request.body(), deadline).await?;
-                let mut response = response::json(answer.status, &answer.body);
-                if answer.replayed {
-                    response
-                        .headers_mut()
-                        .insert("idempotent-replayed", HeaderValue::from_static("true"));
-                }
-                Ok(response)
-            }
-        }
-    }
 }
