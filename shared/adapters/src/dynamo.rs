@@ -137,6 +137,7 @@ pub struct DynamoStateStore {
 }
 
 impl DynamoStateStore {
+    /// A store on `table` (`TABLE_NAME`), the one table all the ports share.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
@@ -239,6 +240,7 @@ pub struct DynamoAccountStore {
 }
 
 impl DynamoAccountStore {
+    /// A store on `table` (`TABLE_NAME`), the one table all the ports share.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,

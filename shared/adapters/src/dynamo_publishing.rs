@@ -15,6 +15,8 @@ const PUBLISH_SK: &str = "PUBLISH";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 const WEBHOOK_SK: &str = "WEBHOOK";
 
+/// Posts, `Idempotency-Key` claims, per-account call windows and webhook deliveries in DynamoDB,
+/// in the same table as the accounts.
 #[derive(Debug, Clone)]
 pub struct DynamoPublishStore {
     client: Client,
@@ -22,6 +24,7 @@ pub struct DynamoPublishStore {
 }
 
 impl DynamoPublishStore {
+    /// A store on `table` (`TABLE_NAME`), the one table all the ports share.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,

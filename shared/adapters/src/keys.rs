@@ -2,7 +2,10 @@
 
 use connect_domain::store::{ConnectionKey, StateKey};
 
+/// The table's partition key attribute (a string). The devstack tests check that it and the
+/// other key and index names match `infra/template.yaml`.
 pub const TABLE_HASH_KEY: &str = "pk";
+/// The table's sort key attribute (a string).
 pub const TABLE_RANGE_KEY: &str = "sk";
 
 /// The key of a pending connection back from its stored `pk`.
@@ -46,5 +49,9 @@ pub(crate) const ACCOUNT_SK_PREFIX: &str = "TIKTOK#";
 
 /// The sparse global secondary index of scheduled refreshes.
 pub const DUE_INDEX: &str = "refresh-due";
+/// The due index's partition key: `DUE#00`…`DUE#15` for scheduled accounts, `PENDING` for
+/// pending connections. An item without it is not in the index.
 pub const DUE_SHARD_ATTR: &str = "due_shard";
+/// The due index's sort key, Unix seconds: an account's `refresh_due_at`, a pending connection's
+/// `expires_at`.
 pub const DUE_AT_ATTR: &str = "due_at";

@@ -14,6 +14,8 @@ pub struct KmsCipher {
 }
 
 impl KmsCipher {
+    /// A cipher using `key_id` (`KMS_KEY_ID`: the id, ARN or alias of a symmetric key) through
+    /// `client`.
     pub fn new(client: aws_sdk_kms::Client, key_id: impl Into<String>) -> Self {
         Self {
             client,

@@ -2,6 +2,8 @@
 //! KMS (the token cipher) and TikTok over reqwest. Each is a thin translation between the port's
 //! types and the service's API; the rules live in `connect-domain`.
 
+#![warn(missing_docs)]
+
 mod dynamo;
 mod dynamo_pending;
 mod dynamo_publishing;

@@ -22,11 +22,15 @@ const VIDEO_FIELDS: &str = "id,title,video_description,create_time,cover_image_u
 /// TikTok's answers are small; anything larger is not TikTok.
 const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// Where TikTok's API is, and the app's credentials for its OAuth calls.
 #[derive(Debug, Clone)]
 pub struct TikTokHttpConfig {
     /// API base such as `https://open.tiktokapis.com` (no trailing slash).
     pub api_url: Url,
+    /// The app's client key (`TIKTOK_CLIENT_KEY`), sent as `client_key` (not `client_id`).
     pub client_key: String,
+    /// The app's client secret (from Secrets Manager); sent only in the form bodies of the token
+    /// and revoke calls.
     pub client_secret: ClientSecret,
 }
 

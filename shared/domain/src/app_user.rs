@@ -15,6 +15,7 @@ impl AppUser {
         ((1..=MAX_SUBJECT_CHARS).contains(&count) && printable).then(|| Self(id.to_owned()))
     }
 
+    /// The id as the JWT's `sub` carried it; it keys the app user's items and encryption contexts.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -49,6 +49,8 @@ pub const AWS_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
 pub const AWS_MAX_ATTEMPTS: u32 = 3;
 /// Backoff between tries (fully jittered, doubling, capped).
 pub const AWS_INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+/// The cap of that backoff: `AWS_MAX_ATTEMPTS - 1` backoffs stay under `AWS_OPERATION_TIMEOUT`
+/// (checked in `connect-runtime`'s tests).
 pub const AWS_MAX_BACKOFF: Duration = Duration::from_millis(500);
 /// AWS calls that may still start after a user request's deadline (see above).
 pub const AWS_TAIL_CALLS: u32 = 2;

@@ -57,6 +57,7 @@ impl EncryptionContext {
     }
 }
 
+/// Why sealing or opening a secret failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CipherError {
     /// KMS refused or could not be reached; retrying later may work.
@@ -69,12 +70,15 @@ pub enum CipherError {
 
 /// Encrypts and decrypts small secrets (≤ 4 KiB) under an encryption context.
 pub trait TokenCipher: Send + Sync {
+    /// Seals `plaintext` under `context`; the ciphertext opens only under an equal context.
     fn encrypt(
         &self,
         context: &EncryptionContext,
         plaintext: &[u8],
     ) -> impl Future<Output = Result<Vec<u8>, CipherError>> + Send;
 
+    /// Opens a ciphertext sealed under `context`: `CipherError::Invalid` when it was sealed under
+    /// another context or key, or altered.
     fn decrypt(
         &self,
         context: &EncryptionContext,
@@ -85,7 +89,9 @@ pub trait TokenCipher: Send + Sync {
 /// An account's tokens, the only thing ever encrypted into the `tokens` attribute.
 #[derive(Debug, Clone)]
 pub struct TokenPair {
+    /// Bearer token for TikTok's APIs; valid until the account's `access_token_expires_at`.
     pub access_token: AccessToken,
+    /// Trades for a new pair; TikTok rotates it, so only the most recent one works.
     pub refresh_token: RefreshToken,
 }
 
@@ -95,6 +101,8 @@ struct TokenPairJson {
     refresh_token: String,
 }
 
+/// Seals an account's token pair (as JSON) under `context`, normally `EncryptionContext::tokens`:
+/// what `Account::sealed_tokens` holds.
 pub async fn seal_tokens(
     cipher: &impl TokenCipher,
     context: &EncryptionContext,
@@ -108,6 +116,8 @@ pub async fn seal_tokens(
     cipher.encrypt(context, &json).await
 }
 
+/// Opens what `seal_tokens` produced; `CipherError::Invalid` also when the plaintext is not a
+/// token pair.
 pub async fn open_tokens(
     cipher: &impl TokenCipher,
     context: &EncryptionContext,
@@ -122,6 +132,8 @@ pub async fn open_tokens(
     })
 }
 
+/// Seals a PKCE verifier for `PendingState::sealed_verifier`, under
+/// `EncryptionContext::pkce_verifier`.
 pub async fn seal_verifier(
     cipher: &impl TokenCipher,
     context: &EncryptionContext,
@@ -130,6 +142,7 @@ pub async fn seal_verifier(
     cipher.encrypt(context, verifier.secret().as_bytes()).await
 }
 
+/// Opens what `seal_verifier` produced.
 pub async fn open_verifier(
     cipher: &impl TokenCipher,
     context: &EncryptionContext,

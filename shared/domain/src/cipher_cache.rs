@@ -38,10 +38,14 @@ pub struct CachingCipher<C> {
 }
 
 impl<C> CachingCipher<C> {
+    /// Wraps `inner` with `DEFAULT_TTL` and `DEFAULT_CAPACITY`. Clones share the cache, so one per
+    /// execution environment serves all its requests.
     pub fn new(inner: C) -> Self {
         Self::with_limits(inner, DEFAULT_TTL, DEFAULT_CAPACITY)
     }
 
+    /// Wraps `inner`, serving a plaintext from memory for at most `ttl` and keeping at most
+    /// `capacity` entries (at least 1; expired ones go first, then the oldest).
     pub fn with_limits(inner: C, ttl: Duration, capacity: usize) -> Self {
         Self {
             inner,

@@ -4,6 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Where the code reads the time: `SystemClock` in production, `OffsetClock` (or another fake) in
+/// tests that move time on.
 pub trait Clock: Send + Sync {
     /// Seconds since the Unix epoch.
     fn now(&self) -> i64;
@@ -41,6 +43,7 @@ pub struct OffsetClock {
 }
 
 impl OffsetClock {
+    /// Moves this clock and every clone of it (they share the offset) on by `secs` seconds.
     pub fn advance(&self, secs: i64) {
         self.offset.fetch_add(secs, Ordering::SeqCst);
     }

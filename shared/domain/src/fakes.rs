@@ -23,6 +23,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// `StateStore` in memory: single-use states with expiry, and start counts per app user and minute.
 #[derive(Debug, Clone, Default)]
 pub struct InMemoryStates(
     Arc<Mutex<HashMap<String, PendingState>>>,
@@ -30,10 +31,12 @@ pub struct InMemoryStates(
 );
 
 impl InMemoryStates {
+    /// States stored, expired ones included.
     pub fn len(&self) -> usize {
         lock(&self.0).len()
     }
 
+    /// Whether no state is stored.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -69,6 +72,8 @@ impl StateStore for InMemoryStates {
     }
 }
 
+/// `AccountStore` and `PendingConnectionStore` in memory: ownership moves, writes conditioned on
+/// version and grant, the due index.
 #[derive(Debug, Clone, Default)]
 pub struct InMemoryAccounts {
     accounts: Arc<Mutex<HashMap<(String, String), Account>>>,
@@ -399,6 +404,7 @@ impl InMemoryAccounts {
 /// and the plaintext is reversed so a test cannot pass by reading it straight from storage.
 #[derive(Debug, Clone, Default)]
 pub struct FakeCipher {
+    /// While `true`, `encrypt` fails with `CipherError::Kms` (`decrypt` still works).
     pub fail: Arc<Mutex<bool>>,
 }
 
@@ -451,10 +457,15 @@ pub struct RefreshScript {
 /// scripted.
 #[derive(Debug, Clone)]
 pub struct ScriptedTikTok {
+    /// The `open_id` every grant names.
     pub open_id: String,
+    /// The scopes every grant reports.
     pub scopes: ScopeSet,
+    /// While set, every code exchange fails with this error (see `fail_exchange`).
     pub exchange_error: Arc<Mutex<Option<TikTokError>>>,
+    /// Every code exchange, in order (code, verifier, redirect_uri).
     pub exchanged_codes: Exchanges,
+    /// The refresh side: live refresh tokens, scripted errors, call count.
     pub refresh: Arc<Mutex<RefreshScript>>,
     /// Errors for the next API calls (profile, videos), first first.
     pub api_errors: Arc<Mutex<Vec<TikTokError>>>,
@@ -468,6 +479,7 @@ pub struct ScriptedTikTok {
 /// answer is replaced by a scripted error, like a timeout after TikTok acted).
 #[derive(Debug, Default)]
 pub struct PostingScript {
+    /// What `creator_info` answers.
     pub creator: CreatorInfo,
     /// Inits that reached "TikTok" (each created a post unless refused before acting).
     pub inits: Vec<PublishInit>,
@@ -476,10 +488,13 @@ pub struct PostingScript {
     pub init_errors: Vec<(TikTokError, bool)>,
     /// Status answers by publish id.
     pub statuses: HashMap<String, PublishStatus>,
+    /// How many status fetches reached "TikTok".
     pub status_calls: u32,
 }
 
 impl ScriptedTikTok {
+    /// A TikTok that grants `open_id` with `scopes` (a comma list; an invalid one grants none),
+    /// with nothing else scripted.
     pub fn granting(open_id: &str, scopes: &str) -> Self {
         Self {
             open_id: open_id.to_owned(),
@@ -498,10 +513,12 @@ impl ScriptedTikTok {
         lock(&self.posting).inits.len()
     }
 
+    /// Makes every later code exchange fail with `error`.
     pub fn fail_exchange(&self, error: TikTokError) {
         *lock(&self.exchange_error) = Some(error);
     }
 
+    /// How many refresh calls reached "TikTok".
     pub fn refresh_calls(&self) -> u32 {
         lock(&self.refresh).calls
     }

@@ -4,6 +4,8 @@
 //! keeping an account's tokens fresh (`refresh`). No AWS SDK, no HTTP server types: the adapters
 //! (`connect-adapters`) and the HTTP layer (`connect-http`) build on this crate, never the reverse.
 
+#![warn(missing_docs)]
+
 pub mod api_origin;
 pub mod app_user;
 pub mod budget;

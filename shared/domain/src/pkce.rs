@@ -8,14 +8,22 @@ use sha2::{Digest as _, Sha256};
 
 use crate::secret::CodeVerifier;
 
+/// Which PKCE flavour the authorize URL and the code exchange use (`TIKTOK_PKCE`,
+/// docs/tiktok.md#pkce-flavours).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PkceMode {
+    /// No PKCE, TikTok's web flow and the default (`off`).
     Off,
+    /// `code_challenge = hex(SHA-256(verifier))`, as Login Kit for Desktop requires (`s256-hex`).
     S256Hex,
+    /// `code_challenge = base64url(SHA-256(verifier))` without padding, the RFC's form
+    /// (`s256-base64url`).
     S256Base64Url,
 }
 
 impl PkceMode {
+    /// The mode named by a `TIKTOK_PKCE` value (`off`, `s256-hex`, `s256-base64url`); `None`
+    /// otherwise.
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "off" => Some(Self::Off),
@@ -25,6 +33,7 @@ impl PkceMode {
         }
     }
 
+    /// Whether a verifier is made, sealed with the state and sent with the code exchange.
     pub fn is_on(self) -> bool {
         self != Self::Off
     }

@@ -96,10 +96,13 @@ pub enum RefreshError {
     /// The account was deleted while we worked.
     #[error("the account no longer exists")]
     Gone,
+    /// A TikTok call failed for another reason (unreachable, rate-limited, an API error).
     #[error(transparent)]
     TikTok(#[from] TikTokError),
+    /// Reading or writing the account failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Opening or sealing the tokens failed (KMS unreachable, or a ciphertext that does not open).
     #[error(transparent)]
     Cipher(#[from] CipherError),
     /// Another caller's refresh did not finish within our time budget.
@@ -110,7 +113,9 @@ pub enum RefreshError {
 /// An account with its decrypted tokens, good for at least the policy's margin.
 #[derive(Debug, Clone)]
 pub struct Session {
+    /// The account as stored after this call (new version and expiries if it refreshed).
     pub account: Account,
+    /// The decrypted tokens: pass them to TikTok only, never to a log or a response.
     pub tokens: TokenPair,
     /// Whether this call refreshed the tokens itself.
     pub refreshed: bool,
@@ -119,6 +124,7 @@ pub struct Session {
 /// What a scheduled refresh did.
 #[derive(Debug)]
 pub enum Attempt {
+    /// This call refreshed the tokens and stored the new pair.
     Refreshed,
     /// Someone else refreshed (or is refreshing, or replaced) the tokens: nothing to do.
     SkippedFresh,
@@ -127,10 +133,15 @@ pub enum Attempt {
 /// Produces usable tokens for accounts: the one place that refreshes.
 #[derive(Debug, Clone)]
 pub struct TokenKeeper<A, C, T, K> {
+    /// Where accounts are read and their tokens written.
     pub accounts: A,
+    /// Opens and seals the token pairs (KMS behind a `CachingCipher` in production).
     pub cipher: C,
+    /// The TikTok client: the keeper's refreshes, and the calls the services make with its tokens.
     pub tiktok: T,
+    /// The time expiries and leases are compared with.
     pub clock: K,
+    /// Margins, the job's schedule, polling and retries.
     pub policy: RefreshPolicy,
 }
 

@@ -16,7 +16,9 @@ use crate::tiktok::TikTokError;
 pub struct Backoff {
     /// Total tries, the first included.
     pub attempts: u32,
+    /// The ceiling of the first retry's wait; it doubles for each further retry.
     pub base: Duration,
+    /// The largest ceiling any wait can have.
     pub cap: Duration,
 }
 

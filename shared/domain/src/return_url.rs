@@ -18,6 +18,8 @@ const OUR_PARAMS: [&str; 7] = [
     "scopes",
 ];
 
+/// The allow-list of return URLs: anything on the default URL's origin, plus exact extra URLs
+/// (`APP_ALLOWED_RETURN_URLS`, and the settings page of the API's own origin).
 #[derive(Debug, Clone)]
 pub struct ReturnUrlPolicy {
     default: Url,
@@ -25,6 +27,7 @@ pub struct ReturnUrlPolicy {
 }
 
 impl ReturnUrlPolicy {
+    /// `default` (`APP_RETURN_URL`) also sets the allowed origin; `allowed` are further exact URLs.
     pub fn new(default: Url, allowed: Vec<Url>) -> Self {
         Self { default, allowed }
     }
@@ -39,6 +42,8 @@ impl ReturnUrlPolicy {
         }
     }
 
+    /// Where the browser goes when `authorize` named no `return_to`, or when the callback has no
+    /// valid state to take one from.
     pub fn default_url(&self) -> &Url {
         &self.default
     }
@@ -73,9 +78,13 @@ impl ReturnUrlPolicy {
 pub enum Outcome<'a> {
     /// TikTok granted access; the app confirms `connection_id` as the app user who started.
     Pending {
+        /// The raw connection id (43 characters, single use); only its SHA-256 is stored.
         connection_id: &'a str,
     },
+    /// The connect failed or was declined; `reason` says why.
     Error {
+        /// A snake_case code: this service's (`invalid_state`, `token_exchange_failed`, …) or
+        /// TikTok's own `error` (`access_denied`, …).
         reason: &'a str,
     },
 }

@@ -29,13 +29,17 @@ pub const RECONNECT_WARNING_SECS: i64 = 7 * 86_400;
 /// Partitions of the due index, so one hot partition never limits a million accounts.
 pub const DUE_SHARDS: u16 = 16;
 
+/// How eagerly the job refreshes (`REFRESH_POLICY`; the policies are described above).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshMode {
+    /// About once a day per account, whatever the access-token lifetime (`keepalive`, the default).
     KeepAlive,
+    /// Ahead of every access-token expiry, so a stored access token is always valid (`eager`).
     Eager,
 }
 
 impl RefreshMode {
+    /// The mode named by a `REFRESH_POLICY` value; `None` for anything else.
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "keepalive" => Some(Self::KeepAlive),
@@ -48,6 +52,7 @@ impl RefreshMode {
 /// The policy plus the job's period (which bounds how early "due" must be).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefreshSchedule {
+    /// Which policy sets the due time.
     pub mode: RefreshMode,
     /// How often the job runs (`REFRESH_INTERVAL_MINUTES`, in seconds here).
     pub interval_secs: i64,
@@ -92,6 +97,7 @@ pub fn due_shard(app_user: &str, open_id: &str) -> String {
     shard_key(shard)
 }
 
+/// The due-index partition of shard number `shard` (`DUE#00`…`DUE#15`).
 pub fn shard_key(shard: u16) -> String {
     format!("DUE#{shard:02}")
 }

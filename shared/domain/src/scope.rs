@@ -2,11 +2,18 @@
 
 use std::collections::BTreeSet;
 
+/// `open_id`, `union_id`, avatar and display name; the only scope asked for when `TIKTOK_SCOPES`
+/// is unset.
 pub const USER_INFO_BASIC: &str = "user.info.basic";
+/// `username`, bio, profile link and `is_verified` (needs TikTok's approval).
 pub const USER_INFO_PROFILE: &str = "user.info.profile";
+/// Follower, following, like and video counts (needs TikTok's approval).
 pub const USER_INFO_STATS: &str = "user.info.stats";
+/// The user's public videos (needs TikTok's approval).
 pub const VIDEO_LIST: &str = "video.list";
+/// Direct Post and its status (needs approval, then TikTok's audit to post publicly).
 pub const VIDEO_PUBLISH: &str = "video.publish";
+/// Uploads to the creator's inbox and their status (needs TikTok's approval).
 pub const VIDEO_UPLOAD: &str = "video.upload";
 
 /// One scope name such as `video.list`: lowercase letters, digits, `.` and `_`.
@@ -14,6 +21,8 @@ pub const VIDEO_UPLOAD: &str = "video.upload";
 pub struct Scope(String);
 
 impl Scope {
+    /// A scope from a trusted name (one of the constants here), unchecked; input goes through
+    /// `parse`.
     pub fn new(name: &str) -> Self {
         Self(name.to_owned())
     }
@@ -28,6 +37,7 @@ impl Scope {
         valid.then(|| Self(name.to_owned()))
     }
 
+    /// The name as TikTok spells it.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -48,10 +58,12 @@ impl ScopeSet {
             .map(Self)
     }
 
+    /// Whether the scope named `name` is in the set.
     pub fn contains(&self, name: &str) -> bool {
         self.0.iter().any(|s| s.as_str() == name)
     }
 
+    /// Whether every scope of `self` is in `other`.
     pub fn is_subset(&self, other: &ScopeSet) -> bool {
         self.0.is_subset(&other.0)
     }
@@ -61,22 +73,27 @@ impl ScopeSet {
         self.0.difference(&allowed.0).map(Scope::as_str).collect()
     }
 
+    /// The scopes in both sets (the callback keeps only granted scopes it asked for).
     pub fn intersection(&self, other: &ScopeSet) -> ScopeSet {
         Self(self.0.intersection(&other.0).cloned().collect())
     }
 
+    /// Whether the set holds no scope.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The names in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(Scope::as_str)
     }
 
+    /// The names joined with `,` and no spaces: TikTok's wire form, and the stored one.
     pub fn to_comma_list(&self) -> String {
         self.iter().collect::<Vec<_>>().join(",")
     }
 
+    /// The names in order, as owned strings (for JSON answers).
     pub fn to_vec(&self) -> Vec<String> {
         self.iter().map(str::to_owned).collect()
     }

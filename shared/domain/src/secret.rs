@@ -13,6 +13,7 @@ macro_rules! secret_type {
         pub struct $name(String);
 
         impl $name {
+            /// Wraps a secret value; nothing but `.secret()` reveals it.
             pub fn new(value: impl Into<String>) -> Self {
                 Self(value.into())
             }

@@ -5,10 +5,13 @@ use sha2::{Digest as _, Sha256};
 pub struct StateKey(String);
 
 impl StateKey {
+    /// The key of a raw `state` value: its SHA-256 in hex.
     pub fn from_state(state: &str) -> Self {
         Self(hex::encode(Sha256::digest(state.as_bytes())))
     }
 
+    /// The hex SHA-256 (64 characters): the item's `pk` suffix and the PKCE verifier's encryption
+    /// context.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -20,10 +23,12 @@ impl StateKey {
 pub struct ConnectionKey(String);
 
 impl ConnectionKey {
+    /// The key of a raw connection id (the one the app confirms): its SHA-256 in hex.
     pub fn from_id(connection_id: &str) -> Self {
         Self(hex::encode(Sha256::digest(connection_id.as_bytes())))
     }
 
+    /// The hex SHA-256 (64 characters), as in the item's `pk`.
     pub fn as_str(&self) -> &str {
         &self.0
     }

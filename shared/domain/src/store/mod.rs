@@ -21,6 +21,7 @@ pub use keys::{ConnectionKey, StateKey};
 
 use crate::scope::ScopeSet;
 
+/// Why a call to a store port failed. The API answers each kind as `503 service_unavailable`.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// DynamoDB refused or could not be reached; nothing was written.
@@ -37,8 +38,12 @@ pub enum StoreError {
 /// What `authorize` remembers until the callback, bound to one app user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingState {
+    /// The app user who started the connect; the callback keeps the grant for them alone.
     pub app_user: String,
+    /// The scopes the authorize URL asked for; the callback records at most these as granted.
     pub scopes: ScopeSet,
+    /// Where the browser goes after the callback: an allowed return URL (checked at `authorize`,
+    /// checked again at the callback).
     pub return_to: String,
     /// The redirect_uri the authorize URL carried; the code exchange must send the same one.
     /// `None` for states stored before it was recorded.
@@ -49,7 +54,10 @@ pub struct PendingState {
     pub expires_at: i64,
 }
 
+/// Single-use OAuth states between `authorize` and the callback, and the per-app-user quota of
+/// connect starts. Adapter: `connect_adapters::DynamoStateStore`.
 pub trait StateStore: Send + Sync {
+    /// Stores `state` under `key` (the SHA-256 of the raw `state`, which is never stored).
     fn put(
         &self,
         key: &StateKey,
@@ -77,12 +85,17 @@ pub trait StateStore: Send + Sync {
 /// Connection status as shown to the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountStatus {
+    /// Tokens usable: refreshed on demand and by the scheduled job.
     Active,
+    /// The grant no longer refreshes (`invalid_grant`, or the refresh token ended): the app user
+    /// must connect again. Taken out of the refresh schedule.
     ReauthRequired,
+    /// The user removed the grant at TikTok (webhook `authorization.removed`); tokens deleted.
     Revoked,
 }
 
 impl AccountStatus {
+    /// The name stored and shown to the app: `active`, `reauth_required` or `revoked`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
@@ -91,6 +104,7 @@ impl AccountStatus {
         }
     }
 
+    /// The status named by `as_str`; `None` for any other text.
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "active" => Some(Self::Active),
@@ -104,18 +118,32 @@ impl AccountStatus {
 /// A TikTok account connected by an app user. Tokens are present only as ciphertext.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
+    /// The app user who connected it (the verified JWT subject, see `AppUser`). Part of the item's
+    /// key and of the tokens' encryption context.
     pub app_user: String,
+    /// TikTok's id of the user for this client key. One app user at a time owns it.
     pub open_id: String,
+    /// TikTok's id of the user across one developer's apps; `None` until a profile read gave it.
     pub union_id: Option<String>,
+    /// TikTok display name, for showing the connection; `None` until a profile read returned it.
     pub display_name: Option<String>,
+    /// TikTok avatar URL; `None` until a profile read returned it.
     pub avatar_url: Option<String>,
+    /// TikTok `@` handle; needs `user.info.profile`, so often `None`.
     pub username: Option<String>,
+    /// The scopes the user granted (cut to those requested). Routes check them before calling
+    /// TikTok; a refresh answer that names scopes replaces them.
     pub scopes: ScopeSet,
+    /// What the app is shown; only `Active` accounts get tokens (`refresh` refuses the others).
     pub status: AccountStatus,
     /// KMS ciphertext of the token pair, context `EncryptionContext::tokens(app_user, open_id)`.
     pub sealed_tokens: Vec<u8>,
+    /// When the access token expires, Unix seconds (now + TikTok's `expires_in`).
     pub access_token_expires_at: i64,
+    /// When the refresh token expires, Unix seconds. Refreshing does not extend it; once it has
+    /// passed, the account needs a new connect.
     pub refresh_token_expires_at: i64,
+    /// When the app user confirmed this connection, Unix seconds.
     pub connected_at: i64,
     /// Incremented by every token write; conditional writes compare it (race-safe refresh).
     pub token_version: i64,
@@ -138,12 +166,16 @@ pub struct Account {
 /// Where a walk through the due index stopped: the last account returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueCursor {
+    /// The account's `refresh_due_at`, Unix seconds (0 when it had none).
     pub due_at: i64,
+    /// The account's app user; with `open_id`, it names the item the walk continues after.
     pub app_user: String,
+    /// The account's TikTok id (see `app_user`).
     pub open_id: String,
 }
 
 impl DueCursor {
+    /// The cursor that continues after `account` (the last one of a page).
     pub fn after(account: &Account) -> Self {
         Self {
             due_at: account.refresh_due_at.unwrap_or_default(),
@@ -157,7 +189,9 @@ impl DueCursor {
 /// milliseconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshLease {
+    /// Random 128-bit hex id of the holder; only this id can give the lease back.
     pub id: String,
+    /// When the lease ends, wall-clock Unix milliseconds (other hosts compare it with theirs).
     pub until_ms: i64,
 }
 
@@ -166,7 +200,9 @@ pub struct RefreshLease {
 pub struct RenewedTokens {
     /// The new access *and* refresh token, sealed together.
     pub sealed_tokens: Vec<u8>,
+    /// When the new access token expires, Unix seconds.
     pub access_token_expires_at: i64,
+    /// When the new refresh token expires, Unix seconds (now + TikTok's `refresh_expires_in`).
     pub refresh_token_expires_at: i64,
     /// The scopes in the refresh answer, when TikTok sent them.
     pub scopes: Option<ScopeSet>,
@@ -177,11 +213,15 @@ pub struct RenewedTokens {
 /// The outcome of a conditional write that compares `token_version`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
+    /// The condition held and the write was applied.
     Yes,
     /// Another writer changed the tokens (or the account is gone); re-read.
     Stale,
 }
 
+/// Connected accounts (one item per app user and TikTok account), their ownership records and the
+/// refresh-due index. Writes that race a refresh are conditioned on `token_version` and
+/// `grant_id`. Adapter: `connect_adapters::DynamoAccountStore`.
 pub trait AccountStore: Send + Sync {
     /// Stores a new or renewed connection (status `active`, version bumped). When another app user
     /// owned this TikTok account, their record is removed in the same transaction. Returns that
@@ -191,12 +231,15 @@ pub trait AccountStore: Send + Sync {
         account: &Account,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
+    /// One account of `app_user` (a strongly consistent read); `None` when it is not connected.
     fn get(
         &self,
         app_user: &str,
         open_id: &str,
     ) -> impl Future<Output = Result<Option<Account>, StoreError>> + Send;
 
+    /// Every account `app_user` connected, whatever its status (strongly consistent; in no order
+    /// the caller may rely on).
     fn list(&self, app_user: &str)
     -> impl Future<Output = Result<Vec<Account>, StoreError>> + Send;
 
@@ -294,15 +337,23 @@ pub trait AccountStore: Send + Sync {
 pub struct PendingConnection {
     /// The app user whose state the callback consumed: the only one who may confirm.
     pub app_user: String,
+    /// TikTok's id of the user for this client key, from the code exchange.
     pub open_id: String,
+    /// From the profile read at the callback; `None` when that read failed or ran out of time.
     pub union_id: Option<String>,
+    /// From the profile read at the callback; `None` when that read failed or ran out of time.
     pub display_name: Option<String>,
+    /// From the profile read at the callback; `None` when that read failed or ran out of time.
     pub avatar_url: Option<String>,
+    /// Needs `user.info.profile`; `None` without it or when the profile read failed.
     pub username: Option<String>,
+    /// The scopes granted, cut to those the state asked for.
     pub scopes: ScopeSet,
     /// KMS ciphertext of the token pair, context `EncryptionContext::tokens(app_user, open_id)`.
     pub sealed_tokens: Vec<u8>,
+    /// When the access token expires, Unix seconds (from the code exchange's `expires_in`).
     pub access_token_expires_at: i64,
+    /// When the refresh token expires, Unix seconds (from `refresh_expires_in`).
     pub refresh_token_expires_at: i64,
     /// Unix seconds; checked in code (DynamoDB TTL deletes late), and the job revokes the grant
     /// of an expired one.
@@ -314,12 +365,19 @@ pub struct PendingConnection {
 pub enum Confirmation {
     /// The account is stored and the pending connection consumed, in one transaction;
     /// `previous_owner` is the app user who held this TikTok account until now, if another.
-    Saved { previous_owner: Option<String> },
+    Saved {
+        /// The app user who held this TikTok account until now, if another; their record is gone.
+        previous_owner: Option<String>,
+    },
     /// The pending connection was used, cancelled or expired meanwhile; nothing was written.
     Gone,
 }
 
+/// Grants the callback received, kept until their app user confirms or cancels them or they expire
+/// (the scheduled job revokes expired ones). Same table as the accounts; adapter:
+/// `connect_adapters::DynamoAccountStore`.
 pub trait PendingConnectionStore: Send + Sync {
+    /// Stores `pending` under `key` (the SHA-256 of the connection id, which is never stored).
     fn put_pending(
         &self,
         key: &ConnectionKey,

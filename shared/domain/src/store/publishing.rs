@@ -14,19 +14,29 @@ use crate::tiktok::{PostMode, PublishState};
 /// One post started through this service and its last known status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishRecord {
+    /// TikTok's id of the post (at most 64 characters); the record's key.
     pub publish_id: String,
+    /// The app user who started the post; only they can read its status.
     pub app_user: String,
+    /// The TikTok account it was posted to; a status update must name the same one.
     pub open_id: String,
+    /// Direct Post or upload to the creator's inbox.
     pub mode: PostMode,
     /// `url` or `upload`.
     pub source: String,
+    /// The last known status; it never moves back (`PublishState::rank`).
     pub state: PublishState,
+    /// TikTok's `fail_reason`, kept once a status fetch or a webhook gave one.
     pub fail_reason: Option<String>,
     /// Public post ids (decimal strings; they exceed 2^53).
     pub post_ids: Vec<String>,
+    /// Bytes of a file upload TikTok had received, from the last status that said.
     pub uploaded_bytes: Option<i64>,
+    /// Bytes of a URL source TikTok had pulled, from the last status that said.
     pub downloaded_bytes: Option<i64>,
+    /// When the init succeeded, Unix seconds.
     pub created_at: i64,
+    /// When the last status update was applied, Unix seconds.
     pub updated_at: i64,
 }
 
@@ -53,19 +63,26 @@ impl PublishRecord {
 /// A newer status from TikTok (a status fetch or a webhook).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusUpdate {
+    /// The status TikTok reported.
     pub state: PublishState,
+    /// TikTok's `fail_reason`; `None` keeps the stored one.
     pub fail_reason: Option<String>,
     /// Added to the stored ids (a webhook names one at a time).
     pub post_ids: Vec<String>,
+    /// Bytes uploaded so far; `None` keeps the stored figure.
     pub uploaded_bytes: Option<i64>,
+    /// Bytes pulled so far; `None` keeps the stored figure.
     pub downloaded_bytes: Option<i64>,
+    /// When the update was received, Unix seconds; stored as `updated_at`.
     pub at: i64,
 }
 
 /// The answer stored for an `Idempotency-Key`, sealed (it may hold an `upload_url`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredAnswer {
+    /// The HTTP status of the first answer, replayed as it was.
     pub status: u16,
+    /// The JSON body, encrypted under `EncryptionContext::publish_answer(key_hash)`.
     pub sealed_body: Vec<u8>,
 }
 
@@ -78,7 +95,11 @@ pub enum Claim {
     Replay(StoredAnswer),
     /// Used before with the same request, which has not finished (or ended without an answer),
     /// claimed at this Unix time.
-    InProgress { claimed_at: i64 },
+    InProgress {
+        /// When the first request claimed the key, Unix seconds. A claim older than the caller's
+        /// stale limit ended without an answer.
+        claimed_at: i64,
+    },
     /// Used before with a different request.
     Mismatch,
 }
@@ -92,6 +113,8 @@ pub fn idempotency_hash(app_user: &str, key: &str) -> String {
     hex::encode(hash.finalize())
 }
 
+/// Posts started through this service, `Idempotency-Key` claims, per-account call windows and the
+/// webhook deliveries already seen (layout above). Adapter: `connect_adapters::DynamoPublishStore`.
 pub trait PublishStore: Send + Sync {
     /// Claims `key_hash` for a request with `fingerprint`, kept until `expires_at` (a claim
     /// that expired before `now` counts as free).
@@ -117,11 +140,13 @@ pub trait PublishStore: Send + Sync {
         key_hash: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Stores a post TikTok just accepted (a plain put: a publish id is TikTok's and unique).
     fn save_publish(
         &self,
         record: &PublishRecord,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The post's record (a strongly consistent read); `None` when this service never stored it.
     fn get_publish(
         &self,
         publish_id: &str,

@@ -5,11 +5,17 @@ use crate::scope::ScopeSet;
 
 /// Everything that goes into TikTok's authorize URL (docs/tiktok.md#the-authorize-url).
 pub struct AuthorizeRequest<'a> {
+    /// TikTok's authorize page (`TIKTOK_AUTH_URL`), trailing slash included.
     pub auth_url: &'a Url,
+    /// The app's client key (`TIKTOK_CLIENT_KEY`).
     pub client_key: &'a str,
+    /// The callback URL, exactly as registered; the code exchange must send the same string.
     pub redirect_uri: &'a str,
+    /// The scopes to ask for; the user may grant a subset.
     pub scopes: &'a ScopeSet,
+    /// The raw single-use state (256 random bits); only its SHA-256 is stored.
     pub state: &'a str,
+    /// The PKCE challenge when `TIKTOK_PKCE` is on; `code_challenge_method=S256` is added with it.
     pub code_challenge: Option<&'a str>,
 }
 

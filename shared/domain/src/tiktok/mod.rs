@@ -29,8 +29,11 @@ use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, RefreshToken};
 /// or a refresh.
 #[derive(Debug, Clone)]
 pub struct TokenGrant {
+    /// TikTok's id of the user for this client key; a refresh must answer for the same one.
     pub open_id: String,
+    /// Bearer token for TikTok's APIs (`act.…`).
     pub access_token: AccessToken,
+    /// The refresh token to store; after a refresh it replaces the one just sent (rotation).
     pub refresh_token: RefreshToken,
     /// Remaining lifetime of the access token in seconds, from the response.
     pub expires_in: i64,
@@ -46,25 +49,36 @@ pub struct TokenGrant {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Profile {
     // user.info.basic
+    /// The user's id across one developer's apps (`user.info.basic`).
     pub union_id: Option<String>,
+    /// The name TikTok shows for the user (`user.info.basic`).
     pub display_name: Option<String>,
+    /// Link to the avatar image (`user.info.basic`).
     pub avatar_url: Option<String>,
     // user.info.profile
+    /// The `@` handle (`user.info.profile`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// The profile's bio text (`user.info.profile`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bio_description: Option<String>,
+    /// Link that opens the profile in TikTok (`user.info.profile`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile_deep_link: Option<String>,
+    /// Whether TikTok verified the account (`user.info.profile`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_verified: Option<bool>,
     // user.info.stats
+    /// Followers (`user.info.stats`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub follower_count: Option<i64>,
+    /// Accounts the user follows (`user.info.stats`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub following_count: Option<i64>,
+    /// Likes across the user's videos (`user.info.stats`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub likes_count: Option<i64>,
+    /// Videos the user has posted (`user.info.stats`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub video_count: Option<i64>,
 }
@@ -73,24 +87,36 @@ pub struct Profile {
 /// 19 digits.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Video {
+    /// TikTok's id of the video (19 digits).
     pub id: String,
+    /// The title, at most 150 characters.
     pub title: Option<String>,
+    /// The caption, at most 150 characters.
     pub video_description: Option<String>,
     /// Unix seconds.
     pub create_time: Option<i64>,
     /// A CDN link that expires about 6 hours after the answer.
     pub cover_image_url: Option<String>,
+    /// The video's public link on TikTok.
     pub share_url: Option<String>,
+    /// A link for embedding the video.
     pub embed_link: Option<String>,
+    /// Length in seconds.
     pub duration: Option<i64>,
+    /// Width in pixels.
     pub width: Option<i64>,
+    /// Height in pixels.
     pub height: Option<i64>,
+    /// Likes; `None` when TikTok left the field out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub like_count: Option<i64>,
+    /// Comments; `None` when TikTok left the field out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment_count: Option<i64>,
+    /// Shares; `None` when TikTok left the field out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub share_count: Option<i64>,
+    /// Views; `None` when TikTok left the field out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub view_count: Option<i64>,
 }
@@ -98,9 +124,11 @@ pub struct Video {
 /// One page of `/v2/video/list/`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VideoPage {
+    /// The videos of this page, newest first.
     pub videos: Vec<Video>,
     /// Unix milliseconds to pass as the next `cursor`.
     pub cursor: Option<i64>,
+    /// Whether another page follows (ask for it with `cursor`).
     pub has_more: bool,
 }
 

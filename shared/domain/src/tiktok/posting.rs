@@ -7,26 +7,39 @@ use serde::{Deserialize, Serialize};
 use super::TikTokError;
 use super::wire::{RawAnswer, parse_envelope};
 
+/// Creator info: `POST` with an empty JSON body, 20 a minute per user token.
 pub const CREATOR_INFO_PATH: &str = "/v2/post/publish/creator_info/query/";
+/// Video init for Direct Post (`video.publish`), 6 a minute per user token.
 pub const DIRECT_INIT_PATH: &str = "/v2/post/publish/video/init/";
+/// Video init for an upload to the creator's inbox (`video.upload`), 6 a minute per user token.
 pub const INBOX_INIT_PATH: &str = "/v2/post/publish/inbox/video/init/";
+/// Publish status fetch, 30 a minute per user token.
 pub const STATUS_PATH: &str = "/v2/post/publish/status/fetch/";
 
 /// What a creator may do, which an app must show before every post
 /// (docs/tiktok.md#creator-info).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatorInfo {
+    /// The creator's avatar; TikTok's link lives about 2 hours.
     pub creator_avatar_url: Option<String>,
+    /// The creator's `@` handle.
     pub creator_username: Option<String>,
+    /// The creator's display name.
     pub creator_nickname: Option<String>,
+    /// The `privacy_level` values this creator may post with; `PostInfo::privacy_level` must be one
+    /// of them.
     #[serde(default)]
     pub privacy_level_options: Vec<String>,
+    /// The creator turned comments off: a post must not turn them on.
     #[serde(default)]
     pub comment_disabled: bool,
+    /// The creator turned duets off: a post must not turn them on.
     #[serde(default)]
     pub duet_disabled: bool,
+    /// The creator turned stitches off: a post must not turn them on.
     #[serde(default)]
     pub stitch_disabled: bool,
+    /// The longest video this creator may post, in seconds.
     pub max_video_post_duration_sec: Option<i64>,
 }
 
@@ -34,11 +47,15 @@ pub struct CreatorInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PostMode {
+    /// TikTok publishes the post itself (`video.publish`).
     Direct,
+    /// The video lands in the creator's TikTok inbox, to be finished and posted there
+    /// (`video.upload`).
     Inbox,
 }
 
 impl PostMode {
+    /// The name in requests and records: `direct` or `inbox`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Direct => "direct",
@@ -46,6 +63,7 @@ impl PostMode {
         }
     }
 
+    /// The mode named by `as_str`; `None` for anything else.
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "direct" => Some(Self::Direct),
@@ -58,21 +76,30 @@ impl PostMode {
 /// The post's settings, sent as TikTok's `post_info` (Direct Post only).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostInfo {
+    /// The caption, at most 2,200 UTF-16 code units.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// One of the creator's `privacy_level_options`; TikTok refuses any other.
     pub privacy_level: String,
+    /// Turns duets off for this post.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disable_duet: Option<bool>,
+    /// Turns comments off for this post.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disable_comment: Option<bool>,
+    /// Turns stitches off for this post.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disable_stitch: Option<bool>,
+    /// The frame used as the cover, in milliseconds from the video's start.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub video_cover_timestamp_ms: Option<i32>,
+    /// Marks a paid partnership with a third party (branded content cannot be private).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_content_toggle: Option<bool>,
+    /// Marks a promotion of the creator's own business.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_organic_toggle: Option<bool>,
+    /// Labels the video as AI-generated content.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_aigc: Option<bool>,
 }
@@ -80,12 +107,18 @@ pub struct PostInfo {
 /// Where TikTok gets the video: it pulls a URL, or the client PUTs the chunks of the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VideoSource {
+    /// TikTok pulls the video from a URL (`PULL_FROM_URL`).
     Url {
+        /// An https URL under a domain or prefix verified in TikTok's portal.
         video_url: String,
     },
+    /// The client PUTs the file in chunks to the init's `upload_url` (`FILE_UPLOAD`).
     Upload {
+        /// The whole file, in bytes.
         video_size: u64,
+        /// Bytes per chunk; the last chunk also takes the remainder.
         chunk_size: u64,
+        /// Chunks to upload: `floor(video_size / chunk_size)`.
         total_chunk_count: u32,
     },
 }
@@ -93,13 +126,16 @@ pub enum VideoSource {
 /// One video init call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishInit {
+    /// Direct Post or inbox upload; picks the endpoint (`path`).
     pub mode: PostMode,
+    /// Where TikTok gets the video.
     pub source: VideoSource,
     /// Required for Direct Post; TikTok's inbox init takes none.
     pub post_info: Option<PostInfo>,
 }
 
 impl PublishInit {
+    /// The init endpoint for `mode`.
     pub fn path(&self) -> &'static str {
         match self.mode {
             PostMode::Direct => DIRECT_INIT_PATH,
@@ -136,7 +172,10 @@ impl PublishInit {
 /// hour: whoever has it can upload this post's video. No `Debug` for that reason.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 pub struct InitAnswer {
+    /// TikTok's id of the post (at most 64 characters), for status fetches and webhooks.
     pub publish_id: String,
+    /// Where the chunks go (file uploads only; `None` for a URL source). A credential for one hour:
+    /// never log it.
     pub upload_url: Option<String>,
 }
 
@@ -156,14 +195,20 @@ impl std::fmt::Debug for InitAnswer {
 /// never moves a post back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PublishState {
+    /// A file upload is in progress (`PROCESSING_UPLOAD`).
     ProcessingUpload,
+    /// TikTok is pulling the URL (`PROCESSING_DOWNLOAD`).
     ProcessingDownload,
+    /// Inbox upload: the creator was notified (`SEND_TO_USER_INBOX`).
     SendToUserInbox,
+    /// Posted by Direct Post, or the creator posted the inbox draft (`PUBLISH_COMPLETE`).
     PublishComplete,
+    /// TikTok gave up; see the `fail_reason` (`FAILED`).
     Failed,
 }
 
 impl PublishState {
+    /// TikTok's name of the status, also the stored one.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ProcessingUpload => "PROCESSING_UPLOAD",
@@ -174,6 +219,7 @@ impl PublishState {
         }
     }
 
+    /// The status named by TikTok's string; `None` for one this code does not know.
     pub fn parse(value: &str) -> Option<Self> {
         Some(match value {
             "PROCESSING_UPLOAD" => Self::ProcessingUpload,
@@ -204,10 +250,15 @@ impl PublishState {
 /// numbers cannot hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishStatus {
+    /// Where the post is.
     pub state: PublishState,
+    /// TikTok's `fail_reason` (with `FAILED`), at most 64 characters.
     pub fail_reason: Option<String>,
+    /// Public post ids; filled only once a public post passed moderation.
     pub post_ids: Vec<String>,
+    /// Bytes TikTok has received (file uploads).
     pub uploaded_bytes: Option<i64>,
+    /// Bytes TikTok has pulled (URL sources).
     pub downloaded_bytes: Option<i64>,
 }
 
@@ -238,10 +289,14 @@ pub fn post_id_string(value: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// Classifies a creator-info answer: the creator's options only when `error.code == "ok"` (the
+/// posting caps arrive as errors with HTTP 200).
 pub fn parse_creator_info_answer(answer: &RawAnswer) -> Result<CreatorInfo, TikTokError> {
     parse_envelope::<CreatorInfo>(answer)
 }
 
+/// Classifies a video-init answer; a `publish_id` that is empty or longer than 64 characters is
+/// `TikTokError::Unexpected`.
 pub fn parse_init_answer(answer: &RawAnswer) -> Result<InitAnswer, TikTokError> {
     let init = parse_envelope::<InitAnswer>(answer)?;
     if init.publish_id.is_empty() || init.publish_id.len() > 64 {
@@ -254,6 +309,8 @@ pub fn parse_init_answer(answer: &RawAnswer) -> Result<InitAnswer, TikTokError> 
     Ok(init)
 }
 
+/// Classifies a status-fetch answer; an unknown `status` is `TikTokError::Unexpected`, and post
+/// ids that are not decimal are dropped.
 pub fn parse_status_answer(answer: &RawAnswer) -> Result<PublishStatus, TikTokError> {
     let data = parse_envelope::<StatusData>(answer)?;
     let state = PublishState::parse(&data.status).ok_or(TikTokError::Unexpected {

@@ -17,8 +17,11 @@ use crate::secret::{AccessToken, RefreshToken};
 /// answer's body holds plaintext tokens.
 #[derive(Default)]
 pub struct RawAnswer {
+    /// The HTTP status code; never decisive alone (TikTok sends errors with 200).
     pub status: u16,
+    /// The answer's headers (read for `x-tt-logid` and `Retry-After`).
     pub headers: HeaderMap,
+    /// The body as received (the HTTP adapter stops reading at 256 KiB).
     pub body: Vec<u8>,
 }
 
