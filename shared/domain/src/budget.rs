@@ -20,11 +20,12 @@ pub const TIKTOK_REQUEST_TIMEOUT: Duration = Duration::from_secs(6);
 // With TikTok's 6 s per call (2 s connect inside it, `TIKTOK_REQUEST_TIMEOUT`):
 //
 // callback (Timeout 20 s): DeleteItem state + Decrypt PKCE verifier + TikTok code exchange +
-//   Encrypt tokens + GetItem owner + TransactWriteItems = 5 × 2 s + 6 s = 16 s
+//   Encrypt tokens + PutItem pending connection = 4 × 2 s + 6 s = 14 s (the ownership write
+//   moved to the confirm; the checks still allow a fifth AWS call: 16 s)
 //   ≤ CALLBACK_BUDGET (18 s; the profile read gets only what is left of it: it is optional)
-//   ≤ 20 s. (`connect::CallbackService::complete`.)
+//   ≤ 20 s. (`connect_services::connect::CallbackService::complete`.)
 // user-info / video-list / accounts (Timeout 28 s): TikTok calls and waits stop at the request
-//   deadline (`handler::REQUEST_BUDGET` = 24 s; a refresh starts only if its TikTok call and the
+//   deadline (`connect_http::handler::REQUEST_BUDGET` = 24 s; a refresh starts only if its TikTok call and the
 //   write of the rotated pair (`refresh::PERSIST_WINDOW`) fit before it); what may still run after
 //   it is at most AWS_TAIL_CALLS = 2 AWS calls (e.g. a profile update, or a lease release after
 //   an error): 24 s + 2 × 2 s = 28 s ≤ 28 s.

@@ -3,8 +3,9 @@
 //! ciphertext to its record (app user + open_id), so a ciphertext copied into another record
 //! fails to decrypt.
 //!
-//! One KMS call per encrypt or decrypt. A data-key-caching cipher (AWS Encryption SDK style) can
-//! replace this adapter behind the same trait when KMS request volume starts to matter.
+//! The KMS adapter makes one call per encrypt or decrypt; `cipher_cache::CachingCipher` keeps
+//! decrypted plaintexts for a warm environment. A data-key-caching cipher (AWS Encryption SDK
+//! style) could replace the adapter behind the same trait if KMS request volume matters.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -86,7 +87,7 @@ pub trait TokenCipher: Send + Sync {
     ) -> impl Future<Output = Result<Vec<u8>, CipherError>> + Send;
 }
 
-/// An account's tokens, the only thing ever encrypted into the `tokens` attribute.
+/// An account's tokens, the only thing ever encrypted into the `sealed_tokens` attribute.
 #[derive(Debug, Clone)]
 pub struct TokenPair {
     /// Bearer token for TikTok's APIs; valid until the account's `access_token_expires_at`.

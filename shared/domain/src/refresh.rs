@@ -40,7 +40,7 @@ use crate::tiktok::{TikTokApi, TikTokError};
 pub const PERSIST_WINDOW: Duration = Duration::from_secs(4);
 /// What a refresh needs after taking its lease: KMS Decrypt, one TikTok call, the rotated pair's
 /// write. An on-demand refresh with less time left gives its lease back and answers `Busy`, so the
-/// request ends within its budget (see `runtime`'s arithmetic).
+/// request ends within its budget (see the arithmetic in `budget.rs`).
 pub const REFRESH_NEEDS: Duration = Duration::from_secs(
     AWS_OPERATION_TIMEOUT.as_secs()
         + TIKTOK_REQUEST_TIMEOUT.as_secs()

@@ -1,6 +1,7 @@
 //! TikTok's Content Posting API (docs/tiktok.md#content-posting): creator info, video init
 //! (Direct Post and upload to inbox, from a URL or by chunked upload) and status fetch. Types and
-//! pure parsers; the HTTP calls live with the other calls in `http.rs`.
+//! pure parsers; the HTTP calls live with the other calls in the adapter
+//! (`connect_adapters::tiktok_http`).
 
 use serde::{Deserialize, Serialize};
 

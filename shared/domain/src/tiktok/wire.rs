@@ -81,7 +81,6 @@ pub fn header_log_id(headers: &HeaderMap) -> Option<String> {
         .map(|s| s.chars().take(64).collect())
 }
 
-/// Flat token response or OAuth error body; which one is decided by the fields, not the status.
 /// A string field TikTok only informs us with: anything else (null, a number, an object) reads as
 /// absent instead of making the whole answer unreadable, so an `invalid_grant` with an odd
 /// `log_id` is still an `invalid_grant`.
@@ -92,6 +91,7 @@ fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Strin
     })
 }
 
+/// Flat token response or OAuth error body; which one is decided by the fields, not the status.
 #[derive(Deserialize)]
 struct TokenBody {
     access_token: Option<String>,
