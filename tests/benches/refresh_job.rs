@@ -25,21 +25,22 @@
 //! `FAKE_TIKTOK_BIN` overrides where the fake's binary is looked for (default: next to this
 //! bench's own target directory, e.g. `target/release/fake-tiktok`).
 
+use connect_domain::ports::Ports;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use connect_adapters::{TikTokHttp, TikTokHttpConfig};
-use connect_domain::cipher::{EncryptionContext, TokenCipher, TokenPair, seal_tokens};
+use connect_domain::cipher::{EncryptionContext, TokenPair, seal_tokens};
 use connect_domain::clock::{Clock, OffsetClock};
 use connect_domain::fakes::{FakeCipher, InMemoryAccounts};
+use connect_domain::ports::Adapters;
 use connect_domain::refresh::{RefreshPolicy, TokenKeeper};
 use connect_domain::schedule::{DUE_SHARDS, RefreshSchedule};
 use connect_domain::scope::ScopeSet;
 use connect_domain::secret::{AccessToken, ClientSecret, RefreshToken};
 use connect_domain::store::{Account, AccountStatus, AccountStore, PendingConnectionStore};
-use connect_domain::tiktok::TikTokApi;
 use connect_services::refresh_job::{JobSettings, RefreshJob, Summary};
 use fake_tiktok::Endpoint;
 use integration_tests::{Stack, StackOptions};
@@ -346,12 +347,9 @@ fn reset_vm_hwm() -> bool {
 
 /// Runs the job once over accounts already due: the summary, the wall time, the peak heap above
 /// the live heap at the start, and the process's peak resident set.
-async fn timed_run<A, C, T, K>(job: &RefreshJob<A, C, T, K>) -> Measured
+async fn timed_run<P: Ports>(job: &RefreshJob<P>) -> Measured
 where
-    A: AccountStore + PendingConnectionStore + 'static,
-    C: TokenCipher + 'static,
-    T: TikTokApi + 'static,
-    K: Clock + 'static,
+    P::Accounts: PendingConnectionStore,
 {
     let hwm_reset = reset_vm_hwm();
     HEAP.reset_peak_usage();
@@ -431,7 +429,7 @@ async fn in_memory_run(http: &reqwest::Client, n: usize, concurrency: usize, set
     })
     .expect("TikTok client");
     let job = RefreshJob {
-        keeper: Arc::new(TokenKeeper {
+        keeper: Arc::new(TokenKeeper::<Adapters<_, _, _, _>> {
             accounts,
             cipher,
             tiktok,

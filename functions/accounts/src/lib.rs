@@ -4,10 +4,9 @@
 //! - `POST /tiktok/connections/{connection_id}/confirm` commits the grant the callback received,
 //!   `DELETE /tiktok/connections/{connection_id}` cancels it (and revokes it at TikTok).
 
-use connect_domain::cipher::TokenCipher;
 use connect_domain::clock::Clock;
-use connect_domain::store::{AccountStore, PendingConnectionStore};
-use connect_domain::tiktok::TikTokApi;
+use connect_domain::ports::Ports;
+use connect_domain::store::PendingConnectionStore;
 use connect_http::api_error::ApiError;
 use connect_http::handler::{self, UserApi};
 use connect_runtime::cold_start::{ColdStart, LiveUserApi, StartError};
@@ -20,15 +19,12 @@ pub fn wire<K: Clock>(cold: &ColdStart, clock: K) -> Result<LiveUserApi<K>, Star
 }
 
 /// Answers one request (errors as their JSON response).
-pub async fn handle<A, C, T, K>(
-    api: &UserApi<A, C, T, K>,
+pub async fn handle<P: Ports>(
+    api: &UserApi<P>,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error>
 where
-    A: AccountStore + PendingConnectionStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
+    P::Accounts: PendingConnectionStore,
 {
     Ok(handler::respond(respond(api, &request).await))
 }
@@ -46,15 +42,9 @@ enum Route {
     Confirm(String),
 }
 
-async fn respond<A, C, T, K>(
-    api: &UserApi<A, C, T, K>,
-    request: &Request,
-) -> Result<Response<Body>, ApiError>
+async fn respond<P: Ports>(api: &UserApi<P>, request: &Request) -> Result<Response<Body>, ApiError>
 where
-    A: AccountStore + PendingConnectionStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
+    P::Accounts: PendingConnectionStore,
 {
     let route = route(request)?;
     // Each route answers one method (RFC 9110 §15.5.6).

@@ -2,23 +2,20 @@
 //! `Idempotency-Key`) and `GET /tiktok/publish/{publish_id}[?cached=true]`: post a video to
 //! TikTok and follow it. This crate routes and wires; the rules are `connect_services::publish`.
 
-use connect_adapters::{DynamoAccountStore, DynamoPublishStore, KmsCipher, TikTokHttp};
-use connect_domain::cipher::TokenCipher;
-use connect_domain::cipher_cache::CachingCipher;
+use connect_adapters::DynamoPublishStore;
 use connect_domain::clock::Clock;
-use connect_domain::store::{AccountStore, PublishStore};
-use connect_domain::tiktok::TikTokApi;
+use connect_domain::ports::Ports;
+use connect_domain::store::PublishStore;
 use connect_http::api_error::ApiError;
 use connect_http::handler::{self, UserApi};
 use connect_http::response;
-use connect_runtime::cold_start::{ColdStart, StartError};
+use connect_runtime::cold_start::{ColdStart, Live, StartError};
 use connect_services::publish::{creator_info, parse_idempotency_key, start, status};
 use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt as _, Response};
 
 /// The function over the real adapters.
-pub type LivePublishApi<K> =
-    PublishApi<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K, DynamoPublishStore>;
+pub type LivePublishApi<K> = PublishApi<Live<K>, DynamoPublishStore>;
 
 /// Wires the real adapters; `clock` is `SystemClock` in production (tests move time).
 pub fn wire<K: Clock>(cold: &ColdStart, clock: K) -> Result<LivePublishApi<K>, StartError> {
@@ -29,24 +26,20 @@ pub fn wire<K: Clock>(cold: &ColdStart, clock: K) -> Result<LivePublishApi<K>, S
 }
 
 /// Routes, checks method and JWT, and answers (errors as their JSON response).
-pub async fn handle<A, C, T, K, P>(
-    api: &PublishApi<A, C, T, K, P>,
+pub async fn handle<P: Ports, S>(
+    api: &PublishApi<P, S>,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error>
 where
-    A: AccountStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-    P: PublishStore,
+    S: PublishStore,
 {
     Ok(api.respond(&request).await)
 }
 
 /// What the `publish` function builds once per cold start.
-pub struct PublishApi<A, C, T, K, P> {
-    pub user: UserApi<A, C, T, K>,
-    pub store: P,
+pub struct PublishApi<P: Ports, S> {
+    pub user: UserApi<P>,
+    pub store: S,
 }
 
 /// The route of a request to the `publish` function.
@@ -91,13 +84,9 @@ impl Route {
     }
 }
 
-impl<A, C, T, K, P> PublishApi<A, C, T, K, P>
+impl<P: Ports, S> PublishApi<P, S>
 where
-    A: AccountStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-    P: PublishStore,
+    S: PublishStore,
 {
     /// Routes, checks method and JWT, and answers (errors as their JSON response).
     pub async fn respond(&self, request: &Request) -> Response<Body> {

@@ -1,18 +1,13 @@
 //! The EventBridge-scheduled job that refreshes every account due before its next run.
 
+use connect_domain::ports::Ports;
 use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use connect_adapters::DynamoAccountStore;
-use connect_adapters::KmsCipher;
-use connect_adapters::TikTokHttp;
-use connect_domain::cipher::TokenCipher;
-use connect_domain::cipher_cache::CachingCipher;
 use connect_domain::clock::Clock;
-use connect_domain::store::{AccountStore, PendingConnectionStore};
-use connect_domain::tiktok::TikTokApi;
-use connect_runtime::cold_start::{ColdStart, StartError};
+use connect_domain::store::PendingConnectionStore;
+use connect_runtime::cold_start::{ColdStart, Live, StartError};
 use connect_services::refresh_job::{JobSettings, RefreshJob, Summary, metrics_line};
 use lambda_runtime::LambdaEvent;
 use tokio::time::Instant;
@@ -22,7 +17,7 @@ use tokio::time::Instant;
 const FUNCTION: &str = "token-refresh";
 
 /// The job over the real adapters.
-pub type LiveJob<K> = RefreshJob<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K>;
+pub type LiveJob<K> = RefreshJob<Live<K>>;
 
 /// Wires the real adapters; `clock` is `SystemClock` in production (tests move time).
 pub fn wire<K: Clock>(cold: &ColdStart, clock: K) -> Result<LiveJob<K>, StartError> {
@@ -33,15 +28,12 @@ pub fn wire<K: Clock>(cold: &ColdStart, clock: K) -> Result<LiveJob<K>, StartErr
 }
 
 /// One scheduled invocation: the payload is ignored; the time left comes from the context.
-pub async fn handle<A, C, T, K>(
-    job: &RefreshJob<A, C, T, K>,
+pub async fn handle<P: Ports>(
+    job: &RefreshJob<P>,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<Summary, lambda_runtime::Error>
 where
-    A: AccountStore + PendingConnectionStore + 'static,
-    C: TokenCipher + 'static,
-    T: TikTokApi + 'static,
-    K: Clock + 'static,
+    P::Accounts: PendingConnectionStore,
 {
     let function = match event.context.env_config.function_name.as_str() {
         "" => FUNCTION,

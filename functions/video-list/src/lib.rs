@@ -1,9 +1,7 @@
 //! `GET /tiktok/videos[?open_id=][&cursor=][&max_count=1..20]`: one page of the user's videos.
 
-use connect_domain::cipher::TokenCipher;
 use connect_domain::clock::Clock;
-use connect_domain::store::AccountStore;
-use connect_domain::tiktok::TikTokApi;
+use connect_domain::ports::Ports;
 use connect_http::handler::{UserApi, deadline};
 use connect_runtime::cold_start::{ColdStart, LiveUserApi, StartError};
 use lambda_http::{Body, Request, Response};
@@ -14,16 +12,10 @@ pub fn wire<K: Clock>(cold: &ColdStart, clock: K) -> Result<LiveUserApi<K>, Star
 }
 
 /// Answers one request (errors as their JSON response).
-pub async fn handle<A, C, T, K>(
-    api: &UserApi<A, C, T, K>,
+pub async fn handle<P: Ports>(
+    api: &UserApi<P>,
     request: Request,
-) -> Result<Response<Body>, lambda_http::Error>
-where
-    A: AccountStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-{
+) -> Result<Response<Body>, lambda_http::Error> {
     let answer = api.get_json(&request, |user, query| async move {
         connect_services::videos::videos(&api.keeper, &user, &query, deadline()).await
     });

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where the code reads the time: `SystemClock` in production, `OffsetClock` (or another fake) in
 /// tests that move time on.
-pub trait Clock: Send + Sync {
+pub trait Clock: Send + Sync + 'static {
     /// Seconds since the Unix epoch.
     fn now(&self) -> i64;
 

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::cipher::{CipherError, EncryptionContext, TokenCipher};
+use crate::clock::OffsetClock;
+use crate::ports::Adapters;
 use crate::schedule::due_shard;
 use crate::scope::ScopeSet;
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, RefreshToken};
@@ -18,6 +20,9 @@ use crate::tiktok::{
     CreatorInfo, InitAnswer, Profile, PublishInit, PublishStatus, TikTokApi, TikTokError,
     TokenGrant, VideoPage, VideoSource,
 };
+
+/// The in-memory ports most domain tests run on.
+pub type Fakes = Adapters<InMemoryAccounts, FakeCipher, ScriptedTikTok, OffsetClock>;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)

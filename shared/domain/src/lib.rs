@@ -15,6 +15,7 @@ pub mod clock;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fakes;
 pub mod pkce;
+pub mod ports;
 pub mod refresh;
 pub mod retry;
 pub mod return_url;

@@ -23,8 +23,9 @@ use tokio::time::Instant;
 
 use crate::budget::AWS_OPERATION_TIMEOUT;
 use crate::budget::TIKTOK_REQUEST_TIMEOUT;
-use crate::cipher::{self, CipherError, EncryptionContext, TokenCipher, TokenPair};
+use crate::cipher::{self, CipherError, EncryptionContext, TokenPair};
 use crate::clock::Clock;
+use crate::ports::Ports;
 use crate::retry::{Backoff, retry_transient};
 use crate::schedule::{EXPIRY_MARGIN_SECS, RefreshSchedule};
 use crate::secret::AccessToken;
@@ -131,27 +132,20 @@ pub enum Attempt {
 }
 
 /// Produces usable tokens for accounts: the one place that refreshes.
-#[derive(Debug, Clone)]
-pub struct TokenKeeper<A, C, T, K> {
+pub struct TokenKeeper<P: Ports> {
     /// Where accounts are read and their tokens written.
-    pub accounts: A,
+    pub accounts: P::Accounts,
     /// Opens and seals the token pairs (KMS behind a `CachingCipher` in production).
-    pub cipher: C,
+    pub cipher: P::Cipher,
     /// The TikTok client: the keeper's refreshes, and the calls the services make with its tokens.
-    pub tiktok: T,
+    pub tiktok: P::TikTok,
     /// The time expiries and leases are compared with.
-    pub clock: K,
+    pub clock: P::Clock,
     /// Margins, the job's schedule, polling and retries.
     pub policy: RefreshPolicy,
 }
 
-impl<A, C, T, K> TokenKeeper<A, C, T, K>
-where
-    A: AccountStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-{
+impl<P: Ports> TokenKeeper<P> {
     /// The account's tokens, refreshed first when the access token is (nearly) expired.
     pub async fn session(
         &self,
@@ -584,11 +578,11 @@ mod tests {
 
     use super::*;
     use crate::clock::OffsetClock;
-    use crate::fakes::{FakeCipher, InMemoryAccounts, ScriptedTikTok};
+    use crate::fakes::{FakeCipher, Fakes, InMemoryAccounts, ScriptedTikTok};
     use crate::scope::ScopeSet;
     use crate::secret::RefreshToken;
 
-    type Keeper = TokenKeeper<InMemoryAccounts, FakeCipher, ScriptedTikTok, OffsetClock>;
+    type Keeper = TokenKeeper<Fakes>;
 
     const USER: &str = "user-1";
     const OPEN_ID: &str = "open-1";
@@ -596,7 +590,7 @@ mod tests {
     /// A keeper over in-memory fakes holding one account whose access token expires in
     /// `expires_in` seconds; its refresh token is live at the scripted TikTok.
     async fn keeper_with_account(expires_in: i64) -> Keeper {
-        let keeper = TokenKeeper {
+        let keeper: Keeper = TokenKeeper {
             accounts: InMemoryAccounts::default(),
             cipher: FakeCipher::default(),
             tiktok: ScriptedTikTok::granting(OPEN_ID, "user.info.basic"),

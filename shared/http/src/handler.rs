@@ -1,6 +1,7 @@
 //! The HTTP plumbing every app-user function shares: who is calling, the query, the time budget,
 //! and turning a result into a response. Handlers stay a few lines long.
 
+use connect_domain::ports::Ports;
 use std::future::Future;
 use std::time::Duration;
 
@@ -75,12 +76,12 @@ pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
 }
 
 /// What the functions acting for an app user build once per cold start.
-pub struct UserApi<A, C, T, K> {
-    pub keeper: TokenKeeper<A, C, T, K>,
+pub struct UserApi<P: Ports> {
+    pub keeper: TokenKeeper<P>,
     pub jwt: JwtVerifier,
 }
 
-impl<A, C, T, K> UserApi<A, C, T, K> {
+impl<P: Ports> UserApi<P> {
     /// A read-only route: checks the method and the JWT, parses the query, and answers the
     /// result of `action` as `200` JSON (or its error as the error response).
     pub async fn get_json<R, F, Fut>(&self, request: &Request, action: F) -> Response<Body>

@@ -16,15 +16,19 @@ use connect_domain::budget::{
 };
 use connect_domain::cipher_cache::CachingCipher;
 use connect_domain::clock::Clock;
+use connect_domain::ports::Adapters;
 use connect_domain::refresh::{RefreshPolicy, TokenKeeper};
 use connect_domain::secret::{ClientSecret, JwtSecret};
 use connect_http::handler::UserApi;
 use connect_http::jwt::JwtVerifier;
 
 /// The token keeper over the real adapters; decryptions are cached for the warm environment.
-pub type LiveKeeper<K> = TokenKeeper<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K>;
+/// The production adapters: DynamoDB, KMS with decryptions cached for the warm environment,
+/// TikTok over reqwest; the clock is the system's (tests pass one they can move).
+pub type Live<K> = Adapters<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K>;
+pub type LiveKeeper<K> = TokenKeeper<Live<K>>;
 /// The app-user functions' state over the real adapters.
-pub type LiveUserApi<K> = UserApi<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K>;
+pub type LiveUserApi<K> = UserApi<Live<K>>;
 
 /// The timeouts of every AWS client.
 pub fn aws_timeouts() -> TimeoutConfig {

@@ -2,12 +2,11 @@
 //! Every lookup is keyed by the app user from the JWT, so another user's `open_id` is simply
 //! not found.
 
+use connect_domain::ports::Ports;
 use serde::Serialize;
 use tokio::time::Instant;
 
 use connect_domain::app_user::AppUser;
-use connect_domain::cipher::TokenCipher;
-use connect_domain::clock::Clock;
 use connect_domain::refresh::{RefreshError, TokenKeeper};
 use connect_domain::store::{Account, AccountStatus, AccountStore};
 use connect_domain::tiktok::TikTokApi;
@@ -108,18 +107,12 @@ pub async fn list(accounts: &impl AccountStore, user: &AppUser) -> Result<Accoun
 /// once more if TikTok refuses a token we believed fresh. If TikTok cannot be reached, or refuses
 /// a token it has just issued, nothing is deleted and the caller can retry; if the grant is
 /// already dead (the refresh answers `invalid_grant`), the account is forgotten.
-pub async fn disconnect<A, C, T, K>(
-    keeper: &TokenKeeper<A, C, T, K>,
+pub async fn disconnect<P: Ports>(
+    keeper: &TokenKeeper<P>,
     user: &AppUser,
     open_id: &str,
     deadline: Instant,
-) -> Result<(), ApiError>
-where
-    A: AccountStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-{
+) -> Result<(), ApiError> {
     let account = find(&keeper.accounts, user, Some(open_id)).await?;
     let open_id = account.open_id.clone();
     if account.status == AccountStatus::Active {
@@ -148,17 +141,11 @@ where
 
 /// Revokes with a usable access token: refreshed when due, and refreshed once more when TikTok
 /// refuses one we had not just refreshed (it may have expired early).
-async fn revoke<A, C, T, K>(
-    keeper: &TokenKeeper<A, C, T, K>,
+async fn revoke<P: Ports>(
+    keeper: &TokenKeeper<P>,
     account: Account,
     deadline: Instant,
-) -> Result<(), RefreshError>
-where
-    A: AccountStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-{
+) -> Result<(), RefreshError> {
     keeper
         .with_token(account, deadline, "revoke", |token| async move {
             keeper.tiktok.revoke(&token).await

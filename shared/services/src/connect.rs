@@ -450,7 +450,9 @@ fn fail(return_url: &Url, failure: &CallbackFailure) -> Url {
 mod tests {
     use super::*;
     use connect_domain::clock::OffsetClock;
-    use connect_domain::fakes::{FakeCipher, InMemoryAccounts, InMemoryStates, ScriptedTikTok};
+    use connect_domain::fakes::{
+        FakeCipher, Fakes, InMemoryAccounts, InMemoryStates, ScriptedTikTok,
+    };
     use connect_domain::store::{Account, AccountStore as _};
 
     fn settings(pkce: PkceMode) -> ConnectSettings {
@@ -513,14 +515,7 @@ mod tests {
         }
 
         /// The token keeper the `accounts` function confirms with, over this world's fakes.
-        fn keeper(
-            &self,
-        ) -> connect_domain::refresh::TokenKeeper<
-            InMemoryAccounts,
-            FakeCipher,
-            ScriptedTikTok,
-            OffsetClock,
-        > {
+        fn keeper(&self) -> connect_domain::refresh::TokenKeeper<Fakes> {
             connect_domain::refresh::TokenKeeper {
                 accounts: self.callback.accounts.clone(),
                 cipher: self.callback.cipher.clone(),

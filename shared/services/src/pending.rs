@@ -9,17 +9,17 @@
 //! it would cut that connection too. Forgotten, its tokens exist nowhere: the ciphertext is
 //! deleted and nothing else ever held them.
 
+use connect_domain::ports::Ports;
 use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::accounts::{AccountView, store_failed};
 use connect_domain::app_user::AppUser;
-use connect_domain::cipher::{self, EncryptionContext, TokenCipher};
+use connect_domain::cipher::{self, EncryptionContext};
 use connect_domain::clock::Clock;
 use connect_domain::refresh::TokenKeeper;
 use connect_domain::store::{
-    Account, AccountStatus, AccountStore, Confirmation, ConnectionKey, PendingConnection,
-    PendingConnectionStore,
+    Account, AccountStatus, Confirmation, ConnectionKey, PendingConnection, PendingConnectionStore,
 };
 use connect_domain::tiktok::{TikTokApi, TikTokError};
 use connect_http::api_error::ApiError;
@@ -55,17 +55,14 @@ pub struct ConfirmedConnection {
 }
 
 /// Commits the pending connection `key` for `user`, who must be the app user who started it.
-pub async fn confirm<A, C, T, K>(
-    keeper: &TokenKeeper<A, C, T, K>,
+pub async fn confirm<P: Ports>(
+    keeper: &TokenKeeper<P>,
     user: &AppUser,
     key: &ConnectionKey,
     deadline: Instant,
 ) -> Result<ConfirmedConnection, ApiError>
 where
-    A: AccountStore + PendingConnectionStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
+    P::Accounts: PendingConnectionStore,
 {
     let now = keeper.clock.now();
     let pending = owned_pending(keeper, user, key, deadline).await?;
@@ -89,17 +86,14 @@ where
 }
 
 /// Cancels the pending connection `key` of `user` and revokes its grant at TikTok.
-pub async fn cancel<A, C, T, K>(
-    keeper: &TokenKeeper<A, C, T, K>,
+pub async fn cancel<P: Ports>(
+    keeper: &TokenKeeper<P>,
     user: &AppUser,
     key: &ConnectionKey,
     deadline: Instant,
 ) -> Result<(), ApiError>
 where
-    A: AccountStore + PendingConnectionStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
+    P::Accounts: PendingConnectionStore,
 {
     owned_pending(keeper, user, key, deadline).await?;
     let taken = keeper
@@ -115,17 +109,14 @@ where
 
 /// The unexpired pending connection `key`, if `user` started it. Another app user's is cancelled
 /// and its grant revoked: whoever holds its id was not meant to (RFC 9700 §4.7).
-async fn owned_pending<A, C, T, K>(
-    keeper: &TokenKeeper<A, C, T, K>,
+async fn owned_pending<P: Ports>(
+    keeper: &TokenKeeper<P>,
     user: &AppUser,
     key: &ConnectionKey,
     deadline: Instant,
 ) -> Result<PendingConnection, ApiError>
 where
-    A: PendingConnectionStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
+    P::Accounts: PendingConnectionStore,
 {
     let now = keeper.clock.now();
     let pending = keeper
@@ -149,10 +140,10 @@ where
     Err(ApiError::ConnectionMismatch)
 }
 
-fn account_from<A, C, T, K>(
+fn account_from<P: Ports>(
     pending: PendingConnection,
     now: i64,
-    keeper: &TokenKeeper<A, C, T, K>,
+    keeper: &TokenKeeper<P>,
 ) -> Account {
     let due = keeper.policy.schedule.next_due(
         now,
@@ -183,15 +174,13 @@ fn account_from<A, C, T, K>(
 /// Ends a pending connection's grant at TikTok with its access token (at most 10 minutes old when
 /// it is cancelled, so no refresh is needed), unless its TikTok user is connected here: TikTok
 /// would disconnect that connection too. Bounded by `deadline`.
-async fn release<A, C, T, K>(
-    keeper: &TokenKeeper<A, C, T, K>,
+async fn release<P: Ports>(
+    keeper: &TokenKeeper<P>,
     pending: &PendingConnection,
     deadline: Instant,
 ) -> Result<Released, RevokeFailure>
 where
-    A: PendingConnectionStore,
-    C: TokenCipher,
-    T: TikTokApi,
+    P::Accounts: PendingConnectionStore,
 {
     let connected = keeper
         .accounts
@@ -247,14 +236,12 @@ enum RevokeFailure {
 
 /// A cancel or a mismatch has already consumed the pending connection: its grant is released if
 /// TikTok answers; otherwise nobody holds it any more and it dies with its access token.
-async fn release_best_effort<A, C, T, K>(
-    keeper: &TokenKeeper<A, C, T, K>,
+async fn release_best_effort<P: Ports>(
+    keeper: &TokenKeeper<P>,
     pending: &PendingConnection,
     deadline: Instant,
 ) where
-    A: PendingConnectionStore,
-    C: TokenCipher,
-    T: TikTokApi,
+    P::Accounts: PendingConnectionStore,
 {
     match release(keeper, pending, deadline).await {
         Ok(Released::Revoked) => {
@@ -283,16 +270,13 @@ pub struct Sweep {
 
 /// Revokes and forgets up to `limit` pending connections that expired unconfirmed. Each is
 /// revoked before it is deleted; an expired one can no longer be confirmed, so nothing races.
-pub async fn sweep_expired<A, C, T, K>(
-    keeper: &TokenKeeper<A, C, T, K>,
+pub async fn sweep_expired<P: Ports>(
+    keeper: &TokenKeeper<P>,
     limit: usize,
     deadline: Instant,
 ) -> Result<Sweep, connect_domain::store::StoreError>
 where
-    A: PendingConnectionStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
+    P::Accounts: PendingConnectionStore,
 {
     let now = keeper.clock.now();
     let mut sweep = Sweep::default();
@@ -324,13 +308,14 @@ mod tests {
     use super::*;
     use connect_domain::cipher::TokenPair;
     use connect_domain::clock::OffsetClock;
-    use connect_domain::fakes::{FakeCipher, InMemoryAccounts, ScriptedTikTok};
+    use connect_domain::fakes::{FakeCipher, Fakes, InMemoryAccounts, ScriptedTikTok};
     use connect_domain::refresh::RefreshPolicy;
     use connect_domain::scope::ScopeSet;
     use connect_domain::secret::{AccessToken, RefreshToken};
+    use connect_domain::store::AccountStore as _;
     use std::time::Duration;
 
-    type Keeper = TokenKeeper<InMemoryAccounts, FakeCipher, ScriptedTikTok, OffsetClock>;
+    type Keeper = TokenKeeper<Fakes>;
 
     fn keeper() -> Keeper {
         TokenKeeper {

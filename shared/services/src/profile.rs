@@ -1,13 +1,12 @@
 //! `GET /tiktok/me`: the connected profile, asking TikTok only for the fields the granted scopes
 //! allow, plus what our record knows (status, scopes, expiry times).
 
+use connect_domain::ports::Ports;
 use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::accounts;
 use connect_domain::app_user::AppUser;
-use connect_domain::cipher::TokenCipher;
-use connect_domain::clock::Clock;
 use connect_domain::refresh::TokenKeeper;
 use connect_domain::scope;
 use connect_domain::store::{Account, AccountStore};
@@ -42,18 +41,12 @@ impl Me {
     }
 }
 
-pub async fn me<A, C, T, K>(
-    keeper: &TokenKeeper<A, C, T, K>,
+pub async fn me<P: Ports>(
+    keeper: &TokenKeeper<P>,
     user: &AppUser,
     query: &Query,
     deadline: Instant,
-) -> Result<Me, ApiError>
-where
-    A: AccountStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-{
+) -> Result<Me, ApiError> {
     query.only(&["open_id"]).map_err(ApiError::InvalidRequest)?;
     let account = accounts::find(&keeper.accounts, user, query.get("open_id")).await?;
     let scopes = account.scopes.clone();

@@ -4,6 +4,7 @@
 //! invocation's time runs out. A run killed at any point loses nothing: tokens are only ever
 //! written whole, by one conditional write, and an abandoned lease expires.
 
+use connect_domain::ports::Ports;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -15,12 +16,11 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::pending::{self, Sweep};
-use connect_domain::cipher::TokenCipher;
 use connect_domain::clock::Clock;
 use connect_domain::refresh::{Attempt, RefreshError, TokenKeeper};
 use connect_domain::schedule::{DUE_SHARDS, RECONNECT_WARNING_SECS};
 use connect_domain::store::{Account, AccountStore, DueCursor, PendingConnectionStore};
-use connect_domain::tiktok::{TikTokApi, TikTokError};
+use connect_domain::tiktok::TikTokError;
 
 /// Longest wait between scheduled attempts after repeated transient failures.
 const MAX_BACKOFF_SECS: i64 = 6 * 3600;
@@ -104,17 +104,14 @@ enum Outcome {
     Transient { throttled: bool },
 }
 
-pub struct RefreshJob<A, C, T, K> {
-    pub keeper: Arc<TokenKeeper<A, C, T, K>>,
+pub struct RefreshJob<P: Ports> {
+    pub keeper: Arc<TokenKeeper<P>>,
     pub settings: JobSettings,
 }
 
-impl<A, C, T, K> RefreshJob<A, C, T, K>
+impl<P: Ports> RefreshJob<P>
 where
-    A: AccountStore + PendingConnectionStore + 'static,
-    C: TokenCipher + 'static,
-    T: TikTokApi + 'static,
-    K: Clock + 'static,
+    P::Accounts: PendingConnectionStore,
 {
     /// One run; `run_deadline` is when the invocation will be stopped.
     pub async fn run(&self, run_deadline: Instant) -> Summary {
@@ -249,7 +246,7 @@ pub fn shard_order(now: i64, interval_secs: i64) -> Vec<u16> {
         .collect()
 }
 
-impl<A: AccountStore, C, T, K> RefreshJob<A, C, T, K> {
+impl<P: Ports> RefreshJob<P> {
     /// Counts the due accounts a stopped run leaves: `shards[0]` after `cursor`, then the whole
     /// of the others, until `count_deadline` (then the counts are partial).
     async fn count_rest_in_time(
@@ -335,17 +332,11 @@ fn note_reconnect_soon(summary: &mut Summary, account: &Account, now: i64) {
     }
 }
 
-async fn refresh_one<A, C, T, K>(
-    keeper: &TokenKeeper<A, C, T, K>,
+async fn refresh_one<P: Ports>(
+    keeper: &TokenKeeper<P>,
     account: Account,
     deadline: Instant,
-) -> Outcome
-where
-    A: AccountStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-{
+) -> Outcome {
     let open_id = account.open_id.clone();
     match keeper.refresh_if_still_due(account.clone(), deadline).await {
         Ok(Attempt::Refreshed) => Outcome::Refreshed,
@@ -365,13 +356,7 @@ where
 }
 
 /// Due again after `interval · 2^failures` (capped, jittered), never after the refresh token ends.
-async fn postpone<A, C, T, K>(keeper: &TokenKeeper<A, C, T, K>, account: &Account)
-where
-    A: AccountStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-{
+async fn postpone<P: Ports>(keeper: &TokenKeeper<P>, account: &Account) {
     let schedule = keeper.policy.schedule;
     let now = keeper.clock.now();
     let backoff = schedule

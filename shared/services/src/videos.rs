@@ -1,15 +1,13 @@
 //! `GET /tiktok/videos`: one page of the user's public videos, TikTok's cursor passed through.
 
+use connect_domain::ports::Ports;
 use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::accounts;
 use connect_domain::app_user::AppUser;
-use connect_domain::cipher::TokenCipher;
-use connect_domain::clock::Clock;
 use connect_domain::refresh::TokenKeeper;
 use connect_domain::scope;
-use connect_domain::store::AccountStore;
 use connect_domain::tiktok::{TikTokApi, Video};
 use connect_http::api_error::ApiError;
 use connect_http::query::Query;
@@ -76,18 +74,12 @@ pub struct VideoList {
     pub has_more: bool,
 }
 
-pub async fn videos<A, C, T, K>(
-    keeper: &TokenKeeper<A, C, T, K>,
+pub async fn videos<P: Ports>(
+    keeper: &TokenKeeper<P>,
     user: &AppUser,
     query: &Query,
     deadline: Instant,
-) -> Result<VideoList, ApiError>
-where
-    A: AccountStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-{
+) -> Result<VideoList, ApiError> {
     let request = VideoRequest::parse(query)?;
     let account = accounts::find(&keeper.accounts, user, request.open_id).await?;
     if !account.scopes.contains(scope::VIDEO_LIST) {

@@ -5,6 +5,7 @@
 mod chunks;
 mod request;
 
+use connect_domain::ports::Ports;
 use lambda_http::http::StatusCode;
 use serde::Serialize;
 use tokio::time::Instant;
@@ -112,18 +113,14 @@ pub struct CreatorInfoView {
     pub creator: CreatorInfo,
 }
 
-async fn fetch_creator<A, C, T, K, P>(
-    keeper: &TokenKeeper<A, C, T, K>,
-    store: &P,
+async fn fetch_creator<P: Ports, S>(
+    keeper: &TokenKeeper<P>,
+    store: &S,
     account: Account,
     deadline: Instant,
 ) -> Result<CreatorInfo, ApiError>
 where
-    A: AccountStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-    P: PublishStore,
+    S: PublishStore,
 {
     let now = keeper.clock.now();
     within_limit(
@@ -144,19 +141,15 @@ where
 }
 
 /// `GET /tiktok/publish/creator-info[?open_id=]`.
-pub async fn creator_info<A, C, T, K, P>(
-    keeper: &TokenKeeper<A, C, T, K>,
-    store: &P,
+pub async fn creator_info<P: Ports, S>(
+    keeper: &TokenKeeper<P>,
+    store: &S,
     user: &AppUser,
     query: &Query,
     deadline: Instant,
 ) -> Result<CreatorInfoView, ApiError>
 where
-    A: AccountStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-    P: PublishStore,
+    S: PublishStore,
 {
     query.only(&["open_id"]).map_err(ApiError::InvalidRequest)?;
     let account = posting_account(
@@ -213,20 +206,16 @@ enum Attempt {
 
 /// `POST /tiktok/publish`. Never posts twice for one `Idempotency-Key`, and never retries the
 /// init by itself (its answer may be lost after TikTok acted).
-pub async fn start<A, C, T, K, P>(
-    keeper: &TokenKeeper<A, C, T, K>,
-    store: &P,
+pub async fn start<P: Ports, S>(
+    keeper: &TokenKeeper<P>,
+    store: &S,
     user: &AppUser,
     idempotency_key: Option<&str>,
     body: &[u8],
     deadline: Instant,
 ) -> Result<Answer, ApiError>
 where
-    A: AccountStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-    P: PublishStore,
+    S: PublishStore,
 {
     let request = PublishRequest::parse(body)?;
     let account = posting_account(
@@ -356,20 +345,16 @@ async fn replay(
 }
 
 /// Checks against the creator's options, counts the init, asks TikTok once, remembers the post.
-async fn attempt<A, C, T, K, P>(
-    keeper: &TokenKeeper<A, C, T, K>,
-    store: &P,
+async fn attempt<P: Ports, S>(
+    keeper: &TokenKeeper<P>,
+    store: &S,
     user: &AppUser,
     account: Account,
     request: &PublishRequest,
     deadline: Instant,
 ) -> Attempt
 where
-    A: AccountStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-    P: PublishStore,
+    S: PublishStore,
 {
     if let Some(post_info) = &request.post_info {
         let creator = match fetch_creator(keeper, store, account.clone(), deadline).await {
@@ -528,20 +513,16 @@ pub fn parse_publish_id(value: &str) -> Result<&str, ApiError> {
 /// `GET /tiktok/publish/{publish_id}[?cached=true]`: TikTok's current status (stored as the
 /// last known one), or the stored one for a finished post, with `cached=true`, or when the
 /// per-minute status limit is used up.
-pub async fn status<A, C, T, K, P>(
-    keeper: &TokenKeeper<A, C, T, K>,
-    store: &P,
+pub async fn status<P: Ports, S>(
+    keeper: &TokenKeeper<P>,
+    store: &S,
     user: &AppUser,
     publish_id: &str,
     query: &Query,
     deadline: Instant,
 ) -> Result<PublishView, ApiError>
 where
-    A: AccountStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-    P: PublishStore,
+    S: PublishStore,
 {
     query.only(&["cached"]).map_err(ApiError::InvalidRequest)?;
     let cached = match query.get("cached") {
