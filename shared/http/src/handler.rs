@@ -76,7 +76,10 @@ pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
 
 /// What the functions acting for an app user build once per cold start.
 pub struct UserApi<A, C, T, K> {
+    /// The accounts, the token refreshes and the TikTok client every call for the user goes
+    /// through.
     pub keeper: TokenKeeper<A, C, T, K>,
+    /// Checks the `Authorization: Bearer` app JWT that names the calling app user.
     pub jwt: JwtVerifier,
 }
 

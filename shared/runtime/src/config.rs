@@ -15,9 +15,15 @@ use connect_domain::scope::{Scope, ScopeSet};
 use connect_services::connect::ConnectSettings;
 use connect_services::refresh_job::JobSettings;
 
+/// TikTok's authorize page, used when `TIKTOK_AUTH_URL` is unset.
 pub const DEFAULT_AUTH_URL: &str = "https://www.tiktok.com/v2/auth/authorize/";
+/// TikTok's API base, used when `TIKTOK_API_URL` is unset.
 pub const DEFAULT_API_URL: &str = "https://open.tiktokapis.com";
 
+/// The settings the functions share, read from the environment and checked at once; each field
+/// names its variable. Every function that starts through `ColdStart` loads all of it, so the
+/// required variables (`TABLE_NAME`, `KMS_KEY_ID`, `TIKTOK_CLIENT_KEY`, `APP_RETURN_URL`) must be
+/// set for each, even one that does not use them.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// DynamoDB table holding OAuth states and accounts (`TABLE_NAME`).
@@ -72,7 +78,10 @@ pub struct Config {
 /// Why the configuration could not be loaded; names the variable and the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    /// The environment variable at fault.
     pub variable: &'static str,
+    /// What is wrong with it and the fix, worded to follow the variable's name (`is not set; set
+    /// it to …`).
     pub problem: String,
 }
 
