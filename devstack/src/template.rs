@@ -386,7 +386,7 @@ mod tests {
     }
 
     /// The worst case of every function's AWS and TikTok calls fits its `Timeout` here
-    /// (`connect_runtime::cold_start`'s arithmetic, against the deployed numbers).
+    /// (`connect_domain::budget`'s arithmetic, against the deployed numbers).
     #[test]
     fn the_worst_cases_fit_the_function_timeouts() {
         use connect_domain::budget::TIKTOK_REQUEST_TIMEOUT;

@@ -129,7 +129,7 @@ pub(crate) async fn take_rate(
     Ok(conditional(update).await? == Written::Yes)
 }
 
-/// OAuth states in DynamoDB.
+/// OAuth states in DynamoDB, and the per-minute connect-start counts (`count_start`).
 #[derive(Debug, Clone)]
 pub struct DynamoStateStore {
     client: Client,

@@ -13,6 +13,8 @@ use connect_domain::tiktok::TikTokError;
 /// `Retry-After` when TikTok throttles without saying for how long: its limits are per minute.
 pub const DEFAULT_RETRY_AFTER_SECS: u64 = 60;
 
+/// Every way a request can fail, as its caller sees it: handlers and services return it and
+/// `to_response` turns it into the status, the `{"error", "message"}` body and the headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
     /// Missing, malformed or failed app JWT.
@@ -30,22 +32,39 @@ pub enum ApiError {
     ReauthRequired,
     /// The feature needs a scope the user did not grant; TikTok was not called.
     ScopeMissing(&'static str),
-    /// TikTok throttled us; try again after this many seconds.
+    /// A rate limit was reached (TikTok's, or this service's own per-minute windows for connect
+    /// starts and posting calls); try again after this many seconds.
     RateLimited {
+        /// Seconds to wait, sent as `Retry-After`: TikTok's own value clamped to 1..=3600 (60
+        /// when it gave none), or what is left of the minute when one of this service's own
+        /// per-minute quotas refused the call.
         retry_after_secs: u64,
+        /// TikTok's request id, sent back as `tiktok_log_id`; `None` when TikTok gave none or the
+        /// limit is this service's own.
         tiktok_log_id: Option<String>,
     },
     /// TikTok failed or answered something unusable, after bounded retries.
-    TikTok { tiktok_log_id: Option<String> },
+    TikTok {
+        /// TikTok's request id, sent back as `tiktok_log_id` for TikTok's support, when it gave one.
+        tiktok_log_id: Option<String>,
+    },
     /// TikTok refused to post for a reason the person can act on (its own code,
     /// docs/tiktok.md#video-init-and-tiktoks-refusals).
     PostingRefused {
+        /// TikTok's code, one of `POSTING_REFUSALS` (TikTok's `invalid_params` is kept as `invalid_param`):
+        /// it is the body's `error` and picks the status and message.
         code: &'static str,
+        /// TikTok's request id, sent back as `tiktok_log_id`, when it gave one.
         tiktok_log_id: Option<String>,
     },
-    /// TikTok may or may not have created the post (the init's answer was lost): do not post
+    /// TikTok may or may not have created the post (the init's answer was lost or unreadable, or an earlier request with the same
+    /// `Idempotency-Key` never finished): do not post
     /// again before checking the creator's profile.
-    PublishOutcomeUnknown { tiktok_log_id: Option<String> },
+    PublishOutcomeUnknown {
+        /// TikTok's request id for the init call, sent back as `tiktok_log_id`, when it gave one;
+        /// `None` too when an earlier request with the same `Idempotency-Key` never finished.
+        tiktok_log_id: Option<String>,
+    },
     /// No post with this id was started by this app user.
     PublishNotFound,
     /// No unexpired, unused pending connection has this id.
@@ -64,6 +83,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The HTTP status the error is answered with (a posting refusal's depends on its code).
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthorized | Self::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
@@ -85,6 +105,8 @@ impl ApiError {
         }
     }
 
+    /// The body's `error`: the stable, machine-readable code clients branch on (a posting
+    /// refusal keeps TikTok's own code).
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unauthorized => "unauthorized",
@@ -108,6 +130,8 @@ impl ApiError {
         }
     }
 
+    /// The body's `message`: one line saying what to do next. A 5xx message never carries the
+    /// cause, which is logged instead.
     pub fn message(&self) -> String {
         match self {
             Self::Unauthorized => "a valid app JWT is required in the Authorization header".into(),
@@ -193,6 +217,8 @@ impl ApiError {
         body
     }
 
+    /// The whole error response: `status`, `body` as `no-store` JSON, and `Retry-After` for
+    /// `RateLimited` or `Allow` for `MethodNotAllowed`.
     pub fn to_response(&self) -> Response<Body> {
         let mut response = response::json(self.status(), &self.body());
         let headers = response.headers_mut();

@@ -20,7 +20,7 @@ use connect_domain::refresh::TokenKeeper;
 
 /// Time a request may spend on TikTok and AWS, waits and retries included. The functions'
 /// timeout (28 s in the template; API Gateway gives up at 30 s) leaves room for the AWS calls that
-/// may still run after it (`runtime`'s arithmetic).
+/// may still run after it (the arithmetic in `connect_domain::budget`).
 pub const REQUEST_BUDGET: Duration = Duration::from_secs(24);
 
 /// When the current request must stop starting new work.
@@ -77,7 +77,10 @@ pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
 
 /// What the functions acting for an app user build once per cold start.
 pub struct UserApi<P: Ports> {
+    /// The accounts, the token refreshes and the TikTok client every call for the user goes
+    /// through.
     pub keeper: TokenKeeper<P>,
+    /// Checks the `Authorization: Bearer` app JWT that names the calling app user.
     pub jwt: JwtVerifier,
 }
 

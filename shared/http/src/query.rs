@@ -8,15 +8,22 @@ pub const MAX_QUERY_LEN: usize = 8 * 1024;
 pub const MAX_VALUE_LEN: usize = 2 * 1024;
 const MAX_PARAMS: usize = 32;
 
+/// Why a query string was refused as a whole. API routes answer `400 invalid_request` with
+/// `message`; the callback redirects with `tiktok=error` instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QueryError {
+    /// The raw query string is longer than `MAX_QUERY_LEN` bytes.
     TooLong,
+    /// More than 32 parameters.
     TooMany,
+    /// A name appears more than once; carries the name, cut to 40 printable ASCII characters.
     Duplicate(String),
+    /// A decoded value is longer than `MAX_VALUE_LEN` bytes; carries its name, cut likewise.
     ValueTooLong(String),
 }
 
 impl QueryError {
+    /// The text for the caller, naming the limit and, when there is one, the parameter.
     pub fn message(&self) -> String {
         match self {
             Self::TooLong => format!("query string longer than {MAX_QUERY_LEN} bytes"),
@@ -34,6 +41,8 @@ impl QueryError {
 pub struct Query(HashMap<String, String>);
 
 impl Query {
+    /// Decodes the URI's raw query (without `?`; `None` is an empty query) exactly once, keeping
+    /// each name as decoded. Any limit exceeded or name repeated refuses the whole query.
     pub fn parse(raw: Option<&str>) -> Result<Self, QueryError> {
         let raw = raw.unwrap_or_default();
         if raw.len() > MAX_QUERY_LEN {
@@ -82,6 +91,7 @@ impl Query {
         ))
     }
 
+    /// The decoded value of `name`, matched exactly; `None` when absent (`name=` gives `Some("")`).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }

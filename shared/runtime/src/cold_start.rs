@@ -22,10 +22,10 @@ use connect_domain::secret::{ClientSecret, JwtSecret};
 use connect_http::handler::UserApi;
 use connect_http::jwt::JwtVerifier;
 
-/// The token keeper over the real adapters; decryptions are cached for the warm environment.
 /// The production adapters: DynamoDB, KMS with decryptions cached for the warm environment,
 /// TikTok over reqwest; the clock is the system's (tests pass one they can move).
 pub type Live<K> = Adapters<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K>;
+/// The token keeper over the real adapters.
 pub type LiveKeeper<K> = TokenKeeper<Live<K>>;
 /// The app-user functions' state over the real adapters.
 pub type LiveUserApi<K> = UserApi<Live<K>>;
@@ -50,8 +50,11 @@ pub fn aws_retries() -> RetryConfig {
 /// The AWS clients, sharing one connection pool and credential cache.
 #[derive(Debug, Clone)]
 pub struct AwsClients {
+    /// DynamoDB, for every store over the `TABLE_NAME` table.
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// KMS, for the cipher under `KMS_KEY_ID`.
     pub kms: aws_sdk_kms::Client,
+    /// Secrets Manager, used only at cold start to read the secrets (`AppSecrets::load`).
     pub secrets: aws_sdk_secretsmanager::Client,
 }
 
@@ -67,6 +70,8 @@ impl AwsClients {
         Self::from_sdk_config(&sdk)
     }
 
+    /// The clients over an SDK configuration already loaded; its timeouts and retries are the
+    /// ones they get (`from_env` loads it with `aws_timeouts` and `aws_retries`).
     pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Self {
         Self {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
@@ -82,43 +87,68 @@ impl AwsClients {
 /// needs, so the webhook, the callback and the job cannot mint an app JWT.
 #[derive(Default)]
 pub struct AppSecrets {
+    /// The TikTok client secret (`tiktok_client_secret` in `TIKTOK_SECRET_ID`); `None` when this
+    /// function was not given that variable. Read it through `client_secret`, which makes the
+    /// absence a start error.
     pub tiktok_client_secret: Option<ClientSecret>,
+    /// The HS256 key app JWTs are verified with (`app_jwt_secret` in `APP_JWT_SECRET_ID`); `None`
+    /// when this function was not given that variable. Unused when `APP_JWT_PUBLIC_KEYS` is set.
     pub app_jwt_secret: Option<JwtSecret>,
     /// During a rotation, the key the app is moving to (`app_jwt_secret_next`, optional).
     pub app_jwt_secret_next: Option<JwtSecret>,
 }
 
+/// Why a function could not start. `serve` logs it (`cold start failed`) and ends the process, so
+/// Lambda reports an init error. Names variables and secret ids, never a secret's value.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// An environment variable is missing or malformed.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// Secrets Manager did not return the secret (unknown id, access denied, or unreachable after
+    /// the AWS client's retries).
     #[error("could not read secret {variable}={secret_id}: {cause}")]
     SecretUnavailable {
+        /// The variable that names the secret: `TIKTOK_SECRET_ID` or `APP_JWT_SECRET_ID`.
         variable: &'static str,
+        /// The secret's id or ARN, as that variable gives it.
         secret_id: String,
+        /// The SDK's error with its context, for the log.
         cause: String,
     },
+    /// The secret has no string value, is not the expected JSON, or its field is empty.
     #[error("secret {variable}={secret_id} is not JSON with {expected}")]
     SecretMalformed {
+        /// The variable that names the secret: `TIKTOK_SECRET_ID` or `APP_JWT_SECRET_ID`.
         variable: &'static str,
+        /// The secret's id or ARN, as that variable gives it.
         secret_id: String,
+        /// The JSON the secret must hold, in words.
         expected: &'static str,
     },
     /// A placeholder or a key too short to sign with: refused, or a fresh stack would accept
     /// webhooks signed with `REPLACE_ME` and JWTs signed with a guessable key.
     #[error("secret {variable}={secret_id}: {field} {problem}")]
     SecretWeak {
+        /// The variable that names the secret: `TIKTOK_SECRET_ID` or `APP_JWT_SECRET_ID`.
         variable: &'static str,
+        /// The secret's id or ARN, as that variable gives it.
         secret_id: String,
+        /// The JSON field refused: `tiktok_client_secret`, `app_jwt_secret` or
+        /// `app_jwt_secret_next`.
         field: &'static str,
+        /// Why it was refused: still the placeholder, or shorter than the minimum.
         problem: &'static str,
     },
     /// This function needs a secret its environment does not name.
     #[error("{variable} is not set; this function needs it for {purpose}")]
     SecretNotGiven {
+        /// The variable to set: `TIKTOK_SECRET_ID` or `APP_JWT_SECRET_ID`.
         variable: &'static str,
+        /// What the function needs the secret for.
         purpose: &'static str,
     },
+    /// The TikTok HTTP client could not be built; carries reqwest's message.
     #[error("could not build the HTTP client: {0}")]
     HttpClient(String),
 }
@@ -348,8 +378,11 @@ mod secret_tests {
 
 /// Everything a function needs at cold start.
 pub struct ColdStart {
+    /// The environment, checked.
     pub config: Config,
+    /// The AWS clients every adapter built from this cold start shares.
     pub aws: AwsClients,
+    /// The secrets this function was given; only those its environment names are read.
     pub secrets: AppSecrets,
 }
 
@@ -370,6 +403,8 @@ impl ColdStart {
 
 /// The production adapters, built from what the cold start loaded.
 impl ColdStart {
+    /// The TikTok client, calling as the app (`TIKTOK_CLIENT_KEY` and the client secret) at
+    /// `TIKTOK_API_URL`; fails when this function was not given `TIKTOK_SECRET_ID`.
     pub fn tiktok(&self) -> Result<TikTokHttp, StartError> {
         TikTokHttp::new(TikTokHttpConfig {
             api_url: self.config.api_url.clone(),
@@ -379,14 +414,17 @@ impl ColdStart {
         .map_err(|e| StartError::HttpClient(e.to_string()))
     }
 
+    /// The accounts and pending connections in the `TABLE_NAME` table.
     pub fn accounts(&self) -> DynamoAccountStore {
         DynamoAccountStore::new(self.aws.dynamodb.clone(), &self.config.table_name)
     }
 
+    /// The OAuth states and the connect starts' per-minute counts in the `TABLE_NAME` table.
     pub fn states(&self) -> DynamoStateStore {
         DynamoStateStore::new(self.aws.dynamodb.clone(), &self.config.table_name)
     }
 
+    /// The KMS cipher under `KMS_KEY_ID`, uncached (`token_keeper` wraps it in a `CachingCipher`).
     pub fn cipher(&self) -> KmsCipher {
         KmsCipher::new(self.aws.kms.clone(), &self.config.kms_key_id)
     }
@@ -434,10 +472,15 @@ impl ColdStart {
         })
     }
 
+    /// The posts, `Idempotency-Key` claims, call windows and webhook deliveries in the
+    /// `TABLE_NAME` table.
     pub fn publishes(&self) -> DynamoPublishStore {
         DynamoPublishStore::new(self.aws.dynamodb.clone(), &self.config.table_name)
     }
 
+    /// What the app-user functions (`user-info`, `video-list`, `accounts`, `publish`) act with: the
+    /// token keeper on `clock` and the app JWT verifier; fails when a secret they need was not
+    /// given.
     pub fn user_api<K: Clock>(&self, clock: K) -> Result<LiveUserApi<K>, StartError> {
         Ok(UserApi {
             keeper: self.token_keeper(clock)?,

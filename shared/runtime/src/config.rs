@@ -15,12 +15,19 @@ use connect_domain::scope::{Scope, ScopeSet};
 use connect_services::connect::ConnectSettings;
 use connect_services::refresh_job::JobSettings;
 
+/// TikTok's authorize page, used when `TIKTOK_AUTH_URL` is unset.
 pub const DEFAULT_AUTH_URL: &str = "https://www.tiktok.com/v2/auth/authorize/";
+/// TikTok's API base, used when `TIKTOK_API_URL` is unset.
 pub const DEFAULT_API_URL: &str = "https://open.tiktokapis.com";
 
+/// The settings the functions share, read from the environment and checked at once; each field
+/// names its variable. Every function that starts through `ColdStart` loads all of it, so the
+/// required variables (`TABLE_NAME`, `KMS_KEY_ID`, `TIKTOK_CLIENT_KEY`, `APP_RETURN_URL`) must be
+/// set for each, even one that does not use them.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// DynamoDB table holding OAuth states and accounts (`TABLE_NAME`).
+    /// The one DynamoDB table (`TABLE_NAME`): OAuth states, accounts, pending connections, posts,
+    /// idempotency claims, webhook deliveries and the per-minute counters.
     pub table_name: String,
     /// KMS key id, ARN or alias used to encrypt tokens and PKCE verifiers (`KMS_KEY_ID`).
     pub kms_key_id: String,
@@ -46,7 +53,8 @@ pub struct Config {
     pub pkce: PkceMode,
     /// TikTok's authorize endpoint (`TIKTOK_AUTH_URL`).
     pub auth_url: Url,
-    /// TikTok's API base (`TIKTOK_API_URL`), without a trailing slash.
+    /// TikTok's API base (`TIKTOK_API_URL`, default `https://open.tiktokapis.com/`); the adapter
+    /// joins paths to it with exactly one slash.
     pub api_url: Url,
     /// Expected `iss` of app JWTs (`APP_JWT_ISSUER`).
     pub jwt_issuer: Option<String>,
@@ -72,7 +80,10 @@ pub struct Config {
 /// Why the configuration could not be loaded; names the variable and the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    /// The environment variable at fault.
     pub variable: &'static str,
+    /// What is wrong with it and the fix, worded to follow the variable's name (`is not set; set
+    /// it to …`).
     pub problem: String,
 }
 
