@@ -63,7 +63,7 @@ where
     let user = handler::app_user(&api.jwt, request)?;
     handler::query(request)?
         .only(&[])
-        .map_err(ApiError::InvalidRequest)?;
+        .map_err(ApiError::invalid_request)?;
     let keeper = &api.keeper;
     match route {
         Route::Accounts => {
@@ -119,7 +119,7 @@ fn route(request: &Request) -> Result<Route, ApiError> {
         ["connections", id] => Ok(Route::Connection(decode(id)?)),
         ["connections", id, "confirm"] => Ok(Route::Confirm(decode(id)?)),
         ["accounts", open_id] | [open_id] => Ok(Route::Account(decode(open_id)?)),
-        _ => Err(ApiError::InvalidRequest(
+        _ => Err(ApiError::invalid_request(
             "the path must be /tiktok/accounts[/{open_id}] or /tiktok/connections/{connection_id}[/confirm]"
                 .into(),
         )),

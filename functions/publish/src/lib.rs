@@ -6,7 +6,7 @@ use connect_adapters::DynamoPublishStore;
 use connect_domain::clock::Clock;
 use connect_domain::ports::Ports;
 use connect_domain::store::PublishStore;
-use connect_http::api_error::ApiError;
+use connect_http::api_error::{self, ApiError};
 use connect_http::handler::{self, UserApi};
 use connect_http::response;
 use connect_runtime::cold_start::{ColdStart, Live, StartError};
@@ -69,7 +69,7 @@ impl Route {
             [] => Ok(Self::Start),
             ["creator-info"] => Ok(Self::CreatorInfo),
             [raw] => handler::decode_segment(raw, "publish_id").map(Self::Status),
-            _ => Err(ApiError::InvalidRequest(
+            _ => Err(ApiError::invalid_request(
                 "the path must be /tiktok/publish, /tiktok/publish/creator-info or /tiktok/publish/{publish_id}".into(),
             )),
         }
@@ -117,15 +117,23 @@ where
                 Ok(response::json(StatusCode::OK, &view))
             }
             Route::Start => {
-                query.only(&[]).map_err(ApiError::InvalidRequest)?;
+                query.only(&[]).map_err(ApiError::invalid_request)?;
                 let key = parse_idempotency_key(
                     request
                         .headers()
                         .get("idempotency-key")
                         .map(|v| v.as_bytes()),
                 )?;
-                let answer =
-                    start(keeper, &self.store, &user, key, request.body(), deadline).await?;
+                let answer = start(
+                    keeper,
+                    &self.store,
+                    &user,
+                    key,
+                    request.body(),
+                    deadline,
+                    api_error::rendered,
+                )
+                .await?;
                 let mut response = response::json(answer.status, &answer.body);
                 if answer.replayed {
                     response

@@ -48,7 +48,7 @@ impl<A: AccountStore, P: PublishStore, K: Clock> WebhookApi<A, P, K> {
         }
         let body: &[u8] = request.body();
         if body.len() > MAX_BODY_BYTES {
-            return Err(ApiError::InvalidRequest(format!(
+            return Err(ApiError::invalid_request(format!(
                 "the body must be at most {MAX_BODY_BYTES} bytes"
             )));
         }

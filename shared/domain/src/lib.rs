@@ -12,10 +12,12 @@ pub mod budget;
 pub mod cipher;
 pub mod cipher_cache;
 pub mod clock;
+pub mod error;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fakes;
 pub mod pkce;
 pub mod ports;
+pub mod query;
 pub mod refresh;
 pub mod retry;
 pub mod return_url;

@@ -1,107 +1,53 @@
 //! The one error type every HTTP function answers with, and the one place mapping it to a status
-//! and a JSON body (README.md#api). 5xx bodies are generic; the cause goes to the log.
+//! and a JSON body (README.md#api). 5xx bodies are generic; the cause goes to the log. The use
+//! cases' refusals arrive as `connect_domain::error::ServiceError`; only the two failures that
+//! exist before a use case runs (no valid JWT, a wrong method) are the HTTP layer's own.
 
 use lambda_http::Body;
 use lambda_http::http::{HeaderValue, Response, StatusCode, header};
 use serde_json::json;
 
 use crate::response;
-use connect_domain::cipher::CipherError;
+use connect_domain::error::ServiceError;
 use connect_domain::refresh::RefreshError;
-use connect_domain::tiktok::TikTokError;
 
-/// `Retry-After` when TikTok throttles without saying for how long: its limits are per minute.
-pub const DEFAULT_RETRY_AFTER_SECS: u64 = 60;
-
-/// Every way a request can fail, as its caller sees it: handlers and services return it and
-/// `to_response` turns it into the status, the `{"error", "message"}` body and the headers.
+/// Every way a request can fail, as its caller sees it: `to_response` turns it into the status,
+/// the `{"error", "message"}` body and the headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
     /// Missing, malformed or failed app JWT.
     Unauthorized,
-    /// A webhook whose `TikTok-Signature` is missing, malformed, wrong or too old.
-    InvalidSignature(&'static str),
-    /// Bad input; the message says what to fix (never echoes a secret).
-    InvalidRequest(String),
     /// The route exists but not with this method; carries the `Allow` header value.
     MethodNotAllowed(&'static str),
-    /// The app user has no such TikTok account (or none at all).
-    NotConnected,
-    /// The grant is gone (refresh refused, refresh token expired, or revoked by the user): the
-    /// person must connect again.
-    ReauthRequired,
-    /// The feature needs a scope the user did not grant; TikTok was not called.
-    ScopeMissing(&'static str),
-    /// A rate limit was reached (TikTok's, or this service's own per-minute windows for connect
-    /// starts and posting calls); try again after this many seconds.
-    RateLimited {
-        /// Seconds to wait, sent as `Retry-After`: TikTok's own value clamped to 1..=3600 (60
-        /// when it gave none), or what is left of the minute when one of this service's own
-        /// per-minute quotas refused the call.
-        retry_after_secs: u64,
-        /// TikTok's request id, sent back as `tiktok_log_id`; `None` when TikTok gave none or the
-        /// limit is this service's own.
-        tiktok_log_id: Option<String>,
-    },
-    /// TikTok failed or answered something unusable, after bounded retries.
-    TikTok {
-        /// TikTok's request id, sent back as `tiktok_log_id` for TikTok's support, when it gave one.
-        tiktok_log_id: Option<String>,
-    },
-    /// TikTok refused to post for a reason the person can act on (its own code,
-    /// docs/tiktok.md#video-init-and-tiktoks-refusals).
-    PostingRefused {
-        /// TikTok's code, one of `POSTING_REFUSALS` (TikTok's `invalid_params` is kept as `invalid_param`):
-        /// it is the body's `error` and picks the status and message.
-        code: &'static str,
-        /// TikTok's request id, sent back as `tiktok_log_id`, when it gave one.
-        tiktok_log_id: Option<String>,
-    },
-    /// TikTok may or may not have created the post (the init's answer was lost or unreadable, or an earlier request with the same
-    /// `Idempotency-Key` never finished): do not post
-    /// again before checking the creator's profile.
-    PublishOutcomeUnknown {
-        /// TikTok's request id for the init call, sent back as `tiktok_log_id`, when it gave one;
-        /// `None` too when an earlier request with the same `Idempotency-Key` never finished.
-        tiktok_log_id: Option<String>,
-    },
-    /// No post with this id was started by this app user.
-    PublishNotFound,
-    /// No unexpired, unused pending connection has this id.
-    ConnectionNotFound,
-    /// The pending connection was started by another app user: it was cancelled and its grant
-    /// revoked (the account-linking CSRF of RFC 9700 §4.7).
-    ConnectionMismatch,
-    /// This `Idempotency-Key` was used for a different request.
-    IdempotencyKeyReused,
-    /// The first request with this `Idempotency-Key` has not finished yet.
-    IdempotencyInProgress,
-    /// A dependency (DynamoDB, KMS, Secrets Manager) failed; retrying may help.
-    ServiceUnavailable,
-    /// A bug or an impossible state; details are logged, not returned.
-    Internal,
+    /// A use case refused or failed.
+    Service(ServiceError),
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        Self::Service(error)
+    }
+}
+
+impl From<RefreshError> for ApiError {
+    fn from(error: RefreshError) -> Self {
+        Self::Service(error.into())
+    }
 }
 
 impl ApiError {
+    /// Bad input the HTTP layer itself found (the path, the query string); the message says what
+    /// to fix.
+    pub fn invalid_request(message: String) -> Self {
+        Self::Service(ServiceError::InvalidRequest(message))
+    }
+
     /// The HTTP status the error is answered with (a posting refusal's depends on its code).
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Unauthorized | Self::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
-            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::NotConnected => StatusCode::NOT_FOUND,
-            Self::ReauthRequired => StatusCode::CONFLICT,
-            Self::ScopeMissing(_) => StatusCode::FORBIDDEN,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::TikTok { .. } => StatusCode::BAD_GATEWAY,
-            Self::PostingRefused { code, .. } => posting_refusal(code).0,
-            Self::PublishOutcomeUnknown { .. } => StatusCode::BAD_GATEWAY,
-            Self::PublishNotFound | Self::ConnectionNotFound => StatusCode::NOT_FOUND,
-            Self::ConnectionMismatch => StatusCode::FORBIDDEN,
-            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::IdempotencyInProgress => StatusCode::CONFLICT,
-            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Service(error) => service_status(error),
         }
     }
 
@@ -110,23 +56,8 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unauthorized => "unauthorized",
-            Self::InvalidSignature(_) => "invalid_signature",
-            Self::InvalidRequest(_) => "invalid_request",
             Self::MethodNotAllowed(_) => "method_not_allowed",
-            Self::NotConnected => "not_connected",
-            Self::ReauthRequired => "reauth_required",
-            Self::ScopeMissing(_) => "scope_missing",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::TikTok { .. } => "tiktok_error",
-            Self::PostingRefused { code, .. } => code,
-            Self::PublishOutcomeUnknown { .. } => "publish_outcome_unknown",
-            Self::PublishNotFound => "publish_not_found",
-            Self::ConnectionNotFound => "connection_not_found",
-            Self::ConnectionMismatch => "connection_mismatch",
-            Self::IdempotencyKeyReused => "idempotency_key_reused",
-            Self::IdempotencyInProgress => "idempotency_in_progress",
-            Self::ServiceUnavailable => "service_unavailable",
-            Self::Internal => "internal_error",
+            Self::Service(error) => service_code(error),
         }
     }
 
@@ -135,67 +66,8 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             Self::Unauthorized => "a valid app JWT is required in the Authorization header".into(),
-            Self::InvalidSignature(why) => (*why).into(),
-            Self::InvalidRequest(message) => message.clone(),
             Self::MethodNotAllowed(allow) => format!("this route only answers {allow}"),
-            Self::NotConnected => "no connected TikTok account matches this request".into(),
-            Self::ReauthRequired => {
-                "TikTok no longer accepts this connection; connect the account again".into()
-            }
-            Self::ScopeMissing(scope) => {
-                format!("the user did not grant the `{scope}` scope; reconnect asking for it")
-            }
-            Self::RateLimited { .. } => {
-                "too many requests (TikTok's limits or this service's per-minute quotas); retry after Retry-After seconds".into()
-            }
-            Self::TikTok { .. } => "TikTok failed to answer; try again shortly".into(),
-            Self::PostingRefused { code, .. } => posting_refusal(code).1.into(),
-            Self::PublishOutcomeUnknown { .. } => "TikTok did not confirm the post in time; it may exist. Check the creator's profile (or repeat with the same Idempotency-Key) before posting again".into(),
-            Self::PublishNotFound => "no post with this publish_id was started by this app user".into(),
-            Self::ConnectionNotFound => "no pending connection has this id: it was used, cancelled or is older than 10 minutes; connect again".into(),
-            Self::ConnectionMismatch => "this connection was started by another app user; it was cancelled and TikTok's grant revoked".into(),
-            Self::IdempotencyKeyReused => {
-                "this Idempotency-Key was used for a different request; use a new key".into()
-            }
-            Self::IdempotencyInProgress => {
-                "the first request with this Idempotency-Key is still running; retry shortly".into()
-            }
-            Self::ServiceUnavailable => {
-                "a backing service is unavailable; try again shortly".into()
-            }
-            Self::Internal => "internal error".into(),
-        }
-    }
-
-    /// The API error for a TikTok failure that retries did not cure.
-    pub fn from_tiktok(error: &TikTokError) -> Self {
-        match error {
-            TikTokError::RateLimited {
-                retry_after_secs,
-                log_id,
-            } => Self::RateLimited {
-                retry_after_secs: retry_after_secs
-                    .unwrap_or(DEFAULT_RETRY_AFTER_SECS)
-                    .clamp(1, 3600),
-                tiktok_log_id: log_id.clone(),
-            },
-            other => Self::TikTok {
-                tiktok_log_id: other.log_id().map(str::to_owned),
-            },
-        }
-    }
-
-    /// The API error for a failed call to a TikTok feature that needs `scope`: TikTok's scope
-    /// errors become `scope_missing`, the rest maps as for any refresh or TikTok failure.
-    pub fn from_call(error: RefreshError, scope: &'static str) -> Self {
-        match error {
-            RefreshError::TikTok(TikTokError::Api { code, .. })
-                if code == "scope_not_authorized" || code == "scope_permission_missed" =>
-            {
-                tracing::warn!(scope, "TikTok says a scope is missing");
-                Self::ScopeMissing(scope)
-            }
-            other => other.into(),
+            Self::Service(error) => service_message(error),
         }
     }
 
@@ -203,11 +75,13 @@ impl ApiError {
     pub fn body(&self) -> serde_json::Value {
         let mut body = json!({ "error": self.code(), "message": self.message() });
         match self {
-            Self::ScopeMissing(scope) => body["scope"] = json!(scope),
-            Self::RateLimited { tiktok_log_id, .. }
-            | Self::TikTok { tiktok_log_id }
-            | Self::PostingRefused { tiktok_log_id, .. }
-            | Self::PublishOutcomeUnknown { tiktok_log_id } => {
+            Self::Service(ServiceError::ScopeMissing(scope)) => body["scope"] = json!(scope),
+            Self::Service(
+                ServiceError::RateLimited { tiktok_log_id, .. }
+                | ServiceError::TikTok { tiktok_log_id }
+                | ServiceError::PostingRefused { tiktok_log_id, .. }
+                | ServiceError::PublishOutcomeUnknown { tiktok_log_id },
+            ) => {
                 if let Some(log_id) = tiktok_log_id {
                     body["tiktok_log_id"] = json!(log_id);
                 }
@@ -223,9 +97,9 @@ impl ApiError {
         let mut response = response::json(self.status(), &self.body());
         let headers = response.headers_mut();
         match self {
-            Self::RateLimited {
+            Self::Service(ServiceError::RateLimited {
                 retry_after_secs, ..
-            } => {
+            }) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             Self::MethodNotAllowed(allow) => {
@@ -234,6 +108,87 @@ impl ApiError {
             _ => {}
         }
         response
+    }
+}
+
+/// A use case's error as the HTTP answer it becomes: status and JSON body. The publish service
+/// keeps this answer for a repeated `Idempotency-Key`.
+pub fn rendered(error: &ServiceError) -> (u16, serde_json::Value) {
+    let error = ApiError::Service(error.clone());
+    (error.status().as_u16(), error.body())
+}
+
+fn service_status(error: &ServiceError) -> StatusCode {
+    match error {
+        ServiceError::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
+        ServiceError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+        ServiceError::NotConnected => StatusCode::NOT_FOUND,
+        ServiceError::ReauthRequired => StatusCode::CONFLICT,
+        ServiceError::ScopeMissing(_) => StatusCode::FORBIDDEN,
+        ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ServiceError::TikTok { .. } => StatusCode::BAD_GATEWAY,
+        ServiceError::PostingRefused { code, .. } => posting_refusal(code).0,
+        ServiceError::PublishOutcomeUnknown { .. } => StatusCode::BAD_GATEWAY,
+        ServiceError::PublishNotFound | ServiceError::ConnectionNotFound => StatusCode::NOT_FOUND,
+        ServiceError::ConnectionMismatch => StatusCode::FORBIDDEN,
+        ServiceError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::IdempotencyInProgress => StatusCode::CONFLICT,
+        ServiceError::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn service_code(error: &ServiceError) -> &'static str {
+    match error {
+        ServiceError::InvalidSignature(_) => "invalid_signature",
+        ServiceError::InvalidRequest(_) => "invalid_request",
+        ServiceError::NotConnected => "not_connected",
+        ServiceError::ReauthRequired => "reauth_required",
+        ServiceError::ScopeMissing(_) => "scope_missing",
+        ServiceError::RateLimited { .. } => "rate_limited",
+        ServiceError::TikTok { .. } => "tiktok_error",
+        ServiceError::PostingRefused { code, .. } => code,
+        ServiceError::PublishOutcomeUnknown { .. } => "publish_outcome_unknown",
+        ServiceError::PublishNotFound => "publish_not_found",
+        ServiceError::ConnectionNotFound => "connection_not_found",
+        ServiceError::ConnectionMismatch => "connection_mismatch",
+        ServiceError::IdempotencyKeyReused => "idempotency_key_reused",
+        ServiceError::IdempotencyInProgress => "idempotency_in_progress",
+        ServiceError::ServiceUnavailable => "service_unavailable",
+        ServiceError::Internal => "internal_error",
+    }
+}
+
+fn service_message(error: &ServiceError) -> String {
+    match error {
+        ServiceError::InvalidSignature(why) => (*why).into(),
+        ServiceError::InvalidRequest(message) => message.clone(),
+        ServiceError::NotConnected => "no connected TikTok account matches this request".into(),
+        ServiceError::ReauthRequired => {
+            "TikTok no longer accepts this connection; connect the account again".into()
+        }
+        ServiceError::ScopeMissing(scope) => {
+            format!("the user did not grant the `{scope}` scope; reconnect asking for it")
+        }
+        ServiceError::RateLimited { .. } => {
+            "too many requests (TikTok's limits or this service's per-minute quotas); retry after Retry-After seconds".into()
+        }
+        ServiceError::TikTok { .. } => "TikTok failed to answer; try again shortly".into(),
+        ServiceError::PostingRefused { code, .. } => posting_refusal(code).1.into(),
+        ServiceError::PublishOutcomeUnknown { .. } => "TikTok did not confirm the post in time; it may exist. Check the creator's profile (or repeat with the same Idempotency-Key) before posting again".into(),
+        ServiceError::PublishNotFound => "no post with this publish_id was started by this app user".into(),
+        ServiceError::ConnectionNotFound => "no pending connection has this id: it was used, cancelled or is older than 10 minutes; connect again".into(),
+        ServiceError::ConnectionMismatch => "this connection was started by another app user; it was cancelled and TikTok's grant revoked".into(),
+        ServiceError::IdempotencyKeyReused => {
+            "this Idempotency-Key was used for a different request; use a new key".into()
+        }
+        ServiceError::IdempotencyInProgress => {
+            "the first request with this Idempotency-Key is still running; retry shortly".into()
+        }
+        ServiceError::ServiceUnavailable => {
+            "a backing service is unavailable; try again shortly".into()
+        }
+        ServiceError::Internal => "internal error".into(),
     }
 }
 
@@ -290,49 +245,11 @@ fn posting_refusal(code: &str) -> (StatusCode, &'static str) {
     )
 }
 
-impl ApiError {
-    /// The error for a TikTok posting error code, when it is one a person can act on.
-    pub fn posting_refusal(code: &str, tiktok_log_id: Option<String>) -> Option<Self> {
-        // `invalid_params` is the API-wide spelling of the posting docs' `invalid_param`.
-        let code = if code == "invalid_params" {
-            "invalid_param"
-        } else {
-            code
-        };
-        POSTING_REFUSALS
-            .iter()
-            .find(|(c, _, _)| *c == code)
-            .map(|(code, _, _)| Self::PostingRefused {
-                code,
-                tiktok_log_id,
-            })
-    }
-}
-
-impl From<RefreshError> for ApiError {
-    fn from(error: RefreshError) -> Self {
-        match error {
-            RefreshError::Reauth(_) => Self::ReauthRequired,
-            RefreshError::Gone => Self::NotConnected,
-            RefreshError::TikTok(e) => {
-                tracing::warn!(error = %e, tiktok_log_id = e.log_id().unwrap_or(""), "TikTok call failed");
-                Self::from_tiktok(&e)
-            }
-            RefreshError::Cipher(CipherError::Invalid) => {
-                tracing::error!("stored tokens do not decrypt under their record's context");
-                Self::Internal
-            }
-            other => {
-                tracing::error!(error = %other, "could not produce usable tokens");
-                Self::ServiceUnavailable
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use connect_domain::error::DEFAULT_RETRY_AFTER_SECS;
+    use connect_domain::tiktok::TikTokError;
 
     fn body(response: &Response<Body>) -> serde_json::Value {
         match response.body() {
@@ -343,10 +260,10 @@ mod tests {
 
     #[test]
     fn rate_limits_carry_retry_after_and_the_log_id() {
-        let error = ApiError::from_tiktok(&TikTokError::RateLimited {
+        let error = ApiError::from(ServiceError::from_tiktok(&TikTokError::RateLimited {
             retry_after_secs: None,
             log_id: Some("L9".into()),
-        });
+        }));
         let response = error.to_response();
         assert_eq!(response.status(), 429);
         assert_eq!(
@@ -358,7 +275,7 @@ mod tests {
 
     #[test]
     fn scope_missing_names_the_scope() {
-        let response = ApiError::ScopeMissing("video.list").to_response();
+        let response = ApiError::from(ServiceError::ScopeMissing("video.list")).to_response();
         assert_eq!(response.status(), 403);
         assert_eq!(body(&response)["scope"], "video.list");
         assert_eq!(body(&response)["error"], "scope_missing");

@@ -13,9 +13,9 @@ use tokio::time::Instant;
 
 use crate::api_error::ApiError;
 use crate::jwt::JwtVerifier;
-use crate::query::Query;
 use crate::response;
 use connect_domain::app_user::AppUser;
+use connect_domain::query::Query;
 use connect_domain::refresh::TokenKeeper;
 
 /// Time a request may spend on TikTok and AWS, waits and retries included. The functions'
@@ -53,7 +53,7 @@ pub fn api_origin(request: &Request) -> Option<connect_domain::api_origin::ApiOr
 
 /// The decoded query string.
 pub fn query(request: &Request) -> Result<Query, ApiError> {
-    Query::parse(request.uri().query()).map_err(|e| ApiError::InvalidRequest(e.message()))
+    Query::parse(request.uri().query()).map_err(|e| ApiError::invalid_request(e.message()))
 }
 
 /// The raw path's non-empty segments, still percent-encoded: how a function routes under
@@ -67,7 +67,7 @@ pub fn decode_segment(raw: &str, what: &str) -> Result<String, ApiError> {
     percent_encoding::percent_decode_str(raw)
         .decode_utf8()
         .map(|value| value.into_owned())
-        .map_err(|_| ApiError::InvalidRequest(format!("{what} is not valid UTF-8")))
+        .map_err(|_| ApiError::invalid_request(format!("{what} is not valid UTF-8")))
 }
 
 /// The response for a handler's result: errors become their JSON error response.
@@ -87,18 +87,19 @@ pub struct UserApi<P: Ports> {
 impl<P: Ports> UserApi<P> {
     /// A read-only route: checks the method and the JWT, parses the query, and answers the
     /// result of `action` as `200` JSON (or its error as the error response).
-    pub async fn get_json<R, F, Fut>(&self, request: &Request, action: F) -> Response<Body>
+    pub async fn get_json<R, E, F, Fut>(&self, request: &Request, action: F) -> Response<Body>
     where
         R: Serialize,
+        E: Into<ApiError>,
         F: FnOnce(AppUser, Query) -> Fut,
-        Fut: Future<Output = Result<R, ApiError>>,
+        Fut: Future<Output = Result<R, E>>,
     {
         let result = async {
             if request.method() != Method::GET {
                 return Err(ApiError::MethodNotAllowed("GET"));
             }
             let user = app_user(&self.jwt, request)?;
-            let body = action(user, query(request)?).await?;
+            let body = action(user, query(request)?).await.map_err(Into::into)?;
             Ok(response::json(StatusCode::OK, &body))
         };
         respond(result.await)

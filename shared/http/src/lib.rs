@@ -7,5 +7,4 @@
 pub mod api_error;
 pub mod handler;
 pub mod jwt;
-pub mod query;
 pub mod response;

@@ -7,23 +7,23 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use connect_domain::app_user::AppUser;
+use connect_domain::error::ServiceError;
 use connect_domain::refresh::{RefreshError, TokenKeeper};
 use connect_domain::store::{Account, AccountStatus, AccountStore};
 use connect_domain::tiktok::TikTokApi;
-use connect_http::api_error::ApiError;
 
 /// Longest `open_id` accepted (TikTok's are UUID-like, well under this).
 const MAX_OPEN_ID_LEN: usize = 128;
 
 /// Validates an `open_id` from a query or a path: 1–128 visible ASCII characters.
-pub fn parse_open_id(value: &str) -> Result<&str, ApiError> {
+pub fn parse_open_id(value: &str) -> Result<&str, ServiceError> {
     let valid = !value.is_empty()
         && value.len() <= MAX_OPEN_ID_LEN
         && value.bytes().all(|b| b.is_ascii_graphic());
     if valid {
         Ok(value)
     } else {
-        Err(ApiError::InvalidRequest(format!(
+        Err(ServiceError::InvalidRequest(format!(
             "open_id must be 1-{MAX_OPEN_ID_LEN} visible ASCII characters"
         )))
     }
@@ -34,7 +34,7 @@ pub async fn find(
     accounts: &impl AccountStore,
     user: &AppUser,
     open_id: Option<&str>,
-) -> Result<Account, ApiError> {
+) -> Result<Account, ServiceError> {
     let found = match open_id {
         Some(open_id) => accounts
             .get(user.as_str(), parse_open_id(open_id)?)
@@ -47,12 +47,12 @@ pub async fn find(
             .into_iter()
             .max_by_key(|a| (a.connected_at, a.open_id.clone())),
     };
-    found.ok_or(ApiError::NotConnected)
+    found.ok_or(ServiceError::NotConnected)
 }
 
-pub(crate) fn store_failed(error: connect_domain::store::StoreError) -> ApiError {
+pub(crate) fn store_failed(error: connect_domain::store::StoreError) -> ServiceError {
     tracing::error!(error = %error, "account store failed");
-    ApiError::ServiceUnavailable
+    ServiceError::ServiceUnavailable
 }
 
 /// One account as the app sees it: no tokens, ever.
@@ -90,7 +90,10 @@ pub struct AccountList {
 }
 
 /// Every account of the app user, most recently connected first. No TikTok call.
-pub async fn list(accounts: &impl AccountStore, user: &AppUser) -> Result<AccountList, ApiError> {
+pub async fn list(
+    accounts: &impl AccountStore,
+    user: &AppUser,
+) -> Result<AccountList, ServiceError> {
     let mut all = accounts.list(user.as_str()).await.map_err(store_failed)?;
     all.sort_by(|a, b| {
         b.connected_at
@@ -112,7 +115,7 @@ pub async fn disconnect<P: Ports>(
     user: &AppUser,
     open_id: &str,
     deadline: Instant,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let account = find(&keeper.accounts, user, Some(open_id)).await?;
     let open_id = account.open_id.clone();
     if account.status == AccountStatus::Active {
@@ -125,7 +128,7 @@ pub async fn disconnect<P: Ports>(
             Err(RefreshError::Gone) => return Ok(()),
             Err(RefreshError::TikTok(e)) => {
                 tracing::warn!(open_id = %open_id, error = %e, tiktok_log_id = e.log_id().unwrap_or(""), "revoke failed; account kept so the caller can retry");
-                return Err(ApiError::from_tiktok(&e));
+                return Err(ServiceError::from_tiktok(&e));
             }
             Err(other) => return Err(other.into()),
         }

@@ -12,7 +12,9 @@ use connect_domain::app_user::AppUser;
 use connect_domain::budget::{AWS_OPERATION_TIMEOUT, CALLBACK_BUDGET, TIKTOK_REQUEST_TIMEOUT};
 use connect_domain::cipher::{self, EncryptionContext, TokenCipher, TokenPair};
 use connect_domain::clock::Clock;
+use connect_domain::error::ServiceError;
 use connect_domain::pkce::{self, PkceMode};
+use connect_domain::query::Query;
 use connect_domain::return_url::{Outcome, ReturnUrlPolicy, with_outcome};
 use connect_domain::scope::ScopeSet;
 use connect_domain::secret::AuthorizationCode;
@@ -20,8 +22,6 @@ use connect_domain::store::{
     ConnectionKey, PendingConnection, PendingConnectionStore, PendingState, StateKey, StateStore,
 };
 use connect_domain::tiktok::{self, AuthorizeRequest, TikTokApi, TikTokError};
-use connect_http::api_error::ApiError;
-use connect_http::query::Query;
 
 /// How long a user has to finish TikTok's consent page.
 pub const STATE_TTL_SECS: i64 = 600;
@@ -81,23 +81,23 @@ impl<S: StateStore, C: TokenCipher, K: Clock> AuthorizeService<S, C, K> {
         user: &AppUser,
         query: &Query,
         origin: Option<&ApiOrigin>,
-    ) -> Result<AuthorizeStart, ApiError> {
+    ) -> Result<AuthorizeStart, ServiceError> {
         let Some(redirect_uri) = self.settings.redirect_uri_for(origin) else {
             tracing::error!(
                 "TIKTOK_REDIRECT_URI is not set and the request names no API domain: no callback URL"
             );
-            return Err(ApiError::ServiceUnavailable);
+            return Err(ServiceError::ServiceUnavailable);
         };
         let return_urls = self.settings.return_urls_for(origin);
         let scopes = match query.get("scopes") {
             None | Some("") => self.settings.allowed_scopes.clone(),
             Some(list) => {
                 let requested = ScopeSet::parse_comma_list(list).map_err(|bad| {
-                    ApiError::InvalidRequest(format!("`{bad}` is not a scope name"))
+                    ServiceError::InvalidRequest(format!("`{bad}` is not a scope name"))
                 })?;
                 let not_allowed = requested.not_in(&self.settings.allowed_scopes);
                 if !not_allowed.is_empty() {
-                    return Err(ApiError::InvalidRequest(format!(
+                    return Err(ServiceError::InvalidRequest(format!(
                         "scope not allowed: {}; allowed: {}",
                         not_allowed.join(","),
                         self.settings.allowed_scopes.to_comma_list()
@@ -113,7 +113,7 @@ impl<S: StateStore, C: TokenCipher, K: Clock> AuthorizeService<S, C, K> {
         let return_to = match query.get("return_to") {
             None => return_urls.default_url().clone(),
             Some(candidate) => return_urls.check(candidate).ok_or_else(|| {
-                ApiError::InvalidRequest(
+                ServiceError::InvalidRequest(
                     "return_to is not allowed: use an absolute URL on the app's origin or one of APP_ALLOWED_RETURN_URLS"
                         .into(),
                 )
@@ -129,11 +129,11 @@ impl<S: StateStore, C: TokenCipher, K: Clock> AuthorizeService<S, C, K> {
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "could not count the connect start");
-                ApiError::ServiceUnavailable
+                ServiceError::ServiceUnavailable
             })?;
         if !counted {
             tracing::warn!("an app user reached the connect starts' per-minute quota");
-            return Err(ApiError::RateLimited {
+            return Err(ServiceError::RateLimited {
                 retry_after_secs: u64::try_from(60 - now.rem_euclid(60)).unwrap_or(60),
                 tiktok_log_id: None,
             });
@@ -151,7 +151,7 @@ impl<S: StateStore, C: TokenCipher, K: Clock> AuthorizeService<S, C, K> {
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "could not encrypt the PKCE verifier");
-                ApiError::ServiceUnavailable
+                ServiceError::ServiceUnavailable
             })?;
             (self.settings.pkce.challenge(&verifier), Some(sealed))
         } else {
@@ -168,7 +168,7 @@ impl<S: StateStore, C: TokenCipher, K: Clock> AuthorizeService<S, C, K> {
         };
         self.states.put(&key, &pending).await.map_err(|e| {
             tracing::error!(error = %e, "could not store the OAuth state");
-            ApiError::ServiceUnavailable
+            ServiceError::ServiceUnavailable
         })?;
 
         let url = tiktok::authorize_url(&AuthorizeRequest {
@@ -783,7 +783,7 @@ mod tests {
         world.authorize.settings.redirect_uri = None;
         let user = AppUser::parse("user-1").expect("user");
         let result = world.authorize.start(&user, &Query::default(), None).await;
-        assert!(matches!(result, Err(ApiError::ServiceUnavailable)));
+        assert!(matches!(result, Err(ServiceError::ServiceUnavailable)));
         assert!(world.authorize.states.is_empty(), "no state stored");
     }
 
@@ -837,7 +837,7 @@ mod tests {
         assert!(
             matches!(
                 refused,
-                Err(ApiError::RateLimited {
+                Err(ServiceError::RateLimited {
                     retry_after_secs: 60,
                     ..
                 })

@@ -3,7 +3,7 @@
 //! webhooks, and the scheduled refresh job. Each is generic over the domain's ports, so the same
 //! code runs on the AWS adapters and on the in-memory fakes.
 //!
-//! These still answer in the HTTP layer's `ApiError`; giving each its own domain error (and moving
+//! These still answer in the HTTP layer's `ServiceError`; giving each its own domain error (and moving
 //! them into `connect-domain`) is the next step of the layering.
 
 pub mod accounts;

@@ -17,12 +17,12 @@ use crate::accounts::{AccountView, store_failed};
 use connect_domain::app_user::AppUser;
 use connect_domain::cipher::{self, EncryptionContext};
 use connect_domain::clock::Clock;
+use connect_domain::error::ServiceError;
 use connect_domain::refresh::TokenKeeper;
 use connect_domain::store::{
     Account, AccountStatus, Confirmation, ConnectionKey, PendingConnection, PendingConnectionStore,
 };
 use connect_domain::tiktok::{TikTokApi, TikTokError};
-use connect_http::api_error::ApiError;
 
 /// Length of a connection id: 256 bits in unpadded base64url.
 const CONNECTION_ID_LEN: usize = 43;
@@ -31,7 +31,7 @@ const CONNECTION_ID_LEN: usize = 43;
 const REVOKE_GIVE_UP_SECS: i64 = 86_400;
 
 /// The key of a `connection_id` from a path: exactly 43 base64url characters, or a 400.
-pub fn parse_connection_id(value: &str) -> Result<ConnectionKey, ApiError> {
+pub fn parse_connection_id(value: &str) -> Result<ConnectionKey, ServiceError> {
     let valid = value.len() == CONNECTION_ID_LEN
         && value
             .bytes()
@@ -39,7 +39,7 @@ pub fn parse_connection_id(value: &str) -> Result<ConnectionKey, ApiError> {
     if valid {
         Ok(ConnectionKey::from_id(value))
     } else {
-        Err(ApiError::InvalidRequest(format!(
+        Err(ServiceError::InvalidRequest(format!(
             "connection_id must be the {CONNECTION_ID_LEN} characters the callback sent"
         )))
     }
@@ -60,7 +60,7 @@ pub async fn confirm<P: Ports>(
     user: &AppUser,
     key: &ConnectionKey,
     deadline: Instant,
-) -> Result<ConfirmedConnection, ApiError>
+) -> Result<ConfirmedConnection, ServiceError>
 where
     P::Accounts: PendingConnectionStore,
 {
@@ -81,7 +81,7 @@ where
                 took_over,
             })
         }
-        Confirmation::Gone => Err(ApiError::ConnectionNotFound),
+        Confirmation::Gone => Err(ServiceError::ConnectionNotFound),
     }
 }
 
@@ -91,7 +91,7 @@ pub async fn cancel<P: Ports>(
     user: &AppUser,
     key: &ConnectionKey,
     deadline: Instant,
-) -> Result<(), ApiError>
+) -> Result<(), ServiceError>
 where
     P::Accounts: PendingConnectionStore,
 {
@@ -101,7 +101,7 @@ where
         .take_pending(key, keeper.clock.now())
         .await
         .map_err(store_failed)?
-        .ok_or(ApiError::ConnectionNotFound)?;
+        .ok_or(ServiceError::ConnectionNotFound)?;
     release_best_effort(keeper, &taken, deadline).await;
     tracing::info!(open_id = %taken.open_id, "pending connection cancelled");
     Ok(())
@@ -114,7 +114,7 @@ async fn owned_pending<P: Ports>(
     user: &AppUser,
     key: &ConnectionKey,
     deadline: Instant,
-) -> Result<PendingConnection, ApiError>
+) -> Result<PendingConnection, ServiceError>
 where
     P::Accounts: PendingConnectionStore,
 {
@@ -124,7 +124,7 @@ where
         .get_pending(key, now)
         .await
         .map_err(store_failed)?
-        .ok_or(ApiError::ConnectionNotFound)?;
+        .ok_or(ServiceError::ConnectionNotFound)?;
     if pending.app_user == user.as_str() {
         return Ok(pending);
     }
@@ -137,7 +137,7 @@ where
     {
         release_best_effort(keeper, &taken, deadline).await;
     }
-    Err(ApiError::ConnectionMismatch)
+    Err(ServiceError::ConnectionMismatch)
 }
 
 fn account_from<P: Ports>(
@@ -390,7 +390,7 @@ mod tests {
         );
         assert!(matches!(
             confirm(&keeper, &user("alice"), &key, soon()).await,
-            Err(ApiError::ConnectionNotFound)
+            Err(ServiceError::ConnectionNotFound)
         ));
         assert!(revoked(&keeper).is_empty());
     }
@@ -400,7 +400,7 @@ mod tests {
         let keeper = keeper();
         let key = received(&keeper, "attacker").await;
         let result = confirm(&keeper, &user("victim"), &key, soon()).await;
-        assert!(matches!(result, Err(ApiError::ConnectionMismatch)));
+        assert!(matches!(result, Err(ServiceError::ConnectionMismatch)));
         assert_eq!(revoked(&keeper), vec!["act.attacker".to_owned()]);
         assert!(
             keeper
@@ -421,7 +421,7 @@ mod tests {
         assert!(
             matches!(
                 confirm(&keeper, &user("attacker"), &key, soon()).await,
-                Err(ApiError::ConnectionNotFound)
+                Err(ServiceError::ConnectionNotFound)
             ),
             "the attacker cannot confirm it afterwards"
         );
@@ -434,7 +434,7 @@ mod tests {
         keeper.clock.advance(crate::connect::PENDING_TTL_SECS);
         assert!(matches!(
             confirm(&keeper, &user("alice"), &key, soon()).await,
-            Err(ApiError::ConnectionNotFound)
+            Err(ServiceError::ConnectionNotFound)
         ));
         assert!(
             keeper
@@ -471,7 +471,7 @@ mod tests {
             .expect("bob");
         let stray = received(&keeper, "attacker").await;
         let result = confirm(&keeper, &user("victim"), &stray, soon()).await;
-        assert!(matches!(result, Err(ApiError::ConnectionMismatch)));
+        assert!(matches!(result, Err(ServiceError::ConnectionMismatch)));
         assert!(revoked(&keeper).is_empty(), "bob's connection lives on");
         assert_eq!(keeper.accounts.pending_count(), 0);
 
@@ -482,7 +482,7 @@ mod tests {
         assert!(revoked(&keeper).is_empty());
         assert!(matches!(
             confirm(&keeper, &user("alice"), &expiring, soon()).await,
-            Err(ApiError::ConnectionNotFound)
+            Err(ServiceError::ConnectionNotFound)
         ));
     }
 
@@ -497,7 +497,7 @@ mod tests {
         assert_eq!(keeper.accounts.pending_count(), 0);
         assert!(matches!(
             cancel(&keeper, &user("alice"), &key, soon()).await,
-            Err(ApiError::ConnectionNotFound)
+            Err(ServiceError::ConnectionNotFound)
         ));
     }
 
@@ -540,7 +540,10 @@ mod tests {
             &format!("{}é", &id[..41]),
         ] {
             assert!(
-                matches!(parse_connection_id(bad), Err(ApiError::InvalidRequest(_))),
+                matches!(
+                    parse_connection_id(bad),
+                    Err(ServiceError::InvalidRequest(_))
+                ),
                 "{bad}"
             );
         }

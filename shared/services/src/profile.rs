@@ -7,12 +7,12 @@ use tokio::time::Instant;
 
 use crate::accounts;
 use connect_domain::app_user::AppUser;
+use connect_domain::error::ServiceError;
+use connect_domain::query::Query;
 use connect_domain::refresh::TokenKeeper;
 use connect_domain::scope;
 use connect_domain::store::{Account, AccountStore};
 use connect_domain::tiktok::{Profile, TikTokApi};
-use connect_http::api_error::ApiError;
-use connect_http::query::Query;
 
 /// `200` body of `GET /tiktok/me`: TikTok's profile plus what our record knows.
 #[derive(Debug, Serialize)]
@@ -46,8 +46,10 @@ pub async fn me<P: Ports>(
     user: &AppUser,
     query: &Query,
     deadline: Instant,
-) -> Result<Me, ApiError> {
-    query.only(&["open_id"]).map_err(ApiError::InvalidRequest)?;
+) -> Result<Me, ServiceError> {
+    query
+        .only(&["open_id"])
+        .map_err(ServiceError::InvalidRequest)?;
     let account = accounts::find(&keeper.accounts, user, query.get("open_id")).await?;
     let scopes = account.scopes.clone();
     let fetched = keeper
@@ -56,7 +58,8 @@ pub async fn me<P: Ports>(
             async move { keeper.tiktok.fetch_profile(&token, &scopes).await }
         })
         .await;
-    let (session, profile) = fetched.map_err(|e| ApiError::from_call(e, scope::USER_INFO_BASIC))?;
+    let (session, profile) =
+        fetched.map_err(|e| ServiceError::from_call(e, scope::USER_INFO_BASIC))?;
     remember_profile(&keeper.accounts, &session.account, &profile).await;
     Ok(Me::new(&session.account, profile))
 }

@@ -6,11 +6,11 @@ use tokio::time::Instant;
 
 use crate::accounts;
 use connect_domain::app_user::AppUser;
+use connect_domain::error::ServiceError;
+use connect_domain::query::Query;
 use connect_domain::refresh::TokenKeeper;
 use connect_domain::scope;
 use connect_domain::tiktok::{TikTokApi, Video};
-use connect_http::api_error::ApiError;
-use connect_http::query::Query;
 
 /// TikTok's own default page size.
 pub const DEFAULT_MAX_COUNT: u8 = 10;
@@ -27,17 +27,17 @@ pub struct VideoRequest<'a> {
 }
 
 impl<'a> VideoRequest<'a> {
-    pub fn parse(query: &'a Query) -> Result<Self, ApiError> {
+    pub fn parse(query: &'a Query) -> Result<Self, ServiceError> {
         query
             .only(&["open_id", "cursor", "max_count"])
-            .map_err(ApiError::InvalidRequest)?;
+            .map_err(ServiceError::InvalidRequest)?;
         let max_count = match query.get("max_count") {
             None => DEFAULT_MAX_COUNT,
             Some(raw) => digits(raw, 2)
                 .and_then(|v| u8::try_from(v).ok())
                 .filter(|v| (1..=MAX_MAX_COUNT).contains(v))
                 .ok_or_else(|| {
-                    ApiError::InvalidRequest(format!(
+                    ServiceError::InvalidRequest(format!(
                         "max_count must be an integer from 1 to {MAX_MAX_COUNT}"
                     ))
                 })?,
@@ -45,7 +45,7 @@ impl<'a> VideoRequest<'a> {
         let cursor = match query.get("cursor") {
             None => None,
             Some(raw) => Some(digits(raw, 18).filter(|v| *v > 0).ok_or_else(|| {
-                ApiError::InvalidRequest(
+                ServiceError::InvalidRequest(
                     "cursor must be the positive integer `cursor` of the previous page; omit it for the first page"
                         .into(),
                 )
@@ -79,11 +79,11 @@ pub async fn videos<P: Ports>(
     user: &AppUser,
     query: &Query,
     deadline: Instant,
-) -> Result<VideoList, ApiError> {
+) -> Result<VideoList, ServiceError> {
     let request = VideoRequest::parse(query)?;
     let account = accounts::find(&keeper.accounts, user, request.open_id).await?;
     if !account.scopes.contains(scope::VIDEO_LIST) {
-        return Err(ApiError::ScopeMissing(scope::VIDEO_LIST));
+        return Err(ServiceError::ScopeMissing(scope::VIDEO_LIST));
     }
     let fetched = keeper
         .with_token(account, deadline, "video_list", |token| async move {
@@ -93,7 +93,7 @@ pub async fn videos<P: Ports>(
                 .await
         })
         .await;
-    let (_, page) = fetched.map_err(|e| ApiError::from_call(e, scope::VIDEO_LIST))?;
+    let (_, page) = fetched.map_err(|e| ServiceError::from_call(e, scope::VIDEO_LIST))?;
     Ok(VideoList {
         cursor: page.cursor.filter(|_| page.has_more),
         has_more: page.has_more,
@@ -105,7 +105,7 @@ pub async fn videos<P: Ports>(
 mod tests {
     use super::*;
 
-    fn parse(raw: &str) -> Result<(Option<i64>, u8), ApiError> {
+    fn parse(raw: &str) -> Result<(Option<i64>, u8), ServiceError> {
         let query = Query::parse(Some(raw)).expect("query");
         VideoRequest::parse(&query).map(|r| (r.cursor, r.max_count))
     }
@@ -118,7 +118,7 @@ mod tests {
         for bad in ["0", "21", "-1", "abc", "", "1.5", "+3", " 3", "99999999999"] {
             let raw = format!("max_count={}", bad.replace(' ', "%20"));
             assert!(
-                matches!(parse(&raw), Err(ApiError::InvalidRequest(_))),
+                matches!(parse(&raw), Err(ServiceError::InvalidRequest(_))),
                 "{bad}"
             );
         }
@@ -134,7 +134,7 @@ mod tests {
             assert!(
                 matches!(
                     parse(&format!("cursor={bad}")),
-                    Err(ApiError::InvalidRequest(_))
+                    Err(ServiceError::InvalidRequest(_))
                 ),
                 "{bad}"
             );
@@ -144,7 +144,7 @@ mod tests {
     #[test]
     fn unknown_parameters_are_refused() {
         match parse("maxcount=5") {
-            Err(ApiError::InvalidRequest(message)) => assert!(message.contains("maxcount")),
+            Err(ServiceError::InvalidRequest(message)) => assert!(message.contains("maxcount")),
             other => panic!("expected a 400, got {other:?}"),
         }
     }

@@ -6,10 +6,10 @@ use hmac::{Hmac, Mac as _};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
+use connect_domain::error::ServiceError;
 use connect_domain::secret::ClientSecret;
 use connect_domain::store::{AccountStore, PublishStore, StatusUpdate};
 use connect_domain::tiktok::{PublishState, post_id_string};
-use connect_http::api_error::ApiError;
 
 /// How far a signature's timestamp may be from our clock, either way (TikTok publishes none;
 /// five minutes is common practice and covers its retries' re-signing).
@@ -29,12 +29,14 @@ pub fn verify_signature(
     body: &[u8],
     secret: &ClientSecret,
     now: i64,
-) -> Result<(), ApiError> {
-    let header = header.ok_or(ApiError::InvalidSignature(
+) -> Result<(), ServiceError> {
+    let header = header.ok_or(ServiceError::InvalidSignature(
         "the TikTok-Signature header is missing",
     ))?;
     let malformed = || {
-        ApiError::InvalidSignature("the TikTok-Signature header is not `t=<unix seconds>,s=<hex>`")
+        ServiceError::InvalidSignature(
+            "the TikTok-Signature header is not `t=<unix seconds>,s=<hex>`",
+        )
     };
     let header = std::str::from_utf8(header).map_err(|_| malformed())?;
     let mut timestamp = None;
@@ -56,7 +58,7 @@ pub fn verify_signature(
         return Err(malformed());
     };
     let mut expected = Hmac::<Sha256>::new_from_slice(secret.secret().as_bytes())
-        .map_err(|_| ApiError::Internal)?;
+        .map_err(|_| ServiceError::Internal)?;
     expected.update(t.as_bytes());
     expected.update(b".");
     expected.update(body);
@@ -64,13 +66,13 @@ pub fn verify_signature(
         .iter()
         .any(|s| expected.clone().verify_slice(s).is_ok());
     if !matches {
-        return Err(ApiError::InvalidSignature(
+        return Err(ServiceError::InvalidSignature(
             "the TikTok-Signature does not match this body and the app's client secret",
         ));
     }
     let t: i64 = t.parse().map_err(|_| malformed())?;
     if (now - t).abs() > TOLERANCE_SECS {
-        return Err(ApiError::InvalidSignature(
+        return Err(ServiceError::InvalidSignature(
             "the TikTok-Signature timestamp is more than 5 minutes away from now (replayed or a wrong clock)",
         ));
     }
@@ -118,14 +120,14 @@ pub async fn receive(
     client_key: &str,
     body: &[u8],
     now: i64,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, ServiceError> {
     let envelope: Envelope = serde_json::from_slice(body).map_err(|_| {
-        ApiError::InvalidRequest(
+        ServiceError::InvalidRequest(
             "the body must be TikTok's event JSON: client_key, event, create_time, user_openid, content".into(),
         )
     })?;
     if envelope.client_key != client_key {
-        return Err(ApiError::InvalidRequest(
+        return Err(ServiceError::InvalidRequest(
             "client_key is not this app's client key".into(),
         ));
     }
@@ -161,9 +163,9 @@ fn short(text: &str) -> String {
     text.chars().take(64).collect()
 }
 
-fn parse_content(content: Option<&serde_json::Value>) -> Result<Content, ApiError> {
+fn parse_content(content: Option<&serde_json::Value>) -> Result<Content, ServiceError> {
     let bad =
-        || ApiError::InvalidRequest("content must be a JSON object encoded as a string".into());
+        || ServiceError::InvalidRequest("content must be a JSON object encoded as a string".into());
     match content {
         None | Some(serde_json::Value::Null) => Ok(Content::default()),
         Some(serde_json::Value::String(text)) if text.is_empty() => Ok(Content::default()),
@@ -182,7 +184,7 @@ async fn act(
     envelope: &Envelope,
     content: &Content,
     now: i64,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, ServiceError> {
     let event = short(&envelope.event);
     let open_id = envelope.user_openid.as_deref().unwrap_or_default();
     let state = match envelope.event.as_str() {
@@ -208,7 +210,7 @@ async fn act(
         }
     };
     let Some(publish_id) = content.publish_id.as_deref().filter(|id| !id.is_empty()) else {
-        return Err(ApiError::InvalidRequest(
+        return Err(ServiceError::InvalidRequest(
             "post.publish events need content.publish_id".into(),
         ));
     };
@@ -250,7 +252,7 @@ mod tests {
 
     const BODY: &[u8] = br#"{"client_key":"ck","event":"authorization.removed","create_time":1,"user_openid":"o","content":"{\"reason\": 1 }"}"#;
 
-    fn check(header: Option<&str>, body: &[u8], now: i64) -> Result<(), ApiError> {
+    fn check(header: Option<&str>, body: &[u8], now: i64) -> Result<(), ServiceError> {
         verify_signature(
             header.map(str::as_bytes),
             body,
@@ -293,7 +295,7 @@ mod tests {
             assert!(
                 matches!(
                     check(header.as_deref(), body, now),
-                    Err(ApiError::InvalidSignature(_))
+                    Err(ServiceError::InvalidSignature(_))
                 ),
                 "{header:?}"
             );

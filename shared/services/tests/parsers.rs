@@ -19,8 +19,10 @@ use url::Url;
 
 use connect_domain::app_user::AppUser;
 use connect_domain::clock::{Clock, SystemClock};
+use connect_domain::error::ServiceError;
 use connect_domain::fakes::{FakeCipher, InMemoryAccounts, InMemoryStates, ScriptedTikTok};
 use connect_domain::pkce::PkceMode;
+use connect_domain::query::{MAX_QUERY_LEN, MAX_VALUE_LEN, Query, QueryError};
 use connect_domain::return_url::ReturnUrlPolicy;
 use connect_domain::scope::ScopeSet;
 use connect_domain::secret::JwtSecret;
@@ -30,7 +32,6 @@ use connect_domain::tiktok::{
 };
 use connect_http::api_error::ApiError;
 use connect_http::jwt::JwtVerifier;
-use connect_http::query::{MAX_QUERY_LEN, MAX_VALUE_LEN, Query, QueryError};
 use connect_services::connect::{AuthorizeService, CallbackService, ConnectSettings};
 use connect_services::videos::{DEFAULT_MAX_COUNT, VideoRequest};
 
@@ -1085,13 +1086,14 @@ fn paging_value() -> impl Strategy<Value = String> {
     ]
 }
 
-fn video_request(raw: &str) -> Result<(Option<i64>, u8), ApiError> {
+fn video_request(raw: &str) -> Result<(Option<i64>, u8), ServiceError> {
     let query = Query::parse(Some(raw)).expect("query");
     VideoRequest::parse(&query).map(|r| (r.cursor, r.max_count))
 }
 
-fn is_400(result: &Result<(Option<i64>, u8), ApiError>) -> bool {
-    matches!(result, Err(e @ ApiError::InvalidRequest(_)) if e.status().as_u16() == 400)
+fn is_400(result: &Result<(Option<i64>, u8), ServiceError>) -> bool {
+    matches!(result, Err(e @ ServiceError::InvalidRequest(_))
+        if ApiError::from(e.clone()).status().as_u16() == 400)
 }
 
 proptest! {
@@ -1486,7 +1488,7 @@ proptest! {
     fn publish_bodies_parse_or_are_refused_without_echo(body in nasty_string(200)) {
         match PublishRequest::parse(body.as_bytes()) {
             Ok(_) => {}
-            Err(ApiError::InvalidRequest(message)) => {
+            Err(ServiceError::InvalidRequest(message)) => {
                 if body.len() >= 8 {
                     prop_assert!(!message.contains(&body), "{message}");
                 }

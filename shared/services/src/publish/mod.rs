@@ -6,7 +6,7 @@ mod chunks;
 mod request;
 
 use connect_domain::ports::Ports;
-use lambda_http::http::StatusCode;
+use http::StatusCode;
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -17,6 +17,8 @@ use crate::accounts::{self, store_failed};
 use connect_domain::app_user::AppUser;
 use connect_domain::cipher::{EncryptionContext, TokenCipher};
 use connect_domain::clock::Clock;
+use connect_domain::error::ServiceError;
+use connect_domain::query::Query;
 use connect_domain::refresh::{RefreshError, TokenKeeper};
 use connect_domain::scope;
 use connect_domain::store::{
@@ -26,8 +28,6 @@ use connect_domain::store::{
 use connect_domain::tiktok::{
     CreatorInfo, PostMode, PublishInit, PublishState, TikTokApi, TikTokError, VideoSource,
 };
-use connect_http::api_error::ApiError;
-use connect_http::query::Query;
 
 /// TikTok's per-token limits (docs/tiktok.md#posting-endpoints-and-per-token-limits), counted per
 /// account and minute here so a busy app is told to wait instead of being throttled by TikTok.
@@ -44,13 +44,13 @@ pub const UPLOAD_URL_TTL_SECS: i64 = 3600;
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
 /// Validates an `Idempotency-Key` header: 1–255 visible ASCII characters.
-pub fn parse_idempotency_key(value: Option<&[u8]>) -> Result<Option<&str>, ApiError> {
+pub fn parse_idempotency_key(value: Option<&[u8]>) -> Result<Option<&str>, ServiceError> {
     let Some(raw) = value else { return Ok(None) };
     let valid = !raw.is_empty()
         && raw.len() <= MAX_IDEMPOTENCY_KEY_LEN
         && raw.iter().all(u8::is_ascii_graphic);
     if !valid {
-        return Err(ApiError::InvalidRequest(format!(
+        return Err(ServiceError::InvalidRequest(format!(
             "Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters (a UUID is a good choice)"
         )));
     }
@@ -64,7 +64,7 @@ async fn within_limit(
     call: &str,
     limit: u32,
     now: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let minute = now.div_euclid(60);
     let window = format!("{call}#{minute}");
     if store
@@ -74,7 +74,7 @@ async fn within_limit(
     {
         Ok(())
     } else {
-        Err(ApiError::RateLimited {
+        Err(ServiceError::RateLimited {
             retry_after_secs: u64::try_from(60 - now.rem_euclid(60)).unwrap_or(60),
             tiktok_log_id: None,
         })
@@ -82,13 +82,13 @@ async fn within_limit(
 }
 
 /// A TikTok failure of a posting call: refusals a person can act on keep TikTok's code.
-fn posting_error(error: RefreshError, scope: &'static str) -> ApiError {
+fn posting_error(error: RefreshError, scope: &'static str) -> ServiceError {
     if let RefreshError::TikTok(TikTokError::Api { code, log_id, .. }) = &error
-        && let Some(refusal) = ApiError::posting_refusal(code, log_id.clone())
+        && let Some(refusal) = ServiceError::posting_refusal(code, log_id.clone())
     {
         return refusal;
     }
-    ApiError::from_call(error, scope)
+    ServiceError::from_call(error, scope)
 }
 
 /// The account to post for, with the scope the mode needs.
@@ -97,10 +97,10 @@ async fn posting_account(
     user: &AppUser,
     open_id: Option<&str>,
     scope: &'static str,
-) -> Result<Account, ApiError> {
+) -> Result<Account, ServiceError> {
     let account = accounts::find(accounts, user, open_id).await?;
     if !account.scopes.contains(scope) {
-        return Err(ApiError::ScopeMissing(scope));
+        return Err(ServiceError::ScopeMissing(scope));
     }
     Ok(account)
 }
@@ -118,7 +118,7 @@ async fn fetch_creator<P: Ports, S>(
     store: &S,
     account: Account,
     deadline: Instant,
-) -> Result<CreatorInfo, ApiError>
+) -> Result<CreatorInfo, ServiceError>
 where
     S: PublishStore,
 {
@@ -147,11 +147,13 @@ pub async fn creator_info<P: Ports, S>(
     user: &AppUser,
     query: &Query,
     deadline: Instant,
-) -> Result<CreatorInfoView, ApiError>
+) -> Result<CreatorInfoView, ServiceError>
 where
     S: PublishStore,
 {
-    query.only(&["open_id"]).map_err(ApiError::InvalidRequest)?;
+    query
+        .only(&["open_id"])
+        .map_err(ServiceError::InvalidRequest)?;
     let account = posting_account(
         &keeper.accounts,
         user,
@@ -199,10 +201,15 @@ pub struct Answer {
 enum Attempt {
     Started(PublishStarted),
     /// TikTok certainly did not post: the key may be used again.
-    NotPosted(ApiError),
+    NotPosted(ServiceError),
     /// TikTok may have posted: the key keeps this answer.
-    Unknown(ApiError),
+    Unknown(ServiceError),
 }
+
+/// How an error is answered (status and JSON body). The HTTP layer owns that mapping
+/// (`connect_http::api_error::rendered`); a post whose outcome is unknown keeps its answer for a
+/// repeated `Idempotency-Key`, so the function passes the mapping in.
+pub type Render = fn(&ServiceError) -> (u16, serde_json::Value);
 
 /// `POST /tiktok/publish`. Never posts twice for one `Idempotency-Key`, and never retries the
 /// init by itself (its answer may be lost after TikTok acted).
@@ -213,7 +220,8 @@ pub async fn start<P: Ports, S>(
     idempotency_key: Option<&str>,
     body: &[u8],
     deadline: Instant,
-) -> Result<Answer, ApiError>
+    render: Render,
+) -> Result<Answer, ServiceError>
 where
     S: PublishStore,
 {
@@ -245,12 +253,12 @@ where
         Claim::InProgress { claimed_at } if now - claimed_at > STALE_CLAIM_SECS => {
             // The first request ended without storing its answer (it crashed or timed out),
             // maybe after TikTok posted: its outcome is unknown, and it is never repeated.
-            return Err(ApiError::PublishOutcomeUnknown {
+            return Err(ServiceError::PublishOutcomeUnknown {
                 tiktok_log_id: None,
             });
         }
-        Claim::InProgress { .. } => return Err(ApiError::IdempotencyInProgress),
-        Claim::Mismatch => return Err(ApiError::IdempotencyKeyReused),
+        Claim::InProgress { .. } => return Err(ServiceError::IdempotencyInProgress),
+        Claim::Mismatch => return Err(ServiceError::IdempotencyKeyReused),
     }
     match attempt(keeper, store, user, account, &request, deadline).await {
         Attempt::Started(started) => {
@@ -259,7 +267,13 @@ where
             Ok(answer)
         }
         Attempt::Unknown(error) => {
-            remember(&keeper.cipher, store, &key_hash, &error_answer(&error)).await;
+            remember(
+                &keeper.cipher,
+                store,
+                &key_hash,
+                &error_answer(&error, render),
+            )
+            .await;
             Err(error)
         }
         Attempt::NotPosted(error) => {
@@ -280,10 +294,11 @@ fn accepted(started: &PublishStarted) -> Answer {
     }
 }
 
-fn error_answer(error: &ApiError) -> Answer {
+fn error_answer(error: &ServiceError, render: Render) -> Answer {
+    let (status, body) = render(error);
     Answer {
-        status: error.status(),
-        body: error.body(),
+        status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+        body,
         replayed: false,
     }
 }
@@ -320,7 +335,7 @@ async fn replay(
     cipher: &impl TokenCipher,
     key_hash: &str,
     stored: &StoredAnswer,
-) -> Result<Answer, ApiError> {
+) -> Result<Answer, ServiceError> {
     let plain = cipher
         .decrypt(
             &EncryptionContext::publish_answer(key_hash),
@@ -329,10 +344,11 @@ async fn replay(
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "could not open a stored idempotent answer");
-            ApiError::ServiceUnavailable
+            ServiceError::ServiceUnavailable
         })?;
-    let body: serde_json::Value = serde_json::from_slice(&plain).map_err(|_| ApiError::Internal)?;
-    let status = StatusCode::from_u16(stored.status).map_err(|_| ApiError::Internal)?;
+    let body: serde_json::Value =
+        serde_json::from_slice(&plain).map_err(|_| ServiceError::Internal)?;
+    let status = StatusCode::from_u16(stored.status).map_err(|_| ServiceError::Internal)?;
     tracing::info!(
         status = stored.status,
         "answered a repeated Idempotency-Key with the first answer"
@@ -399,7 +415,7 @@ where
             },
         )) => {
             // Not even connected: nothing reached TikTok.
-            return Attempt::NotPosted(ApiError::from_tiktok(&error));
+            return Attempt::NotPosted(ServiceError::from_tiktok(&error));
         }
         // Lost, or not understood (a 2xx without a usable publish_id, a body that is not JSON or
         // is too large): TikTok may have posted. Only its explicit refusals free the key.
@@ -407,7 +423,7 @@ where
             error @ (TikTokError::Unavailable { .. } | TikTokError::Unexpected { .. }),
         )) => {
             tracing::warn!(open_id = %open_id, error = %error, tiktok_log_id = error.log_id().unwrap_or(""), "publish init answer lost or not understood; the post may exist");
-            return Attempt::Unknown(ApiError::PublishOutcomeUnknown {
+            return Attempt::Unknown(ServiceError::PublishOutcomeUnknown {
                 tiktok_log_id: error.log_id().map(str::to_owned),
             });
         }
@@ -497,13 +513,13 @@ impl PublishView {
 }
 
 /// Validates a publish id from the path: TikTok's are at most 64 visible ASCII characters.
-pub fn parse_publish_id(value: &str) -> Result<&str, ApiError> {
+pub fn parse_publish_id(value: &str) -> Result<&str, ServiceError> {
     let valid =
         !value.is_empty() && value.len() <= 64 && value.bytes().all(|b| b.is_ascii_graphic());
     if valid {
         Ok(value)
     } else {
-        Err(ApiError::InvalidRequest(
+        Err(ServiceError::InvalidRequest(
             "publish_id must be 1-64 visible ASCII characters, as returned by POST /tiktok/publish"
                 .into(),
         ))
@@ -520,16 +536,18 @@ pub async fn status<P: Ports, S>(
     publish_id: &str,
     query: &Query,
     deadline: Instant,
-) -> Result<PublishView, ApiError>
+) -> Result<PublishView, ServiceError>
 where
     S: PublishStore,
 {
-    query.only(&["cached"]).map_err(ApiError::InvalidRequest)?;
+    query
+        .only(&["cached"])
+        .map_err(ServiceError::InvalidRequest)?;
     let cached = match query.get("cached") {
         None | Some("false") => false,
         Some("true") => true,
         Some(_) => {
-            return Err(ApiError::InvalidRequest(
+            return Err(ServiceError::InvalidRequest(
                 "cached must be true or false".into(),
             ));
         }
@@ -540,7 +558,7 @@ where
         .await
         .map_err(store_failed)?
         .filter(|r| r.app_user == user.as_str())
-        .ok_or(ApiError::PublishNotFound)?;
+        .ok_or(ServiceError::PublishNotFound)?;
     if cached || record.state.is_final() {
         return Ok(PublishView::of(record, "stored"));
     }
@@ -575,9 +593,9 @@ where
             if code == "invalid_publish_id"
                 || code == "token_not_authorized_for_specified_publish_id" =>
         {
-            return Err(ApiError::PublishNotFound);
+            return Err(ServiceError::PublishNotFound);
         }
-        Err(error) => return Err(ApiError::from_call(error, scope)),
+        Err(error) => return Err(ServiceError::from_call(error, scope)),
     };
     let update = StatusUpdate {
         state: fresh.state,

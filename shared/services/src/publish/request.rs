@@ -7,8 +7,8 @@ use sha2::{Digest as _, Sha256};
 use url::{Host, Url};
 
 use super::chunks::ChunkPlan;
+use connect_domain::error::ServiceError;
 use connect_domain::tiktok::{CreatorInfo, PostInfo, PostMode};
-use connect_http::api_error::ApiError;
 
 /// Largest body accepted: a title of 2200 characters in 4-byte UTF-8 plus the rest fits easily.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -49,13 +49,17 @@ pub struct PublishRequest {
     pub fingerprint: String,
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::InvalidRequest(message.into())
+fn invalid(message: impl Into<String>) -> ServiceError {
+    ServiceError::InvalidRequest(message.into())
 }
 
 /// Checks an object's keys against the allowed ones; the message names the first unknown key
 /// only when it is short and printable (it is the client's own key, not a value).
-fn only_keys(object: &Map<String, Value>, what: &str, allowed: &[&str]) -> Result<(), ApiError> {
+fn only_keys(
+    object: &Map<String, Value>,
+    what: &str,
+    allowed: &[&str],
+) -> Result<(), ServiceError> {
     match object.keys().find(|k| !allowed.contains(&k.as_str())) {
         None => Ok(()),
         Some(key) => {
@@ -69,7 +73,7 @@ fn only_keys(object: &Map<String, Value>, what: &str, allowed: &[&str]) -> Resul
     }
 }
 
-fn optional_bool(object: &Map<String, Value>, field: &str) -> Result<Option<bool>, ApiError> {
+fn optional_bool(object: &Map<String, Value>, field: &str) -> Result<Option<bool>, ServiceError> {
     match object.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -82,7 +86,7 @@ fn utf16_len(text: &str) -> usize {
 }
 
 impl PublishRequest {
-    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+    pub fn parse(body: &[u8]) -> Result<Self, ServiceError> {
         if body.len() > MAX_BODY_BYTES {
             return Err(invalid(format!(
                 "the body must be at most {MAX_BODY_BYTES} bytes of JSON"
@@ -143,7 +147,7 @@ impl PublishRequest {
     }
 }
 
-fn parse_source(source: Option<&Value>) -> Result<SourceRequest, ApiError> {
+fn parse_source(source: Option<&Value>) -> Result<SourceRequest, ServiceError> {
     let Some(Value::Object(source)) = source else {
         return Err(invalid(
             "source must be {\"type\":\"url\",\"video_url\":\"https://…\"} or {\"type\":\"upload\",\"video_size\":<bytes>}",
@@ -174,7 +178,7 @@ fn parse_source(source: Option<&Value>) -> Result<SourceRequest, ApiError> {
 
 /// TikTok pulls only from https URLs on a verified domain or prefix, never an IP address, and
 /// follows no redirect; checking the shape here saves the creator a wasted post attempt.
-fn check_video_url(raw: &str) -> Result<String, ApiError> {
+fn check_video_url(raw: &str) -> Result<String, ServiceError> {
     let bad = || {
         invalid(format!(
             "source.video_url must be an https URL of at most {MAX_URL_LEN} characters on a domain verified in TikTok's portal (not an IP address, no user:password@)"
@@ -195,7 +199,7 @@ fn check_video_url(raw: &str) -> Result<String, ApiError> {
     Ok(raw.to_owned())
 }
 
-fn parse_post_info(info: &Map<String, Value>) -> Result<PostInfo, ApiError> {
+fn parse_post_info(info: &Map<String, Value>) -> Result<PostInfo, ServiceError> {
     only_keys(
         info,
         "post_info",
@@ -263,7 +267,7 @@ fn parse_post_info(info: &Map<String, Value>) -> Result<PostInfo, ApiError> {
 
 /// What TikTok's creator info allows, checked before the init (TikTok's own checks answer with
 /// less precise errors, after counting the attempt against the creator's limits).
-pub fn check_against_creator(post: &PostInfo, creator: &CreatorInfo) -> Result<(), ApiError> {
+pub fn check_against_creator(post: &PostInfo, creator: &CreatorInfo) -> Result<(), ServiceError> {
     if !creator.privacy_level_options.contains(&post.privacy_level) {
         return Err(invalid(format!(
             "post_info.privacy_level is not one of this creator's options: {}",
@@ -290,7 +294,8 @@ mod tests {
     use super::*;
 
     fn parse(body: &str) -> Result<PublishRequest, String> {
-        PublishRequest::parse(body.as_bytes()).map_err(|e| e.message())
+        PublishRequest::parse(body.as_bytes())
+            .map_err(|e| connect_http::api_error::ApiError::from(e).message())
     }
 
     const DIRECT_URL: &str = r#"{"mode":"direct","source":{"type":"url","video_url":"https://media.example.com/v.mp4"},"post_info":{"privacy_level":"SELF_ONLY","title":"hi"}}"#;
