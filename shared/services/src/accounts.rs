@@ -58,13 +58,24 @@ pub(crate) fn store_failed(error: connect_domain::store::StoreError) -> ServiceE
 /// One account as the app sees it: no tokens, ever.
 #[derive(Debug, Serialize)]
 pub struct AccountView {
+    /// TikTok's id of the account for this client key; what the other routes take as `open_id`.
     pub open_id: String,
+    /// TikTok display name, for showing the connection; `null` until a profile read returned one.
     pub display_name: Option<String>,
+    /// TikTok avatar URL; `null` until a profile read returned one.
     pub avatar_url: Option<String>,
+    /// The scopes the person granted (cut to those the connect asked for), sorted.
     pub scopes: Vec<String>,
+    /// `active`, `reauth_required` (connect again) or `revoked` (the person removed the grant at
+    /// TikTok).
     pub status: &'static str,
+    /// When the access token expires, Unix seconds. For display only: the routes and the job
+    /// refresh it themselves.
     pub access_token_expires_at: i64,
+    /// When the refresh token ends, Unix seconds; after it the person must connect again.
     pub refresh_token_expires_at: i64,
+    /// When the app user confirmed the connection, Unix seconds. The latest is the account a
+    /// route uses when the request names no `open_id`.
     pub connected_at: i64,
 }
 
@@ -86,6 +97,8 @@ impl From<&Account> for AccountView {
 /// `200` body of `GET /tiktok/accounts`.
 #[derive(Debug, Serialize)]
 pub struct AccountList {
+    /// Every account of the app user, most recently connected first (ties by `open_id`); empty
+    /// when none is connected.
     pub accounts: Vec<AccountView>,
 }
 

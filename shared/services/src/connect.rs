@@ -31,12 +31,19 @@ pub const PENDING_TTL_SECS: i64 = 600;
 /// The parts of the configuration the connect flow needs.
 #[derive(Debug, Clone)]
 pub struct ConnectSettings {
+    /// The TikTok app's client key (`TIKTOK_CLIENT_KEY`), the authorize URL's `client_key`.
     pub client_key: String,
     /// `TIKTOK_REDIRECT_URI` when set; else each request's [`ApiOrigin`] decides.
     pub redirect_uri: Option<String>,
+    /// TikTok's authorize page (`TIKTOK_AUTH_URL`) the authorize URL is built on.
     pub auth_url: Url,
+    /// The scopes this deployment may request (`TIKTOK_SCOPES`): what `GET /tiktok/authorize`
+    /// asks for when its `scopes` is omitted or empty, and the limit of what it may name.
     pub allowed_scopes: ScopeSet,
+    /// The PKCE flavour (`TIKTOK_PKCE`); when on, each state keeps its verifier, sealed.
     pub pkce: PkceMode,
+    /// Where the callback may send the browser (`APP_RETURN_URL`, `APP_ALLOWED_RETURN_URLS`);
+    /// read it through `return_urls_for`, which adds the settings page of the request's origin.
     pub return_urls: ReturnUrlPolicy,
     /// Most connects one app user may start per minute.
     pub starts_per_minute: u32,
@@ -63,19 +70,31 @@ impl ConnectSettings {
 /// `200` body of `GET /tiktok/authorize`.
 #[derive(Debug, Serialize)]
 pub struct AuthorizeStart {
+    /// TikTok's consent page to send the person's browser to, carrying the single-use `state`
+    /// (and the PKCE challenge when PKCE is on).
     pub authorize_url: String,
+    /// Seconds the URL's `state` stays valid (`STATE_TTL_SECS`).
     pub expires_in: i64,
 }
 
 /// Starts a connection: remembers a single-use state and builds TikTok's authorize URL.
 pub struct AuthorizeService<S, C, K> {
+    /// Stores the single-use state and counts each app user's starts per minute.
     pub states: S,
+    /// Seals the PKCE verifier kept with the state.
     pub cipher: C,
+    /// Unix seconds for the state's expiry and the per-minute quota.
     pub clock: K,
+    /// The deployment's connect settings.
     pub settings: ConnectSettings,
 }
 
 impl<S: StateStore, C: TokenCipher, K: Clock> AuthorizeService<S, C, K> {
+    /// `GET /tiktok/authorize[?scopes=&return_to=]` for `user`: checks the scopes against
+    /// `allowed_scopes` and `return_to` against the allow-list (`400`), counts the start against
+    /// the user's per-minute quota (`429`), stores a state bound to the user, scopes, return URL
+    /// and redirect URI, and answers TikTok's authorize URL. Other parameters are ignored. No
+    /// redirect URI (none configured and `origin` is `None`) is `503`.
     pub async fn start(
         &self,
         user: &AppUser,
@@ -196,16 +215,24 @@ pub(crate) fn new_state() -> String {
 /// Why a callback did not connect; the `reason` the app receives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallbackFailure {
+    /// `invalid_request`: the query was refused, or TikTok sent no `code`.
     InvalidRequest,
+    /// `invalid_state`: no `state`, or one that is unknown, already used or expired.
     InvalidState,
     /// TikTok redirected with `error=…` (sanitised to `[a-z_]`, e.g. `access_denied`).
     Denied(String),
+    /// `token_exchange_failed`: TikTok refused the code; the person must start again.
     TokenExchangeFailed,
+    /// `tiktok_unavailable`: the exchange failed on TikTok's side (unreachable, throttled, or an
+    /// answer not understood); starting again may work.
     TikTokUnavailable,
+    /// `service_unavailable`: our side failed (state store, KMS, DynamoDB, no redirect URI);
+    /// nothing was stored.
     ServiceUnavailable,
 }
 
 impl CallbackFailure {
+    /// The `reason` the app receives in `tiktok=error&reason=…` on its return URL.
     pub fn reason(&self) -> &str {
         match self {
             Self::InvalidRequest => "invalid_request",
@@ -233,11 +260,17 @@ fn sanitize_tiktok_error(error: &str) -> String {
 /// Receives TikTok's redirect: consumes the state, exchanges the code, and keeps the sealed grant
 /// as a pending connection that only the state's app user can confirm.
 pub struct CallbackService<S, A, C, T, K> {
+    /// Where the authorize leg's states are consumed (each at most once).
     pub states: S,
+    /// Keeps the sealed grant as a pending connection until the app confirms it.
     pub accounts: A,
+    /// Opens the state's PKCE verifier and seals the token pair.
     pub cipher: C,
+    /// Exchanges the code and reads the profile shown with the connection.
     pub tiktok: T,
+    /// Unix seconds for the state's expiry and the pending connection's.
     pub clock: K,
+    /// The deployment's connect settings; the same as the authorize leg's.
     pub settings: ConnectSettings,
 }
 

@@ -6,6 +6,8 @@
 //! These still answer in the HTTP layer's `ServiceError`; giving each its own domain error (and moving
 //! them into `connect-domain`) is the next step of the layering.
 
+#![warn(missing_docs)]
+
 pub mod accounts;
 pub mod connect;
 pub mod pending;

@@ -49,8 +49,11 @@ pub fn parse_connection_id(value: &str) -> Result<ConnectionKey, ServiceError> {
 /// `GET /tiktok/accounts` lists it, and whether it was taken from another app user.
 #[derive(Debug, Serialize)]
 pub struct ConfirmedConnection {
+    /// The stored account, flattened into the body as `GET /tiktok/accounts` lists it.
     #[serde(flatten)]
     pub account: AccountView,
+    /// `true` when another app user had this TikTok account connected until now: it has moved
+    /// to this one.
     pub took_over: bool,
 }
 

@@ -17,13 +17,21 @@ use connect_domain::tiktok::{Profile, TikTokApi};
 /// `200` body of `GET /tiktok/me`: TikTok's profile plus what our record knows.
 #[derive(Debug, Serialize)]
 pub struct Me {
+    /// TikTok's id of the account for this client key.
     pub open_id: String,
+    /// TikTok's answer, flattened: the `user.info.basic` fields always (`null` when absent), those
+    /// of `user.info.profile` and `user.info.stats` only when granted and sent.
     #[serde(flatten)]
     pub profile: Profile,
+    /// The scopes the person granted, sorted.
     pub scopes: Vec<String>,
+    /// Always `active` here: a `reauth_required` or `revoked` account gets `409 reauth_required`.
     pub status: &'static str,
+    /// When the access token expires, Unix seconds (after any refresh this request made).
     pub access_token_expires_at: i64,
+    /// When the refresh token ends, Unix seconds; after it the person must connect again.
     pub refresh_token_expires_at: i64,
+    /// When the app user confirmed the connection, Unix seconds.
     pub connected_at: i64,
 }
 
@@ -41,6 +49,9 @@ impl Me {
     }
 }
 
+/// `GET /tiktok/me[?open_id=]` (no `open_id`: the most recently connected account): the
+/// profile fresh from TikTok, asking only for the fields the granted scopes allow, plus our
+/// record; a changed name, avatar, handle or `union_id` is stored for the account listing.
 pub async fn me<P: Ports>(
     keeper: &TokenKeeper<P>,
     user: &AppUser,

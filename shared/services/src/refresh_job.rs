@@ -30,6 +30,8 @@ const MAX_LISTED: usize = 100;
 /// confirms are rare, so this keeps up with thousands a day).
 const SWEEP_LIMIT: usize = 100;
 
+/// How the refresh job paces itself. `concurrency` and `rate_per_minute` come from the
+/// configuration (`REFRESH_CONCURRENCY`, `REFRESH_RATE_PER_MINUTE`); the rest are the defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JobSettings {
     /// Refreshes in flight at once.
@@ -64,8 +66,11 @@ impl Default for JobSettings {
 /// An account whose refresh token ends soon: the app should ask its person to reconnect.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ReconnectSoon {
+    /// The app user who owns the account: the one the app should ask.
     pub app_user: String,
+    /// The TikTok account to connect again.
     pub open_id: String,
+    /// When the refresh token ends, Unix seconds; after it the account needs a new connect.
     pub refresh_token_expires_at: i64,
 }
 
@@ -75,6 +80,7 @@ pub struct Summary {
     /// Accounts due at the start of the run: `refreshed + skipped_fresh + reauth_required +
     /// transient_failures + remaining`.
     pub due: u64,
+    /// Accounts whose tokens this run refreshed.
     pub refreshed: u64,
     /// Refreshed (or being refreshed, or deleted) by someone else since the index listed them.
     pub skipped_fresh: u64,
@@ -88,9 +94,11 @@ pub struct Summary {
     /// False when the run stopped early (time budget, TikTok throttling, or the due index could
     /// not be read, in which case the counts are partial).
     pub complete: bool,
+    /// How long the run took, wall clock, in milliseconds.
     pub duration_ms: u64,
     /// Accounts whose refresh token ends within 7 days (count, then the first 100).
     pub reconnect_soon: u64,
+    /// The first 100 of `reconnect_soon`, each with the app user to ask.
     pub reconnect_soon_accounts: Vec<ReconnectSoon>,
     /// Grants that waited for a confirm past their 10 minutes: revoked at TikTok and forgotten.
     pub unconfirmed_connections: Sweep,
@@ -104,8 +112,11 @@ enum Outcome {
     Transient { throttled: bool },
 }
 
+/// The scheduled `token-refresh` job, built once per cold start; `run` is one invocation.
 pub struct RefreshJob<P: Ports> {
+    /// Refreshes through the same race-safe path as the routes; shared with the refresh tasks.
     pub keeper: Arc<TokenKeeper<P>>,
+    /// How the job paces itself.
     pub settings: JobSettings,
 }
 

@@ -20,13 +20,17 @@ pub const MAX_MAX_COUNT: u8 = 20;
 /// The validated query of `GET /tiktok/videos`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VideoRequest<'a> {
+    /// The account to read; `None`: the most recently connected one.
     pub open_id: Option<&'a str>,
     /// TikTok's cursor (Unix milliseconds) from the previous page; absent on the first page.
     pub cursor: Option<i64>,
+    /// Videos per page, 1 to `MAX_MAX_COUNT`; `DEFAULT_MAX_COUNT` when absent.
     pub max_count: u8,
 }
 
 impl<'a> VideoRequest<'a> {
+    /// Reads `open_id`, `cursor` and `max_count`; any other parameter, a `max_count` outside 1–20
+    /// or a `cursor` that is not a positive integer of at most 18 digits is `400 invalid_request`.
     pub fn parse(query: &'a Query) -> Result<Self, ServiceError> {
         query
             .only(&["open_id", "cursor", "max_count"])
@@ -68,12 +72,16 @@ fn digits(raw: &str, max_len: usize) -> Option<i64> {
 /// `200` body of `GET /tiktok/videos`.
 #[derive(Debug, Serialize)]
 pub struct VideoList {
+    /// This page's videos, at most `max_count`, as TikTok sent them.
     pub videos: Vec<Video>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub cursor: Option<i64>,
+    /// Whether TikTok has a further page.
     pub has_more: bool,
 }
 
+/// `GET /tiktok/videos[?open_id=&cursor=&max_count=]`: one page of the account's public
+/// videos; `403 scope_missing` without `video.list`.
 pub async fn videos<P: Ports>(
     keeper: &TokenKeeper<P>,
     user: &AppUser,

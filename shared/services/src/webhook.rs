@@ -105,6 +105,8 @@ struct Content {
 /// What a delivery did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
+    /// An event this service acts on (`authorization.removed`, `post.publish.…`), handled;
+    /// carries its name, cut to 64 characters.
     Processed(String),
     /// Seen before (TikTok's at-least-once delivery): nothing done.
     Duplicate,

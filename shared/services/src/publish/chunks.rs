@@ -10,9 +10,13 @@
 use serde::Serialize;
 
 const MIB: u64 = 1024 * 1024;
+/// Smallest chunk TikTok accepts, except a whole video under it.
 pub const MIN_CHUNK: u64 = 5 * MIB;
+/// Largest chunk TikTok accepts, the last one excepted.
 pub const MAX_CHUNK: u64 = 64 * MIB;
+/// Largest last chunk: it also carries the bytes left over.
 pub const MAX_LAST_CHUNK: u64 = 128 * MIB;
+/// Most chunks one upload may have.
 pub const MAX_CHUNKS: u64 = 1000;
 /// TikTok's limit for a video posted through the API.
 pub const MAX_VIDEO_SIZE: u64 = 4 * 1024 * MIB;
@@ -25,9 +29,13 @@ pub const CONTENT_TYPES: [&str; 3] = ["video/mp4", "video/quicktime", "video/web
 /// One PUT of the plan: bytes `first_byte..=last_byte`, sent with `Content-Range`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Chunk {
+    /// Position in the upload order, from 0.
     pub index: u64,
+    /// Offset of the chunk's first byte in the file.
     pub first_byte: u64,
+    /// Offset of its last byte, inclusive.
     pub last_byte: u64,
+    /// `last_byte - first_byte + 1`: the PUT's `Content-Length`.
     pub size: u64,
     /// The exact `Content-Range` header value for this PUT.
     pub content_range: String,
@@ -36,9 +44,14 @@ pub struct Chunk {
 /// The numbers TikTok's init needs, and every chunk the client must PUT, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChunkPlan {
+    /// The file's size in bytes, as the client gave it (1 to `MAX_VIDEO_SIZE`).
     pub video_size: u64,
+    /// Bytes per chunk: the whole file when it is at most `PREFERRED_CHUNK`, else
+    /// `PREFERRED_CHUNK` (the last chunk adds the remainder).
     pub chunk_size: u64,
+    /// `floor(video_size / chunk_size)`, as TikTok's init requires.
     pub total_chunk_count: u64,
+    /// Every PUT, in order; exactly `total_chunk_count` of them.
     pub chunks: Vec<Chunk>,
 }
 

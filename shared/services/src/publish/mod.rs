@@ -32,7 +32,11 @@ use connect_domain::tiktok::{
 /// TikTok's per-token limits (docs/tiktok.md#posting-endpoints-and-per-token-limits), counted per
 /// account and minute here so a busy app is told to wait instead of being throttled by TikTok.
 pub const INIT_PER_MINUTE: u32 = 6;
+/// Status fetches at TikTok per account and minute; beyond it `GET /tiktok/publish/{publish_id}`
+/// answers the stored status (`checked: stored`).
 pub const STATUS_PER_MINUTE: u32 = 30;
+/// Creator-info reads per account and minute, the one before each Direct Post included;
+/// beyond it `429 rate_limited`.
 pub const CREATOR_INFO_PER_MINUTE: u32 = 20;
 /// How long an `Idempotency-Key` is remembered.
 pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
@@ -108,7 +112,11 @@ async fn posting_account(
 /// `200` body of `GET /tiktok/publish/creator-info`.
 #[derive(Debug, Serialize)]
 pub struct CreatorInfoView {
+    /// The account the creator info is for (the most recently connected one when the request
+    /// named none).
     pub open_id: String,
+    /// TikTok's creator info, flattened: what the app must show before every Direct Post
+    /// (docs/tiktok.md#creator-info).
     #[serde(flatten)]
     pub creator: CreatorInfo,
 }
@@ -169,10 +177,14 @@ where
 /// The upload half of a `202` answer: TikTok's `upload_url` and the chunks to PUT to it.
 #[derive(Debug, Clone, Serialize)]
 pub struct UploadInstructions {
+    /// TikTok's upload URL for this post: a credential for this one upload; keep it out of logs.
     pub upload_url: String,
+    /// When `upload_url` stops working, Unix seconds (`UPLOAD_URL_TTL_SECS` after the init).
     pub upload_url_expires_at: i64,
     /// One of these as each PUT's `Content-Type`.
     pub content_types: [&'static str; 3],
+    /// The chunks to PUT, in order; flattened (`video_size`, `chunk_size`, `total_chunk_count`,
+    /// `chunks`).
     #[serde(flatten)]
     pub plan: ChunkPlan,
 }
@@ -180,10 +192,16 @@ pub struct UploadInstructions {
 /// `202` body of `POST /tiktok/publish`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PublishStarted {
+    /// TikTok's id of the post; follow it with `GET /tiktok/publish/{publish_id}`.
     pub publish_id: String,
+    /// The account posted to.
     pub open_id: String,
+    /// `direct` or `inbox`, as asked.
     pub mode: PostMode,
+    /// `PROCESSING_UPLOAD` for an upload, `PROCESSING_DOWNLOAD` for a URL.
     pub status: &'static str,
+    /// Where and how to PUT the file, for an upload source; absent for a URL (and should TikTok
+    /// send no `upload_url`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upload: Option<UploadInstructions>,
 }
@@ -192,8 +210,12 @@ pub struct PublishStarted {
 /// may be an error: a replay repeats whatever the first request answered).
 #[derive(Debug, Clone)]
 pub struct Answer {
+    /// `202` for a new post; a replay repeats the first answer's status, an error's included.
     pub status: StatusCode,
+    /// The JSON body: a `PublishStarted`, or for a replayed error its `{"error", "message", …}`.
     pub body: serde_json::Value,
+    /// Answered from an earlier request with the same key: the route adds
+    /// `Idempotent-Replayed: true`.
     pub replayed: bool,
 }
 
@@ -474,20 +496,30 @@ where
 /// `200` body of `GET /tiktok/publish/{publish_id}`.
 #[derive(Debug, Serialize)]
 pub struct PublishView {
+    /// TikTok's id of the post.
     pub publish_id: String,
+    /// The account it was posted to.
     pub open_id: String,
+    /// `direct` or `inbox`.
     pub mode: PostMode,
+    /// `url` or `upload`.
     pub source: String,
+    /// TikTok's status name (`PublishState::as_str`); `PUBLISH_COMPLETE` and `FAILED` are final.
     pub status: &'static str,
+    /// TikTok's reason for a `FAILED` post, at most 64 characters; omitted when none was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
     /// Decimal strings: TikTok's post ids exceed 2^53.
     pub post_ids: Vec<String>,
+    /// Uploads: bytes TikTok had received, from the last status that said; omitted until then.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uploaded_bytes: Option<i64>,
+    /// URL sources: bytes TikTok had pulled, likewise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub downloaded_bytes: Option<i64>,
+    /// When the post was started (TikTok accepted the init), Unix seconds.
     pub created_at: i64,
+    /// When the last status update (a fetch or a webhook) was stored, Unix seconds.
     pub updated_at: i64,
     /// `tiktok` when just fetched, `stored` when answered from the last known status.
     pub checked: &'static str,

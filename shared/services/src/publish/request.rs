@@ -15,6 +15,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// TikTok counts the title in UTF-16 code units.
 pub const MAX_TITLE_UTF16: usize = 2200;
 const MAX_URL_LEN: usize = 2048;
+/// Every `privacy_level` TikTok knows; the creator's `privacy_level_options` narrow it.
 pub const PRIVACY_LEVELS: [&str; 4] = [
     "PUBLIC_TO_EVERYONE",
     "MUTUAL_FOLLOW_FRIENDS",
@@ -25,11 +26,15 @@ pub const PRIVACY_LEVELS: [&str; 4] = [
 /// Where the video comes from, as the app asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceRequest {
+    /// `{"type":"url"}`: TikTok pulls this https URL (its shape checked here, its domain's
+    /// verification at TikTok).
     Url(String),
+    /// `{"type":"upload"}`: the client PUTs the file to TikTok by this plan.
     Upload(ChunkPlan),
 }
 
 impl SourceRequest {
+    /// `url` or `upload`: the `source` stored with the post and shown by its status.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Url(_) => "url",
@@ -41,9 +46,14 @@ impl SourceRequest {
 /// A checked `POST /tiktok/publish` body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishRequest {
+    /// The account to post to; `None`: the most recently connected one.
     pub open_id: Option<String>,
+    /// Direct Post or upload to the inbox; decides the scope needed (`scope`).
     pub mode: PostMode,
+    /// Where TikTok gets the video.
     pub source: SourceRequest,
+    /// The post's settings: required for `direct`, refused for `inbox` (the creator sets them
+    /// in TikTok).
     pub post_info: Option<PostInfo>,
     /// SHA-256 of the canonical JSON body: what an `Idempotency-Key` is bound to.
     pub fingerprint: String,
@@ -86,6 +96,8 @@ fn utf16_len(text: &str) -> usize {
 }
 
 impl PublishRequest {
+    /// Checks a raw body (at most `MAX_BODY_BYTES` of JSON) field by field; an unknown field or
+    /// a broken rule is `400 invalid_request` naming the field and the rule.
     pub fn parse(body: &[u8]) -> Result<Self, ServiceError> {
         if body.len() > MAX_BODY_BYTES {
             return Err(invalid(format!(
