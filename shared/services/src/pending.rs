@@ -88,7 +88,8 @@ where
     }
 }
 
-/// Cancels the pending connection `key` of `user` and revokes its grant at TikTok.
+/// Cancels the pending connection `key` of `user` and releases its grant: revoked at TikTok (best
+/// effort), or only forgotten when that TikTok user is connected here (a revoke would cut them).
 pub async fn cancel<P: Ports>(
     keeper: &TokenKeeper<P>,
     user: &AppUser,
@@ -265,14 +266,16 @@ pub struct Sweep {
     /// Forgotten without a revoke: their TikTok user is connected here, and TikTok's revoke
     /// would disconnect that connection too.
     pub forgotten: u64,
-    /// Left for the next run (TikTok or KMS failed); forgotten unrevoked a day after expiry.
+    /// Left for the next run (TikTok, KMS or DynamoDB failed); forgotten unrevoked a day after
+    /// expiry.
     pub retry_later: u64,
     /// Forgotten a day after expiry without TikTok confirming the revoke.
     pub abandoned: u64,
 }
 
-/// Revokes and forgets up to `limit` pending connections that expired unconfirmed. Each is
-/// revoked before it is deleted; an expired one can no longer be confirmed, so nothing races.
+/// Releases up to `limit` pending connections that expired unconfirmed: each is revoked (or only
+/// forgotten, when its TikTok user is connected here) before it is deleted, and one whose revoke
+/// failed stays for the next run. An expired one can no longer be confirmed, so nothing races.
 pub async fn sweep_expired<P: Ports>(
     keeper: &TokenKeeper<P>,
     limit: usize,

@@ -100,7 +100,8 @@ pub struct Summary {
     pub reconnect_soon: u64,
     /// The first 100 of `reconnect_soon`, each with the app user to ask.
     pub reconnect_soon_accounts: Vec<ReconnectSoon>,
-    /// Grants that waited for a confirm past their 10 minutes: revoked at TikTok and forgotten.
+    /// Grants that waited for a confirm past their 10 minutes: revoked at TikTok (or only
+    /// forgotten, when their TikTok user is connected here), retried later, or abandoned.
     pub unconfirmed_connections: Sweep,
 }
 
