@@ -92,7 +92,7 @@ pub async fn ensure_table(
                 .map_err(|e| aws_err("index", e))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    client
+    let created = client
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::from(table.billing_mode.as_str()))
@@ -101,8 +101,16 @@ pub async fn ensure_table(
         .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
         .deletion_protection_enabled(table.deletion_protection_enabled)
         .send()
-        .await
-        .map_err(|e| aws_err("CreateTable", e))?;
+        .await;
+    match created {
+        Ok(_) => {}
+        // A busy emulator can answer the first try too late: the SDK tries again and finds the
+        // table the first try created. It is ours, so carry on and set its TTL.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) => {}
+        Err(e) => return Err(aws_err("CreateTable", e)),
+    }
     if let Some(ttl) = &table.time_to_live_specification {
         client
             .update_time_to_live()

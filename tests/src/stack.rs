@@ -89,7 +89,8 @@ pub struct Stack {
     minted: std::sync::Mutex<Vec<String>>,
 }
 
-fn unique(prefix: &str) -> String {
+/// A name no other test in this process (or another test process) uses.
+pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!(
         "{prefix}-{}-{}",

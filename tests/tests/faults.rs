@@ -670,3 +670,39 @@ async fn a_holder_stuck_after_the_rotation_keeps_a_second_caller_from_sending() 
     );
     stack.assert_nothing_leaked().await;
 }
+
+/// `make dev`, the e2e and contract stacks and these tests create the table through devstack.
+/// When the emulator's answer to CreateTable is lost (a busy machine), the SDK's second try finds
+/// the table its first try made: that table is ours, and it still gets its TTL. (A contract run
+/// stopped on exactly this before devstack accepted it.)
+#[tokio::test]
+async fn devstack_keeps_the_table_its_first_try_created_when_the_answer_is_lost() {
+    use integration_tests::aws_faults::AwsFaults;
+    use integration_tests::moto;
+    use integration_tests::stack::{proxied_sdk_config, unique};
+
+    let faults = AwsFaults::start(moto::endpoint()).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&proxied_sdk_config(faults.endpoint()).await);
+    let table = unique("lost-create");
+    faults.fail("DynamoDB.CreateTable", AwsFault::LoseAnswer, 1);
+    devstack::ensure_table(&dynamodb, &table)
+        .await
+        .expect("the table, although the first answer was lost");
+    assert_eq!(
+        faults.calls("DynamoDB.CreateTable"),
+        2,
+        "the SDK tried again"
+    );
+    let ttl = dynamodb
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("DescribeTimeToLive");
+    assert_eq!(
+        ttl.time_to_live_description
+            .and_then(|d| d.attribute_name)
+            .as_deref(),
+        Some("ttl")
+    );
+}
