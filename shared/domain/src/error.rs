@@ -5,6 +5,7 @@
 
 use crate::cipher::CipherError;
 use crate::refresh::RefreshError;
+use crate::store::StoreError;
 use crate::tiktok::TikTokError;
 
 /// `Retry-After` when TikTok throttles without saying for how long: its limits are per minute.
@@ -157,5 +158,13 @@ impl From<RefreshError> for ServiceError {
                 Self::ServiceUnavailable
             }
         }
+    }
+}
+
+/// A store that failed is unavailable to the caller: the cause is logged, never returned.
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(error = %error, "account store failed");
+        Self::ServiceUnavailable
     }
 }

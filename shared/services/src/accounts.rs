@@ -36,23 +36,14 @@ pub async fn find(
     open_id: Option<&str>,
 ) -> Result<Account, ServiceError> {
     let found = match open_id {
-        Some(open_id) => accounts
-            .get(user.as_str(), parse_open_id(open_id)?)
-            .await
-            .map_err(store_failed)?,
+        Some(open_id) => accounts.get(user.as_str(), parse_open_id(open_id)?).await?,
         None => accounts
             .list(user.as_str())
-            .await
-            .map_err(store_failed)?
+            .await?
             .into_iter()
             .max_by_key(|a| (a.connected_at, a.open_id.clone())),
     };
     found.ok_or(ServiceError::NotConnected)
-}
-
-pub(crate) fn store_failed(error: connect_domain::store::StoreError) -> ServiceError {
-    tracing::error!(error = %error, "account store failed");
-    ServiceError::ServiceUnavailable
 }
 
 /// One account as the app sees it: no tokens, ever.
@@ -107,7 +98,7 @@ pub async fn list(
     accounts: &impl AccountStore,
     user: &AppUser,
 ) -> Result<AccountList, ServiceError> {
-    let mut all = accounts.list(user.as_str()).await.map_err(store_failed)?;
+    let mut all = accounts.list(user.as_str()).await?;
     all.sort_by(|a, b| {
         b.connected_at
             .cmp(&a.connected_at)
@@ -146,11 +137,7 @@ pub async fn disconnect<P: Ports>(
             Err(other) => return Err(other.into()),
         }
     }
-    keeper
-        .accounts
-        .delete(user.as_str(), &open_id)
-        .await
-        .map_err(store_failed)?;
+    keeper.accounts.delete(user.as_str(), &open_id).await?;
     tracing::info!(open_id = %open_id, "account disconnected");
     Ok(())
 }

@@ -13,7 +13,7 @@ use connect_domain::ports::Ports;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::accounts::{AccountView, store_failed};
+use crate::accounts::AccountView;
 use connect_domain::app_user::AppUser;
 use connect_domain::cipher::{self, EncryptionContext};
 use connect_domain::clock::Clock;
@@ -70,12 +70,7 @@ where
     let now = keeper.clock.now();
     let pending = owned_pending(keeper, user, key, deadline).await?;
     let account = account_from(pending, now, keeper);
-    match keeper
-        .accounts
-        .confirm_pending(key, &account, now)
-        .await
-        .map_err(store_failed)?
-    {
+    match keeper.accounts.confirm_pending(key, &account, now).await? {
         Confirmation::Saved { previous_owner } => {
             let took_over = previous_owner.is_some();
             tracing::info!(open_id = %account.open_id, took_over, "TikTok account connected");
@@ -103,8 +98,7 @@ where
     let taken = keeper
         .accounts
         .take_pending(key, keeper.clock.now())
-        .await
-        .map_err(store_failed)?
+        .await?
         .ok_or(ServiceError::ConnectionNotFound)?;
     release_best_effort(keeper, &taken, deadline).await;
     tracing::info!(open_id = %taken.open_id, "pending connection cancelled");
@@ -126,19 +120,13 @@ where
     let pending = keeper
         .accounts
         .get_pending(key, now)
-        .await
-        .map_err(store_failed)?
+        .await?
         .ok_or(ServiceError::ConnectionNotFound)?;
     if pending.app_user == user.as_str() {
         return Ok(pending);
     }
     tracing::warn!(open_id = %pending.open_id, "a pending connection was presented by another app user; cancelling it");
-    if let Some(taken) = keeper
-        .accounts
-        .take_pending(key, now)
-        .await
-        .map_err(store_failed)?
-    {
+    if let Some(taken) = keeper.accounts.take_pending(key, now).await? {
         release_best_effort(keeper, &taken, deadline).await;
     }
     Err(ServiceError::ConnectionMismatch)

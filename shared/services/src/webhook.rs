@@ -137,8 +137,7 @@ pub async fn receive(
     let hash = hex::encode(Sha256::digest(body));
     let first = publishes
         .claim_event(&hash, now, now - STALE_PROCESSING_SECS, now + SEEN_TTL_SECS)
-        .await
-        .map_err(crate::accounts::store_failed)?;
+        .await?;
     if !first {
         tracing::info!(event = %short(&envelope.event), "duplicate webhook ignored");
         return Ok(Outcome::Duplicate);
@@ -194,10 +193,7 @@ async fn act(
             let reason = content.reason.as_ref().and_then(serde_json::Value::as_i64);
             // A connection made after the removal is a new grant: a late delivery (TikTok
             // retries for 72 hours) must not revoke it.
-            let owner = accounts
-                .mark_revoked(open_id, envelope.create_time)
-                .await
-                .map_err(crate::accounts::store_failed)?;
+            let owner = accounts.mark_revoked(open_id, envelope.create_time).await?;
             tracing::info!(event = %event, open_id = %short(open_id), reason, known = owner.is_some(), "TikTok grant removed");
             return Ok(Outcome::Processed(event));
         }
@@ -235,8 +231,7 @@ async fn act(
     };
     let written = publishes
         .advance_publish(publish_id, open_id, &update)
-        .await
-        .map_err(crate::accounts::store_failed)?;
+        .await?;
     tracing::info!(event = %event, publish_id = %short(publish_id), status = state.as_str(), applied = matches!(written, connect_domain::store::Written::Yes), "publish status from webhook");
     Ok(Outcome::Processed(event))
 }

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 pub use chunks::{CONTENT_TYPES, Chunk, ChunkPlan, MAX_VIDEO_SIZE};
 pub use request::{MAX_BODY_BYTES, PublishRequest, SourceRequest, check_against_creator};
 
-use crate::accounts::{self, store_failed};
+use crate::accounts;
 use connect_domain::app_user::AppUser;
 use connect_domain::cipher::{EncryptionContext, TokenCipher};
 use connect_domain::clock::Clock;
@@ -73,8 +73,7 @@ async fn within_limit(
     let window = format!("{call}#{minute}");
     if store
         .take_rate(open_id, &window, limit, (minute + 2) * 60)
-        .await
-        .map_err(store_failed)?
+        .await?
     {
         Ok(())
     } else {
@@ -267,8 +266,7 @@ where
     let now = keeper.clock.now();
     let claim = store
         .claim_idempotent(&key_hash, &fingerprint, now, now + IDEMPOTENCY_TTL_SECS)
-        .await
-        .map_err(store_failed)?;
+        .await?;
     match claim {
         Claim::Claimed => {}
         Claim::Replay(stored) => return replay(&keeper.cipher, &key_hash, &stored).await,
@@ -587,19 +585,13 @@ where
     let publish_id = parse_publish_id(publish_id)?;
     let record = store
         .get_publish(publish_id)
-        .await
-        .map_err(store_failed)?
+        .await?
         .filter(|r| r.app_user == user.as_str())
         .ok_or(ServiceError::PublishNotFound)?;
     if cached || record.state.is_final() {
         return Ok(PublishView::of(record, "stored"));
     }
-    let Some(account) = keeper
-        .accounts
-        .get(user.as_str(), &record.open_id)
-        .await
-        .map_err(store_failed)?
-    else {
+    let Some(account) = keeper.accounts.get(user.as_str(), &record.open_id).await? else {
         // Disconnected since: the last known status is all there is.
         return Ok(PublishView::of(record, "stored"));
     };
@@ -639,16 +631,11 @@ where
     };
     let written = store
         .advance_publish(publish_id, &record.open_id, &update)
-        .await
-        .map_err(store_failed)?;
+        .await?;
     let latest = match written {
         Written::Yes => record.advanced(update),
         // A webhook moved it further meanwhile: answer what is stored now.
-        Written::Stale => store
-            .get_publish(publish_id)
-            .await
-            .map_err(store_failed)?
-            .unwrap_or(record),
+        Written::Stale => store.get_publish(publish_id).await?.unwrap_or(record),
     };
     Ok(PublishView::of(latest, "tiktok"))
 }
