@@ -25,7 +25,6 @@
 //! `FAKE_TIKTOK_BIN` overrides where the fake's binary is looked for (default: next to this
 //! bench's own target directory, e.g. `target/release/fake-tiktok`).
 
-use connect_domain::ports::Ports;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -36,6 +35,7 @@ use connect_domain::cipher::{EncryptionContext, TokenPair, seal_tokens};
 use connect_domain::clock::{Clock, OffsetClock};
 use connect_domain::fakes::{FakeCipher, InMemoryAccounts};
 use connect_domain::ports::Adapters;
+use connect_domain::ports::Ports;
 use connect_domain::refresh::{RefreshPolicy, TokenKeeper};
 use connect_domain::schedule::{DUE_SHARDS, RefreshSchedule};
 use connect_domain::scope::ScopeSet;

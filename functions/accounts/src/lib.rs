@@ -4,19 +4,15 @@
 //! - `POST /tiktok/connections/{connection_id}/confirm` commits the grant the callback received,
 //!   `DELETE /tiktok/connections/{connection_id}` cancels it (and revokes it at TikTok).
 
-use connect_domain::clock::Clock;
 use connect_domain::ports::Ports;
 use connect_domain::store::PendingConnectionStore;
 use connect_http::api_error::ApiError;
 use connect_http::handler::{self, UserApi};
-use connect_runtime::cold_start::{ColdStart, LiveUserApi, StartError};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt as _, Response};
 
-/// Wires the real adapters; `clock` is `SystemClock` in production (tests move time).
-pub fn wire<K: Clock>(cold: &ColdStart, clock: K) -> Result<LiveUserApi<K>, StartError> {
-    cold.user_api(clock)
-}
+/// Wires the real adapters, as every function acting for an app user does.
+pub use connect_runtime::cold_start::wire_user_api as wire;
 
 /// Answers one request (errors as their JSON response).
 pub async fn handle<P: Ports>(

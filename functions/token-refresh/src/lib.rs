@@ -1,11 +1,11 @@
 //! The EventBridge-scheduled job that refreshes every account due before its next run.
 
-use connect_domain::ports::Ports;
 use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use connect_domain::clock::Clock;
+use connect_domain::ports::Ports;
 use connect_domain::store::PendingConnectionStore;
 use connect_runtime::cold_start::{ColdStart, Live, StartError};
 use connect_services::refresh_job::{JobSettings, RefreshJob, Summary, metrics_line};

@@ -1,23 +1,12 @@
 //! `GET /tiktok/videos[?open_id=][&cursor=][&max_count=1..20]`: one page of the user's videos.
 
-use connect_domain::clock::Clock;
 use connect_domain::ports::Ports;
-use connect_http::handler::{UserApi, deadline};
-use connect_runtime::cold_start::{ColdStart, LiveUserApi, StartError};
-use lambda_http::{Body, Request, Response};
+use connect_http::handler::{Answer, UserApi};
 
-/// Wires the real adapters; `clock` is `SystemClock` in production (tests move time).
-pub fn wire<K: Clock>(cold: &ColdStart, clock: K) -> Result<LiveUserApi<K>, StartError> {
-    cold.user_api(clock)
-}
+/// Wires the real adapters, as every function acting for an app user does.
+pub use connect_runtime::cold_start::wire_user_api as wire;
 
 /// Answers one request (errors as their JSON response).
-pub async fn handle<P: Ports>(
-    api: &UserApi<P>,
-    request: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    let answer = api.get_json(&request, |user, query| async move {
-        connect_services::videos::videos(&api.keeper, &user, &query, deadline()).await
-    });
-    Ok(answer.await)
+pub async fn handle<P: Ports>(api: &UserApi<P>, request: lambda_http::Request) -> Answer {
+    api.read(request, connect_services::videos::videos).await
 }

@@ -1,7 +1,6 @@
 //! The HTTP plumbing every app-user function shares: who is calling, the query, the time budget,
 //! and turning a result into a response. Handlers stay a few lines long.
 
-use connect_domain::ports::Ports;
 use std::future::Future;
 use std::time::Duration;
 
@@ -15,6 +14,8 @@ use crate::api_error::ApiError;
 use crate::jwt::JwtVerifier;
 use crate::response;
 use connect_domain::app_user::AppUser;
+use connect_domain::error::ServiceError;
+use connect_domain::ports::Ports;
 use connect_domain::query::Query;
 use connect_domain::refresh::TokenKeeper;
 
@@ -84,7 +85,24 @@ pub struct UserApi<P: Ports> {
     pub jwt: JwtVerifier,
 }
 
+/// What a function's handler answers Lambda with.
+pub type Answer = Result<Response<Body>, lambda_http::Error>;
+
 impl<P: Ports> UserApi<P> {
+    /// A read-only route over the caller's tokens (`GET /tiktok/me`, `GET /tiktok/videos`):
+    /// `get_json` with `use_case` given the token keeper, the caller, the query and the request's
+    /// deadline.
+    pub async fn read<R, UseCase>(&self, request: Request, use_case: UseCase) -> Answer
+    where
+        R: Serialize,
+        UseCase: AsyncFn(&TokenKeeper<P>, &AppUser, &Query, Instant) -> Result<R, ServiceError>,
+    {
+        let answer = self.get_json(&request, async |user, query| {
+            use_case(&self.keeper, &user, &query, deadline()).await
+        });
+        Ok(answer.await)
+    }
+
     /// A read-only route: checks the method and the JWT, parses the query, and answers the
     /// result of `action` as `200` JSON (or its error as the error response).
     pub async fn get_json<R, E, F, Fut>(&self, request: &Request, action: F) -> Response<Body>

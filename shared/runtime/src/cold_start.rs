@@ -324,6 +324,12 @@ pub const MIN_JWT_SECRET_BYTES: usize = 32;
 /// catches a placeholder or a truncated paste, not TikTok's format, which is TikTok's to change.
 pub const MIN_CLIENT_SECRET_BYTES: usize = 16;
 
+/// The wiring of every function that acts for an app user with its tokens (user-info,
+/// video-list, accounts); `clock` is `SystemClock` in production (tests move time).
+pub fn wire_user_api<K: Clock>(cold: &ColdStart, clock: K) -> Result<LiveUserApi<K>, StartError> {
+    cold.user_api(clock)
+}
+
 #[cfg(test)]
 mod secret_tests {
     use super::*;

@@ -2,12 +2,12 @@
 //! Every lookup is keyed by the app user from the JWT, so another user's `open_id` is simply
 //! not found.
 
-use connect_domain::ports::Ports;
 use serde::Serialize;
 use tokio::time::Instant;
 
 use connect_domain::app_user::AppUser;
 use connect_domain::error::ServiceError;
+use connect_domain::ports::Ports;
 use connect_domain::refresh::{RefreshError, TokenKeeper};
 use connect_domain::store::{Account, AccountStatus, AccountStore};
 use connect_domain::tiktok::TikTokApi;

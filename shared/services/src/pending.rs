@@ -9,7 +9,6 @@
 //! it would cut that connection too. Forgotten, its tokens exist nowhere: the ciphertext is
 //! deleted and nothing else ever held them.
 
-use connect_domain::ports::Ports;
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -18,6 +17,7 @@ use connect_domain::app_user::AppUser;
 use connect_domain::cipher::{self, EncryptionContext};
 use connect_domain::clock::Clock;
 use connect_domain::error::ServiceError;
+use connect_domain::ports::Ports;
 use connect_domain::refresh::TokenKeeper;
 use connect_domain::store::{
     Account, AccountStatus, Confirmation, ConnectionKey, PendingConnection, PendingConnectionStore,

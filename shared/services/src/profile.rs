@@ -1,13 +1,13 @@
 //! `GET /tiktok/me`: the connected profile, asking TikTok only for the fields the granted scopes
 //! allow, plus what our record knows (status, scopes, expiry times).
 
-use connect_domain::ports::Ports;
 use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::accounts;
 use connect_domain::app_user::AppUser;
 use connect_domain::error::ServiceError;
+use connect_domain::ports::Ports;
 use connect_domain::query::Query;
 use connect_domain::refresh::TokenKeeper;
 use connect_domain::scope;

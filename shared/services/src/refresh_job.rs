@@ -4,7 +4,6 @@
 //! invocation's time runs out. A run killed at any point loses nothing: tokens are only ever
 //! written whole, by one conditional write, and an abandoned lease expires.
 
-use connect_domain::ports::Ports;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -17,6 +16,7 @@ use tokio::time::Instant;
 
 use crate::pending::{self, Sweep};
 use connect_domain::clock::Clock;
+use connect_domain::ports::Ports;
 use connect_domain::refresh::{Attempt, RefreshError, TokenKeeper};
 use connect_domain::schedule::{DUE_SHARDS, RECONNECT_WARNING_SECS};
 use connect_domain::store::{Account, AccountStore, DueCursor, PendingConnectionStore};

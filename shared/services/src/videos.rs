@@ -1,12 +1,12 @@
 //! `GET /tiktok/videos`: one page of the user's public videos, TikTok's cursor passed through.
 
-use connect_domain::ports::Ports;
 use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::accounts;
 use connect_domain::app_user::AppUser;
 use connect_domain::error::ServiceError;
+use connect_domain::ports::Ports;
 use connect_domain::query::Query;
 use connect_domain::refresh::TokenKeeper;
 use connect_domain::scope;

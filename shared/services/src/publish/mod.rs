@@ -5,7 +5,6 @@
 mod chunks;
 mod request;
 
-use connect_domain::ports::Ports;
 use http::StatusCode;
 use serde::Serialize;
 use tokio::time::Instant;
@@ -18,6 +17,7 @@ use connect_domain::app_user::AppUser;
 use connect_domain::cipher::{EncryptionContext, TokenCipher};
 use connect_domain::clock::Clock;
 use connect_domain::error::ServiceError;
+use connect_domain::ports::Ports;
 use connect_domain::query::Query;
 use connect_domain::refresh::{RefreshError, TokenKeeper};
 use connect_domain::scope;
