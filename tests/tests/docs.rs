@@ -418,3 +418,93 @@ fn the_readme_stays_a_quick_start() {
         "README.md links no docs/{unlinked:?}: a newcomer would not find them"
     );
 }
+
+/// The folders whose files the documents name by path (`shared/domain/src/refresh.rs`, …).
+const CODE_FOLDERS: [&str; 9] = [
+    "shared/",
+    "functions/",
+    "tests/",
+    "devstack/",
+    "fake-tiktok/",
+    "scripts/",
+    "infra/",
+    "events/",
+    "clients/",
+];
+
+/// Every `folder/…/file.ext` a text names, where `folder` is one of `CODE_FOLDERS` at a word's
+/// start and the name ends in an extension (so `shared/` alone or a prose "tests/" is skipped).
+fn named_paths(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for folder in CODE_FOLDERS {
+        let mut from = 0;
+        while let Some(offset) = text[from..].find(folder) {
+            let at = from + offset;
+            from = at + folder.len();
+            let starts_a_word = text[..at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '/' || c == '.'));
+            if !starts_a_word {
+                continue;
+            }
+            let path: String = text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '/' | '.'))
+                .collect();
+            let path = path.trim_end_matches('.');
+            let file = path.rsplit('/').next().unwrap_or_default();
+            if file.contains('.') && !path.contains('*') && !path.contains("..") {
+                found.push(path.to_owned());
+            }
+        }
+    }
+    found
+}
+
+/// The documents name source files by path; a file that moved (a crate split, a rename) must not
+/// leave them pointing at nothing. Checked in the Markdown files and the templates' comments.
+#[test]
+fn every_file_the_documents_name_exists() {
+    let root = Path::new(ROOT);
+    let mut documents = markdown_files();
+    documents.push(root.join("infra/template.yaml"));
+    documents.push(root.join("infra/permissions.yaml"));
+    documents.push(root.join("infra/openapi.yaml"));
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for document in documents {
+        let text = std::fs::read_to_string(&document).expect("a document of the repository");
+        for path in named_paths(&text) {
+            checked += 1;
+            if !root.join(&path).exists() {
+                problems.push(format!(
+                    "{}: names {path}, which does not exist",
+                    relative(&document)
+                ));
+            }
+        }
+    }
+    assert!(
+        checked >= 20,
+        "only {checked} paths found: the scan is broken"
+    );
+    assert!(
+        problems.is_empty(),
+        "files the documents name that are not in the repository:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn named_paths_are_read_as_written() {
+    let text = "see `shared/domain/src/refresh.rs::a_test`, shared/ alone, tests/ and \
+                (functions/console/console.html). Not xshared/a.rs, nor infra/*.yaml.";
+    assert_eq!(
+        named_paths(text),
+        [
+            "shared/domain/src/refresh.rs",
+            "functions/console/console.html"
+        ]
+    );
+}
