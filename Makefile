@@ -16,7 +16,15 @@ SAM_ENV := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKE
 	AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
 	SAM_CLI_TELEMETRY=0 __SAM_CLI_APP_DIR=$(CURDIR)/$(SAM_APP_DIR)
 
-.PHONY: dev test venv fmt lint cargo-test e2e contract browser bench bench-refresh build infra-check sam-build clean help
+# Every function, by its directory under functions/ (also its package, binary and the template's
+# BuildProperties.Binary: tests/tests/it/least_privilege.rs holds the template to that).
+FUNCTIONS := $(notdir $(wildcard functions/*))
+# The release build of every function as Lambda runs it, in one cargo invocation: dependencies
+# compiled once, with one feature set, and the nine thin-LTO links two at a time instead of one
+# after the other. Into target/lambda/<function>/bootstrap.
+LAMBDA_BUILD := cargo lambda build --release --locked $(addprefix -p ,$(FUNCTIONS))
+
+.PHONY: dev test venv fmt lint cargo-test e2e contract browser bench bench-cold bench-refresh build infra-check sam-build clean help
 
 help:
 	@echo "make dev   - moto + fake TikTok + every function under cargo lambda watch (Ctrl-C stops all)"
@@ -26,6 +34,7 @@ help:
 	@echo "make infra-check - sam validate --lint and cfn-lint on infra/template.yaml (offline, no AWS credentials)"
 	@echo "make sam-build   - sam build of every function for x86_64 into .aws-sam/build (offline)"
 	@echo "make bench - warm latency and AWS/TikTok calls per request of every function (release build)"
+	@echo "make bench-cold - cold start (init, first response, peak RSS, size) of every release Lambda binary beside a floor and a Node.js peer"
 	@echo "make bench-refresh - token-refresh job: accounts/s and peak memory for 1k/10k accounts, 1M-account scale model (~25 min)"
 
 # The venv is rebuilt only when the requirements change.
@@ -58,13 +67,37 @@ lint:
 # step (a separate release build for Lambda) and the least likely to fail.
 test: venv fmt lint infra-check cargo-test e2e contract browser sam-build
 
+# Eight test threads on two cores: most integration tests wait on moto, the fake TikTok or
+# injected AWS delays, not on the CPU (the integration tests' one binary: 195 s with one binary
+# per file at two threads each, one after the other).
+TEST_THREADS ?= 8
 cargo-test: $(STAMP)
-	MOTO_SERVER_BIN=$(CURDIR)/scripts/moto-server cargo test --workspace --locked
+	MOTO_SERVER_BIN=$(CURDIR)/scripts/moto-server cargo test --workspace --locked -- --test-threads=$(TEST_THREADS)
 
 # Warm latency and round trips per request of every HTTP function, against moto and the fake
 # TikTok; prints markdown tables. Not part of `make test`. BENCH_ITERATIONS=N to change the count.
 bench: $(STAMP)
 	MOTO_SERVER_BIN=$(CURDIR)/scripts/moto-server cargo bench -p integration-tests --bench latency --locked
+
+# Cold start of every function's release Lambda binary, built as `sam build` builds them (cargo
+# lambda build --release, all in one invocation into target/lambda/<bin>/bootstrap), beside a
+# floor (tests/floor-probe: the SDK, JSON logs, one GetItem) and a Node.js peer of user-info
+# (tests/bench-node), each run as a child process under a local Lambda Runtime API, against moto
+# and the fake TikTok; prints markdown tables. Not part of `make test`. BENCH_COLD_ROUNDS=N changes
+# the rounds (default 3). cargo-lambda and its zig come from .venv.
+BENCH_NODE_STAMP := tests/bench-node/node_modules/.installed
+$(BENCH_NODE_STAMP): tests/bench-node/package-lock.json
+	cd tests/bench-node && npm ci --no-audit --no-fund --loglevel=error
+	touch $(BENCH_NODE_STAMP)
+
+# The floor joins the functions' build: its dependencies are theirs with the same features, so
+# it changes nothing in how they are built (and shares the artifacts of `make sam-build`).
+BENCH_COLD_BUILD := $(LAMBDA_BUILD) -p floor-probe
+
+bench-cold: $(STAMP) $(BENCH_NODE_STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(BENCH_COLD_BUILD)
+	BENCH_COLD_BUILD="$(BENCH_COLD_BUILD)" BENCH_COLD_COMMAND="make bench-cold" \
+		MOTO_SERVER_BIN=$(CURDIR)/scripts/moto-server cargo bench -p integration-tests --bench cold_start --locked
 
 # The token-refresh job's throughput (accounts/s) and peak memory over 1,000 and 10,000 due
 # accounts at concurrency 1/8/32/64, against the fake TikTok as a separate process (100 ms per
@@ -110,7 +143,7 @@ build:
 
 # The template as CloudFormation will see it: SAM's own lint (template transformed first),
 # cfn-lint on the raw template, and every IAM role SAM generates from it (the inline policies
-# themselves are checked against infra/permissions.yaml by tests/tests/least_privilege.rs).
+# themselves are checked against infra/permissions.yaml by tests/tests/it/least_privilege.rs).
 # Lint does not see what CloudFormation refuses at create time (a dependency cycle did that), so
 # the transformed template is checked too: check_deployable.py (cycles, fixed names, settings a
 # new account refuses; its self-test first shows it finds a planted cycle) and cfn-lint on it.
@@ -126,10 +159,10 @@ infra-check: $(STAMP) $(SAM_STAMP)
 	$(SAM_ENV) $(VENV)/bin/python -W ignore tests/infra/create_stack_in_moto.py target/infra/transformed.json
 
 # Release build of every function as Lambda will run it, into .aws-sam/build/<Function>/bootstrap
-# (about 14 minutes from nothing on 2 cores, seconds when nothing changed). SAM's rust-cargolambda
-# workflow runs `cargo lambda build --release --bin <Binary>` in each function's CodeUri with
-# CARGO_TARGET_DIR set to the workspace's one target/, so the functions share compiled
-# dependencies. x86_64 because that is the only Rust target on these machines; the built template
+# (seconds when nothing changed). SAM's rust-cargolambda workflow runs `cargo lambda build
+# --release --bin <Binary>` in each function's CodeUri with CARGO_TARGET_DIR set to the
+# workspace's one target/, one function after the other; $(LAMBDA_BUILD) first builds them all at
+# once with the same flags and features, so SAM finds each binary fresh and only copies it. x86_64 because that is the only Rust target on these machines; the built template
 # still says !Ref Architecture, so a deploy of these binaries needs the same override.
 # SAM passes cargo no --locked, so `cargo fetch --locked` checks Cargo.lock (and downloads any
 # missing crate) first and the build itself runs offline. --no-cached: SAM's cache hashes only
@@ -139,6 +172,7 @@ infra-check: $(STAMP) $(SAM_STAMP)
 # cargo-lambda and the zig it links with come from .venv.
 sam-build: $(STAMP) $(SAM_STAMP)
 	cargo fetch --locked --target x86_64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_NET_OFFLINE=true $(LAMBDA_BUILD)
 	$(SAM_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_NET_OFFLINE=true \
 		$(SAM_VENV)/bin/sam build --no-cached --build-in-source --parameter-overrides Architecture=x86_64
 

@@ -130,7 +130,7 @@ for name in TABLE_NAME KMS_KEY_ID TIKTOK_SECRET_ID APP_JWT_SECRET_ID TIKTOK_CLIE
   if [ -n "${!name:-}" ]; then echo "$name=${!name}" >>"$env_file"; fi
 done
 # The settings page's sign-in form for any user name (it posts to the gateway's /_dev/sign-in).
-# Local only: infra/template.yaml never sets it (tests/tests/least_privilege.rs checks).
+# Local only: infra/template.yaml never sets it (tests/tests/it/least_privilege.rs checks).
 echo "CONSOLE_DEV_SIGN_IN=1" >>"$env_file"
 
 # The watcher's own log stays at info whatever RUST_LOG the functions get (from the env file): at

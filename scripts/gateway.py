@@ -16,7 +16,7 @@ With --dev-sign-in (scripts/dev.sh only) it also answers `POST /_dev/sign-in` wi
 `{"user": "<name>"}`: an app JWT for that name, signed with APP_JWT_SECRET (plus APP_JWT_ISSUER /
 APP_JWT_AUDIENCE when set), for the settings page's local sign-in. A deployed stack has no such
 route: this script is not deployed, and infra/template.yaml has no /_dev route
-(tests/tests/least_privilege.rs checks it).
+(tests/tests/it/least_privilege.rs checks it).
 
 Usage: gateway.py [--dev-sign-in] LISTEN_PORT FUNCTIONS_PORT (stdlib only; stops on SIGTERM).
 """

@@ -145,7 +145,7 @@ pub async fn ensure_table(
 
 /// Returns the key id behind `alias` (`alias/…`), creating the key as the template defines it
 /// (description, yearly rotation) and the alias if needed. The key policy is not applied: an
-/// emulator does not evaluate it; `tests/tests/least_privilege.rs` checks it instead.
+/// emulator does not evaluate it; `tests/tests/it/least_privilege.rs` checks it instead.
 pub async fn ensure_key(
     client: &aws_sdk_kms::Client,
     alias: &str,

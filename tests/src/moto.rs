@@ -1,9 +1,11 @@
-//! One moto server per test binary, started on a free port and stopped when the test process ends.
+//! A few moto servers per test process, each started on a free port on first use and stopped when
+//! the test process ends.
 
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The moto launcher: `MOTO_SERVER_BIN` (set by `make test`) or `scripts/moto-server`, which
@@ -15,10 +17,36 @@ fn moto_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/moto-server")
 }
 
-/// The endpoint URL of this process's moto server, starting it on first use.
+/// How many moto servers a test process spreads its stacks over (`MOTO_SERVERS`, default 3).
+/// Each answers one request at a time, so with every integration test in one binary a single
+/// server is the queue every test waits in, and timing-sensitive tests (budgets, leases, injected
+/// slowness) see its delays as theirs.
+fn pool_size() -> usize {
+    std::env::var("MOTO_SERVERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| (1..=MAX_SERVERS).contains(n))
+        .unwrap_or(3)
+}
+
+const MAX_SERVERS: usize = 8;
+
+/// The endpoint URL of this process's first moto server, starting it on first use: for a caller
+/// that needs every call on one server (the benches).
 pub fn endpoint() -> &'static str {
-    static ENDPOINT: OnceLock<String> = OnceLock::new();
-    ENDPOINT.get_or_init(start)
+    server(0)
+}
+
+/// The endpoint URL of one of this process's moto servers, taken in turn and each started on
+/// first use: for a stack whose table, key and secrets live on one server and nowhere else.
+pub fn any_endpoint() -> &'static str {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    server(NEXT.fetch_add(1, Ordering::Relaxed) % pool_size())
+}
+
+fn server(slot: usize) -> &'static str {
+    static SERVERS: [OnceLock<String>; MAX_SERVERS] = [const { OnceLock::new() }; MAX_SERVERS];
+    SERVERS[slot].get_or_init(start)
 }
 
 fn start() -> String {

@@ -99,10 +99,10 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// SDK configuration for the moto server: static dummy credentials, one region.
-pub async fn moto_sdk_config() -> aws_config::SdkConfig {
+/// SDK configuration for the moto server at `endpoint`: static dummy credentials, one region.
+pub async fn moto_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto::endpoint())
+        .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "test", "test", None, None, "tests",
@@ -156,14 +156,16 @@ impl Stack {
         .await
         .expect("fake TikTok starts");
 
+        // Everything of this stack lives on one of the process's moto servers.
+        let moto = moto::any_endpoint();
         let aws_faults = if options.aws_faults {
-            Some(AwsFaults::start(moto::endpoint()).await)
+            Some(AwsFaults::start(moto).await)
         } else {
             None
         };
         let sdk = match &aws_faults {
             Some(proxy) => proxied_sdk_config(proxy.endpoint()).await,
-            None => moto_sdk_config().await,
+            None => moto_sdk_config(moto).await,
         };
         let aws_calls = AwsCallCounter::default();
         // The SDK's retry quota (a token bucket) is shared per service by every client of the

@@ -681,7 +681,7 @@ async fn devstack_keeps_the_table_its_first_try_created_when_the_answer_is_lost(
     use integration_tests::moto;
     use integration_tests::stack::{proxied_sdk_config, unique};
 
-    let faults = AwsFaults::start(moto::endpoint()).await;
+    let faults = AwsFaults::start(moto::any_endpoint()).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&proxied_sdk_config(faults.endpoint()).await);
     let table = unique("lost-create");
     faults.fail("DynamoDB.CreateTable", AwsFault::LoseAnswer, 1);

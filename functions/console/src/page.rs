@@ -5,7 +5,7 @@
 //!
 //! The page needs no AWS access and no secret. Its one local-only feature, the dev sign-in form
 //! (which posts to `make dev`'s gateway), is cut out of the page unless `CONSOLE_DEV_SIGN_IN=1`,
-//! which only `scripts/dev.sh` sets; `tests/tests/least_privilege.rs` checks that the template
+//! which only `scripts/dev.sh` sets; `tests/tests/it/least_privilege.rs` checks that the template
 //! never does.
 
 use base64::Engine as _;

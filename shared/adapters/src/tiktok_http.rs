@@ -34,6 +34,24 @@ pub struct TikTokHttpConfig {
     pub client_secret: ClientSecret,
 }
 
+/// TLS for TikTok's API: rustls over aws-lc-rs (the provider the AWS SDK uses too), TLS 1.2 and
+/// 1.3, trusting Mozilla's root certificates compiled into the binary. reqwest's default would
+/// load and parse the system's certificate store at every cold start, a second time after the
+/// AWS SDK's client: about 7 ms of init (`make bench-cold`, docs/operations.md#cold-start).
+/// TikTok's certificates chain to a public root, which is all this client ever connects to.
+fn tls_config() -> rustls::ClientConfig {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("aws-lc-rs supports TLS 1.2 and 1.3")
+    .with_root_certificates(roots)
+    .with_no_client_auth()
+}
+
 /// Talks to TikTok over HTTPS. Cheap to clone; build one per cold start.
 #[derive(Debug, Clone)]
 pub struct TikTokHttp {
@@ -46,6 +64,7 @@ impl TikTokHttp {
     /// redirect would carry our form body elsewhere), bounded timeouts.
     pub fn new(config: TikTokHttpConfig) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config())
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(TIKTOK_CONNECT_TIMEOUT)
             .timeout(TIKTOK_REQUEST_TIMEOUT)

@@ -561,7 +561,7 @@ async fn floods_of_parameters_are_refused() {
 /// and every test a row names exists.
 #[test]
 fn security_md_states_what_this_file_tries() {
-    let doc = include_str!("../../SECURITY.md");
+    let doc = include_str!("../../../SECURITY.md");
     let table = doc
         .split_once("<!-- suite:begin -->")
         .and_then(|(_, rest)| rest.split_once("<!-- suite:end -->"))

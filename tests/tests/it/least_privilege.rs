@@ -335,7 +335,7 @@ fn the_key_is_usable_only_under_a_purpose() {
 
 #[test]
 fn the_deploy_doc_lists_the_same_permissions() {
-    let doc = include_str!("../../docs/deploy.md");
+    let doc = include_str!("../../../docs/deploy.md");
     let table = Permissions::ours().expect("permissions").markdown_table();
     let (begin, end) = ("<!-- permissions:begin -->\n", "<!-- permissions:end -->");
     let block = doc
@@ -408,4 +408,32 @@ fn the_deployed_console_has_no_dev_sign_in_and_no_permissions() {
         console_routes,
         [("GET".to_owned(), "/tiktok/console".to_owned())]
     );
+}
+
+/// The template deploys exactly the crates under `functions/`, each from its own directory and
+/// binary: the Makefile's release build (`FUNCTIONS`, the directory names) builds what SAM then
+/// copies, so a function the one misses the other would build alone, or not at all.
+#[test]
+fn the_template_deploys_each_function_directory_under_its_own_name() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let directories: BTreeSet<String> = std::fs::read_dir(root.join("functions"))
+        .expect("functions/")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    let deployed: BTreeSet<String> = functions().into_iter().map(|f| f.binary).collect();
+    assert_eq!(deployed, directories);
+    for function in functions() {
+        assert_eq!(
+            function.properties["CodeUri"].as_str(),
+            Some(format!("../functions/{}", function.binary).as_str()),
+            "{}",
+            function.logical_id
+        );
+    }
 }
