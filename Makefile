@@ -19,9 +19,10 @@ SAM_ENV := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKE
 # Every function, by its directory under functions/ (also its package, binary and the template's
 # BuildProperties.Binary: tests/tests/it/least_privilege.rs holds the template to that).
 FUNCTIONS := $(notdir $(wildcard functions/*))
-# The release build of every function as Lambda runs it, in one cargo invocation: dependencies
-# compiled once, with one feature set, and the nine thin-LTO links two at a time instead of one
-# after the other. Into target/lambda/<function>/bootstrap.
+# The release build of every function as Lambda runs it, in one cargo invocation (dependencies
+# compiled once, cargo scheduling the nine thin-LTO links on both cores), into
+# target/lambda/<function>/bootstrap. `sam-build` and `bench-cold` both use it, so the bench
+# measures the binaries SAM deploys.
 LAMBDA_BUILD := cargo lambda build --release --locked $(addprefix -p ,$(FUNCTIONS))
 
 .PHONY: dev test venv fmt lint cargo-test e2e contract browser bench bench-cold bench-refresh build infra-check sam-build clean help
@@ -68,8 +69,8 @@ lint:
 test: venv fmt lint infra-check cargo-test e2e contract browser sam-build
 
 # Eight test threads on two cores: most integration tests wait on moto, the fake TikTok or
-# injected AWS delays, not on the CPU (the integration tests' one binary: 195 s with one binary
-# per file at two threads each, one after the other).
+# injected AWS delays, not on the CPU. Integration tests took 195 s as twelve binaries at two
+# threads each; as tests/tests/it plus faults.rs at eight, 126 s.
 TEST_THREADS ?= 8
 cargo-test: $(STAMP)
 	MOTO_SERVER_BIN=$(CURDIR)/scripts/moto-server cargo test --workspace --locked -- --test-threads=$(TEST_THREADS)
@@ -161,8 +162,8 @@ infra-check: $(STAMP) $(SAM_STAMP)
 # Release build of every function as Lambda will run it, into .aws-sam/build/<Function>/bootstrap
 # (seconds when nothing changed). SAM's rust-cargolambda workflow runs `cargo lambda build
 # --release --bin <Binary>` in each function's CodeUri with CARGO_TARGET_DIR set to the
-# workspace's one target/, one function after the other; $(LAMBDA_BUILD) first builds them all at
-# once with the same flags and features, so SAM finds each binary fresh and only copies it. x86_64 because that is the only Rust target on these machines; the built template
+# workspace's one target/; $(LAMBDA_BUILD) first builds them all at once with the same flags and
+# features, so SAM finds each binary fresh and only copies it. x86_64 because that is the only Rust target on these machines; the built template
 # still says !Ref Architecture, so a deploy of these binaries needs the same override.
 # SAM passes cargo no --locked, so `cargo fetch --locked` checks Cargo.lock (and downloads any
 # missing crate) first and the build itself runs offline. --no-cached: SAM's cache hashes only
