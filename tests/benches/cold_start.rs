@@ -39,7 +39,7 @@ use axum::routing::{get, post};
 use connect_domain::clock::Clock as _;
 use connect_domain::store::{StateKey, StateStore as _};
 use integration_tests::api::answer;
-use integration_tests::flow::{ALICE, param};
+use integration_tests::flow::{ALICE, api_event_json, param};
 use integration_tests::posting::{signature, webhook_body};
 use integration_tests::stack::POSTING_SCOPES;
 use integration_tests::{Stack, StackOptions};
@@ -360,7 +360,8 @@ fn epoch_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// An API Gateway HTTP API (payload 2.0) event as API Gateway sends it for `route_key`.
+/// An API Gateway HTTP API (payload 2.0) event for `route_key`, as the integration tests build
+/// it, with this invocation's request id and time.
 fn api_event(
     route_key: &str,
     path: &str,
@@ -370,37 +371,11 @@ fn api_event(
     body: Option<&str>,
     request_id: &str,
 ) -> String {
-    let method = route_key.split(' ').next().unwrap_or("GET");
-    let mut header_map: serde_json::Map<String, Value> = headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), json!(v)))
-        .collect();
-    header_map.insert("host".into(), json!("api.example.com"));
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": raw_query,
-        "headers": header_map,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "api",
-            "domainName": "api.example.com",
-            "domainPrefix": "api",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "bench-cold"},
-            "requestId": request_id,
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": "22/Nov/2026:00:00:00 +0000",
-            "timeEpoch": epoch_ms()
-        },
-        "isBase64Encoded": false
-    });
+    let mut event = api_event_json(route_key, path, raw_query, headers, body);
+    event["requestContext"]["requestId"] = json!(request_id);
+    event["requestContext"]["timeEpoch"] = json!(epoch_ms());
     if let Some(parameters) = path_parameters {
         event["pathParameters"] = parameters;
-    }
-    if let Some(body) = body {
-        event["body"] = json!(body);
     }
     event.to_string()
 }

@@ -21,14 +21,29 @@ pub fn api_event_with_body(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Request {
+    let event = api_event_json(&format!("{method} {path}"), path, raw_query, headers, body);
+    lambda_http::request::from_str(&event.to_string()).expect("valid API Gateway v2 event")
+}
+
+/// The JSON of an API Gateway HTTP API (payload 2.0) event for `route_key` (`"GET /tiktok/me"`,
+/// or with a path parameter `"GET /tiktok/publish/{publish_id}"`) at `path`: what [`api_event`]
+/// parses, and what `make bench-cold` hands a function's binary through the Runtime API.
+pub fn api_event_json(
+    route_key: &str,
+    path: &str,
+    raw_query: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> serde_json::Value {
+    let method = route_key.split(' ').next().unwrap_or("GET");
     let headers: serde_json::Map<String, serde_json::Value> = headers
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), json!(v)))
         .chain([("host".to_owned(), json!("api.example.com"))])
         .collect();
-    let event = json!({
+    json!({
         "version": "2.0",
-        "routeKey": format!("{method} {path}"),
+        "routeKey": route_key,
         "rawPath": path,
         "rawQueryString": raw_query,
         "headers": headers,
@@ -39,15 +54,14 @@ pub fn api_event_with_body(
             "domainPrefix": "api",
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "tests"},
             "requestId": "req-1",
-            "routeKey": format!("{method} {path}"),
+            "routeKey": route_key,
             "stage": "$default",
             "time": "22/Nov/2026:00:00:00 +0000",
             "timeEpoch": 1_795_000_000_000_i64
         },
         "isBase64Encoded": false,
         "body": body
-    });
-    lambda_http::request::from_str(&event.to_string()).expect("valid API Gateway v2 event")
+    })
 }
 
 pub fn body_json(response: &Response<Body>) -> serde_json::Value {
