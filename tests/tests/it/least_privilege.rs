@@ -426,9 +426,10 @@ fn the_template_deploys_each_function_directory_under_its_own_name() {
                 .into_owned()
         })
         .collect();
-    let deployed: BTreeSet<String> = functions().into_iter().map(|f| f.binary).collect();
-    assert_eq!(deployed, directories);
-    for function in functions() {
+    let deployed = functions();
+    let binaries: BTreeSet<String> = deployed.iter().map(|f| f.binary.clone()).collect();
+    assert_eq!(binaries, directories);
+    for function in &deployed {
         assert_eq!(
             function.properties["CodeUri"].as_str(),
             Some(format!("../functions/{}", function.binary).as_str()),
