@@ -18,7 +18,8 @@ pub struct FakeConfig {
     pub redirect_uris: Vec<String>,
     /// Whether the authorize call must carry a PKCE challenge, and how the challenge is encoded.
     pub pkce: PkceMode,
-    /// Access and refresh token lifetimes for tokens issued from now on.
+    /// Access and refresh token lifetimes for tokens issued from now on. Default
+    /// [`Lifetimes::Y2026`] (2 h and 180 days, TikTok's current docs).
     pub lifetimes: Lifetimes,
     /// What happens to a refresh token once it has been used.
     pub rotation: Rotation,
@@ -37,18 +38,24 @@ pub struct FakeConfig {
     /// half after, to model TikTok's round trips. Zero (default): answer at once.
     pub latency: Duration,
     /// URL prefixes verified for `PULL_FROM_URL` (TikTok's "URL prefix" ownership); a
-    /// `video_url` must start with one of them. Default `["https://media.example.com/"]`.
+    /// `video_url`, and each of a photo post's `photo_images`, must start with one of them.
+    /// Default `["https://media.example.com/"]`.
     pub verified_url_prefixes: Vec<String>,
     /// An unaudited Content Posting client (default `false`): Direct Post only to private
     /// accounts, at most [`UNAUDITED_ACTIVE_USER_CAP`] posting users per 24 h, posts forced to
     /// `SELF_ONLY`.
     pub unaudited: bool,
-    /// Direct Posts one user may create per 24 h of fake-clock time (default 15); the next init
-    /// gets 403 `spam_risk_too_many_posts`. TikTok does not publish the number.
+    /// Direct Posts (videos and photos) one user may create per 24 h of fake-clock time
+    /// (default 15); the next init gets 403 `spam_risk_too_many_posts`. TikTok does not publish
+    /// the number.
     pub daily_post_cap: u32,
     /// Fake-clock seconds a publish spends processing after its upload completed (or after the
     /// init, for `PULL_FROM_URL`) before it reaches its final status. Default 5.
     pub processing_secs: i64,
+    /// Fake-clock seconds a completed public Direct Post spends in TikTok's moderation before
+    /// its `post_id` is given out (status fetch, `post.publish.publicly_available`) and it joins
+    /// the user's videos. Default 20 (TikTok: "usually within one minute"); negative counts as 0.
+    pub moderation_secs: i64,
     /// Where webhooks go; `None` (default): no webhook is sent (nor recorded).
     pub webhook_url: Option<String>,
     /// Extra identical copies of every webhook event (default 1: each event arrives twice).
@@ -69,7 +76,7 @@ impl Default for FakeConfig {
             client_secret: "fake_client_secret".to_owned(),
             redirect_uris: vec!["http://127.0.0.1:9000/lambda-url/callback/".to_owned()],
             pkce: PkceMode::Off,
-            lifetimes: Lifetimes::CLASSIC,
+            lifetimes: Lifetimes::Y2026,
             rotation: Rotation::Strict,
             oauth_error_status: 200,
             code_ttl_secs: 300,
@@ -80,6 +87,7 @@ impl Default for FakeConfig {
             unaudited: false,
             daily_post_cap: 15,
             processing_secs: 5,
+            moderation_secs: 20,
             webhook_url: None,
             webhook_duplicates: 1,
             webhook_max_attempts: 6,
@@ -106,6 +114,7 @@ impl std::fmt::Debug for FakeConfig {
             .field("unaudited", &self.unaudited)
             .field("daily_post_cap", &self.daily_post_cap)
             .field("processing_secs", &self.processing_secs)
+            .field("moderation_secs", &self.moderation_secs)
             .field("webhook_url", &self.webhook_url)
             .field("webhook_duplicates", &self.webhook_duplicates)
             .field("webhook_max_attempts", &self.webhook_max_attempts)
@@ -139,7 +148,8 @@ impl Lifetimes {
         access_secs: 86_400,
         refresh_secs: 31_536_000,
     };
-    /// The docs stamped November 2026: 2 h access, 180 d refresh.
+    /// The docs stamped November 2026, TikTok's current ones: 2 h access, 180 d refresh. The
+    /// default.
     pub const Y2026: Lifetimes = Lifetimes {
         access_secs: 7_200,
         refresh_secs: 15_552_000,
@@ -148,7 +158,7 @@ impl Lifetimes {
 
 impl Default for Lifetimes {
     fn default() -> Self {
-        Self::CLASSIC
+        Self::Y2026
     }
 }
 
@@ -219,6 +229,49 @@ impl PostingBlock {
     }
 }
 
+/// Why the user's authorization ended, as `authorization.removed` tells it (`{"reason": n}`),
+/// for [`crate::FakeTikTok::revoke_grants_with_reason`]. Reason 5 ("the developer revoked")
+/// has no variant: only `POST /v2/oauth/revoke/` produces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RemovalReason {
+    /// 0: unknown.
+    Unknown,
+    /// 1: the user disconnected the app in TikTok.
+    UserDisconnected,
+    /// 2: the account was deleted.
+    AccountDeleted,
+    /// 3: the user's age changed.
+    AgeChanged,
+    /// 4: the account was banned.
+    AccountBanned,
+}
+
+impl RemovalReason {
+    /// The webhook's `reason` number.
+    pub fn code(self) -> u8 {
+        match self {
+            RemovalReason::Unknown => 0,
+            RemovalReason::UserDisconnected => 1,
+            RemovalReason::AccountDeleted => 2,
+            RemovalReason::AgeChanged => 3,
+            RemovalReason::AccountBanned => 4,
+        }
+    }
+
+    /// The reason whose [`RemovalReason::code`] this is; `None` for 5 and above.
+    pub fn from_code(code: u64) -> Option<RemovalReason> {
+        [
+            RemovalReason::Unknown,
+            RemovalReason::UserDisconnected,
+            RemovalReason::AccountDeleted,
+            RemovalReason::AgeChanged,
+            RemovalReason::AccountBanned,
+        ]
+        .into_iter()
+        .find(|r| u64::from(r.code()) == code)
+    }
+}
+
 /// A public video of a [`FakeUser`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct FakeVideo {
@@ -235,4 +288,6 @@ pub struct FakeVideo {
     pub comment_count: i32,
     pub share_count: i32,
     pub view_count: i64,
+    /// TikTok's `is_aigc`: the video is AI-generated content.
+    pub is_aigc: bool,
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -11,8 +12,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::config::{Lifetimes, PostingBlock, Rotation};
+use crate::config::{Lifetimes, PostingBlock, RemovalReason, Rotation};
 use crate::faults::{Endpoint, Failure};
+use crate::moderation::TakeDownError;
 use crate::publish::FakePublish;
 use crate::state::AppState;
 use crate::webhooks::WebhookDelivery;
@@ -107,6 +109,11 @@ struct LatencyRequest {
 }
 
 #[derive(Debug, Deserialize)]
+struct ModerationRequest {
+    secs: i64,
+}
+
+#[derive(Debug, Deserialize)]
 struct GrantRequest {
     open_id: String,
     scopes: Vec<String>,
@@ -160,6 +167,7 @@ pub(crate) fn router(app: AppState) -> Router {
         .route("/_fake/rotation", post(rotation))
         .route("/_fake/clock", post(clock))
         .route("/_fake/latency", post(latency))
+        .route("/_fake/moderation", post(moderation))
         .route("/_fake/grants", post(mint_grant))
         .route("/_fake/calls", get(calls))
         .route("/_fake/secrets", get(secrets))
@@ -177,6 +185,7 @@ pub(crate) fn router(app: AppState) -> Router {
             "/_fake/publishes/{publish_id}/complete",
             post(complete_inbox_share),
         )
+        .route("/_fake/publishes/{publish_id}/take-down", post(take_down))
         .route("/_fake/unaudited", post(unaudited))
         .route("/_fake/webhook", post(webhook))
         .route("/_fake/webhook/send", post(send_webhook))
@@ -250,6 +259,23 @@ async fn latency(State(app): State<AppState>, Json(req): Json<LatencyRequest>) -
     ok()
 }
 
+/// `{"secs":N}`: [`crate::FakeConfig::moderation_secs`] from now on (posts still in moderation
+/// included); 400 for a negative N.
+async fn moderation(State(app): State<AppState>, Json(req): Json<ModerationRequest>) -> Response {
+    if req.secs < 0 {
+        return bad_request("invalid_secs");
+    }
+    app.with(|s| {
+        s.config.moderation_secs = req.secs;
+        s.sweep_publishes();
+    });
+    ok()
+}
+
+fn bad_request(error: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": error }))).into_response()
+}
+
 /// [`crate::FakeTikTok::mint_grant`]; a 400 naming the reason where that would panic.
 async fn mint_grant(State(app): State<AppState>, Json(req): Json<GrantRequest>) -> Response {
     let scopes: Vec<&str> = req.scopes.iter().map(String::as_str).collect();
@@ -315,8 +341,25 @@ async fn expire_access(State(app): State<AppState>, Path(open_id): Path<String>)
     })
 }
 
-async fn revoke(State(app): State<AppState>, Path(open_id): Path<String>) -> Response {
-    for_user(&app, &open_id, |s| s.remove_app(&open_id))
+/// The optional body `{"reason":0..=4}` (default 1, the user disconnected the app); 400
+/// `invalid_reason` for another value, 5 included (only `/v2/oauth/revoke/` produces it).
+async fn revoke(State(app): State<AppState>, Path(open_id): Path<String>, body: Bytes) -> Response {
+    let Some(reason) = removal_reason(&body) else {
+        return bad_request("invalid_reason");
+    };
+    for_user(&app, &open_id, |s| s.remove_app(&open_id, reason))
+}
+
+/// The reason of a revoke body: none (empty body, `{}` or `"reason": null`) is 1.
+fn removal_reason(body: &[u8]) -> Option<RemovalReason> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Some(RemovalReason::UserDisconnected);
+    }
+    let value: Value = serde_json::from_slice(body).ok()?;
+    match value.as_object()?.get("reason") {
+        None | Some(Value::Null) => Some(RemovalReason::UserDisconnected),
+        Some(n) => RemovalReason::from_code(n.as_u64()?),
+    }
 }
 
 async fn live_refresh_tokens(State(app): State<AppState>, Path(open_id): Path<String>) -> Response {
@@ -347,13 +390,7 @@ async fn posting_block(
         None => None,
         Some(code) => match PostingBlock::from_code(code) {
             Some(block) => Some(block),
-            None => {
-                return (
-                    StatusCode::BAD_REQUEST,
-                    Json(json!({ "error": "unknown_block" })),
-                )
-                    .into_response();
-            }
+            None => return bad_request("unknown_block"),
         },
     };
     for_user(&app, &open_id, |s| {
@@ -368,6 +405,7 @@ fn publish_json(p: &FakePublish) -> Value {
         "publish_id": p.publish_id,
         "open_id": p.open_id,
         "publish_type": p.publish_type.as_str(),
+        "media_type": p.media_type,
         "source": p.source,
         "post_info": p.post_info,
         "privacy_level": p.privacy_level,
@@ -376,6 +414,9 @@ fn publish_json(p: &FakePublish) -> Value {
         "video_size": p.video_size,
         "uploaded_bytes": p.uploaded_bytes,
         "video_url": p.video_url,
+        "photo_images": p.photo_images,
+        "photo_cover_index": p.photo_cover_index,
+        "post_id": p.post_id,
         "created_at": p.created_at,
     })
 }
@@ -426,6 +467,20 @@ async fn complete_inbox_share(
         )
             .into_response(),
         (false, false) => unknown_publish(),
+    }
+}
+
+/// 404 for an unknown publish, 409 for one that is not publicly available (never public, still
+/// in moderation, already taken down).
+async fn take_down(State(app): State<AppState>, Path(publish_id): Path<String>) -> Response {
+    match app.with(|s| s.take_down(&publish_id)) {
+        Ok(()) => ok(),
+        Err(TakeDownError::Unknown) => unknown_publish(),
+        Err(TakeDownError::NotPublic) => (
+            StatusCode::CONFLICT,
+            Json(json!({ "error": "not_publicly_available" })),
+        )
+            .into_response(),
     }
 }
 

@@ -56,7 +56,7 @@ fn user_field_scope(field: &str) -> Option<&'static str> {
     }
 }
 
-const VIDEO_FIELDS: [&str; 15] = [
+const VIDEO_FIELDS: [&str; 16] = [
     "id",
     "create_time",
     "cover_image_url",
@@ -72,6 +72,7 @@ const VIDEO_FIELDS: [&str; 15] = [
     "comment_count",
     "share_count",
     "view_count",
+    "is_aigc",
 ];
 
 pub(crate) fn respond(result: Result<Value, ApiError>, log_id: &str) -> Response {
@@ -325,6 +326,7 @@ fn video_json(s: &Store, user: &FakeUser, v: &FakeVideo, fields: &[&str], now: i
         "comment_count": v.comment_count,
         "share_count": v.share_count,
         "view_count": v.view_count,
+        "is_aigc": v.is_aigc,
     });
     let picked: Map<String, Value> = full
         .as_object()

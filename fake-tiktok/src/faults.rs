@@ -40,7 +40,9 @@ pub enum Endpoint {
     VideoQuery,
     /// `POST /v2/post/publish/creator_info/query/`
     CreatorInfo,
-    /// Both `POST /v2/post/publish/video/init/` and `POST /v2/post/publish/inbox/video/init/`.
+    /// The three init endpoints: `POST /v2/post/publish/video/init/`,
+    /// `POST /v2/post/publish/inbox/video/init/` and `POST /v2/post/publish/content/init/`
+    /// (photos).
     VideoInit,
     /// `POST /v2/post/publish/status/fetch/`
     StatusFetch,

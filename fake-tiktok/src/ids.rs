@@ -51,14 +51,9 @@ pub(crate) fn digits19() -> String {
     )
 }
 
-/// A `publish_id`: `v_pub_file~v2-1.…`, `v_pub_url~v2.…`, `v_inbox_file~v2.…`, `v_inbox_url~v2.…`.
-pub(crate) fn publish_id(inbox: bool, file: bool) -> String {
-    let prefix = match (inbox, file) {
-        (false, true) => "v_pub_file~v2-1",
-        (false, false) => "v_pub_url~v2",
-        (true, true) => "v_inbox_file~v2",
-        (true, false) => "v_inbox_url~v2",
-    };
+/// A `publish_id`: the prefix (`v_pub_file~v2-1`, `v_pub_url~v2`, `v_inbox_file~v2`,
+/// `v_inbox_url~v2`, `p_pub_url~v2`, `p_inbox_url~v2`), a dot and 19 digits.
+pub(crate) fn publish_id(prefix: &str) -> String {
     format!("{prefix}.{}", digits19())
 }
 
@@ -87,7 +82,7 @@ mod tests {
         assert!(act.starts_with("act.") && act.as_bytes()[act.len() - 5] == b'!');
         assert_eq!(log_id(1_655_924_077).len(), 34);
         assert_eq!(digits19().len(), 19);
-        let id = publish_id(false, true);
+        let id = publish_id("v_pub_file~v2-1");
         assert!(
             id.starts_with("v_pub_file~v2-1.") && id.len() == 16 + 19,
             "{id}"

@@ -15,10 +15,15 @@
 //! `GET /v2/auth/authorize/`, `POST /v2/auth/authorize/consent/` (the consent form: the original
 //! parameters plus `account`, repeated `granted`, `decision=approve|deny`), `POST /v2/oauth/token/`,
 //! `POST /v2/oauth/revoke/`, `GET /v2/user/info/`, `POST /v2/video/list/`, `POST /v2/video/query/`.
+//! Video list and query need `video.list` and a `fields` list of the video object's fields (`id`,
+//! `create_time`, `cover_image_url`, `share_url`, `video_description`, `duration`, `height`,
+//! `width`, `title`, `embed_html`, `embed_link`, `like_count`, `comment_count`, `share_count`,
+//! `view_count`, `is_aigc`); the query's `filters.video_ids` holds 1 to 20 ids (else 400
+//! `invalid_params`), and ids that are unknown or not the caller's are simply absent.
 //!
 //! Content Posting (v2 envelope, JSON bodies, `Authorization: Bearer`; checks run token → scope →
-//! per-token rate limit → body (400 `invalid_param`, the posting docs' spelling) → account and
-//! client policy (403)):
+//! per-token rate limit → body (400 `invalid_param`, the posting docs' spelling) → URL ownership,
+//! account and client policy (403)):
 //! * `POST /v2/post/publish/creator_info/query/` (`video.publish`, 20/min per token): creator
 //!   fields, privacy options of a public (`PUBLIC_TO_EVERYONE`, `MUTUAL_FOLLOW_FRIENDS`,
 //!   `SELF_ONLY`) or private (`FOLLOWER_OF_CREATOR`, …) account, duet/stitch disabled for
@@ -38,6 +43,20 @@
 //!   (`v_pub_file~v2-1.N`, `v_pub_url~v2.N`, `v_inbox_file~v2.N`, `v_inbox_url~v2.N`, N = 19
 //!   digits) and, for files, `upload_url` = `<base_url>/upload/?upload_id=…&upload_token=…`,
 //!   valid 1 h of fake-clock time.
+//! * `POST /v2/post/publish/content/init/` (photos; 6/min per token, shared with the two video
+//!   inits): `media_type` `"PHOTO"` (required, the only one); `post_mode` `"DIRECT_POST"` (scope
+//!   `video.publish`) or `"MEDIA_UPLOAD"` (`video.upload`; the creator finishes in TikTok);
+//!   `post_info` (required object): `title` ≤ 90 and `description` ≤ 4000 UTF-16 code units
+//!   (strings, optional), `privacy_level` (string; for `DIRECT_POST` missing or not offered is
+//!   403 `privacy_level_option_mismatch`, for `MEDIA_UPLOAD` ignored), `disable_comment`,
+//!   `auto_add_music`, `brand_content_toggle`, `brand_organic_toggle` (optional booleans);
+//!   `source_info` (required object): `source` `"PULL_FROM_URL"` (the only one for photos),
+//!   `photo_images` 1 to 35 URL strings, `photo_cover_index` a required integer
+//!   `0 ≤ i < photo_images.len()`. Every violation is 400 `invalid_param`; then each image URL
+//!   must pass the video URL's ownership rule (403 `url_ownership_unverified`), then the video
+//!   inits' 403s apply (`DIRECT_POST` as a Direct Post, `MEDIA_UPLOAD` as an inbox share: both
+//!   count toward the same caps). Answers only `publish_id` (`p_pub_url~v2.N` or
+//!   `p_inbox_url~v2.N`), no `upload_url`.
 //! * `PUT /upload/?upload_id=…&upload_token=…` (no auth; body limit 129 MB, counted, not kept):
 //!   `Content-Type` `video/mp4|video/quicktime|video/webm`, `Content-Length`, `Content-Range:
 //!   bytes first-last/total`; exactly the next chunk of the plan. 206 then 201, each with
@@ -53,9 +72,24 @@
 //!   (`PUBLISH_COMPLETE`, `SEND_TO_USER_INBOX`, `FAILED`).
 //!
 //! Status machine: a file is `PROCESSING_UPLOAD` until uploaded and for
-//! [`FakeConfig::processing_secs`] after; a URL is `PROCESSING_DOWNLOAD` for `processing_secs`
-//! after init; then Direct Post → `PUBLISH_COMPLETE`, inbox → `SEND_TO_USER_INBOX` (→
-//! `PUBLISH_COMPLETE` when [`FakeTikTok::complete_inbox_share`] says the user posted it).
+//! [`FakeConfig::processing_secs`] after; a URL (video or photos) is `PROCESSING_DOWNLOAD` for
+//! `processing_secs` after init; then a photo post with an image whose URL path does not end in
+//! `.jpg`, `.jpeg` or `.webp` (any case) is `FAILED` `file_format_check_failed` (TikTok takes
+//! only JPEG and WebP: PNG is refused while processing, not at init); otherwise Direct Post →
+//! `PUBLISH_COMPLETE`, inbox → `SEND_TO_USER_INBOX` (→ `PUBLISH_COMPLETE` when
+//! [`FakeTikTok::complete_inbox_share`] says the user posted it).
+//!
+//! Moderation: a completed Direct Post that is public (`PUBLIC_TO_EVERYONE` from an audited
+//! client) gets no post id until [`FakeConfig::moderation_secs`] (default 20) of fake-clock time
+//! after it completed: until then `publicaly_available_post_id` is `[]`. Then the id appears
+//! (a 19-digit JSON number), `post.publish.publicly_available` goes out once, and the post
+//! becomes one of the user's videos in `/v2/video/list/` and `/v2/video/query/` (`id` = the post
+//! id as a string, `create_time` = completion, `title` = the post's title and
+//! `video_description` = the title (video) or `description` (photos), both cut to 150
+//! characters, `is_aigc` = `post_info.is_aigc` (video) or false, counts 0, `duration` 15 (video,
+//! made up) or 0 (photos); the user's `video_count` grows by one).
+//! [`FakeTikTok::take_down`] reverses it: the video leaves list and query, the id leaves status
+//! fetch and `post.publish.no_longer_publicaly_available` (sic) goes out.
 //!
 //! Anything else, a missing trailing slash or a wrong method: `404 Unsupported path(Janus)`.
 //!
@@ -64,27 +98,31 @@
 //! `{"client_key","event","create_time","user_openid","content":"<JSON string>"}` with
 //! `Content-Type: application/json` and `TikTok-Signature: t=<real unix s>,s=<hex
 //! HMAC-SHA256(client_secret, "<t>.<raw body>")>`. Events: `authorization.removed`
-//! (`{"reason":5}` after `/v2/oauth/revoke/`, `{"reason":1}` after [`FakeTikTok::revoke_grants`]
-//! or its control route, when a grant was alive), `post.publish.inbox_delivered`,
-//! `post.publish.complete`, `post.publish.publicly_available` (`post_id` a JSON number), and
-//! `post.publish.failed` (`reason`); all carry `publish_id` and `publish_type`
-//! (`DIRECT_PUBLISH`|`INBOX_SHARE`). Each event goes out `1 + webhook_duplicates` times
-//! (identical body, fresh `t` and signature per attempt); non-200 answers and transport errors
-//! are retried after `webhook_backoff` × 1, 2, 4, … up to `webhook_max_attempts` per copy. A
-//! background ticker (every 200 ms) and every clock move emit the events of states reached
-//! through the fake clock. Every attempt is recorded ([`FakeTikTok::webhook_deliveries`]).
+//! (`{"reason":5}` after `/v2/oauth/revoke/`; `{"reason":1}`, or the reason given, after
+//! [`FakeTikTok::revoke_grants`], [`FakeTikTok::revoke_grants_with_reason`] or their control
+//! route, when a grant was alive), `post.publish.inbox_delivered`, `post.publish.complete`,
+//! `post.publish.publicly_available` and `post.publish.no_longer_publicaly_available` (`post_id`
+//! a JSON number), and `post.publish.failed` (`reason`); all `post.publish.*` carry `publish_id`
+//! and `publish_type` (`DIRECT_PUBLISH`|`INBOX_SHARE`, photos too). Each event goes out
+//! `1 + webhook_duplicates` times (identical body, fresh `t` and signature per attempt);
+//! non-200 answers and transport errors are retried after `webhook_backoff` × 1, 2, 4, … up to
+//! `webhook_max_attempts` per copy. A background ticker (every 200 ms) and every clock move emit
+//! the events of states reached through the fake clock (moderation's end included). Every attempt is recorded ([`FakeTikTok::webhook_deliveries`]).
 //!
 //! # Control API (JSON, under `/_fake/`)
 //! * `POST /_fake/fail` `{"endpoint":"token","failure":{"type":"status429"},"times":1}`; endpoints
 //!   `authorize|token|revoke|user_info|video_list|video_query|creator_info|video_init|
-//!   status_fetch|publish_cancel|upload|any` (`video_init` covers both init endpoints);
-//!   failure types `status429`,
-//!   `status500`, `html502`, `timeout` (+`millis`), `oauth_error200` (+`error`,`description`),
+//!   status_fetch|publish_cancel|upload|any` (`video_init` covers the three init endpoints:
+//!   both video inits and the photo init); failure types `status429`, `status500`, `html502`, `timeout` (+`millis`), `oauth_error200` (+`error`,`description`),
 //!   `api_error` (+`status`,`code`,`message`), `malformed_json`, `connection_reset`; `times`
 //!   defaults to 1.
-//! * `POST /_fake/lifetimes` `{"access_secs":7200,"refresh_secs":15552000}`
+//! * `POST /_fake/lifetimes` `{"access_secs":7200,"refresh_secs":15552000}` (the default is
+//!   [`Lifetimes::Y2026`], these values; [`Lifetimes::CLASSIC`] is 86400 and 31536000)
 //! * `POST /_fake/rotation` `{"rotation":"strict"|"classic"}`
 //! * `POST /_fake/clock` `{"advance_secs":N}` → `{"ok":true,"now":<fake unix s>}`
+//! * `POST /_fake/moderation` `{"secs":N}` ([`FakeConfig::moderation_secs`] from now on, posts
+//!   still in moderation included; 400 `{"error":"invalid_secs"}` for N < 0). See
+//!   [`FakeTikTok::set_moderation_secs`].
 //! * `POST /_fake/latency` `{"millis":100}`: latency of every API request from now on (token,
 //!   revoke, user_info, video_list, video_query, the posting endpoints and uploads; not the
 //!   authorize page, not `/_fake/`); `0` turns it off. See [`FakeTikTok::set_latency`].
@@ -92,18 +130,28 @@
 //!   `{"access_token":..,"refresh_token":..,"expires_in":n,"refresh_expires_in":n,"scope":"a,b",
 //!   "open_id":..}`; 400 `{"error":"invalid_open_id"|"invalid_scope"|"non_sandbox_target"}`. See
 //!   [`FakeTikTok::mint_grant`].
-//! * `POST /_fake/users/{open_id}/expire-access`, `POST /_fake/users/{open_id}/revoke` (the user
-//!   removed the app: webhook reason 1), `POST /_fake/users/{open_id}/privacy` `{"private":true}`,
+//! * `POST /_fake/users/{open_id}/expire-access`, `POST /_fake/users/{open_id}/revoke` with an
+//!   optional body `{"reason":n}` (TikTok ended the authorization: every grant dies and
+//!   `authorization.removed` says `n`: 0 unknown, 1 the user disconnected the app (the default,
+//!   also for no body, `{}` or `null`), 2 account deleted, 3 age changed, 4 account banned; 400
+//!   `{"error":"invalid_reason"}` for anything else, 5 included: only `/v2/oauth/revoke/` sends
+//!   it), `POST /_fake/users/{open_id}/privacy` `{"private":true}`,
 //!   `POST /_fake/users/{open_id}/posting-block` `{"block":"spam_risk_too_many_posts"|
 //!   "spam_risk_user_banned_from_posting"|"reached_active_user_cap"|null}` (400 for another
 //!   code) — all 404 for an unknown user
 //! * `GET /_fake/users/{open_id}/publishes` → `{"open_id","created":n,"publishes":[{"publish_id",
-//!   "open_id","publish_type","source","post_info","privacy_level","status","fail_reason",
-//!   "video_size","uploaded_bytes","video_url","created_at"}]}` ([`FakeTikTok::publishes`],
-//!   [`FakeTikTok::posts_created`])
+//!   "open_id","publish_type","media_type","source","post_info","privacy_level","status",
+//!   "fail_reason","video_size","uploaded_bytes","video_url","photo_images","photo_cover_index",
+//!   "post_id","created_at"}]}` (`media_type` `VIDEO`|`PHOTO`; `photo_images` the URL list, `[]`
+//!   for videos; `photo_cover_index` null for videos; `post_id` the public post id while publicly
+//!   available, else null) ([`FakeTikTok::publishes`], [`FakeTikTok::posts_created`])
 //! * `POST /_fake/publishes/{publish_id}/fail` `{"reason":"file_format_check_failed"}` (404
 //!   unknown), `POST /_fake/publishes/{publish_id}/complete` (the user posted the inbox share;
-//!   404 unknown, 409 a Direct Post or a failed share)
+//!   404 unknown, 409 a Direct Post or a failed share),
+//!   `POST /_fake/publishes/{publish_id}/take-down` (TikTok took the public post down,
+//!   [`FakeTikTok::take_down`]; 404 `{"error":"unknown_publish"}`, 409
+//!   `{"error":"not_publicly_available"}` while it has no public id: never public, still in
+//!   moderation, or already taken down). All three work for photo publishes too.
 //! * `POST /_fake/unaudited` `{"unaudited":true}`
 //! * `POST /_fake/webhook` `{"url":"http://…"|null}` plus optional `"duplicates":n`,
 //!   `"max_attempts":n`, `"backoff_ms":n`; `POST /_fake/webhook/send`
@@ -127,9 +175,22 @@
 //! * [`Endpoint::Authorize`] counts both the authorize page and the consent form post.
 //! * Latency also delays scripted faults; a `Timeout` fault comes on top of it.
 //! * Seeded accounts: `open-alice-0001` is public, `open-bob-0002` is the one private account;
-//!   minted accounts are public. Everyone's `max_video_post_duration_sec` is 600.
+//!   minted accounts are public. Everyone's `max_video_post_duration_sec` is 600. Exactly one
+//!   seeded video has `is_aigc` true: Alice's second newest.
 //! * Posting rate limits use a 60 s sliding window of the fake clock per access token; every
-//!   request that passes the token and scope checks counts, refused or not.
+//!   request that passes the token and scope checks counts, refused or not. The 6 per minute of
+//!   the inits are one budget shared by the video init, the inbox video init and the photo init
+//!   (TikTok states 6 per minute on each page; one budget is the stricter reading).
+//! * The photo init's scope depends on `post_mode`, which is in the body: the fake reads it
+//!   ahead of the body checks (so the check order stays token → scope → rate limit → body); a
+//!   body whose `post_mode` cannot be read passes the scope check with either posting scope and
+//!   then fails the body check. `MEDIA_UPLOAD` ignores `privacy_level` (the creator picks it in
+//!   TikTok) and stores none. Unknown `post_info` fields (e.g. `is_aigc`, `disable_duet` on a
+//!   photo) are ignored.
+//! * Photo posts count as Direct Posts (`DIRECT_POST`: daily cap, unaudited active users) or as
+//!   inbox shares (`MEDIA_UPLOAD`: the 5 pending shares), together with videos. Their
+//!   `downloaded_bytes` are those of a URL video (0, then 12 MiB, also when the format check
+//!   fails: the images were downloaded).
 //! * Chunk sizes use MB = 1024 × 1024 bytes (TikTok's example plans fit either reading); a video
 //!   over 64 MB needs at least 2 chunks (TikTok: "multiple chunks"). `null` optional fields count
 //!   as absent; unknown fields are ignored, but `post_info` on the inbox endpoint is a 400.
@@ -142,8 +203,16 @@
 //!   one: init again). `downloaded_bytes` is 0 while downloading, then 12 MiB (the URL is never
 //!   fetched).
 //! * `publicaly_available_post_id` is always present, `[]` unless a completed Direct Post was
-//!   `PUBLIC_TO_EVERYONE` from an audited client; ids are 19-digit JSON numbers (> 2^53), as in
-//!   the `post_id` of `post.publish.publicly_available` (TikTok leaves its type unconfirmed).
+//!   `PUBLIC_TO_EVERYONE` from an audited client and passed moderation (and was not taken down);
+//!   ids are 19-digit JSON numbers (> 2^53), as in the `post_id` of
+//!   `post.publish.publicly_available` (TikTok leaves its type unconfirmed). The post id is
+//!   reserved at init (its upper 32 bits are the init time) and given out after moderation.
+//! * Moderation is measured from completion with the current `moderation_secs` and ends at the
+//!   next sweep (the 200 ms ticker, a clock move, a status fetch, a publish listing); moderation
+//!   never fails a post. A post that went public is never moderated again, whatever
+//!   `moderation_secs` becomes. A scripted failure ([`FakeTikTok::fail_publish`]) of a public
+//!   post also removes its video (without `no_longer_publicaly_available`). Posts the user
+//!   completes from the inbox never get a public id.
 //! * Scripted outcomes win at once: `fail_publish` and `complete_inbox_share` do not wait for
 //!   processing. A cancelled or failed publish has no upload task any more (404).
 //! * Webhook `create_time` is the fake clock; the signature's `t` is the real wall clock. Events
@@ -159,8 +228,10 @@ mod display;
 mod faults;
 mod grants;
 mod ids;
+mod moderation;
 mod oauth;
 mod pages;
+mod photo;
 mod pkce;
 mod posting;
 mod publish;
@@ -178,7 +249,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 pub use config::{
-    FakeConfig, FakeUser, FakeVideo, Lifetimes, PkceMode, PostingBlock, Rotation,
+    FakeConfig, FakeUser, FakeVideo, Lifetimes, PkceMode, PostingBlock, RemovalReason, Rotation,
     UNAUDITED_ACTIVE_USER_CAP,
 };
 pub use faults::{Endpoint, Failure};
@@ -299,6 +370,15 @@ impl FakeTikTok {
         self.app.with(|s| s.config.rotation = rotation);
     }
 
+    /// Fake-clock seconds a completed public Direct Post stays in moderation from now on (posts
+    /// still in moderation included), like [`FakeConfig::moderation_secs`]; negative counts as 0.
+    pub fn set_moderation_secs(&self, secs: i64) {
+        self.app.with(|s| {
+            s.config.moderation_secs = secs;
+            s.sweep_publishes();
+        });
+    }
+
     /// Latency of every request to a TikTok API endpoint from now on (token, revoke, user info,
     /// video list and query, posting and uploads; not the authorize page, not `/_fake/`), like
     /// [`FakeConfig::latency`]. Requests wait without holding any lock, so they overlap.
@@ -343,7 +423,13 @@ impl FakeTikTok {
     /// authorization shows the consent page again. If a grant was alive, an
     /// `authorization.removed` webhook with `{"reason":1}` goes out.
     pub fn revoke_grants(&self, open_id: &str) {
-        self.app.with(|s| s.remove_app(open_id));
+        self.revoke_grants_with_reason(open_id, RemovalReason::UserDisconnected);
+    }
+
+    /// Like [`FakeTikTok::revoke_grants`], for any reason TikTok ends an authorization (the
+    /// account was deleted, banned, …): the webhook says `{"reason":reason.code()}`.
+    pub fn revoke_grants_with_reason(&self, open_id: &str, reason: RemovalReason) {
+        self.app.with(|s| s.remove_app(open_id, reason));
     }
 
     /// Requests received by `endpoint` (all endpoints for [`Endpoint::Any`]), failed ones included.
@@ -387,6 +473,14 @@ impl FakeTikTok {
     /// whatever its state; a `post.publish.failed` webhook follows. False for an unknown id.
     pub fn fail_publish(&self, publish_id: &str, reason: &str) -> bool {
         self.app.with(|s| s.fail_publish(publish_id, reason))
+    }
+
+    /// As if TikTok took a public post down: its video leaves the user's videos, status fetch
+    /// lists no post id any more and `post.publish.no_longer_publicaly_available` goes out.
+    /// False for an unknown id or a post that is not publicly available (never public, still in
+    /// moderation, already taken down).
+    pub fn take_down(&self, publish_id: &str) -> bool {
+        self.app.with(|s| s.take_down(publish_id).is_ok())
     }
 
     /// As if the user opened the inbox notification and posted the share: `PUBLISH_COMPLETE`

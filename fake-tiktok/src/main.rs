@@ -2,11 +2,13 @@
 //!
 //! Environment (all optional): `FAKE_TIKTOK_CLIENT_KEY`, `FAKE_TIKTOK_CLIENT_SECRET`,
 //! `FAKE_TIKTOK_REDIRECT_URIS` (comma list), `FAKE_TIKTOK_PKCE` (off|hex|base64url),
-//! `FAKE_TIKTOK_LIFETIMES` (classic|2026), `FAKE_TIKTOK_LATENCY_MS` (latency of every API
-//! request, in milliseconds; default 0), `FAKE_TIKTOK_WEBHOOK_URL` (where signed webhooks go;
-//! unset: none are sent), `FAKE_TIKTOK_VERIFIED_URL_PREFIXES` (comma list of URL prefixes
-//! verified for `PULL_FROM_URL`; default `https://media.example.com/`), `RUST_LOG`. Logs are
-//! JSON lines on stdout and never contain codes, tokens or secrets.
+//! `FAKE_TIKTOK_LIFETIMES` (2026, the default: 2 h access and 180 d refresh tokens | classic:
+//! 24 h and 365 d), `FAKE_TIKTOK_LATENCY_MS` (latency of every API request, in milliseconds;
+//! default 0), `FAKE_TIKTOK_WEBHOOK_URL` (where signed webhooks go; unset: none are sent),
+//! `FAKE_TIKTOK_VERIFIED_URL_PREFIXES` (comma list of URL prefixes verified for `PULL_FROM_URL`;
+//! default `https://media.example.com/`), `FAKE_TIKTOK_MODERATION_SECS` (fake-clock seconds a
+//! completed public Direct Post waits for its post id; default 20), `RUST_LOG`. Logs are JSON
+//! lines on stdout and never contain codes, tokens or secrets.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -92,6 +94,11 @@ fn config_from(lookup: impl Fn(&str) -> Option<String>) -> Result<FakeConfig, St
             ));
         }
         config.webhook_url = Some(url.to_owned());
+    }
+    if let Some(secs) = var("FAKE_TIKTOK_MODERATION_SECS") {
+        config.moderation_secs = secs.trim().parse::<u32>().map(i64::from).map_err(|_| {
+            format!("FAKE_TIKTOK_MODERATION_SECS=`{secs}`: use a whole number of seconds")
+        })?;
     }
     if let Some(prefixes) = var("FAKE_TIKTOK_VERIFIED_URL_PREFIXES") {
         config.verified_url_prefixes = prefixes
@@ -180,6 +187,22 @@ mod tests {
         assert!(latency("100ms").is_err());
         assert!(latency("-1").is_err());
         assert_eq!(config_from(|_| None).map(|c| c.latency), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn lifetimes_and_moderation_from_env() {
+        let lifetimes = |value| config_with("FAKE_TIKTOK_LIFETIMES", value).map(|c| c.lifetimes);
+        assert_eq!(lifetimes(""), Ok(Lifetimes::Y2026), "the default");
+        assert_eq!(lifetimes("classic"), Ok(Lifetimes::CLASSIC));
+        assert_eq!(lifetimes("2026"), Ok(Lifetimes::Y2026));
+        assert!(lifetimes("2025").is_err());
+        let moderation =
+            |value| config_with("FAKE_TIKTOK_MODERATION_SECS", value).map(|c| c.moderation_secs);
+        assert_eq!(moderation(""), Ok(20), "the default");
+        assert_eq!(moderation(" 0 "), Ok(0));
+        assert_eq!(moderation("3600"), Ok(3_600));
+        assert!(moderation("-1").is_err());
+        assert!(moderation("20s").is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Content Posting API: `POST /v2/post/publish/creator_info/query/`, `…/video/init/`,
-//! `…/inbox/video/init/`, `…/status/fetch/` and `…/cancel/`. The v2 envelope throughout, with
-//! the posting docs' `invalid_param` (sic) for bad bodies.
+//! `…/inbox/video/init/`, `…/status/fetch/` and `…/cancel/`, and the checks the photo init
+//! (`…/content/init/`, [`crate::photo`]) shares with the video inits. The v2 envelope
+//! throughout, with the posting docs' `invalid_param` (sic) for bad bodies.
 //!
 //! Checks run token (401) → scope (401) → per-token rate limit (429) → body (400) → account
 //! and client policy (403). A request refused by a later check still counts against the rate
@@ -16,7 +17,9 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{FakeUser, PostingBlock, UNAUDITED_ACTIVE_USER_CAP};
 use crate::display::{ApiError, bearer, bearer_token, respond, scope_not_authorized};
-use crate::publish::{ChunkPlan, MAX_PENDING_SHARES, NewPublish, Outcome, PublishType, Source};
+use crate::publish::{
+    ChunkPlan, MAX_PENDING_SHARES, NewPublish, NewSource, Outcome, Publish, PublishType, Source,
+};
 use crate::ratelimit::Bucket;
 use crate::state::{AppState, Store};
 use crate::wire::{LogId, has_content_type};
@@ -27,11 +30,11 @@ const TITLE_MAX: usize = 2_200;
 const PUBLIC: &str = "PUBLIC_TO_EVERYONE";
 const SELF_ONLY: &str = "SELF_ONLY";
 
-fn invalid_param(message: impl Into<String>) -> ApiError {
+pub(crate) fn invalid_param(message: impl Into<String>) -> ApiError {
     (StatusCode::BAD_REQUEST, "invalid_param", message.into())
 }
 
-fn forbidden(code: &'static str, message: impl Into<String>) -> ApiError {
+pub(crate) fn forbidden(code: &'static str, message: impl Into<String>) -> ApiError {
     (StatusCode::FORBIDDEN, code, message.into())
 }
 
@@ -57,7 +60,7 @@ fn block_message(block: PostingBlock) -> &'static str {
 }
 
 /// Token, scope (any of `scopes`) and, with a bucket, the per-token rate limit.
-fn authorize(
+pub(crate) fn authorize(
     s: &mut Store,
     headers: &HeaderMap,
     scopes: &[&str],
@@ -132,7 +135,10 @@ pub(crate) async fn creator_info(
 }
 
 /// The JSON object in the body; an empty body is `{}`. A non-empty body must be declared JSON.
-fn json_object(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+pub(crate) fn json_object(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Map<String, Value>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
@@ -147,52 +153,88 @@ fn json_object(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, A
 }
 
 /// A field that may be absent; `null` counts as absent.
-fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+pub(crate) fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     obj.get(name).filter(|v| !v.is_null())
 }
 
-/// What a valid init body asks for.
+/// What a valid video init body asks for.
 struct InitRequest {
     post_info: Value,
     privacy_level: Option<String>,
-    plan: Option<ChunkPlan>,
-    video_url: Option<String>,
+    source: NewSource,
+}
+
+/// An optional string field of at most `max` UTF-16 code units (TikTok counts them so).
+pub(crate) fn check_text(
+    obj: &Map<String, Value>,
+    prefix: &str,
+    name: &str,
+    max: usize,
+) -> Result<(), ApiError> {
+    let Some(value) = field(obj, name) else {
+        return Ok(());
+    };
+    let text = value
+        .as_str()
+        .ok_or_else(|| invalid_param(format!("{prefix}.{name} must be a string")))?;
+    let units = text.encode_utf16().count();
+    if units > max {
+        return Err(invalid_param(format!(
+            "{prefix}.{name} must be at most {max} UTF-16 code units, got {units}"
+        )));
+    }
+    Ok(())
+}
+
+/// Optional boolean fields of `post_info`.
+pub(crate) fn check_bools(info: &Map<String, Value>, names: &[&str]) -> Result<(), ApiError> {
+    match names
+        .iter()
+        .find(|name| field(info, name).is_some_and(|v| !v.is_boolean()))
+    {
+        Some(name) => Err(invalid_param(format!("post_info.{name} must be a boolean"))),
+        None => Ok(()),
+    }
+}
+
+/// `post_info.privacy_level`: absent, or a string (whether it is offered is a 403, later).
+pub(crate) fn privacy_level(info: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+    match field(info, "privacy_level") {
+        None => Ok(None),
+        Some(Value::String(p)) => Ok(Some(p.clone())),
+        Some(_) => Err(invalid_param("post_info.privacy_level must be a string")),
+    }
+}
+
+/// An optional object field (`null` counts as absent); anything but an object is a 400.
+pub(crate) fn object_field<'a>(
+    obj: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'a Map<String, Value>>, ApiError> {
+    match field(obj, name) {
+        None => Ok(None),
+        Some(Value::Object(inner)) => Ok(Some(inner)),
+        Some(_) => Err(invalid_param(format!("{name} must be an object"))),
+    }
 }
 
 fn parse_post_info(body: &Map<String, Value>) -> Result<(Value, Option<String>), ApiError> {
-    let info = match field(body, "post_info") {
-        None => Map::new(),
-        Some(Value::Object(info)) => info.clone(),
-        Some(_) => return Err(invalid_param("post_info must be an object")),
-    };
-    if let Some(title) = field(&info, "title") {
-        let title = title
-            .as_str()
-            .ok_or_else(|| invalid_param("post_info.title must be a string"))?;
-        let units = title.encode_utf16().count();
-        if units > TITLE_MAX {
-            return Err(invalid_param(format!(
-                "post_info.title must be at most {TITLE_MAX} UTF-16 code units, got {units}"
-            )));
-        }
-    }
-    let privacy_level = match field(&info, "privacy_level") {
-        None => None,
-        Some(Value::String(p)) => Some(p.clone()),
-        Some(_) => return Err(invalid_param("post_info.privacy_level must be a string")),
-    };
-    for name in [
-        "disable_duet",
-        "disable_comment",
-        "disable_stitch",
-        "brand_content_toggle",
-        "brand_organic_toggle",
-        "is_aigc",
-    ] {
-        if field(&info, name).is_some_and(|v| !v.is_boolean()) {
-            return Err(invalid_param(format!("post_info.{name} must be a boolean")));
-        }
-    }
+    let info = object_field(body, "post_info")?
+        .cloned()
+        .unwrap_or_default();
+    check_text(&info, "post_info", "title", TITLE_MAX)?;
+    let privacy_level = privacy_level(&info)?;
+    check_bools(
+        &info,
+        &[
+            "disable_duet",
+            "disable_comment",
+            "disable_stitch",
+            "brand_content_toggle",
+            "brand_organic_toggle",
+            "is_aigc",
+        ],
+    )?;
     if let Some(ts) = field(&info, "video_cover_timestamp_ms") {
         let fits = ts.as_i64().is_some_and(|ms| i32::try_from(ms).is_ok());
         if !fits {
@@ -204,18 +246,24 @@ fn parse_post_info(body: &Map<String, Value>) -> Result<(Value, Option<String>),
     Ok((Value::Object(info), privacy_level))
 }
 
-fn parse_source_info(body: &Map<String, Value>) -> Result<InitRequest, ApiError> {
-    let source_info = match field(body, "source_info") {
-        None => return Err(invalid_param("source_info is required")),
-        Some(Value::Object(info)) => info,
-        Some(_) => return Err(invalid_param("source_info must be an object")),
-    };
-    let mut request = InitRequest {
-        post_info: Value::Null,
-        privacy_level: None,
-        plan: None,
-        video_url: None,
-    };
+/// `source_info`: required, an object.
+pub(crate) fn source_info(body: &Map<String, Value>) -> Result<&Map<String, Value>, ApiError> {
+    object_field(body, "source_info")?.ok_or_else(|| invalid_param("source_info is required"))
+}
+
+/// A URL to pull: a string that parses as a URL (ownership is checked later, as a 403).
+pub(crate) fn pull_url<'a>(value: &'a Value, name: &str) -> Result<&'a str, ApiError> {
+    let url = value
+        .as_str()
+        .ok_or_else(|| invalid_param(format!("{name} must be a string")))?;
+    if url::Url::parse(url).is_err() {
+        return Err(invalid_param(format!("{name} is not a valid URL")));
+    }
+    Ok(url)
+}
+
+fn parse_source_info(body: &Map<String, Value>) -> Result<NewSource, ApiError> {
+    let source_info = source_info(body)?;
     match field(source_info, "source").and_then(Value::as_str) {
         Some("FILE_UPLOAD") => {
             let size = |name: &str| -> Result<i64, ApiError> {
@@ -232,27 +280,20 @@ fn parse_source_info(body: &Map<String, Value>) -> Result<InitRequest, ApiError>
                 size("total_chunk_count")?,
             )
             .map_err(invalid_param)?;
-            request.plan = Some(plan);
+            Ok(NewSource::File(plan))
         }
         Some("PULL_FROM_URL") => {
-            let url = field(source_info, "video_url")
-                .ok_or_else(|| {
-                    invalid_param("source_info.video_url is required for PULL_FROM_URL")
-                })?
-                .as_str()
-                .ok_or_else(|| invalid_param("source_info.video_url must be a string"))?;
-            if url::Url::parse(url).is_err() {
-                return Err(invalid_param("source_info.video_url is not a valid URL"));
-            }
-            request.video_url = Some(url.to_owned());
+            let url = field(source_info, "video_url").ok_or_else(|| {
+                invalid_param("source_info.video_url is required for PULL_FROM_URL")
+            })?;
+            Ok(NewSource::Url(
+                pull_url(url, "source_info.video_url")?.to_owned(),
+            ))
         }
-        _ => {
-            return Err(invalid_param(
-                "source_info.source must be FILE_UPLOAD or PULL_FROM_URL",
-            ));
-        }
+        _ => Err(invalid_param(
+            "source_info.source must be FILE_UPLOAD or PULL_FROM_URL",
+        )),
     }
-    Ok(request)
 }
 
 fn parse_init(
@@ -261,35 +302,38 @@ fn parse_init(
     kind: PublishType,
 ) -> Result<InitRequest, ApiError> {
     let body = json_object(headers, body)?;
-    let post = match kind {
-        PublishType::DirectPublish => Some(parse_post_info(&body)?),
+    let (post_info, privacy_level) = match kind {
+        PublishType::DirectPublish => parse_post_info(&body)?,
         PublishType::InboxShare => {
             if field(&body, "post_info").is_some() {
                 return Err(invalid_param(
                     "post_info is not accepted here: the body of an inbox upload is only source_info",
                 ));
             }
-            None
+            (Value::Null, None)
         }
     };
-    let mut request = parse_source_info(&body)?;
-    if let Some((post_info, privacy_level)) = post {
-        request.post_info = post_info;
-        request.privacy_level = privacy_level;
-    }
-    Ok(request)
+    Ok(InitRequest {
+        post_info,
+        privacy_level,
+        source: parse_source_info(&body)?,
+    })
 }
 
-/// `url_ownership_unverified` unless the URL is https, has a domain host and starts with a
-/// verified prefix.
-fn check_url_ownership(prefixes: &[String], video_url: &str) -> Result<(), ApiError> {
+/// `url_ownership_unverified` unless the URL (the value of the field `name`) is https, has a
+/// domain host and starts with a verified prefix.
+pub(crate) fn check_url_ownership(
+    prefixes: &[String],
+    name: &str,
+    url: &str,
+) -> Result<(), ApiError> {
     let refuse = |why: &str| {
         Err(forbidden(
             "url_ownership_unverified",
-            format!("The video_url is not owned by this app: {why}"),
+            format!("{name} is not owned by this app: {why}"),
         ))
     };
-    let Ok(parsed) = url::Url::parse(video_url) else {
+    let Ok(parsed) = url::Url::parse(url) else {
         return refuse("not a URL");
     };
     if parsed.scheme() != "https" {
@@ -298,7 +342,7 @@ fn check_url_ownership(prefixes: &[String], video_url: &str) -> Result<(), ApiEr
     if !matches!(parsed.host(), Some(url::Host::Domain(_))) {
         return refuse("the host must be a verified domain, not an IP address");
     }
-    if !prefixes.iter().any(|p| video_url.starts_with(p.as_str())) {
+    if !prefixes.iter().any(|p| url.starts_with(p.as_str())) {
         return refuse("it is not under a verified domain or URL prefix");
     }
     Ok(())
@@ -324,27 +368,70 @@ pub(crate) async fn inbox_init(
     respond(result, &log_id)
 }
 
+/// The scope an init of this kind needs.
+pub(crate) fn init_scope(kind: PublishType) -> &'static str {
+    match kind {
+        PublishType::DirectPublish => "video.publish",
+        PublishType::InboxShare => "video.upload",
+    }
+}
+
 fn init(
     s: &mut Store,
     headers: &HeaderMap,
     body: &[u8],
     kind: PublishType,
 ) -> Result<Value, ApiError> {
-    let scope = match kind {
-        PublishType::DirectPublish => "video.publish",
-        PublishType::InboxShare => "video.upload",
-    };
-    let user = authorize(s, headers, &[scope], Some(Bucket::Init))?;
+    let user = authorize(s, headers, &[init_scope(kind)], Some(Bucket::Init))?;
     let request = parse_init(headers, body, kind)?;
-    if let Some(url) = &request.video_url {
-        check_url_ownership(&s.config.verified_url_prefixes, url)?;
+    if let NewSource::Url(url) = &request.source {
+        check_url_ownership(
+            &s.config.verified_url_prefixes,
+            "source_info.video_url",
+            url,
+        )?;
     }
+    let admitted = check_policies(s, &user, kind, request.privacy_level)?;
+    let base_url = s.base_url.clone();
+    let publish = create_publish(s, &user, kind, request.source, request.post_info, admitted);
+    let mut data = json!({ "publish_id": publish.id });
+    if let Source::File {
+        upload_id,
+        upload_token,
+        ..
+    } = &publish.source
+    {
+        let url = format!("{base_url}/upload/?upload_id={upload_id}&upload_token={upload_token}");
+        let token = upload_token.clone();
+        data["upload_url"] = json!(url);
+        s.grants.record_upload_token(token);
+    }
+    Ok(data)
+}
+
+/// What the policies let through: the privacy the post gets (`None` for inbox shares) and
+/// whether it will be public.
+pub(crate) struct Admitted {
+    privacy_level: Option<String>,
+    public: bool,
+}
+
+/// The account and client policies every init applies after its body checks (403s), in
+/// order: posting block; then for a Direct Post an unaudited client and a public account,
+/// the privacy option, the unaudited active-user cap and the daily post cap; for an inbox share
+/// the pending shares.
+pub(crate) fn check_policies(
+    s: &Store,
+    user: &FakeUser,
+    kind: PublishType,
+    requested_privacy: Option<String>,
+) -> Result<Admitted, ApiError> {
     if let Some(block) = user.posting_block {
         return Err(forbidden(block.code(), block_message(block)));
     }
     let now = s.clock.now();
     let unaudited = s.config.unaudited;
-    let (privacy_level, public) = match kind {
+    match kind {
         PublishType::DirectPublish => {
             if unaudited && !user.private_account {
                 return Err(forbidden(
@@ -352,9 +439,8 @@ fn init(
                     "Unaudited clients can only post to private accounts.",
                 ));
             }
-            let privacy = request
-                .privacy_level
-                .filter(|p| privacy_options(&user).contains(&p.as_str()))
+            let privacy = requested_privacy
+                .filter(|p| privacy_options(user).contains(&p.as_str()))
                 .ok_or_else(|| {
                     forbidden(
                         "privacy_level_option_mismatch",
@@ -382,7 +468,10 @@ fn init(
                 privacy
             };
             let public = privacy == PUBLIC && !unaudited;
-            (Some(privacy), public)
+            Ok(Admitted {
+                privacy_level: Some(privacy),
+                public,
+            })
         }
         PublishType::InboxShare => {
             let pending = s
@@ -394,35 +483,35 @@ fn init(
                     "The user has too many pending inbox shares. Ask them to post or discard them first.",
                 ));
             }
-            (None, false)
+            Ok(Admitted {
+                privacy_level: None,
+                public: false,
+            })
         }
-    };
-    let base_url = s.base_url.clone();
-    let publish = s.publishes.create(
+    }
+}
+
+/// Records an admitted publish; a public one gets its post id reserved now.
+pub(crate) fn create_publish<'a>(
+    s: &'a mut Store,
+    user: &FakeUser,
+    kind: PublishType,
+    source: NewSource,
+    post_info: Value,
+    admitted: Admitted,
+) -> &'a Publish {
+    let now = s.clock.now();
+    s.publishes.create(
         now,
         NewPublish {
             open_id: user.open_id.clone(),
             kind,
-            plan: request.plan,
-            video_url: request.video_url,
-            post_info: request.post_info,
-            privacy_level,
-            public_post_id: public.then(|| crate::ids::post_id(now)),
+            source,
+            post_info,
+            privacy_level: admitted.privacy_level,
+            public_post_id: admitted.public.then(|| crate::ids::post_id(now)),
         },
-    );
-    let mut data = json!({ "publish_id": publish.id });
-    if let Source::File {
-        upload_id,
-        upload_token,
-        ..
-    } = &publish.source
-    {
-        s.grants.record_upload_token(upload_token.clone());
-        data["upload_url"] = json!(format!(
-            "{base_url}/upload/?upload_id={upload_id}&upload_token={upload_token}"
-        ));
-    }
-    Ok(data)
+    )
 }
 
 /// The `publish_id` of the body, which must be one of the caller's.

@@ -1,14 +1,18 @@
-//! Content Posting state, independent of HTTP: chunk plans, publishes, their uploads, the status
-//! each one has at a given fake-clock time, and the webhook events status changes produce.
+//! Content Posting state, independent of HTTP: chunk plans, publishes (videos and photos), their
+//! uploads, the status each one has at a given fake-clock time, and the webhook events status
+//! changes produce.
 //!
 //! Statuses are computed lazily from the fake clock (`created_at`, `completed_at`,
 //! `processing_secs`), so moving the clock moves publishes along. [`Publishes::sweep`] turns new
-//! final states into webhook events exactly once per state; the store calls it on a short timer,
-//! after clock moves and after every request that changes a publish.
+//! final states into webhook events exactly once per state (and, through
+//! [`crate::moderation`], public posts into videos of their user); the store calls it on a short
+//! timer, after clock moves and after every request that changes a publish.
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{Value, json};
+
+use crate::moderation::{VideoChange, Visibility};
 
 /// One MB as TikTok's chunk rules use it: 1024 × 1024 bytes.
 pub(crate) const MB: u64 = 1024 * 1024;
@@ -31,6 +35,10 @@ pub(crate) const PULLED_VIDEO_BYTES: u64 = 12 * MB;
 pub(crate) const MAX_PENDING_SHARES: usize = 5;
 /// `fail_reason` of a file upload not completed while its `upload_url` worked.
 pub(crate) const UPLOAD_EXPIRED_REASON: &str = "internal";
+/// `fail_reason` of a photo post with an image TikTok does not take (only JPEG and WebP).
+pub(crate) const PHOTO_FORMAT_REASON: &str = "file_format_check_failed";
+/// Path endings (compared case-insensitively) of the photo formats TikTok accepts.
+const PHOTO_EXTENSIONS: [&str; 3] = [".jpg", ".jpeg", ".webp"];
 
 const DAY: i64 = 86_400;
 
@@ -134,9 +142,11 @@ impl ChunkPlan {
 /// Direct Post or Upload to inbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PublishType {
-    /// `POST /v2/post/publish/video/init/`
+    /// `POST /v2/post/publish/video/init/`, or `POST /v2/post/publish/content/init/` with
+    /// `post_mode` `DIRECT_POST`.
     DirectPublish,
-    /// `POST /v2/post/publish/inbox/video/init/`
+    /// `POST /v2/post/publish/inbox/video/init/`, or `POST /v2/post/publish/content/init/` with
+    /// `post_mode` `MEDIA_UPLOAD`.
     InboxShare,
 }
 
@@ -156,9 +166,11 @@ pub struct FakePublish {
     pub publish_id: String,
     pub open_id: String,
     pub publish_type: PublishType,
-    /// `FILE_UPLOAD` or `PULL_FROM_URL`.
+    /// `VIDEO` (the video inits) or `PHOTO` (the content init).
+    pub media_type: String,
+    /// `FILE_UPLOAD` or `PULL_FROM_URL` (always, for photos).
     pub source: String,
-    /// The `post_info` object as the client sent it (`Null` for inbox shares).
+    /// The `post_info` object as the client sent it (`Null` for video inbox shares).
     pub post_info: Value,
     /// The privacy the post got: the requested one, `SELF_ONLY` for an unaudited client, `None`
     /// for inbox shares.
@@ -169,8 +181,15 @@ pub struct FakePublish {
     /// `FILE_UPLOAD`: the announced size and the bytes received so far.
     pub video_size: Option<u64>,
     pub uploaded_bytes: u64,
-    /// `PULL_FROM_URL`: the URL.
+    /// `PULL_FROM_URL` videos: the URL.
     pub video_url: Option<String>,
+    /// Photos: the image URLs, in order (empty for videos).
+    pub photo_images: Vec<String>,
+    /// Photos: the 0-based index of the cover image.
+    pub photo_cover_index: Option<usize>,
+    /// The public post id while the post is publicly available (after moderation, before a
+    /// take-down), as `publicaly_available_post_id` would list it.
+    pub post_id: Option<u64>,
     /// Fake-clock Unix seconds of the init.
     pub created_at: i64,
 }
@@ -188,6 +207,30 @@ pub(crate) enum Source {
     Url {
         video_url: String,
     },
+    /// A photo post (`PULL_FROM_URL`, the only source for photos).
+    Photos {
+        images: Vec<String>,
+        cover_index: usize,
+    },
+}
+
+impl Source {
+    /// `source_info.source`.
+    fn name(&self) -> &'static str {
+        match self {
+            Source::File { .. } => "FILE_UPLOAD",
+            Source::Url { .. } | Source::Photos { .. } => "PULL_FROM_URL",
+        }
+    }
+}
+
+/// Whether TikTok takes this image: its path ends in `.jpg`, `.jpeg` or `.webp`, any case (PNG
+/// and the rest are refused when processed, not at init).
+pub(crate) fn photo_format_ok(image_url: &str) -> bool {
+    url::Url::parse(image_url).is_ok_and(|u| {
+        let path = u.path().to_ascii_lowercase();
+        PHOTO_EXTENSIONS.iter().any(|ext| path.ends_with(ext))
+    })
 }
 
 /// What a test scripted (or a cancel did) to a publish.
@@ -236,8 +279,8 @@ pub(crate) struct Publish {
     pub(crate) post_info: Value,
     pub(crate) privacy_level: Option<String>,
     pub(crate) created_at: i64,
-    /// Set at init for a Direct Post that will be public; reported once complete.
-    pub(crate) public_post_id: Option<u64>,
+    /// Whether the post is (or will be, after moderation) publicly available, with its post id.
+    pub(crate) visibility: Visibility,
     pub(crate) outcome: Option<Outcome>,
     /// Webhook events already emitted for this publish.
     emitted: Vec<&'static str>,
@@ -273,6 +316,13 @@ impl Publish {
                 true
             }
             Source::Url { .. } => now >= self.created_at.saturating_add(processing_secs),
+            Source::Photos { images, .. } => {
+                let processed = now >= self.created_at.saturating_add(processing_secs);
+                if processed && !images.iter().all(|i| photo_format_ok(i)) {
+                    return Status::Failed(PHOTO_FORMAT_REASON.to_owned());
+                }
+                processed
+            }
         };
         match (processed, self.kind) {
             (false, _) => Status::ProcessingDownload,
@@ -288,14 +338,14 @@ impl Publish {
         if let Status::Failed(reason) = &status {
             data["fail_reason"] = json!(reason);
         }
-        let public: Vec<u64> = match (&status, self.public_post_id) {
-            (Status::PublishComplete, Some(id)) => vec![id],
+        let public: Vec<u64> = match &status {
+            Status::PublishComplete => self.visibility.public_post_id().into_iter().collect(),
             _ => Vec::new(),
         };
         data["publicaly_available_post_id"] = json!(public);
         match &self.source {
             Source::File { uploaded, .. } => data["uploaded_bytes"] = json!(uploaded),
-            Source::Url { .. } => {
+            Source::Url { .. } | Source::Photos { .. } => {
                 let downloaded = match status {
                     Status::ProcessingDownload => 0,
                     Status::Failed(_) if self.outcome.is_some() => 0,
@@ -307,21 +357,37 @@ impl Publish {
         data
     }
 
+    /// When the post reached `PUBLISH_COMPLETE` through processing; `None` before, for inbox
+    /// shares the user posted (their time is not kept) and while an upload is missing.
+    pub(crate) fn completed_at(&self, processing_secs: i64) -> Option<i64> {
+        let processed_from = match &self.source {
+            Source::File { completed_at, .. } => (*completed_at)?,
+            Source::Url { .. } | Source::Photos { .. } => self.created_at,
+        };
+        (self.outcome.is_none() && self.kind == PublishType::DirectPublish)
+            .then(|| processed_from.saturating_add(processing_secs))
+    }
+
     pub(crate) fn view(&self, now: i64, processing_secs: i64) -> FakePublish {
         let status = self.status(now, processing_secs);
         let (video_size, uploaded_bytes, video_url) = match &self.source {
             Source::File { plan, uploaded, .. } => (Some(plan.video_size), *uploaded, None),
             Source::Url { video_url } => (None, 0, Some(video_url.clone())),
+            Source::Photos { .. } => (None, 0, None),
+        };
+        let (media_type, photo_images, photo_cover_index) = match &self.source {
+            Source::Photos {
+                images,
+                cover_index,
+            } => ("PHOTO", images.clone(), Some(*cover_index)),
+            _ => ("VIDEO", Vec::new(), None),
         };
         FakePublish {
             publish_id: self.id.clone(),
             open_id: self.open_id.clone(),
             publish_type: self.kind,
-            source: match self.source {
-                Source::File { .. } => "FILE_UPLOAD",
-                Source::Url { .. } => "PULL_FROM_URL",
-            }
-            .to_owned(),
+            media_type: media_type.to_owned(),
+            source: self.source.name().to_owned(),
             post_info: self.post_info.clone(),
             privacy_level: self.privacy_level.clone(),
             status: status.as_str().to_owned(),
@@ -332,6 +398,9 @@ impl Publish {
             video_size,
             uploaded_bytes,
             video_url,
+            photo_images,
+            photo_cover_index,
+            post_id: self.visibility.public_post_id(),
             created_at: self.created_at,
         }
     }
@@ -343,15 +412,48 @@ impl Publish {
     }
 }
 
+/// How the media of a new publish reaches TikTok.
+pub(crate) enum NewSource {
+    /// `FILE_UPLOAD` of a video with this plan.
+    File(ChunkPlan),
+    /// `PULL_FROM_URL` of a video.
+    Url(String),
+    /// `PULL_FROM_URL` of photos, with the cover's index.
+    Photos {
+        images: Vec<String>,
+        cover_index: usize,
+    },
+}
+
 /// What a new publish is made of (everything but the ids).
 pub(crate) struct NewPublish {
     pub(crate) open_id: String,
     pub(crate) kind: PublishType,
-    pub(crate) plan: Option<ChunkPlan>,
-    pub(crate) video_url: Option<String>,
+    pub(crate) source: NewSource,
     pub(crate) post_info: Value,
     pub(crate) privacy_level: Option<String>,
+    /// Reserved at init for a Direct Post that will be public; given out after moderation.
     pub(crate) public_post_id: Option<u64>,
+}
+
+/// TikTok's `publish_id` prefix: media, destination and transfer.
+fn id_prefix(kind: PublishType, source: &NewSource) -> &'static str {
+    let inbox = kind == PublishType::InboxShare;
+    match (source, inbox) {
+        (NewSource::File(_), false) => "v_pub_file~v2-1",
+        (NewSource::Url(_), false) => "v_pub_url~v2",
+        (NewSource::Photos { .. }, false) => "p_pub_url~v2",
+        (NewSource::File(_), true) => "v_inbox_file~v2",
+        (NewSource::Url(_), true) => "v_inbox_url~v2",
+        (NewSource::Photos { .. }, true) => "p_inbox_url~v2",
+    }
+}
+
+/// What a [`Publishes::sweep`] found: webhook events to send and video lists to change.
+#[derive(Debug, Default)]
+pub(crate) struct Swept {
+    pub(crate) events: Vec<PublishEvent>,
+    pub(crate) videos: Vec<VideoChange>,
 }
 
 /// A webhook event a publish produced.
@@ -376,13 +478,13 @@ pub(crate) struct Publishes {
 impl Publishes {
     /// Records a publish; returns it (with its ids and, for files, the upload id and token).
     pub(crate) fn create(&mut self, now: i64, new: NewPublish) -> &Publish {
-        let file = new.plan.is_some();
-        let mut id = crate::ids::publish_id(new.kind == PublishType::InboxShare, file);
+        let prefix = id_prefix(new.kind, &new.source);
+        let mut id = crate::ids::publish_id(prefix);
         while self.by_id.contains_key(&id) {
-            id = crate::ids::publish_id(new.kind == PublishType::InboxShare, file);
+            id = crate::ids::publish_id(prefix);
         }
-        let source = match (new.plan, new.video_url) {
-            (Some(plan), _) => {
+        let source = match new.source {
+            NewSource::File(plan) => {
                 let upload_id = crate::ids::digits19();
                 self.by_upload.insert(upload_id.clone(), id.clone());
                 Source::File {
@@ -394,8 +496,13 @@ impl Publishes {
                     completed_at: None,
                 }
             }
-            (None, video_url) => Source::Url {
-                video_url: video_url.unwrap_or_default(),
+            NewSource::Url(video_url) => Source::Url { video_url },
+            NewSource::Photos {
+                images,
+                cover_index,
+            } => Source::Photos {
+                images,
+                cover_index,
             },
         };
         *self.created.entry(new.open_id.clone()).or_insert(0) += 1;
@@ -408,7 +515,9 @@ impl Publishes {
             post_info: new.post_info,
             privacy_level: new.privacy_level,
             created_at: now,
-            public_post_id: new.public_post_id,
+            visibility: new
+                .public_post_id
+                .map_or(Visibility::NotPublic, Visibility::InModeration),
             outcome: None,
             emitted: Vec::new(),
             settled: false,
@@ -476,8 +585,11 @@ impl Publishes {
     }
 
     /// New webhook events of every publish whose status moved since the last sweep.
-    pub(crate) fn sweep(&mut self, now: i64, processing_secs: i64) -> Vec<PublishEvent> {
+    /// New webhook events of every publish whose status moved since the last sweep, and the
+    /// changes to users' public videos that moderation and failures made.
+    pub(crate) fn sweep(&mut self, now: i64, processing_secs: i64, moderation_secs: i64) -> Swept {
         let mut events = Vec::new();
+        let mut videos = Vec::new();
         for id in &self.order {
             let Some(p) = self.by_id.get_mut(id) else {
                 continue;
@@ -505,7 +617,9 @@ impl Publishes {
                         "post.publish.complete",
                         json!({ "publish_id": p.id, "publish_type": publish_type }),
                     ));
-                    if let Some(post_id) = p.public_post_id {
+                    if let Some((post_id, video)) =
+                        p.finish_moderation(now, processing_secs, moderation_secs)
+                    {
                         wanted.push((
                             "post.publish.publicly_available",
                             json!({
@@ -514,8 +628,13 @@ impl Publishes {
                                 "publish_type": publish_type,
                             }),
                         ));
+                        videos.push(VideoChange::Add {
+                            open_id: p.open_id.clone(),
+                            video,
+                        });
                     }
-                    p.settled = true;
+                    // A post in moderation has an event to come.
+                    p.settled = !p.in_moderation();
                 }
                 Status::Failed(reason) => {
                     wanted.push((
@@ -526,6 +645,12 @@ impl Publishes {
                             "publish_type": publish_type,
                         }),
                     ));
+                    if let Some(post_id) = p.withdraw() {
+                        videos.push(VideoChange::Remove {
+                            open_id: p.open_id.clone(),
+                            video_id: post_id.to_string(),
+                        });
+                    }
                     p.settled = true;
                 }
             }
@@ -540,7 +665,7 @@ impl Publishes {
                 }
             }
         }
-        events
+        Swept { events, videos }
     }
 }
 
@@ -589,27 +714,63 @@ mod tests {
                 NewPublish {
                     open_id: "u".into(),
                     kind: PublishType::DirectPublish,
-                    plan: None,
-                    video_url: Some("https://media.example.com/a.mp4".into()),
-                    post_info: Value::Null,
+                    source: NewSource::Url("https://media.example.com/a.mp4".into()),
+                    post_info: json!({ "title": "a #cat", "is_aigc": true }),
                     privacy_level: Some("PUBLIC_TO_EVERYONE".into()),
                     public_post_id: Some(7_312_345_678_901_234_567),
                 },
             )
             .id
             .clone();
-        assert!(all.sweep(1_004, 5).is_empty());
+        let events = |swept: Swept| -> Vec<&str> { swept.events.iter().map(|e| e.event).collect() };
+        assert!(events(all.sweep(1_004, 5, 20)).is_empty());
         let p = all.get(&direct).expect("publish");
         assert_eq!(p.status(1_004, 5), Status::ProcessingDownload);
         assert_eq!(p.status(1_005, 5), Status::PublishComplete);
-        let events: Vec<_> = all.sweep(1_005, 5).into_iter().map(|e| e.event).collect();
+        let swept = all.sweep(1_005, 5, 20);
+        assert!(swept.videos.is_empty(), "in moderation");
+        assert_eq!(events(swept), ["post.publish.complete"]);
+        assert!(events(all.sweep(1_024, 5, 20)).is_empty());
+        let swept = all.sweep(1_025, 5, 20);
         assert_eq!(
-            events,
-            ["post.publish.complete", "post.publish.publicly_available"]
+            swept
+                .videos
+                .iter()
+                .map(|c| match c {
+                    VideoChange::Add { video, .. } =>
+                        (video.id.as_str(), video.create_time, video.is_aigc),
+                    VideoChange::Remove { video_id, .. } => (video_id.as_str(), 0, false),
+                })
+                .collect::<Vec<_>>(),
+            [("7312345678901234567", 1_005, true)]
         );
-        assert!(all.sweep(1_100, 5).is_empty(), "each event once");
+        assert_eq!(events(swept), ["post.publish.publicly_available"]);
+        assert!(
+            events(all.sweep(1_100, 5, 20)).is_empty(),
+            "each event once"
+        );
         assert_eq!(all.created_by("u"), 1);
         assert_eq!(all.direct_posts_today(1_100, "u"), 1);
         assert_eq!(all.direct_posts_today(1_000 + DAY, "u"), 0);
+    }
+
+    #[test]
+    fn photo_formats() {
+        for ok in [
+            "https://m.example.com/a.jpg",
+            "https://m.example.com/a.JPEG?x=1.png",
+            "https://m.example.com/dir.png/a.webp",
+        ] {
+            assert!(photo_format_ok(ok), "{ok}");
+        }
+        for bad in [
+            "https://m.example.com/a.png",
+            "https://m.example.com/a.jpg/",
+            "https://m.example.com/a.gif#.jpg",
+            "https://m.example.com/jpg",
+            "not a url",
+        ] {
+            assert!(!photo_format_ok(bad), "{bad}");
+        }
     }
 }

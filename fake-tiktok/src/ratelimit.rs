@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 pub(crate) enum Bucket {
     /// `creator_info/query/`: 20 per minute.
     CreatorInfo,
-    /// Both `video/init/` and `inbox/video/init/`, shared: 6 per minute.
+    /// `video/init/`, `inbox/video/init/` and `content/init/` (photos), shared: 6 per minute.
     Init,
     /// `status/fetch/`: 30 per minute.
     Status,

@@ -4,6 +4,8 @@
 //! `open-alice-0001` is a public account; `open-bob-0002` is the one **private** account (creator
 //! info offers `FOLLOWER_OF_CREATOR`, `MUTUAL_FOLLOW_FRIENDS`, `SELF_ONLY`). Accounts made up by
 //! `FakeTikTok::mint_grant` are public. Everyone may post 600 s videos and has no posting block.
+//! Exactly one seeded video is AI-generated content (`is_aigc`): Alice's second newest, so a
+//! first page of her videos shows both values.
 
 use sha2::{Digest, Sha256};
 
@@ -51,6 +53,9 @@ pub(crate) fn default_users() -> Vec<FakeUser> {
     ];
     for user in &mut users {
         user.private_account = user.open_id == PRIVATE_USER;
+    }
+    if let Some(video) = users.first_mut().and_then(|alice| alice.videos.get_mut(1)) {
+        video.is_aigc = true;
     }
     users
 }
@@ -142,6 +147,7 @@ fn videos(now: i64, count: i64, salt: i64) -> Vec<FakeVideo> {
                 comment_count: 3 + n * 2,
                 share_count: n,
                 view_count: 1_000 + i64::from(n) * 977,
+                is_aigc: false,
             }
         })
         .collect()

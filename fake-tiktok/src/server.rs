@@ -9,7 +9,7 @@ use axum::routing::{get, post, put};
 use crate::faults::{Endpoint, endpoint_layer};
 use crate::state::AppState;
 use crate::wire::{janus, log_id_layer};
-use crate::{authorize, control, display, oauth, posting, upload};
+use crate::{authorize, control, display, oauth, photo, posting, upload};
 
 pub(crate) fn router(app: AppState) -> Router {
     let layer = |endpoint: Endpoint| from_fn_with_state((app.clone(), endpoint), endpoint_layer);
@@ -53,6 +53,10 @@ pub(crate) fn router(app: AppState) -> Router {
         .route(
             "/v2/post/publish/inbox/video/init/",
             post(posting::inbox_init).route_layer(layer(Endpoint::VideoInit)),
+        )
+        .route(
+            "/v2/post/publish/content/init/",
+            post(photo::content_init).route_layer(layer(Endpoint::VideoInit)),
         )
         .route(
             "/v2/post/publish/status/fetch/",

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::authorize::KNOWN_SCOPES;
 use crate::clock::Clock;
-use crate::config::{FakeConfig, FakeUser};
+use crate::config::{FakeConfig, FakeUser, RemovalReason};
 use crate::faults::Faults;
 use crate::grants::{Grants, TokenSet};
 use crate::publish::{FakePublish, Outcome, PublishType, Publishes, Status};
@@ -63,14 +63,15 @@ impl Store {
         self.user_index.contains_key(open_id)
     }
 
-    /// As if the user removed the app in TikTok: every grant dies, and if one was alive an
-    /// `authorization.removed` webhook with reason 1 ("user disconnected in app") goes out.
-    pub(crate) fn remove_app(&mut self, open_id: &str) {
+    /// As if TikTok ended the user's authorization for `reason` (the user removed the app, the
+    /// account was deleted or banned, …): every grant dies, and if one was alive an
+    /// `authorization.removed` webhook with that reason goes out.
+    pub(crate) fn remove_app(&mut self, open_id: &str, reason: RemovalReason) {
         if self.grants.revoke_user(open_id) {
             self.emit_webhook(
                 "authorization.removed",
                 open_id,
-                &serde_json::json!({ "reason": 1 }),
+                &serde_json::json!({ "reason": reason.code() }),
             );
         }
     }
@@ -103,8 +104,10 @@ impl Store {
         true
     }
 
-    /// The user's publishes as tests see them, oldest first.
-    pub(crate) fn publish_views(&self, open_id: &str) -> Vec<FakePublish> {
+    /// The user's publishes as tests see them, oldest first (after a sweep, so that a post whose
+    /// moderation just ended shows its post id).
+    pub(crate) fn publish_views(&mut self, open_id: &str) -> Vec<FakePublish> {
+        self.sweep_publishes();
         let now = self.clock.now();
         let processing = self.config.processing_secs;
         self.publishes

@@ -113,15 +113,6 @@ impl Store {
             tracing::warn!(event, "webhook dispatcher stopped; event dropped");
         }
     }
-
-    /// Moves publishes along the fake clock and emits the webhooks of their new states.
-    pub(crate) fn sweep_publishes(&mut self) {
-        let now = self.clock.now();
-        let events = self.publishes.sweep(now, self.config.processing_secs);
-        for e in events {
-            self.emit_webhook(e.event, &e.open_id, &e.content);
-        }
-    }
 }
 
 /// Wires the sender to `app` and starts the dispatcher on the current runtime.

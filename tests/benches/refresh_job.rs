@@ -268,6 +268,7 @@ async fn seed(
             refresh_lease_until_ms: None,
             refresh_due_at: Some(schedule.next_due(now, access, refresh)),
             refresh_failures: 0,
+            revoked_reason: None,
         };
         accounts
             .save_connection(&account)

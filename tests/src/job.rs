@@ -55,6 +55,7 @@ impl Stack {
                 refresh_lease_until_ms: None,
                 refresh_due_at: Some(schedule.next_due(now, access, refresh)),
                 refresh_failures: 0,
+                revoked_reason: None,
             };
             self.accounts
                 .save_connection(&account)

@@ -247,6 +247,26 @@ impl Env {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// `POST /v2/video/query/?fields=…` of these ids.
+    pub async fn video_query(
+        &self,
+        token: &str,
+        fields: &str,
+        ids: &[&str],
+    ) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .post(self.url("/v2/video/query/"))
+            .query(&[("fields", fields)])
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "filters": { "video_ids": ids } }))
+            .send()
+            .await
+            .expect("video query");
+        let status = resp.status();
+        (status, resp.json().await.expect("video query json"))
+    }
+
     pub async fn video_list(&self, token: &str, fields: &str, body: Value) -> (StatusCode, Value) {
         let resp = self
             .http
@@ -268,11 +288,44 @@ pub fn s<'a>(v: &'a Value, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{key} missing in {v}"))
 }
 
+/// The `id`s of the `videos` of a video list or query answer.
+pub fn video_ids(body: &Value) -> Vec<String> {
+    body["data"]["videos"]
+        .as_array()
+        .expect("videos")
+        .iter()
+        .map(|v| s(v, "id").to_owned())
+        .collect()
+}
+
 pub fn err_code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or_default()
 }
 
 pub const POSTING_SCOPES: [&str; 2] = ["video.publish", "video.upload"];
+
+pub const CREATOR_INFO: &str = "/v2/post/publish/creator_info/query/";
+pub const DIRECT: &str = "/v2/post/publish/video/init/";
+pub const INBOX: &str = "/v2/post/publish/inbox/video/init/";
+pub const PHOTO: &str = "/v2/post/publish/content/init/";
+pub const STATUS: &str = "/v2/post/publish/status/fetch/";
+pub const CANCEL: &str = "/v2/post/publish/cancel/";
+pub const VIDEO_URL: &str = "https://media.example.com/videos/cat.mp4";
+
+/// A v2 envelope error: status, code, empty `data`, a 34-character log id.
+pub fn assert_error(status: StatusCode, body: &Value, want: StatusCode, code: &str) {
+    assert_eq!((status, err_code(body)), (want, code), "{body}");
+    assert_eq!(body["data"], serde_json::json!({}), "{body}");
+    assert_eq!(body["error"]["log_id"].as_str().map(str::len), Some(34));
+}
+
+/// A Direct Post body pulling [`VIDEO_URL`].
+pub fn url_post(privacy: &str) -> Value {
+    serde_json::json!({
+        "post_info": { "title": "a #cat", "privacy_level": privacy },
+        "source_info": { "source": "PULL_FROM_URL", "video_url": VIDEO_URL },
+    })
+}
 
 /// A fresh access token (its own rate-limit windows) of `open_id` with both posting scopes.
 pub fn posting_token(env: &Env, open_id: &str) -> String {
@@ -305,4 +358,22 @@ impl Env {
             .await
             .expect("control json")
     }
+}
+
+/// One init of Alice's with a fresh token (so rate limits never interfere).
+pub async fn init_once(env: &Env, path: &str, body: Value) -> (StatusCode, Value) {
+    env.api(path, &posting_token(env, ALICE), body).await
+}
+
+/// The `data` of a successful status fetch.
+pub async fn status_of(env: &Env, token: &str, publish_id: &str) -> Value {
+    let (status, body) = env
+        .api(
+            STATUS,
+            token,
+            serde_json::json!({ "publish_id": publish_id }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["data"].clone()
 }

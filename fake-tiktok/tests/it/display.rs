@@ -228,13 +228,13 @@ async fn video_list_defaults_and_fields() {
     let tokens = env.login("video.list").await;
     let token = s(&tokens, "access_token");
     let all = "id,create_time,cover_image_url,share_url,video_description,duration,height,width,\
-               title,embed_html,embed_link,like_count,comment_count,share_count,view_count";
+               title,embed_html,embed_link,like_count,comment_count,share_count,view_count,is_aigc";
     let (status, resp) = env.video_list(token, all, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{resp}");
     let videos = resp["data"]["videos"].as_array().expect("videos");
     assert_eq!(videos.len(), 10, "max_count defaults to 10");
     let v = &videos[0];
-    assert_eq!(v.as_object().map(|o| o.len()), Some(15));
+    assert_eq!(v.as_object().map(|o| o.len()), Some(16));
     let cover = v["cover_image_url"].as_str().expect("cover");
     let expires: i64 = cover
         .split("x-expires=")
@@ -347,4 +347,90 @@ async fn video_query_returns_only_own_videos() {
         let body: Value = resp.json().await.expect("json");
         assert_api_error(status, &body, StatusCode::BAD_REQUEST, "invalid_params");
     }
+}
+
+/// `/v2/video/query/?fields=id,is_aigc` with these ids: the status and answer.
+async fn query_ids(env: &Env, token: &str, ids: &[String]) -> (StatusCode, Value) {
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    env.video_query(token, "id,is_aigc", &ids).await
+}
+
+#[tokio::test]
+async fn video_query_takes_1_to_20_ids_and_skips_unknown_ones() {
+    let env = env().await;
+    let tokens = env.login("video.list").await;
+    let token = s(&tokens, "access_token");
+    let (_, listed) = env
+        .video_list(token, "id", json!({ "max_count": 20 }))
+        .await;
+    let mut own = video_ids(&listed);
+    let (_, older) = env
+        .video_list(token, "id", json!({ "cursor": listed["data"]["cursor"] }))
+        .await;
+    own.extend(video_ids(&older));
+    assert_eq!(own.len(), 25);
+
+    let (status, body) = query_ids(&env, token, &own[3..4]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(video_ids(&body), own[3..4]);
+    assert_eq!(
+        (&body["data"]["cursor"], &body["data"]["has_more"]),
+        (&json!(0), &json!(false))
+    );
+    let (status, body) = query_ids(&env, token, &own[..20]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(video_ids(&body), own[..20], "in the order asked");
+
+    // Unknown ids (and other users', see above) are simply absent.
+    let unknown = vec![
+        "7000000000000000001".to_owned(),
+        own[0].clone(),
+        "not-an-id".to_owned(),
+    ];
+    let (status, body) = query_ids(&env, token, &unknown).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(video_ids(&body), own[..1]);
+    let (status, body) = query_ids(&env, token, &unknown[..1]).await;
+    assert_eq!((status, video_ids(&body)), (StatusCode::OK, Vec::new()));
+
+    for ids in [&own[..0], &own[..21]] {
+        let (status, body) = query_ids(&env, token, ids).await;
+        assert_api_error(status, &body, StatusCode::BAD_REQUEST, "invalid_params");
+    }
+    let basic = env.login("user.info.basic").await;
+    let (status, body) = query_ids(&env, s(&basic, "access_token"), &own[..1]).await;
+    assert_api_error(
+        status,
+        &body,
+        StatusCode::UNAUTHORIZED,
+        "scope_not_authorized",
+    );
+}
+
+#[tokio::test]
+async fn is_aigc_is_a_video_field_true_for_one_seeded_video() {
+    let env = env().await;
+    let tokens = env.login("video.list").await;
+    let token = s(&tokens, "access_token");
+    let (status, body) = env
+        .video_list(token, "is_aigc", json!({ "max_count": 20 }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let videos = body["data"]["videos"].as_array().expect("videos");
+    let flags: Vec<&Value> = videos.iter().map(|v| &v["is_aigc"]).collect();
+    assert!(flags.iter().all(|f| f.is_boolean()), "{body}");
+    assert_eq!(
+        flags.iter().filter(|f| ***f == json!(true)).count(),
+        1,
+        "{flags:?}"
+    );
+    assert_eq!(videos[1]["is_aigc"], true, "Alice's second newest");
+    assert_eq!(
+        videos[1].as_object().map(|o| o.len()),
+        Some(2),
+        "id + is_aigc"
+    );
+    let aigc = s(&videos[1], "id").to_owned();
+    let (_, body) = query_ids(&env, token, &[aigc]).await;
+    assert_eq!(body["data"]["videos"][0]["is_aigc"], true, "{body}");
 }

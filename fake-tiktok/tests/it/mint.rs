@@ -27,8 +27,8 @@ async fn minted_grant_is_a_code_exchange_without_the_browser() {
         .mint_grant(ALICE, &["user.info.basic", "video.list", "user.info.basic"]);
     assert_eq!(grant.open_id, ALICE);
     assert_eq!(grant.scope, "user.info.basic,video.list", "deduplicated");
-    assert_eq!(grant.expires_in, 86_400);
-    assert_eq!(grant.refresh_expires_in, 31_536_000);
+    assert_eq!(grant.expires_in, 7_200);
+    assert_eq!(grant.refresh_expires_in, 15_552_000);
     assert!(grant.access_token.starts_with("act.") && grant.access_token.contains('!'));
     assert!(grant.refresh_token.starts_with("rft.") && grant.refresh_token.contains('!'));
     let debug = format!("{grant:?}");
@@ -54,7 +54,7 @@ async fn minted_grant_is_a_code_exchange_without_the_browser() {
     let left = fresh["refresh_expires_in"]
         .as_i64()
         .expect("refresh_expires_in");
-    assert!((31_535_895..=31_535_900).contains(&left), "{left}");
+    assert!((15_551_895..=15_551_900).contains(&left), "{left}");
     assert_eq!(s(&fresh, "scope"), "user.info.basic,video.list");
     let (status, again) = env.refresh(&grant.refresh_token).await;
     assert_eq!(
@@ -73,12 +73,12 @@ async fn minted_grant_is_a_code_exchange_without_the_browser() {
     assert_eq!(resp.status(), StatusCode::FOUND);
 
     // Current lifetimes and rotation apply.
-    env.fake.set_lifetimes(Lifetimes::Y2026);
+    env.fake.set_lifetimes(Lifetimes::CLASSIC);
     env.fake.set_rotation(Rotation::Classic);
     let grant = env.fake.mint_grant(BOB, &["user.info.basic"]);
     assert_eq!(
         (grant.expires_in, grant.refresh_expires_in),
-        (7_200, 15_552_000)
+        (86_400, 31_536_000)
     );
     for _ in 0..2 {
         let (_, body) = env.refresh(&grant.refresh_token).await;
@@ -234,8 +234,8 @@ async fn grants_over_http() {
     );
     assert_eq!(grant["open_id"], "http-user-1");
     assert_eq!(grant["scope"], "user.info.basic,video.list");
-    assert_eq!(grant["expires_in"], 86_400);
-    assert_eq!(grant["refresh_expires_in"], 31_536_000);
+    assert_eq!(grant["expires_in"], 7_200);
+    assert_eq!(grant["refresh_expires_in"], 15_552_000);
     let (status, body) = env.user_info(s(&grant, "access_token"), "open_id").await;
     assert_eq!(
         (status, &body["data"]["user"]["open_id"]),

@@ -9,25 +9,6 @@ use serde_json::{Value, json};
 use crate::common::*;
 
 const MIB: u64 = 1024 * 1024;
-const CREATOR_INFO: &str = "/v2/post/publish/creator_info/query/";
-const DIRECT: &str = "/v2/post/publish/video/init/";
-const INBOX: &str = "/v2/post/publish/inbox/video/init/";
-const STATUS: &str = "/v2/post/publish/status/fetch/";
-const CANCEL: &str = "/v2/post/publish/cancel/";
-const VIDEO_URL: &str = "https://media.example.com/videos/cat.mp4";
-
-fn assert_error(status: StatusCode, body: &Value, want: StatusCode, code: &str) {
-    assert_eq!((status, err_code(body)), (want, code), "{body}");
-    assert_eq!(body["data"], json!({}), "{body}");
-    assert_eq!(body["error"]["log_id"].as_str().map(str::len), Some(34));
-}
-
-fn url_post(privacy: &str) -> Value {
-    json!({
-        "post_info": { "title": "a #cat", "privacy_level": privacy },
-        "source_info": { "source": "PULL_FROM_URL", "video_url": VIDEO_URL },
-    })
-}
 
 fn file_source(size: u64, chunk: u64, count: u64) -> Value {
     json!({ "source": "FILE_UPLOAD", "video_size": size, "chunk_size": chunk, "total_chunk_count": count })
@@ -38,19 +19,6 @@ fn file_post(size: u64, chunk: u64, count: u64) -> Value {
         "post_info": { "privacy_level": "SELF_ONLY", "disable_duet": true },
         "source_info": file_source(size, chunk, count),
     })
-}
-
-/// One init with a fresh token (so rate limits never interfere).
-async fn init_once(env: &Env, path: &str, body: Value) -> (StatusCode, Value) {
-    env.api(path, &posting_token(env, ALICE), body).await
-}
-
-async fn status_of(env: &Env, token: &str, publish_id: &str) -> Value {
-    let (status, body) = env
-        .api(STATUS, token, json!({ "publish_id": publish_id }))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["data"].clone()
 }
 
 async fn put_chunk(
@@ -398,7 +366,12 @@ async fn direct_url_post_goes_to_complete_with_a_public_post_id() {
     assert_eq!(data["downloaded_bytes"], 0);
     assert_eq!(data["publicaly_available_post_id"], json!([]));
 
+    // Complete after processing, but the post id only comes once moderation is over.
     env.fake.advance_clock(5);
+    let data = status_of(&env, &token, &id).await;
+    assert_eq!(data["status"], "PUBLISH_COMPLETE");
+    assert_eq!(data["publicaly_available_post_id"], json!([]));
+    env.fake.advance_clock(20);
     let resp = env
         .http
         .post(env.url(STATUS))

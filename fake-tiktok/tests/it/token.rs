@@ -45,8 +45,8 @@ async fn code_exchange_returns_flat_tokens() {
         refresh.starts_with("rft.") && refresh.contains('!'),
         "{refresh}"
     );
-    assert_eq!(body["expires_in"], 86_400);
-    assert_eq!(body["refresh_expires_in"], 31_536_000);
+    assert_eq!(body["expires_in"], 7_200);
+    assert_eq!(body["refresh_expires_in"], 15_552_000);
     assert_eq!(s(&body, "open_id"), ALICE);
     assert_eq!(s(&body, "scope"), "user.info.basic,video.list");
     assert_eq!(s(&body, "token_type"), "Bearer");
@@ -316,7 +316,11 @@ async fn classic_rotation_keeps_the_old_refresh_token() {
 
 #[tokio::test]
 async fn refresh_window_counts_down_and_is_not_reset() {
-    let env = env().await;
+    let env = env_with(FakeConfig {
+        lifetimes: Lifetimes::CLASSIC,
+        ..FakeConfig::default()
+    })
+    .await;
     let first = env.login("user.info.basic").await;
     env.fake.advance_clock(100_000);
     let (_, second) = env.refresh(s(&first, "refresh_token")).await;
@@ -340,20 +344,37 @@ async fn refresh_window_counts_down_and_is_not_reset() {
 }
 
 #[tokio::test]
-async fn y2026_lifetimes_from_config() {
+async fn default_lifetimes_are_two_hours_and_180_days() {
+    assert_eq!(FakeConfig::default().lifetimes, Lifetimes::Y2026);
+    assert_eq!(Lifetimes::default(), Lifetimes::Y2026);
+    let env = env().await;
+    let tokens = env.login("user.info.basic").await;
+    assert_eq!(tokens["expires_in"], 7_200);
+    assert_eq!(tokens["refresh_expires_in"], 15_552_000);
+    let access = s(&tokens, "access_token");
+    env.fake.advance_clock(7_199);
+    assert_eq!(env.user_info(access, "open_id").await.0, StatusCode::OK);
+    env.fake.advance_clock(1);
+    assert_eq!(
+        env.user_info(access, "open_id").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // The refresh window: 180 days from the grant, then the refresh token is dead.
+    let (_, fresh) = env.refresh(s(&tokens, "refresh_token")).await;
+    assert_eq!(fresh["expires_in"], 7_200, "{fresh}");
+    env.fake.advance_clock(15_552_000 - 7_200);
+    let (_, body) = env.refresh(s(&fresh, "refresh_token")).await;
+    assert_oauth_error(&body, "invalid_grant", None);
+
+    // The classic lifetimes stay available.
     let env = env_with(FakeConfig {
-        lifetimes: Lifetimes::Y2026,
+        lifetimes: Lifetimes::CLASSIC,
         ..FakeConfig::default()
     })
     .await;
     let tokens = env.login("user.info.basic").await;
-    assert_eq!(tokens["expires_in"], 7_200);
-    assert_eq!(tokens["refresh_expires_in"], 15_552_000);
-    env.fake.advance_clock(7_200);
-    assert_eq!(
-        env.user_info(s(&tokens, "access_token"), "open_id").await.0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(tokens["expires_in"], 86_400);
+    assert_eq!(tokens["refresh_expires_in"], 31_536_000);
 }
 
 #[tokio::test]

@@ -1,117 +1,13 @@
 //! The webhook sender, against a tiny receiver: signature, duplicates, retries, events.
 
-use std::collections::VecDeque;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use fake_tiktok::{FakeConfig, WebhookDelivery};
-use hmac::{Hmac, Mac};
+use axum::http::StatusCode;
+use fake_tiktok::{FakeConfig, RemovalReason, WebhookDelivery};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use crate::common::*;
-
-/// What the receiver got: the signature header and the raw body of every request.
-#[derive(Default)]
-struct Inbox {
-    received: Vec<(String, Bytes)>,
-    /// Statuses to answer with, in order; 200 once empty.
-    script: VecDeque<StatusCode>,
-}
-
-type Shared = Arc<Mutex<Inbox>>;
-
-async fn receive(State(inbox): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let signature = headers
-        .get("tiktok-signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let mut inbox = inbox.lock().expect("lock");
-    inbox.received.push((signature, body));
-    inbox.script.pop_front().unwrap_or(StatusCode::OK)
-}
-
-/// A receiver on a free port; returns its URL and what it records.
-async fn receiver(script: &[StatusCode]) -> (String, Shared) {
-    let inbox: Shared = Arc::new(Mutex::new(Inbox {
-        received: Vec::new(),
-        script: script.iter().copied().collect(),
-    }));
-    let app = Router::new()
-        .route("/tiktok/webhook", post(receive))
-        .with_state(inbox.clone());
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}/tiktok/webhook"), inbox)
-}
-
-/// Waits (up to 3 s) until the receiver holds at least `n` requests; returns them.
-async fn wait_for(inbox: &Shared, n: usize) -> Vec<(String, Bytes)> {
-    let started = Instant::now();
-    loop {
-        let received = inbox.lock().expect("lock").received.clone();
-        if received.len() >= n || started.elapsed() > Duration::from_secs(3) {
-            return received;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Checks `t=…,s=…` against HMAC-SHA256(client secret, "t.body") over the raw bytes.
-fn verify(signature: &str, body: &[u8]) {
-    let mut t = None;
-    let mut s = None;
-    for part in signature.split(',') {
-        match part.split_once('=') {
-            Some(("t", v)) => t = Some(v.to_owned()),
-            Some(("s", v)) => s = Some(v.to_owned()),
-            _ => {}
-        }
-    }
-    let (t, s) = (t.expect("t="), s.expect("s="));
-    let ts: i64 = t.parse().expect("unix seconds");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("time")
-        .as_secs();
-    assert!(
-        (i64::try_from(now).expect("now") - ts).abs() < 60,
-        "real wall clock"
-    );
-    let mut mac = Hmac::<Sha256>::new_from_slice(b"fake_client_secret").expect("key");
-    mac.update(format!("{t}.").as_bytes());
-    mac.update(body);
-    mac.verify_slice(&hex::decode(s).expect("hex"))
-        .expect("signature verifies");
-}
-
-fn event_of(body: &[u8]) -> (Value, Value) {
-    let outer: Value = serde_json::from_slice(body).expect("json body");
-    let content: Value =
-        serde_json::from_str(outer["content"].as_str().expect("content is a JSON string"))
-            .expect("content JSON");
-    (outer, content)
-}
-
-async fn env_hooked(script: &[StatusCode]) -> (Env, Shared) {
-    let (url, inbox) = receiver(script).await;
-    let env = env_with(FakeConfig {
-        webhook_url: Some(url),
-        ..FakeConfig::default()
-    })
-    .await;
-    (env, inbox)
-}
+use crate::receiver::*;
 
 #[tokio::test]
 async fn revoke_sends_a_signed_duplicated_event_retried_after_a_500() {
@@ -176,8 +72,11 @@ async fn publish_events_follow_the_fake_clock() {
         "still processing"
     );
 
-    // Nobody asks for the status: the fake's own ticker notices.
+    // Nobody asks for the status: the fake's own ticker notices. The post id comes after
+    // moderation (20 s by default).
     env.fake.advance_clock(5);
+    assert_eq!(wait_for(&inbox, 2).await.len(), 2, "complete, twice");
+    env.fake.advance_clock(20);
     let received = wait_for(&inbox, 4).await;
     assert_eq!(received.len(), 4, "two events, each twice");
     let mut events: Vec<(String, Value)> = received
@@ -329,4 +228,89 @@ async fn unreachable_receiver_is_retried_then_given_up() {
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(env.fake.webhook_deliveries().len(), 3, "gave up");
+}
+
+#[tokio::test]
+async fn revoke_with_a_reason_sends_that_reason() {
+    let (env, inbox) = env_hooked_once().await;
+    let removed = "authorization.removed";
+    // Banned: reason 4, over the control API; every grant dies.
+    let tokens = env.login("user.info.basic").await;
+    let (status, body) = env
+        .post_control(
+            "/_fake/users/open-alice-0001/revoke",
+            json!({ "reason": 4 }),
+        )
+        .await;
+    assert_eq!((status, &body), (StatusCode::OK, &json!({ "ok": true })));
+    assert_eq!(
+        wait_for_event(&inbox, removed, 1).await,
+        vec![json!({ "reason": 4 })]
+    );
+    assert_eq!(
+        env.user_info(s(&tokens, "access_token"), "open_id").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, body) = env.refresh(s(&tokens, "refresh_token")).await;
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+
+    // Refused: 5 (only /v2/oauth/revoke/ sends it), out of range, not a number; nothing dies.
+    let bob = env.fake.mint_grant(BOB, &["user.info.basic"]);
+    for reason in [json!(5), json!(6), json!(-1), json!("4"), json!(1.5)] {
+        let (status, body) = env
+            .post_control(
+                "/_fake/users/open-bob-0002/revoke",
+                json!({ "reason": reason }),
+            )
+            .await;
+        assert_eq!(
+            (status, &body),
+            (
+                StatusCode::BAD_REQUEST,
+                &json!({ "error": "invalid_reason" })
+            ),
+            "{reason}"
+        );
+    }
+    assert_eq!(
+        env.user_info(&bob.access_token, "open_id").await.0,
+        StatusCode::OK
+    );
+    let (status, _) = env
+        .post_control("/_fake/users/nobody/revoke", json!({ "reason": 2 }))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // No body: reason 1, as before. From Rust: any reason but 5.
+    let resp = env
+        .http
+        .post(env.url("/_fake/users/open-bob-0002/revoke"))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(resp.status(), StatusCode::OK);
+    env.fake.mint_grant(BOB, &["user.info.basic"]);
+    env.fake
+        .revoke_grants_with_reason(BOB, RemovalReason::AccountDeleted);
+    env.fake.mint_grant(BOB, &["user.info.basic"]);
+    env.fake.revoke_grants(BOB);
+    // Events are not ordered across each other.
+    let mut reasons: Vec<u64> = wait_for_event(&inbox, removed, 4)
+        .await
+        .iter()
+        .filter_map(|c| c["reason"].as_u64())
+        .collect();
+    reasons.sort_unstable();
+    assert_eq!(reasons, [1, 1, 2, 4]);
+    assert_eq!(
+        [0, 1, 2, 3, 4, 5].map(RemovalReason::from_code),
+        [
+            Some(RemovalReason::Unknown),
+            Some(RemovalReason::UserDisconnected),
+            Some(RemovalReason::AccountDeleted),
+            Some(RemovalReason::AgeChanged),
+            Some(RemovalReason::AccountBanned),
+            None
+        ]
+    );
 }

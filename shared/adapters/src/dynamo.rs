@@ -19,7 +19,7 @@ use connect_domain::schedule::{due_shard, shard_key};
 use connect_domain::scope::ScopeSet;
 use connect_domain::store::{
     Account, AccountStatus, AccountStore, DueCursor, PendingState, RefreshLease, RenewedTokens,
-    StateKey, StateStore, StoreError, Written,
+    RevokeReason, StateKey, StateStore, StoreError, Written,
 };
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -106,6 +106,14 @@ pub(crate) async fn conditional(update: UpdateItemFluentBuilder) -> Result<Writt
 /// Counts one call in a rate window (`pk = RATE#<sha256(subject)>#<window>`, TTL `expires_at`):
 /// one conditional UpdateItem, shared by every Lambda instance. `false` when `limit` calls were
 /// already counted (nothing is counted then).
+/// The key of `subject`'s counter in `window`, by a hash of the subject (an `open_id` or an app
+/// user).
+pub(crate) fn rate_key(subject: &str, window: &str) -> Item {
+    use sha2::{Digest as _, Sha256};
+    let who = hex::encode(Sha256::digest(subject.as_bytes()));
+    key(format!("RATE#{who}#{window}"), keys::RATE_SK)
+}
+
 pub(crate) async fn take_rate(
     client: &Client,
     table: &str,
@@ -114,12 +122,10 @@ pub(crate) async fn take_rate(
     limit: u32,
     expires_at: i64,
 ) -> Result<bool, StoreError> {
-    use sha2::{Digest as _, Sha256};
-    let who = hex::encode(Sha256::digest(subject.as_bytes()));
     let update = client
         .update_item()
         .table_name(table)
-        .set_key(Some(key(format!("RATE#{who}#{window}"), keys::RATE_SK)))
+        .set_key(Some(rate_key(subject, window)))
         .condition_expression("attribute_not_exists(calls) OR calls < :limit")
         .update_expression("ADD calls :one SET #ttl = :ttl")
         .expression_attribute_names("#ttl", "ttl")
@@ -360,6 +366,7 @@ impl DynamoAccountStore {
             "refresh_lease_until_ms",
             "refresh_lease_id",
             "refresh_failures",
+            "revoked_reason",
         ];
         for (name, value) in [
             ("union_id", &account.union_id),
@@ -700,6 +707,7 @@ impl AccountStore for DynamoAccountStore {
         &self,
         open_id: &str,
         removed_at: i64,
+        reason: RevokeReason,
     ) -> Result<Option<String>, StoreError> {
         let Some(owner) = self.current_owner(open_id).await? else {
             return Ok(None);
@@ -712,10 +720,12 @@ impl AccountStore for DynamoAccountStore {
             .set_key(Some(Self::account_key(&owner, open_id)))
             .condition_expression("attribute_exists(pk) AND connected_at <= :removed_at")
             .update_expression(
-                "SET #status = :revoked, token_version = token_version + :one \
+                "SET #status = :revoked, revoked_reason = :reason, \
+                 token_version = token_version + :one \
                  REMOVE sealed_tokens, refresh_lease_until_ms, #shard, #due",
             )
             .expression_attribute_values(":removed_at", n(removed_at))
+            .expression_attribute_values(":reason", n(reason.code()))
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#shard", DUE_SHARD_ATTR)
             .expression_attribute_names("#due", DUE_AT_ATTR)
@@ -781,6 +791,9 @@ fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         scopes: get_scopes(item, "scopes")?,
         status: AccountStatus::parse(&get_s(item, "status")?)
             .ok_or(StoreError::Corrupt("status"))?,
+        revoked_reason: get_n(item, "revoked_reason")
+            .ok()
+            .map(RevokeReason::from_code),
         // A revoked account keeps no tokens (`mark_revoked` removes them).
         sealed_tokens: match get_b(item, "sealed_tokens") {
             Err(_) if get_s(item, "status")? == AccountStatus::Revoked.as_str() => Vec::new(),

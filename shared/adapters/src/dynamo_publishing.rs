@@ -3,17 +3,21 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use crate::dynamo::{Item, conditional, get_n, get_opt_s, get_s, key, n, s, unavailable};
 use connect_domain::store::{
-    Claim, PublishRecord, PublishStore, StatusUpdate, StoreError, StoredAnswer, Written,
+    Claim, PostingHistory, PublishRecord, PublishStore, StatusUpdate, StoreError, StoredAnswer,
+    Written,
 };
-use connect_domain::tiktok::{PostMode, PublishState};
+use connect_domain::tiktok::{MediaType, PostMode, PublishState};
 
 const PUBLISH_SK: &str = "PUBLISH";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 const WEBHOOK_SK: &str = "WEBHOOK";
+const POSTING_SK: &str = "POSTING";
+/// A posting history item outlives its last write by a day: what it holds matters for 24 h.
+const POSTING_TTL_SECS: i64 = 24 * 3600;
 
 /// Posts, `Idempotency-Key` claims, per-account call windows and webhook deliveries in DynamoDB,
 /// in the same table as the accounts.
@@ -50,13 +54,26 @@ fn webhook_key(body_hash: &str) -> Item {
     key(format!("WEBHOOK#{body_hash}"), WEBHOOK_SK)
 }
 
+/// An account's posting history, by a hash of its `open_id` (like the rate windows).
+fn posting_key(open_id: &str) -> Item {
+    use sha2::{Digest as _, Sha256};
+    let who = hex::encode(Sha256::digest(open_id.as_bytes()));
+    key(format!("POSTING#{who}"), POSTING_SK)
+}
+
+/// The time of an inbox upload entry `<unix s>:<publish_id>`.
+fn upload_time(entry: &str) -> Option<i64> {
+    entry.split_once(':').and_then(|(at, _)| at.parse().ok())
+}
+
 fn idempotency_key(key_hash: &str) -> Item {
     key(format!("IDEMPOTENCY#{key_hash}"), IDEMPOTENCY_SK)
 }
 
-fn post_ids(item: &Item) -> Vec<String> {
+/// A string set, sorted (an absent set is empty: DynamoDB stores no empty sets).
+fn string_set(item: &Item, name: &str) -> Vec<String> {
     let mut ids = item
-        .get("post_ids")
+        .get(name)
         .and_then(|v| v.as_ss().ok())
         .cloned()
         .unwrap_or_default();
@@ -65,15 +82,28 @@ fn post_ids(item: &Item) -> Vec<String> {
 }
 
 fn record_from_item(item: &Item) -> Result<PublishRecord, StoreError> {
+    let withdrawn_post_ids = string_set(item, "withdrawn_post_ids");
+    let mut post_ids = string_set(item, "post_ids");
+    post_ids.retain(|id| !withdrawn_post_ids.contains(id));
     Ok(PublishRecord {
         publish_id: get_s(item, "publish_id")?,
         app_user: get_s(item, "app_user")?,
         open_id: get_s(item, "open_id")?,
         mode: PostMode::parse(&get_s(item, "mode")?).ok_or(StoreError::Corrupt("mode"))?,
+        media_type: match get_opt_s(item, "media_type") {
+            None => MediaType::Video,
+            Some(name) => MediaType::parse(&name).ok_or(StoreError::Corrupt("media_type"))?,
+        },
+        public: item
+            .get("public")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
         source: get_s(item, "source")?,
         state: PublishState::parse(&get_s(item, "status")?).ok_or(StoreError::Corrupt("status"))?,
         fail_reason: get_opt_s(item, "fail_reason"),
-        post_ids: post_ids(item),
+        post_ids,
+        withdrawn_post_ids,
         uploaded_bytes: get_n(item, "uploaded_bytes").ok(),
         downloaded_bytes: get_n(item, "downloaded_bytes").ok(),
         created_at: get_n(item, "created_at")?,
@@ -185,6 +215,8 @@ impl PublishStore for DynamoPublishStore {
         item.insert("app_user".into(), s(&record.app_user));
         item.insert("open_id".into(), s(&record.open_id));
         item.insert("mode".into(), s(record.mode.as_str()));
+        item.insert("media_type".into(), s(record.media_type.as_str()));
+        item.insert("public".into(), AttributeValue::Bool(record.public));
         item.insert("source".into(), s(&record.source));
         item.insert("status".into(), s(record.state.as_str()));
         item.insert("status_rank".into(), n(record.state.rank()));
@@ -260,11 +292,24 @@ impl PublishStore for DynamoPublishStore {
             set.push("downloaded_bytes = :down");
             builder = builder.expression_attribute_values(":down", n(bytes));
         }
-        let mut expression = format!("SET {}", set.join(", "));
+        let mut add = Vec::new();
         if !update.post_ids.is_empty() {
-            expression.push_str(" ADD post_ids :ids");
+            add.push("post_ids :ids");
             builder = builder
                 .expression_attribute_values(":ids", AttributeValue::Ss(update.post_ids.clone()));
+        }
+        if !update.withdrawn_post_ids.is_empty() {
+            // Kept apart rather than deleted from post_ids: a late `publicly_available` for the
+            // same id must not make it public again (reads subtract the withdrawn ones).
+            add.push("withdrawn_post_ids :withdrawn");
+            builder = builder.expression_attribute_values(
+                ":withdrawn",
+                AttributeValue::Ss(update.withdrawn_post_ids.clone()),
+            );
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !add.is_empty() {
+            expression.push_str(&format!(" ADD {}", add.join(", ")));
         }
         conditional(builder.update_expression(expression)).await
     }
@@ -285,6 +330,123 @@ impl PublishStore for DynamoPublishStore {
             expires_at,
         )
         .await
+    }
+
+    async fn posting_history(
+        &self,
+        open_id: &str,
+        init_window: &str,
+    ) -> Result<PostingHistory, StoreError> {
+        let posting = posting_key(open_id);
+        let rate = crate::dynamo::rate_key(open_id, init_window);
+        let keys = KeysAndAttributes::builder()
+            .keys(posting.clone())
+            .keys(rate.clone())
+            .consistent_read(true)
+            .build()
+            .map_err(|_| StoreError::Corrupt("posting history keys"))?;
+        let found = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, keys)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        // Two small items never come back as unprocessed keys in practice; if they do, the
+        // answer is advisory and simply knows less.
+        let items = found
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default();
+        let mut history = PostingHistory::default();
+        for item in &items {
+            if item.get("pk") == posting.get("pk") {
+                history.last_refusal =
+                    get_opt_s(item, "refusal_code").zip(get_n(item, "refusal_at").ok());
+                history.inbox_uploads = item
+                    .get("inbox_uploads")
+                    .and_then(|v| v.as_ss().ok())
+                    .map(|entries| entries.iter().filter_map(|e| upload_time(e)).collect())
+                    .unwrap_or_default();
+                history.inbox_uploads.sort_unstable();
+            } else if item.get("pk") == rate.get("pk") {
+                history.inits_this_minute = get_n(item, "calls")
+                    .ok()
+                    .and_then(|c| u32::try_from(c).ok())
+                    .unwrap_or(0);
+            }
+        }
+        Ok(history)
+    }
+
+    async fn note_refusal(&self, open_id: &str, code: &str, at: i64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(posting_key(open_id)))
+            .update_expression("SET refusal_code = :code, refusal_at = :at, #ttl = :ttl")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":code", s(code))
+            .expression_attribute_values(":at", n(at))
+            .expression_attribute_values(":ttl", n(at + POSTING_TTL_SECS))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    async fn note_inbox_upload(
+        &self,
+        open_id: &str,
+        publish_id: &str,
+        at: i64,
+        since: i64,
+    ) -> Result<(), StoreError> {
+        let key = posting_key(open_id);
+        let found = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key.clone()))
+            .projection_expression("inbox_uploads")
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let stored: Vec<String> = found
+            .item
+            .as_ref()
+            .and_then(|item| item.get("inbox_uploads"))
+            .and_then(|v| v.as_ss().ok())
+            .cloned()
+            .unwrap_or_default();
+        // `<unix s>:<publish_id>`: unique per upload, so two in one second both count.
+        let entry = format!("{at}:{publish_id}");
+        let recent = |e: &String| upload_time(e).is_some_and(|t| t >= since);
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":ttl", n(at + POSTING_TTL_SECS));
+        let update = if stored.iter().all(recent) {
+            // Nothing to drop: ADD to the set is atomic, so concurrent uploads all count.
+            update
+                .update_expression("ADD inbox_uploads :entry SET #ttl = :ttl")
+                .expression_attribute_values(":entry", AttributeValue::Ss(vec![entry]))
+        } else {
+            // Rewritten without the old entries (an update may not ADD and DELETE one
+            // attribute); a concurrent upload may be lost from this advisory count.
+            let kept: Vec<String> = stored
+                .into_iter()
+                .filter(recent)
+                .chain(std::iter::once(entry))
+                .collect();
+            update
+                .update_expression("SET inbox_uploads = :kept, #ttl = :ttl")
+                .expression_attribute_values(":kept", AttributeValue::Ss(kept))
+        };
+        update.send().await.map(|_| ()).map_err(unavailable)
     }
 
     async fn claim_event(

@@ -11,14 +11,15 @@ use connect_domain::secret::{
 };
 use connect_domain::tiktok::posting::{self, CreatorInfo, InitAnswer, PublishInit, PublishStatus};
 use connect_domain::tiktok::wire::{self, RawAnswer};
-use connect_domain::tiktok::{Profile, TikTokApi, TikTokError, TokenGrant, VideoPage};
+use connect_domain::tiktok::{Profile, TikTokApi, TikTokError, TokenGrant, Video, VideoPage};
 
 const TOKEN_PATH: &str = "/v2/oauth/token/";
 const REVOKE_PATH: &str = "/v2/oauth/revoke/";
 const USER_INFO_PATH: &str = "/v2/user/info/";
 const VIDEO_LIST_PATH: &str = "/v2/video/list/";
+const VIDEO_QUERY_PATH: &str = "/v2/video/query/";
 /// Every video field our `Video` carries; `/v2/video/list/` needs `video.list` only.
-const VIDEO_FIELDS: &str = "id,title,video_description,create_time,cover_image_url,share_url,embed_link,duration,width,height,like_count,comment_count,share_count,view_count";
+const VIDEO_FIELDS: &str = "id,title,video_description,create_time,cover_image_url,share_url,embed_link,duration,width,height,like_count,comment_count,share_count,view_count,is_aigc";
 /// TikTok's answers are small; anything larger is not TikTok.
 const MAX_BODY_BYTES: usize = 256 * 1024;
 
@@ -60,6 +61,24 @@ pub struct TikTokHttp {
 }
 
 impl TikTokHttp {
+    /// POSTs a video list or query with the video fields this service shows.
+    async fn video_call(
+        &self,
+        path: &str,
+        token: &AccessToken,
+        body: &serde_json::Value,
+    ) -> Result<RawAnswer, TikTokError> {
+        let response = self
+            .http
+            .post(self.endpoint(path))
+            .query(&[("fields", VIDEO_FIELDS)])
+            .bearer_auth(token.secret())
+            .json(body)
+            .send()
+            .await;
+        read_answer(response).await
+    }
+
     /// Builds the HTTP client: rustls, no redirects followed (TikTok never redirects its API, and a
     /// redirect would carry our form body elsewhere), bounded timeouts.
     pub fn new(config: TikTokHttpConfig) -> Result<Self, reqwest::Error> {
@@ -227,16 +246,18 @@ impl TikTokApi for TikTokHttp {
         if let Some(cursor) = cursor {
             body["cursor"] = cursor.into();
         }
-        let response = self
-            .http
-            .post(self.endpoint(VIDEO_LIST_PATH))
-            .query(&[("fields", VIDEO_FIELDS)])
-            .bearer_auth(token.secret())
-            .json(&body)
-            .send()
-            .await;
-        let answer = read_answer(response).await?;
+        let answer = self.video_call(VIDEO_LIST_PATH, token, &body).await?;
         wire::parse_video_list_answer(&answer)
+    }
+
+    async fn query_videos(
+        &self,
+        token: &AccessToken,
+        ids: &[String],
+    ) -> Result<Vec<Video>, TikTokError> {
+        let body = serde_json::json!({ "filters": { "video_ids": ids } });
+        let answer = self.video_call(VIDEO_QUERY_PATH, token, &body).await?;
+        wire::parse_video_query_answer(&answer)
     }
 
     async fn creator_info(&self, token: &AccessToken) -> Result<CreatorInfo, TikTokError> {

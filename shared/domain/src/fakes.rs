@@ -13,12 +13,12 @@ use crate::scope::ScopeSet;
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, RefreshToken};
 use crate::store::{
     Account, AccountStatus, AccountStore, Confirmation, ConnectionKey, DueCursor,
-    PendingConnection, PendingConnectionStore, PendingState, RefreshLease, RenewedTokens, StateKey,
-    StateStore, StoreError, Written,
+    PendingConnection, PendingConnectionStore, PendingState, RefreshLease, RenewedTokens,
+    RevokeReason, StateKey, StateStore, StoreError, Written,
 };
 use crate::tiktok::{
-    CreatorInfo, InitAnswer, Profile, PublishInit, PublishStatus, TikTokApi, TikTokError,
-    TokenGrant, VideoPage, VideoSource,
+    CreatorInfo, InitAnswer, MediaSource, Profile, PublishInit, PublishStatus, TikTokApi,
+    TikTokError, TokenGrant, Video, VideoPage,
 };
 
 /// The in-memory ports most domain tests run on.
@@ -359,6 +359,7 @@ impl AccountStore for InMemoryAccounts {
         &self,
         open_id: &str,
         removed_at: i64,
+        reason: RevokeReason,
     ) -> Result<Option<String>, StoreError> {
         let Some(owner) = lock(&self.owners).get(open_id).cloned() else {
             return Ok(None);
@@ -371,6 +372,7 @@ impl AccountStore for InMemoryAccounts {
             return Ok(None);
         };
         stored.status = AccountStatus::Revoked;
+        stored.revoked_reason = Some(reason);
         stored.token_version += 1;
         stored.sealed_tokens.clear();
         stored.refresh_lease_until_ms = None;
@@ -495,6 +497,10 @@ pub struct PostingScript {
     pub statuses: HashMap<String, PublishStatus>,
     /// How many status fetches reached "TikTok".
     pub status_calls: u32,
+    /// The user's videos that `query_videos` finds by id.
+    pub videos: Vec<Video>,
+    /// How many video queries reached "TikTok".
+    pub query_calls: u32,
 }
 
 impl ScriptedTikTok {
@@ -624,6 +630,24 @@ impl TikTokApi for ScriptedTikTok {
         }
     }
 
+    async fn query_videos(
+        &self,
+        _token: &AccessToken,
+        ids: &[String],
+    ) -> Result<Vec<Video>, TikTokError> {
+        if let Some(error) = self.next_api_error() {
+            return Err(error);
+        }
+        let mut posting = lock(&self.posting);
+        posting.query_calls += 1;
+        Ok(posting
+            .videos
+            .iter()
+            .filter(|v| ids.contains(&v.id))
+            .cloned()
+            .collect())
+    }
+
     async fn creator_info(&self, _token: &AccessToken) -> Result<CreatorInfo, TikTokError> {
         match self.next_api_error() {
             Some(error) => Err(error),
@@ -646,7 +670,7 @@ impl TikTokApi for ScriptedTikTok {
             return Err(error);
         }
         let publish_id = format!("v_pub_url~v2.{}", posting.inits.len());
-        let upload_url = matches!(init.source, VideoSource::Upload { .. })
+        let upload_url = matches!(init.source, MediaSource::Upload { .. })
             .then(|| format!("https://upload.invalid/?upload_id={publish_id}&upload_token=secret"));
         Ok(InitAnswer {
             publish_id,

@@ -449,6 +449,7 @@ impl<P: Ports> TokenKeeper<P> {
                     refresh_lease_until_ms: None,
                     refresh_due_at: Some(renewed.refresh_due_at),
                     refresh_failures: 0,
+                    revoked_reason: None,
                     ..account.clone()
                 };
                 Ok(Session {
@@ -639,6 +640,7 @@ mod tests {
                 refresh_lease_until_ms: None,
                 refresh_due_at: Some(now),
                 refresh_failures: 0,
+                revoked_reason: None,
             })
             .await
             .expect("save");

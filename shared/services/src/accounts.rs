@@ -9,7 +9,7 @@ use connect_domain::app_user::AppUser;
 use connect_domain::error::ServiceError;
 use connect_domain::ports::Ports;
 use connect_domain::refresh::{RefreshError, TokenKeeper};
-use connect_domain::store::{Account, AccountStatus, AccountStore};
+use connect_domain::store::{Account, AccountStatus, AccountStore, RevokeReason};
 use connect_domain::tiktok::TikTokApi;
 
 /// Longest `open_id` accepted (TikTok's are UUID-like, well under this).
@@ -60,6 +60,10 @@ pub struct AccountView {
     /// `active`, `reauth_required` (connect again) or `revoked` (the person removed the grant at
     /// TikTok).
     pub status: &'static str,
+    /// Why TikTok removed the grant (`revoked` only): `user_disconnected`, `account_deleted`,
+    /// `age_changed`, `account_banned`, `developer_revoked` or `unknown`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_reason: Option<&'static str>,
     /// When the access token expires, Unix seconds. For display only: the routes and the job
     /// refresh it themselves.
     pub access_token_expires_at: i64,
@@ -78,6 +82,10 @@ impl From<&Account> for AccountView {
             avatar_url: account.avatar_url.clone(),
             scopes: account.scopes.to_vec(),
             status: account.status.as_str(),
+            revoked_reason: account
+                .revoked_reason
+                .filter(|_| account.status == AccountStatus::Revoked)
+                .map(RevokeReason::as_str),
             access_token_expires_at: account.access_token_expires_at,
             refresh_token_expires_at: account.refresh_token_expires_at,
             connected_at: account.connected_at,

@@ -160,6 +160,7 @@ fn account_from<P: Ports>(
         refresh_lease_until_ms: None,
         refresh_due_at: Some(due),
         refresh_failures: 0,
+        revoked_reason: None,
     }
 }
 

@@ -1,4 +1,5 @@
-//! `GET /tiktok/videos`: one page of the user's public videos, TikTok's cursor passed through.
+//! `GET /tiktok/videos`: one page of the user's public videos, TikTok's cursor passed through, or
+//! with `ids=` the videos of those ids (TikTok's video query).
 
 use serde::Serialize;
 use tokio::time::Instant;
@@ -16,12 +17,18 @@ use connect_domain::tiktok::{TikTokApi, Video};
 pub const DEFAULT_MAX_COUNT: u8 = 10;
 /// TikTok's maximum page size.
 pub const MAX_MAX_COUNT: u8 = 20;
+/// Most ids one video query takes (TikTok's limit).
+pub const MAX_IDS: usize = 20;
+/// TikTok's video ids are 19 digits; a little room for longer ones.
+const MAX_ID_DIGITS: usize = 20;
 
 /// The validated query of `GET /tiktok/videos`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VideoRequest<'a> {
     /// The account to read; `None`: the most recently connected one.
     pub open_id: Option<&'a str>,
+    /// `ids=`: these videos (1 to `MAX_IDS`, no duplicates, in the order asked) instead of a page.
+    pub ids: Option<Vec<String>>,
     /// TikTok's cursor (Unix milliseconds) from the previous page; absent on the first page.
     pub cursor: Option<i64>,
     /// Videos per page, 1 to `MAX_MAX_COUNT`; `DEFAULT_MAX_COUNT` when absent.
@@ -33,8 +40,15 @@ impl<'a> VideoRequest<'a> {
     /// or a `cursor` that is not a positive integer of at most 18 digits is `400 invalid_request`.
     pub fn parse(query: &'a Query) -> Result<Self, ServiceError> {
         query
-            .only(&["open_id", "cursor", "max_count"])
+            .only(&["open_id", "cursor", "max_count", "ids"])
             .map_err(ServiceError::InvalidRequest)?;
+        let ids = query.get("ids").map(parse_ids).transpose()?;
+        if ids.is_some() && (query.get("cursor").is_some() || query.get("max_count").is_some()) {
+            return Err(ServiceError::InvalidRequest(
+                "ids cannot be combined with cursor or max_count: ask for ids, or for a page"
+                    .into(),
+            ));
+        }
         let max_count = match query.get("max_count") {
             None => DEFAULT_MAX_COUNT,
             Some(raw) => digits(raw, 2)
@@ -57,10 +71,44 @@ impl<'a> VideoRequest<'a> {
         };
         Ok(Self {
             open_id: query.get("open_id"),
+            ids,
             cursor,
             max_count,
         })
     }
+}
+
+/// `ids=<id>,<id>…`: 1 to `MAX_IDS` decimal ids (TikTok's, kept as strings), duplicates dropped.
+fn parse_ids(raw: &str) -> Result<Vec<String>, ServiceError> {
+    let mut ids: Vec<String> = Vec::new();
+    for id in raw.split(',') {
+        let plain =
+            !id.is_empty() && id.len() <= MAX_ID_DIGITS && id.bytes().all(|b| b.is_ascii_digit());
+        if !plain {
+            return Err(ServiceError::InvalidRequest(format!(
+                "ids must be 1 to {MAX_IDS} comma-separated TikTok video ids (decimal digits, as strings in the video list)"
+            )));
+        }
+        if !ids.iter().any(|known| known == id) {
+            ids.push(id.to_owned());
+        }
+    }
+    if ids.len() > MAX_IDS {
+        return Err(ServiceError::InvalidRequest(format!(
+            "ids takes at most {MAX_IDS} video ids (TikTok's limit); split the list"
+        )));
+    }
+    Ok(ids)
+}
+
+/// TikTok's answer in the order the ids were asked (TikTok's own order is unspecified); ids it
+/// did not return (unknown, deleted, another user's) are simply absent.
+pub fn in_order(videos: Vec<Video>, ids: &[String]) -> Vec<Video> {
+    let mut videos = videos;
+    videos.retain(|v| ids.contains(&v.id));
+    videos.sort_by_key(|v| ids.iter().position(|id| *id == v.id));
+    videos.dedup_by(|a, b| a.id == b.id);
+    videos
 }
 
 /// A plain decimal number of at most `max_len` digits (no sign, no spaces, no exponent).
@@ -81,7 +129,7 @@ pub struct VideoList {
 }
 
 /// `GET /tiktok/videos[?open_id=&cursor=&max_count=]`: one page of the account's public
-/// videos; `403 scope_missing` without `video.list`.
+/// videos, or with `ids=` those videos; `403 scope_missing` without `video.list`.
 pub async fn videos<P: Ports>(
     keeper: &TokenKeeper<P>,
     user: &AppUser,
@@ -92,6 +140,19 @@ pub async fn videos<P: Ports>(
     let account = accounts::find(&keeper.accounts, user, request.open_id).await?;
     if !account.scopes.contains(scope::VIDEO_LIST) {
         return Err(ServiceError::ScopeMissing(scope::VIDEO_LIST));
+    }
+    if let Some(ids) = &request.ids {
+        let queried = keeper
+            .with_token(account, deadline, "video_query", |token| async move {
+                keeper.tiktok.query_videos(&token, ids).await
+            })
+            .await;
+        let (_, videos) = queried.map_err(|e| ServiceError::from_call(e, scope::VIDEO_LIST))?;
+        return Ok(VideoList {
+            videos: in_order(videos, ids),
+            cursor: None,
+            has_more: false,
+        });
     }
     let fetched = keeper
         .with_token(account, deadline, "video_list", |token| async move {
@@ -147,6 +208,57 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn ids_are_1_to_20_decimal_ids_without_a_page() {
+        let ids = |raw: &str| {
+            let query = Query::parse(Some(raw)).expect("query");
+            VideoRequest::parse(&query).map(|r| r.ids)
+        };
+        assert_eq!(
+            ids("ids=7312345678901234567"),
+            Ok(Some(vec!["7312345678901234567".into()]))
+        );
+        assert_eq!(
+            ids("ids=1,2,1"),
+            Ok(Some(vec!["1".into(), "2".into()])),
+            "duplicates dropped"
+        );
+        let twenty: Vec<String> = (1..=20).map(|i| i.to_string()).collect();
+        assert_eq!(
+            ids(&format!("ids={}", twenty.join(","))),
+            Ok(Some(twenty.clone()))
+        );
+        let twenty_one = format!("ids={},21", twenty.join(","));
+        for bad in [
+            "ids=",
+            "ids=1,,2",
+            "ids=abc",
+            "ids=-1",
+            "ids=123456789012345678901",
+            twenty_one.as_str(),
+            "ids=1&cursor=5",
+            "ids=1&max_count=5",
+        ] {
+            assert!(
+                matches!(ids(bad), Err(ServiceError::InvalidRequest(_))),
+                "{bad}"
+            );
+        }
+        assert_eq!(ids("max_count=5"), Ok(None));
+    }
+
+    #[test]
+    fn query_answers_follow_the_order_asked() {
+        let video = |id: &str| Video {
+            id: id.into(),
+            ..Video::default()
+        };
+        let asked = vec!["3".to_owned(), "1".to_owned(), "9".to_owned()];
+        let got = in_order(vec![video("1"), video("7"), video("3"), video("1")], &asked);
+        let order: Vec<&str> = got.iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(order, ["3", "1"], "foreign and unknown ids absent");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 
 use connect_domain::error::ServiceError;
 use connect_domain::secret::ClientSecret;
-use connect_domain::store::{AccountStore, PublishStore, StatusUpdate};
+use connect_domain::store::{AccountStore, PublishStore, RevokeReason, StatusUpdate};
 use connect_domain::tiktok::{PublishState, post_id_string};
 
 /// How far a signature's timestamp may be from our clock, either way (TikTok publishes none;
@@ -190,16 +190,25 @@ async fn act(
     let open_id = envelope.user_openid.as_deref().unwrap_or_default();
     let state = match envelope.event.as_str() {
         "authorization.removed" => {
-            let reason = content.reason.as_ref().and_then(serde_json::Value::as_i64);
+            let reason = RevokeReason::from_code(
+                content
+                    .reason
+                    .as_ref()
+                    .and_then(serde_json::Value::as_i64)
+                    .unwrap_or(0),
+            );
             // A connection made after the removal is a new grant: a late delivery (TikTok
             // retries for 72 hours) must not revoke it.
-            let owner = accounts.mark_revoked(open_id, envelope.create_time).await?;
-            tracing::info!(event = %event, open_id = %short(open_id), reason, known = owner.is_some(), "TikTok grant removed");
+            let owner = accounts
+                .mark_revoked(open_id, envelope.create_time, reason)
+                .await?;
+            tracing::info!(event = %event, open_id = %short(open_id), reason = reason.as_str(), known = owner.is_some(), "TikTok grant removed");
             return Ok(Outcome::Processed(event));
         }
-        "post.publish.complete" | "post.publish.publicly_available" => {
-            PublishState::PublishComplete
-        }
+        // Only a completed post becomes public, and stops being public.
+        "post.publish.complete"
+        | "post.publish.publicly_available"
+        | "post.publish.no_longer_publicaly_available" => PublishState::PublishComplete,
         "post.publish.failed" => PublishState::Failed,
         "post.publish.inbox_delivered" => PublishState::SendToUserInbox,
         _ => {
@@ -216,15 +225,29 @@ async fn act(
         (PublishState::Failed, Some(serde_json::Value::String(r))) => Some(short(r)),
         _ => None,
     };
+    let post_id: Vec<String> = content
+        .post_id
+        .as_ref()
+        .and_then(post_id_string)
+        .into_iter()
+        .collect();
+    // TikTok's spelling (sic): taken down, made private or deleted after it was public.
+    let withdrawn = envelope.event == "post.publish.no_longer_publicaly_available";
+    if withdrawn && post_id.is_empty() {
+        return Err(ServiceError::InvalidRequest(
+            "post.publish.no_longer_publicaly_available needs content.post_id".into(),
+        ));
+    }
+    let (post_ids, withdrawn_post_ids) = if withdrawn {
+        (Vec::new(), post_id)
+    } else {
+        (post_id, Vec::new())
+    };
     let update = StatusUpdate {
         state,
         fail_reason,
-        post_ids: content
-            .post_id
-            .as_ref()
-            .and_then(post_id_string)
-            .into_iter()
-            .collect(),
+        post_ids,
+        withdrawn_post_ids,
         uploaded_bytes: None,
         downloaded_bytes: None,
         at: now,

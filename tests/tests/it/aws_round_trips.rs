@@ -206,10 +206,12 @@ async fn publish_and_webhook_round_trips() {
     }
     assert_permitted("webhook", &publish_event);
     assert_permitted("webhook", &removed_event);
-    // Creator info: the account, one per-minute counter, the token.
+    // Creator info: the account, one per-minute counter, the token, and the posting history
+    // with this minute's init counter in one read (while TikTok answers).
     assert_eq!(
         creator,
         calls(&[
+            ("DynamoDB.BatchGetItem", 1),
             ("DynamoDB.Query", 1),
             ("DynamoDB.UpdateItem", 1),
             ("KMS.Decrypt", 1)

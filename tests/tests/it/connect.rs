@@ -76,8 +76,9 @@ async fn happy_path_with_every_scope_stores_encrypted_tokens_and_profile() {
     );
     assert!(account.union_id.is_some());
     let now = connect_domain::clock::Clock::now(&connect_domain::clock::SystemClock);
-    assert!((account.access_token_expires_at - (now + 86_400)).abs() <= 5);
-    assert!((account.refresh_token_expires_at - (now + 31_536_000)).abs() <= 5);
+    // TikTok's current lifetimes, the fake's default: 2 hours and 180 days.
+    assert!((account.access_token_expires_at - (now + 7_200)).abs() <= 5);
+    assert!((account.refresh_token_expires_at - (now + 15_552_000)).abs() <= 5);
     assert_eq!(account.token_version, 1);
 
     // The stored ciphertext opens only under this record's context and holds TikTok's tokens.

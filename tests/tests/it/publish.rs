@@ -154,6 +154,13 @@ async fn direct_post_from_a_url_is_followed_to_completion() {
     stack.fake.advance_clock(10);
     let done = status(&stack, &publish_id).await;
     assert_eq!(done["status"], "PUBLISH_COMPLETE", "{done}");
+    assert_eq!(
+        done["post_ids"],
+        json!([]),
+        "not yet through moderation: {done}"
+    );
+    stack.fake.advance_clock(60);
+    let done = status(&stack, &publish_id).await;
     let post_id = done["post_ids"][0].as_str().expect("post ids are strings");
     assert!(
         post_id.parse::<u64>().expect("digits") > 1 << 53,
@@ -506,6 +513,23 @@ async fn inits_beyond_six_a_minute_are_held_back_here() {
         6,
         "the seventh never reached TikTok"
     );
+    // Creator info says so before anyone tries: the account's limit, until the next minute.
+    let limited = posting(&stack).await;
+    assert_eq!(
+        (
+            limited["can_post"].as_bool(),
+            limited["reason"].as_str(),
+            limited["limit_of"].as_str()
+        ),
+        (Some(false), Some("rate_limited"), Some("account")),
+        "{limited}"
+    );
+    assert!(
+        limited["retry_after"]
+            .as_i64()
+            .is_some_and(|s| (1..=60).contains(&s)),
+        "{limited}"
+    );
     stack.assert_nothing_leaked().await;
 }
 
@@ -579,4 +603,320 @@ async fn a_key_whose_first_request_died_mid_way_is_never_posted_again() {
     );
     assert_eq!(stack.fake.calls(Endpoint::VideoInit), 0);
     stack.assert_nothing_leaked().await;
+}
+
+const PHOTOS: [&str; 2] = [
+    "https://media.example.com/photos/1.jpg",
+    "https://media.example.com/photos/2.webp",
+];
+
+fn photo_post(mode: &str, privacy: &str) -> Value {
+    let mut body = json!({
+        "mode": mode,
+        "media_type": "photo",
+        "source": {"type": "url", "photo_urls": PHOTOS, "cover_index": 1},
+        "post_info": {"title": "two #photos", "description": "a longer text", "privacy_level": privacy}
+    });
+    if mode == "inbox" {
+        body["post_info"] = json!({"title": "two #photos"});
+    }
+    body
+}
+
+/// A public photo post: processing, complete, then (after TikTok's moderation) its public id,
+/// with the post itself attached because the account granted `video.list`.
+#[tokio::test]
+async fn a_public_photo_post_gets_its_id_after_moderation_with_the_post_attached() {
+    let stack = stack_with(ALICE, None).await;
+    let (code, started) = answer(
+        &stack
+            .post_publish(
+                USER,
+                &photo_post("direct", "PUBLIC_TO_EVERYONE"),
+                Some("photo-1"),
+            )
+            .await,
+    );
+    assert_eq!(code, 202, "{started}");
+    assert_eq!(
+        (started["media_type"].as_str(), started["status"].as_str()),
+        (Some("photo"), Some("PROCESSING_DOWNLOAD"))
+    );
+    assert!(started.get("upload").is_none());
+    let publish_id = started["publish_id"].as_str().expect("id").to_owned();
+    let sent = stack.fake.publishes(ALICE);
+    assert_eq!(sent.len(), 1, "one post at TikTok: {sent:?}");
+
+    stack.fake.advance_clock(10);
+    let done = status(&stack, &publish_id).await;
+    assert_eq!(
+        (
+            done["status"].as_str(),
+            done["media_type"].as_str(),
+            done["post_ids"].clone()
+        ),
+        (Some("PUBLISH_COMPLETE"), Some("photo"), json!([])),
+        "complete, not yet moderated: {done}"
+    );
+    // Still worth asking while the public id is awaited.
+    stack.fake.advance_clock(60);
+    let public = status(&stack, &publish_id).await;
+    assert_eq!(public["checked"], "tiktok", "{public}");
+    let post_id = public["post_ids"][0]
+        .as_str()
+        .expect("the public id")
+        .to_owned();
+    let videos = public["videos"]
+        .as_array()
+        .expect("attached: video.list granted");
+    assert_eq!(videos.len(), 1, "{public}");
+    assert_eq!(videos[0]["id"], post_id.as_str());
+    assert!(
+        videos[0]["share_url"]
+            .as_str()
+            .is_some_and(|u| u.contains(&post_id))
+    );
+    // Settled now: stored status, the post still attached.
+    let fetches = stack.fake.calls(Endpoint::StatusFetch);
+    let again = status(&stack, &publish_id).await;
+    assert_eq!(
+        (again["checked"].as_str(), again["videos"][0]["id"].as_str()),
+        (Some("stored"), Some(post_id.as_str()))
+    );
+    assert_eq!(stack.fake.calls(Endpoint::StatusFetch), fetches);
+    // With cached=true nothing is asked of TikTok, so nothing is attached.
+    let (_, cached) = answer(&stack.get_publish(USER, &publish_id, "cached=true").await);
+    assert!(cached.get("videos").is_none(), "{cached}");
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn a_photo_post_to_the_inbox_waits_for_the_creator() {
+    let stack = stack_with(BOB, None).await;
+    let (code, started) = answer(
+        &stack
+            .post_publish(USER, &photo_post("inbox", ""), None)
+            .await,
+    );
+    assert_eq!(code, 202, "{started}");
+    let publish_id = started["publish_id"].as_str().expect("id").to_owned();
+    stack.fake.advance_clock(10);
+    let inbox = status(&stack, &publish_id).await;
+    assert_eq!(
+        (
+            inbox["status"].as_str(),
+            inbox["mode"].as_str(),
+            inbox["media_type"].as_str()
+        ),
+        (Some("SEND_TO_USER_INBOX"), Some("inbox"), Some("photo")),
+        "{inbox}"
+    );
+    stack.assert_nothing_leaked().await;
+}
+
+/// Every photo rule answers a precise 400 before TikTok is called.
+#[tokio::test]
+async fn bad_photo_posts_are_refused_before_tiktok() {
+    let stack = stack_with(ALICE, None).await;
+    let many: Vec<String> = (0..36)
+        .map(|i| format!("https://media.example.com/p/{i}.jpg"))
+        .collect();
+    let mut too_many = photo_post("direct", "SELF_ONLY");
+    too_many["source"]["photo_urls"] = json!(many);
+    let mut png = photo_post("direct", "SELF_ONLY");
+    png["source"]["photo_urls"][0] = json!("https://media.example.com/photos/1.png");
+    let mut long_title = photo_post("direct", "SELF_ONLY");
+    long_title["post_info"]["title"] = json!("t".repeat(91));
+    let mut cover = photo_post("direct", "SELF_ONLY");
+    cover["source"]["cover_index"] = json!(2);
+    let mut not_offered = photo_post("direct", "PUBLIC_TO_EVERYONE");
+    not_offered["post_info"]["disable_comment"] = json!(true);
+    let cases = [
+        (too_many, "1 to 35"),
+        (png, "JPEG or WebP"),
+        (long_title, "90 UTF-16"),
+        (cover, "cover_index"),
+    ];
+    for (body, expected) in cases {
+        let (code, answer_body) = answer(&stack.post_publish(USER, &body, None).await);
+        assert_eq!(
+            (code, answer_body["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{answer_body}"
+        );
+        let message = answer_body["message"].as_str().expect("message");
+        assert!(message.contains(expected), "{expected}: {message}");
+    }
+    // Bob is private: PUBLIC_TO_EVERYONE is not among his options (checked with creator info).
+    let bob = Stack::start(StackOptions {
+        scopes: POSTING_SCOPES,
+        ..StackOptions::default()
+    })
+    .await;
+    bob.connect_account(USER, BOB, None).await;
+    let (code, body) = answer(
+        &bob.post_publish(USER, &photo_post("direct", "PUBLIC_TO_EVERYONE"), None)
+            .await,
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("privacy_level")),
+        "{body}"
+    );
+    assert_eq!(stack.fake.calls(Endpoint::VideoInit), 0);
+    assert_eq!(bob.fake.calls(Endpoint::VideoInit), 0);
+    stack.assert_nothing_leaked().await;
+}
+
+/// `GET /tiktok/videos?ids=`: TikTok's video query, ids as strings, unknown ids absent.
+#[tokio::test]
+async fn videos_by_id_come_in_the_order_asked_and_unknown_ids_are_absent() {
+    let stack = stack_with(ALICE, None).await;
+    let (code, page) = answer(&stack.get_videos(USER, "max_count=20").await);
+    assert_eq!(code, 200, "{page}");
+    let ids: Vec<String> = page["videos"]
+        .as_array()
+        .expect("videos")
+        .iter()
+        .map(|v| v["id"].as_str().expect("string ids").to_owned())
+        .collect();
+    assert!(ids.len() >= 2, "{page}");
+    let asked = format!("ids={},{},7000000000000000001", ids[1], ids[0]);
+    let (code, found) = answer(&stack.get_videos(USER, &asked).await);
+    assert_eq!(code, 200, "{found}");
+    let got: Vec<&str> = found["videos"]
+        .as_array()
+        .expect("videos")
+        .iter()
+        .map(|v| v["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(got, [ids[1].as_str(), ids[0].as_str()], "{found}");
+    assert_eq!(
+        (found["cursor"].clone(), found["has_more"].clone()),
+        (Value::Null, json!(false))
+    );
+    assert!(
+        found["videos"][0]
+            .get("is_aigc")
+            .is_some_and(Value::is_boolean),
+        "{found}"
+    );
+    let one = format!("ids={}", ids[0]);
+    assert_eq!(
+        answer(&stack.get_videos(USER, &one).await).1["videos"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    let twenty: Vec<String> = (1..=20)
+        .map(|i| format!("70000000000000000{i:02}"))
+        .collect();
+    let (code, none) = answer(
+        &stack
+            .get_videos(USER, &format!("ids={}", twenty.join(",")))
+            .await,
+    );
+    assert_eq!(
+        (code, none["videos"].clone()),
+        (200, json!([])),
+        "20 unknown ids"
+    );
+    let calls = stack.fake.calls(Endpoint::VideoQuery);
+    for bad in [
+        "ids=".to_owned(),
+        format!("ids={},7000000000000000021", twenty.join(",")),
+        "ids=12a".to_owned(),
+        format!("ids={}&cursor=5", ids[0]),
+    ] {
+        let (code, body) = answer(&stack.get_videos(USER, &bad).await);
+        assert_eq!(
+            (code, body["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{bad}: {body}"
+        );
+    }
+    assert_eq!(
+        stack.fake.calls(Endpoint::VideoQuery),
+        calls,
+        "refused before TikTok"
+    );
+    stack.assert_nothing_leaked().await;
+}
+
+/// Creator info's `posting` says whether a post can start now, why not, whose limit it is and
+/// when to try again: this minute's inits (the account's), the inbox's 5 pending uploads (the
+/// account's; Direct Post still works), an unaudited app (the app's).
+#[tokio::test]
+async fn creator_info_says_whether_the_account_can_post_now() {
+    let stack = stack_with(ALICE, None).await;
+    assert_eq!(posting(&stack).await, json!({"can_post": true}));
+    // Five uploads to the inbox within 24 hours: TikTok keeps no more pending.
+    let inbox = json!({"mode": "inbox", "source": {"type": "url", "video_url": VIDEO_URL}});
+    for _ in 0..5 {
+        let (code, body) = answer(&stack.post_publish(USER, &inbox, None).await);
+        assert_eq!(code, 202, "{body}");
+    }
+    stack.clock.advance(60);
+    let full = posting(&stack).await;
+    assert_eq!(
+        (
+            full["can_post"].as_bool(),
+            full["reason"].as_str(),
+            full["limit_of"].as_str()
+        ),
+        (
+            Some(true),
+            Some("spam_risk_too_many_pending_share"),
+            Some("account")
+        ),
+        "{full}"
+    );
+    let retry_after = full["retry_after"].as_i64().expect("retry_after");
+    assert!((86_000..=86_400).contains(&retry_after), "{full}");
+    stack.clock.advance(retry_after);
+    assert_eq!(
+        posting(&stack).await,
+        json!({"can_post": true}),
+        "free again after retry_after"
+    );
+
+    // An unaudited app may post only to private accounts: Alice's is public. The app's limit.
+    stack.fake.set_unaudited(true);
+    let (code, refused) = answer(
+        &stack
+            .post_publish(USER, &direct_from_url("SELF_ONLY"), None)
+            .await,
+    );
+    assert_eq!(
+        (code, refused["error"].as_str()),
+        (
+            403,
+            Some("unaudited_client_can_only_post_to_private_accounts")
+        ),
+        "{refused}"
+    );
+    let unaudited = posting(&stack).await;
+    assert_eq!(
+        (
+            unaudited["can_post"].as_bool(),
+            unaudited["reason"].as_str(),
+            unaudited["limit_of"].as_str()
+        ),
+        (
+            Some(false),
+            Some("unaudited_client_can_only_post_to_private_accounts"),
+            Some("app")
+        ),
+        "{unaudited}"
+    );
+    stack.assert_nothing_leaked().await;
+}
+
+/// Creator info's `posting` part.
+async fn posting(stack: &Stack) -> Value {
+    let (code, body) = answer(&stack.get_publish(USER, "creator-info", "").await);
+    assert_eq!(code, 200, "{body}");
+    body["posting"].clone()
 }

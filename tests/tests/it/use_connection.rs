@@ -44,7 +44,7 @@ async fn assert_disconnected(stack: &Stack) {
 fn expire_access_token(stack: &Stack, only_tiktok: bool) {
     stack.fake.expire_access_tokens(ALICE);
     if !only_tiktok {
-        // Past the fake's 24 h access lifetime on our side too.
+        // Past the fake's access lifetime (2 h; a day covers the classic 24 h too) on our side too.
         stack.clock.advance(86_400 + 60);
     }
 }

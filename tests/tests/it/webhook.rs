@@ -272,3 +272,131 @@ async fn a_delivery_whose_handler_died_mid_way_is_processed_on_retry() {
     );
     stack.assert_nothing_leaked().await;
 }
+
+/// `authorization.removed` carries TikTok's reason (0–5); the listing shows it as
+/// `revoked_reason` so an app can tell "the user removed the app" from "the account was banned",
+/// and a new connection clears it.
+#[tokio::test]
+async fn authorization_removed_keeps_tiktoks_reason_for_the_app() {
+    let stack = stack_with_alice().await;
+    let reasons = [
+        (0, "unknown"),
+        (1, "user_disconnected"),
+        (2, "account_deleted"),
+        (3, "age_changed"),
+        (4, "account_banned"),
+        (5, "developer_revoked"),
+        (9, "unknown"),
+    ];
+    for (code, name) in reasons {
+        let at = stack.clock.now();
+        let body = webhook_body_at("authorization.removed", ALICE, &json!({"reason": code}), at);
+        assert_eq!(answer(&stack.deliver_signed(&body).await).0, 200);
+        let (_, list) = answer(&stack.get_accounts(USER).await);
+        let listed = &list["accounts"][0];
+        assert_eq!(
+            (listed["status"].as_str(), listed["revoked_reason"].as_str()),
+            (Some("revoked"), Some(name)),
+            "reason {code}: {list}"
+        );
+        // Connecting again is a new grant: active, no reason.
+        stack.clock.advance(1);
+        stack.connect_account(USER, ALICE, None).await;
+        let (_, list) = answer(&stack.get_accounts(USER).await);
+        assert_eq!(list["accounts"][0]["status"], "active", "{list}");
+        assert!(
+            list["accounts"][0].get("revoked_reason").is_none(),
+            "{list}"
+        );
+        stack.clock.advance(1);
+    }
+    stack.assert_nothing_leaked().await;
+}
+
+/// A public post's id reaches the stored post by webhook and by status fetch, in either order
+/// and twice, as one id; `no_longer_publicaly_available` (TikTok's spelling) withdraws it for
+/// good, also against a late `publicly_available`.
+#[tokio::test]
+async fn public_post_ids_arrive_once_whatever_the_order_and_can_be_withdrawn() {
+    let stack = stack_with_alice().await;
+    let post = json!({
+        "mode": "direct",
+        "source": {"type": "url", "video_url": "https://media.example.com/a.mp4"},
+        "post_info": {"privacy_level": "PUBLIC_TO_EVERYONE"}
+    });
+    let (code, started) = answer(&stack.post_publish(USER, &post, None).await);
+    assert_eq!(code, 202, "{started}");
+    let publish_id = started["publish_id"].as_str().expect("id").to_owned();
+    let event = |name: &str, post_id: &str| {
+        webhook_body(
+            name,
+            ALICE,
+            &json!({"publish_id": publish_id, "post_id": post_id.parse::<u64>().expect("digits"), "publish_type": "DIRECT_PUBLISH"}),
+        )
+    };
+    // TikTok finishes and moderates (the fake's own delay); the webhook arrives first, twice.
+    stack.fake.advance_clock(10);
+    stack.fake.advance_clock(60);
+    let (_, fetched) = answer(&stack.get_publish(USER, &publish_id, "").await);
+    assert_eq!(fetched["status"], "PUBLISH_COMPLETE", "{fetched}");
+    let post_id = fetched["post_ids"][0]
+        .as_str()
+        .expect("the id, after moderation")
+        .to_owned();
+    // After the fetch saw it, the webhook brings the same id, twice: still one id.
+    for _ in 0..2 {
+        assert_eq!(
+            answer(
+                &stack
+                    .deliver_signed(&event("post.publish.publicly_available", &post_id))
+                    .await
+            )
+            .0,
+            200
+        );
+    }
+    let (_, stored) = answer(&stack.get_publish(USER, &publish_id, "cached=true").await);
+    assert_eq!(stored["post_ids"], json!([post_id]), "{stored}");
+    assert_eq!(stored["withdrawn_post_ids"], json!([]));
+
+    // Taken down: withdrawn, and a late publicly_available does not bring it back.
+    let withdrawn = event("post.publish.no_longer_publicaly_available", &post_id);
+    assert_eq!(answer(&stack.deliver_signed(&withdrawn).await).0, 200);
+    let late = webhook_body_at(
+        "post.publish.publicly_available",
+        ALICE,
+        &json!({"publish_id": publish_id, "post_id": post_id, "publish_type": "DIRECT_PUBLISH"}),
+        stack.clock.now() + 1,
+    );
+    assert_eq!(answer(&stack.deliver_signed(&late).await).0, 200);
+    let (_, stored) = answer(&stack.get_publish(USER, &publish_id, "").await);
+    assert_eq!(
+        (
+            stored["post_ids"].clone(),
+            stored["withdrawn_post_ids"].clone()
+        ),
+        (json!([]), json!([post_id])),
+        "{stored}"
+    );
+    assert!(
+        stored.get("videos").is_none(),
+        "nothing public to attach: {stored}"
+    );
+
+    // Another post whose id comes by webhook before any status fetch saw it.
+    let (_, second) = answer(&stack.post_publish(USER, &post, None).await);
+    let second_id = second["publish_id"].as_str().expect("id").to_owned();
+    let early = webhook_body(
+        "post.publish.publicly_available",
+        ALICE,
+        &json!({"publish_id": second_id, "post_id": 7_312_345_678_901_234_999_u64, "publish_type": "DIRECT_PUBLISH"}),
+    );
+    assert_eq!(answer(&stack.deliver_signed(&early).await).0, 200);
+    let (_, stored) = answer(&stack.get_publish(USER, &second_id, "cached=true").await);
+    assert_eq!(
+        (stored["status"].as_str(), stored["post_ids"].clone()),
+        (Some("PUBLISH_COMPLETE"), json!(["7312345678901234999"])),
+        "{stored}"
+    );
+    stack.assert_nothing_leaked().await;
+}

@@ -14,7 +14,8 @@ mod publishing;
 use std::future::Future;
 
 pub use publishing::{
-    Claim, PublishRecord, PublishStore, StatusUpdate, StoredAnswer, idempotency_hash,
+    Claim, PUBLIC_ID_WAIT_SECS, PostingHistory, PublishRecord, PublishStore, StatusUpdate,
+    StoredAnswer, idempotency_hash,
 };
 
 pub use keys::{ConnectionKey, StateKey};
@@ -115,6 +116,63 @@ impl AccountStatus {
     }
 }
 
+/// Why TikTok removed a grant: the `reason` of `authorization.removed`
+/// (docs/tiktok.md#webhooks), so an app can tell "the user removed the app" from "the account was
+/// banned".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeReason {
+    /// 0, or a code this service does not know (TikTok may add some).
+    Unknown,
+    /// 1: the user disconnected the app in TikTok.
+    UserDisconnected,
+    /// 2: the TikTok account was deleted.
+    AccountDeleted,
+    /// 3: the user's age changed.
+    AgeChanged,
+    /// 4: the TikTok account was banned.
+    AccountBanned,
+    /// 5: the developer (this service or the app) revoked the grant.
+    DeveloperRevoked,
+}
+
+impl RevokeReason {
+    /// The reason of TikTok's code; codes outside 1–5 are `Unknown`.
+    pub fn from_code(code: i64) -> Self {
+        match code {
+            1 => Self::UserDisconnected,
+            2 => Self::AccountDeleted,
+            3 => Self::AgeChanged,
+            4 => Self::AccountBanned,
+            5 => Self::DeveloperRevoked,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// TikTok's code, also the stored form.
+    pub fn code(self) -> i64 {
+        match self {
+            Self::Unknown => 0,
+            Self::UserDisconnected => 1,
+            Self::AccountDeleted => 2,
+            Self::AgeChanged => 3,
+            Self::AccountBanned => 4,
+            Self::DeveloperRevoked => 5,
+        }
+    }
+
+    /// The name shown to the app (`revoked_reason`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unknown => "unknown",
+            Self::UserDisconnected => "user_disconnected",
+            Self::AccountDeleted => "account_deleted",
+            Self::AgeChanged => "age_changed",
+            Self::AccountBanned => "account_banned",
+            Self::DeveloperRevoked => "developer_revoked",
+        }
+    }
+}
+
 /// A TikTok account connected by an app user. Tokens are present only as ciphertext.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
@@ -136,6 +194,8 @@ pub struct Account {
     pub scopes: ScopeSet,
     /// What the app is shown; only `Active` accounts get tokens (`refresh` refuses the others).
     pub status: AccountStatus,
+    /// Why TikTok removed the grant, when `status` is `Revoked` (a new connection clears it).
+    pub revoked_reason: Option<RevokeReason>,
     /// KMS ciphertext of the token pair, context `EncryptionContext::tokens(app_user, open_id)`.
     pub sealed_tokens: Vec<u8>,
     /// When the access token expires, Unix seconds (now + TikTok's `expires_in`).
@@ -327,6 +387,7 @@ pub trait AccountStore: Send + Sync {
         &self,
         open_id: &str,
         removed_at: i64,
+        reason: RevokeReason,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 }
 

@@ -3,13 +3,15 @@
 //! - idempotency:  `pk = IDEMPOTENCY#<sha256(app user, key)>`, `sk = IDEMPOTENCY` (24 h TTL)
 //! - rate window:  `pk = RATE#<sha256(open_id)>#<call>#<minute>`, `sk = RATE` (TTL)
 //! - webhook seen: `pk = WEBHOOK#<sha256(body)>`, `sk = WEBHOOK` (TTL past TikTok's 72 h retries)
+//! - posting:      `pk = POSTING#<sha256(open_id)>`, `sk = POSTING` (last refusal, inbox uploads
+//!   of the last 24 h; TTL a day after the last write)
 
 use std::future::Future;
 
 use sha2::{Digest as _, Sha256};
 
 use super::{StoreError, Written};
-use crate::tiktok::{PostMode, PublishState};
+use crate::tiktok::{MediaType, PostMode, PublishState};
 
 /// One post started through this service and its last known status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,14 +24,22 @@ pub struct PublishRecord {
     pub open_id: String,
     /// Direct Post or upload to the creator's inbox.
     pub mode: PostMode,
+    /// A video or a photo post (records written before photo posts are videos).
+    pub media_type: MediaType,
+    /// A Direct Post to `PUBLIC_TO_EVERYONE`: it gets a public post id once TikTok's moderation
+    /// passed it, so its status is worth fetching after `PUBLISH_COMPLETE`.
+    pub public: bool,
     /// `url` or `upload`.
     pub source: String,
     /// The last known status; it never moves back (`PublishState::rank`).
     pub state: PublishState,
     /// TikTok's `fail_reason`, kept once a status fetch or a webhook gave one.
     pub fail_reason: Option<String>,
-    /// Public post ids (decimal strings; they exceed 2^53).
+    /// Public post ids (decimal strings; they exceed 2^53) still publicly available.
     pub post_ids: Vec<String>,
+    /// Post ids TikTok later said are no longer publicly available (taken down, made private or
+    /// deleted); such an id never returns to `post_ids` (webhooks arrive in any order).
+    pub withdrawn_post_ids: Vec<String>,
     /// Bytes of a file upload TikTok had received, from the last status that said.
     pub uploaded_bytes: Option<i64>,
     /// Bytes of a URL source TikTok had pulled, from the last status that said.
@@ -40,19 +50,42 @@ pub struct PublishRecord {
     pub updated_at: i64,
 }
 
+/// How long after its start a public post's id is still looked for at TikTok (moderation
+/// "usually within one minute, in some cases a few hours"); the webhook may still bring it later.
+pub const PUBLIC_ID_WAIT_SECS: i64 = 24 * 3600;
+
 impl PublishRecord {
+    /// Nothing more is expected from a status fetch: a final status, and for a completed public
+    /// post its public id too (or the wait for it given up).
+    pub fn settled(&self, now: i64) -> bool {
+        let awaits_public_id = self.public
+            && self.state == PublishState::PublishComplete
+            && self.post_ids.is_empty()
+            && self.withdrawn_post_ids.is_empty()
+            && now - self.created_at < PUBLIC_ID_WAIT_SECS;
+        self.state.is_final() && !awaits_public_id
+    }
+
     /// The record after `update` was written (what `advance_publish` stores).
     pub fn advanced(mut self, update: StatusUpdate) -> Self {
         self.state = update.state;
         if update.fail_reason.is_some() {
             self.fail_reason = update.fail_reason;
         }
+        for id in update.withdrawn_post_ids {
+            if !self.withdrawn_post_ids.contains(&id) {
+                self.withdrawn_post_ids.push(id);
+            }
+        }
         for id in update.post_ids {
             if !self.post_ids.contains(&id) {
                 self.post_ids.push(id);
             }
         }
+        let withdrawn = &self.withdrawn_post_ids;
+        self.post_ids.retain(|id| !withdrawn.contains(id));
         self.post_ids.sort();
+        self.withdrawn_post_ids.sort();
         self.uploaded_bytes = update.uploaded_bytes.or(self.uploaded_bytes);
         self.downloaded_bytes = update.downloaded_bytes.or(self.downloaded_bytes);
         self.updated_at = update.at;
@@ -69,12 +102,26 @@ pub struct StatusUpdate {
     pub fail_reason: Option<String>,
     /// Added to the stored ids (a webhook names one at a time).
     pub post_ids: Vec<String>,
+    /// Ids no longer publicly available (`post.publish.no_longer_publicaly_available`).
+    pub withdrawn_post_ids: Vec<String>,
     /// Bytes uploaded so far; `None` keeps the stored figure.
     pub uploaded_bytes: Option<i64>,
     /// Bytes pulled so far; `None` keeps the stored figure.
     pub downloaded_bytes: Option<i64>,
     /// When the update was received, Unix seconds; stored as `updated_at`.
     pub at: i64,
+}
+
+/// What this service saw of an account's posting lately, for "can this account post now?".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PostingHistory {
+    /// TikTok's last posting refusal of this account (`spam_risk_*`, `reached_active_user_cap`,
+    /// `unaudited_client_can_only_post_to_private_accounts`) and when it came, Unix seconds.
+    pub last_refusal: Option<(String, i64)>,
+    /// When each upload to the inbox started, Unix seconds (the last 24 hours' at least).
+    pub inbox_uploads: Vec<i64>,
+    /// Inits counted in the current minute's window.
+    pub inits_this_minute: u32,
 }
 
 /// The answer stored for an `Idempotency-Key`, sealed (it may hold an `upload_url`).
@@ -170,6 +217,32 @@ pub trait PublishStore: Send + Sync {
         limit: u32,
         expires_at: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The account's posting history and the inits counted in `init_window` (the window
+    /// `take_rate` counts inits in), in one read.
+    fn posting_history(
+        &self,
+        open_id: &str,
+        init_window: &str,
+    ) -> impl Future<Output = Result<PostingHistory, StoreError>> + Send;
+
+    /// Remembers TikTok's posting refusal `code` of the account at `at` (replacing the last one).
+    fn note_refusal(
+        &self,
+        open_id: &str,
+        code: &str,
+        at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Remembers the upload to the inbox `publish_id` started at `at`; those older than `since`
+    /// are dropped.
+    fn note_inbox_upload(
+        &self,
+        open_id: &str,
+        publish_id: &str,
+        at: i64,
+        since: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Claims a webhook body (by its hash) for processing at `now`; `false` when it was processed
     /// already or is being processed. A claim still "processing" before `stale_before` (its

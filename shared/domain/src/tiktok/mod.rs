@@ -14,12 +14,13 @@ use serde::{Deserialize, Serialize};
 pub use authorize_url::{AuthorizeRequest, authorize_url};
 pub use error::TikTokError;
 pub use posting::{
-    CreatorInfo, InitAnswer, PostInfo, PostMode, PublishInit, PublishState, PublishStatus,
-    VideoSource, parse_creator_info_answer, parse_init_answer, parse_status_answer, post_id_string,
+    CreatorInfo, InitAnswer, MediaSource, MediaType, PostInfo, PostMode, PublishInit, PublishState,
+    PublishStatus, parse_creator_info_answer, parse_init_answer, parse_status_answer,
+    post_id_string,
 };
 pub use wire::{
     RawAnswer, parse_revoke_answer, parse_token_answer, parse_user_info_answer,
-    parse_video_list_answer, profile_fields,
+    parse_video_list_answer, parse_video_query_answer, profile_fields,
 };
 
 use crate::scope::ScopeSet;
@@ -119,6 +120,9 @@ pub struct Video {
     /// Views; `None` when TikTok left the field out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub view_count: Option<i64>,
+    /// The creator labelled it AI-generated content; `None` when TikTok left the field out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_aigc: Option<bool>,
 }
 
 /// One page of `/v2/video/list/`.
@@ -167,6 +171,14 @@ pub trait TikTokApi: Send + Sync {
         cursor: Option<i64>,
         max_count: u8,
     ) -> impl Future<Output = Result<VideoPage, TikTokError>> + Send;
+
+    /// The user's own videos among `ids` (1 to 20 TikTok ids); others and unknown ids are simply
+    /// absent from the answer.
+    fn query_videos(
+        &self,
+        token: &AccessToken,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<Video>, TikTokError>> + Send;
 
     /// What the creator may post (privacy options, interaction toggles, max duration). Posting
     /// caps come back as errors with HTTP 200.

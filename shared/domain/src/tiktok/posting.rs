@@ -14,6 +14,9 @@ pub const CREATOR_INFO_PATH: &str = "/v2/post/publish/creator_info/query/";
 pub const DIRECT_INIT_PATH: &str = "/v2/post/publish/video/init/";
 /// Video init for an upload to the creator's inbox (`video.upload`), 6 a minute per user token.
 pub const INBOX_INIT_PATH: &str = "/v2/post/publish/inbox/video/init/";
+/// Photo init, Direct Post (`video.publish`) or to the inbox (`video.upload`), 6 a minute per
+/// user token.
+pub const PHOTO_INIT_PATH: &str = "/v2/post/publish/content/init/";
 /// Publish status fetch, 30 a minute per user token.
 pub const STATUS_PATH: &str = "/v2/post/publish/status/fetch/";
 
@@ -74,13 +77,20 @@ impl PostMode {
     }
 }
 
-/// The post's settings, sent as TikTok's `post_info` (Direct Post only).
+/// The post's settings, sent as TikTok's `post_info`: a video's for Direct Post only, a photo
+/// post's always (its inbox form carries only `title` and `description`). Which fields a media
+/// type takes is checked where the request is parsed; absent fields are not sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostInfo {
-    /// The caption, at most 2,200 UTF-16 code units.
+    /// The caption: at most 2,200 UTF-16 code units for a video, 90 for a photo post.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// One of the creator's `privacy_level_options`; TikTok refuses any other.
+    /// A photo post's longer text, at most 4,000 UTF-16 code units (photos only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// One of the creator's `privacy_level_options`; TikTok refuses any other. Empty for an
+    /// inbox photo post (the creator chooses in TikTok), and then not sent.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub privacy_level: String,
     /// Turns duets off for this post.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -100,14 +110,18 @@ pub struct PostInfo {
     /// Marks a promotion of the creator's own business.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_organic_toggle: Option<bool>,
-    /// Labels the video as AI-generated content.
+    /// Labels the video as AI-generated content (videos only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_aigc: Option<bool>,
+    /// Lets TikTok add recommended music to a photo post (photos only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_add_music: Option<bool>,
 }
 
-/// Where TikTok gets the video: it pulls a URL, or the client PUTs the chunks of the plan.
+/// Where TikTok gets the media: it pulls a video's URL, the client PUTs a video's chunks, or
+/// TikTok pulls a photo post's images.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VideoSource {
+pub enum MediaSource {
     /// TikTok pulls the video from a URL (`PULL_FROM_URL`).
     Url {
         /// An https URL under a domain or prefix verified in TikTok's portal.
@@ -122,35 +136,104 @@ pub enum VideoSource {
         /// Chunks to upload: `floor(video_size / chunk_size)`.
         total_chunk_count: u32,
     },
+    /// A photo post: TikTok pulls 1 to 35 JPEG or WebP images (`PULL_FROM_URL`, the only photo
+    /// source).
+    Photos {
+        /// https URLs under a domain or prefix verified in TikTok's portal, in post order.
+        photo_urls: Vec<String>,
+        /// Which image is the cover, 0-based.
+        cover_index: u32,
+    },
 }
 
-/// One video init call.
+impl MediaSource {
+    /// `video` or `photo`: the post's media type as this service names it.
+    pub fn media_type(&self) -> MediaType {
+        match self {
+            Self::Photos { .. } => MediaType::Photo,
+            Self::Url { .. } | Self::Upload { .. } => MediaType::Video,
+        }
+    }
+}
+
+/// A post of one video or of photos (a carousel of 1 to 35 images).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaType {
+    /// One video, by URL or upload.
+    #[default]
+    Video,
+    /// 1 to 35 images, pulled by TikTok from URLs.
+    Photo,
+}
+
+impl MediaType {
+    /// The name in requests and records: `video` or `photo`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Video => "video",
+            Self::Photo => "photo",
+        }
+    }
+
+    /// The type named by `as_str`; `None` for anything else.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "video" => Some(Self::Video),
+            "photo" => Some(Self::Photo),
+            _ => None,
+        }
+    }
+}
+
+/// One init call: a video's or a photo post's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishInit {
-    /// Direct Post or inbox upload; picks the endpoint (`path`).
+    /// Direct Post or inbox upload; with the media type, picks the endpoint (`path`).
     pub mode: PostMode,
-    /// Where TikTok gets the video.
-    pub source: VideoSource,
-    /// Required for Direct Post; TikTok's inbox init takes none.
+    /// Where TikTok gets the media.
+    pub source: MediaSource,
+    /// Required for Direct Post; TikTok's video inbox init takes none, its photo init always
+    /// one (`{}` when the app sent nothing).
     pub post_info: Option<PostInfo>,
 }
 
 impl PublishInit {
-    /// The init endpoint for `mode`.
+    /// The init endpoint: videos have one per mode, photos one for both.
     pub fn path(&self) -> &'static str {
-        match self.mode {
-            PostMode::Direct => DIRECT_INIT_PATH,
-            PostMode::Inbox => INBOX_INIT_PATH,
+        match (&self.source, self.mode) {
+            (MediaSource::Photos { .. }, _) => PHOTO_INIT_PATH,
+            (_, PostMode::Direct) => DIRECT_INIT_PATH,
+            (_, PostMode::Inbox) => INBOX_INIT_PATH,
         }
     }
 
     /// TikTok's JSON body.
     pub fn body(&self) -> serde_json::Value {
         let source_info = match &self.source {
-            VideoSource::Url { video_url } => {
+            MediaSource::Url { video_url } => {
                 serde_json::json!({ "source": "PULL_FROM_URL", "video_url": video_url })
             }
-            VideoSource::Upload {
+            MediaSource::Photos {
+                photo_urls,
+                cover_index,
+            } => {
+                return serde_json::json!({
+                    "media_type": "PHOTO",
+                    "post_mode": match self.mode {
+                        PostMode::Direct => "DIRECT_POST",
+                        PostMode::Inbox => "MEDIA_UPLOAD",
+                    },
+                    "post_info": serde_json::to_value(self.post_info.clone().unwrap_or_default())
+                        .unwrap_or_default(),
+                    "source_info": {
+                        "source": "PULL_FROM_URL",
+                        "photo_images": photo_urls,
+                        "photo_cover_index": cover_index,
+                    },
+                });
+            }
+            MediaSource::Upload {
                 video_size,
                 chunk_size,
                 total_chunk_count,
@@ -384,7 +467,7 @@ mod tests {
     fn init_bodies_follow_the_mode() {
         let inbox = PublishInit {
             mode: PostMode::Inbox,
-            source: VideoSource::Upload {
+            source: MediaSource::Upload {
                 video_size: 3,
                 chunk_size: 3,
                 total_chunk_count: 1,
@@ -398,5 +481,52 @@ mod tests {
         );
         assert_eq!(body["source_info"]["source"], "FILE_UPLOAD");
         assert_eq!(inbox.path(), INBOX_INIT_PATH);
+    }
+
+    #[test]
+    fn photo_inits_go_to_the_content_endpoint_with_tiktoks_names() {
+        let photos = MediaSource::Photos {
+            photo_urls: vec![
+                "https://m.example/a.jpg".into(),
+                "https://m.example/b.webp".into(),
+            ],
+            cover_index: 1,
+        };
+        let inbox = PublishInit {
+            mode: PostMode::Inbox,
+            source: photos.clone(),
+            post_info: None,
+        };
+        assert_eq!(inbox.path(), PHOTO_INIT_PATH);
+        let body = inbox.body();
+        assert_eq!(body["media_type"], "PHOTO");
+        assert_eq!(body["post_mode"], "MEDIA_UPLOAD");
+        assert_eq!(
+            body["post_info"],
+            serde_json::json!({}),
+            "required, even empty"
+        );
+        assert_eq!(body["source_info"]["photo_cover_index"], 1);
+        assert_eq!(
+            body["source_info"]["photo_images"][1],
+            "https://m.example/b.webp"
+        );
+        let direct = PublishInit {
+            mode: PostMode::Direct,
+            source: photos,
+            post_info: Some(PostInfo {
+                title: Some("t".into()),
+                privacy_level: "SELF_ONLY".into(),
+                auto_add_music: Some(true),
+                ..PostInfo::default()
+            }),
+        };
+        let body = direct.body();
+        assert_eq!(body["post_mode"], "DIRECT_POST");
+        assert_eq!(
+            body["post_info"],
+            serde_json::json!({"title": "t", "privacy_level": "SELF_ONLY", "auto_add_music": true})
+        );
+        assert_eq!(direct.source.media_type(), MediaType::Photo);
     }
 }

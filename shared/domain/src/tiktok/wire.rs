@@ -294,6 +294,11 @@ pub fn parse_video_list_answer(answer: &RawAnswer) -> Result<VideoPage, TikTokEr
     })
 }
 
+/// Classifies an answer of `/v2/video/query/`: the videos found only when `error.code == "ok"`.
+pub fn parse_video_query_answer(answer: &RawAnswer) -> Result<Vec<Video>, TikTokError> {
+    parse_envelope::<VideoListData>(answer).map(|data| data.videos)
+}
+
 /// The user-info fields we ask for, limited to what the granted scopes allow (asking for more
 /// fails the whole call with `scope_permission_missed`).
 pub fn profile_fields(scopes: &ScopeSet) -> Vec<&'static str> {

@@ -3,6 +3,7 @@
 //! docs/publishing.md.
 
 mod chunks;
+mod posting_status;
 mod request;
 
 use http::StatusCode;
@@ -10,6 +11,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 pub use chunks::{CONTENT_TYPES, Chunk, ChunkPlan, MAX_VIDEO_SIZE};
+pub use posting_status::{LimitOf, MAX_PENDING_INBOX_UPLOADS, PostingStatus, posting_status};
 pub use request::{MAX_BODY_BYTES, PublishRequest, SourceRequest, check_against_creator};
 
 use crate::accounts;
@@ -26,7 +28,8 @@ use connect_domain::store::{
     idempotency_hash,
 };
 use connect_domain::tiktok::{
-    CreatorInfo, PostMode, PublishInit, PublishState, TikTokApi, TikTokError, VideoSource,
+    CreatorInfo, MediaSource, MediaType, PostMode, PublishInit, PublishState, TikTokApi,
+    TikTokError, Video,
 };
 
 /// TikTok's per-token limits (docs/tiktok.md#posting-endpoints-and-per-token-limits), counted per
@@ -61,6 +64,11 @@ pub fn parse_idempotency_key(value: Option<&[u8]>) -> Result<Option<&str>, Servi
     Ok(std::str::from_utf8(raw).ok())
 }
 
+/// The per-minute window `call` is counted in at `now`.
+fn minute_window(call: &str, now: i64) -> String {
+    format!("{call}#{}", now.div_euclid(60))
+}
+
 /// Counts one call against a per-account, per-minute limit; `rate_limited` when it is used up.
 async fn within_limit(
     store: &impl PublishStore,
@@ -70,7 +78,7 @@ async fn within_limit(
     now: i64,
 ) -> Result<(), ServiceError> {
     let minute = now.div_euclid(60);
-    let window = format!("{call}#{minute}");
+    let window = minute_window(call, now);
     if store
         .take_rate(open_id, &window, limit, (minute + 2) * 60)
         .await?
@@ -118,6 +126,8 @@ pub struct CreatorInfoView {
     /// (docs/tiktok.md#creator-info).
     #[serde(flatten)]
     pub creator: CreatorInfo,
+    /// Whether a post can start now, and if not why, whose limit it is and when to try again.
+    pub posting: PostingStatus,
 }
 
 async fn fetch_creator<P: Ports, S>(
@@ -169,8 +179,20 @@ where
     )
     .await?;
     let open_id = account.open_id.clone();
-    let creator = fetch_creator(keeper, store, account, deadline).await?;
-    Ok(CreatorInfoView { open_id, creator })
+    let now = keeper.clock.now();
+    let init_window = minute_window("init", now);
+    // The history is read while TikTok answers.
+    let (creator, history) = tokio::join!(
+        fetch_creator(keeper, store, account, deadline),
+        store.posting_history(&open_id, &init_window)
+    );
+    let creator = creator?;
+    let posting = posting_status(&history?, &creator, now);
+    Ok(CreatorInfoView {
+        open_id,
+        creator,
+        posting,
+    })
 }
 
 /// The upload half of a `202` answer: TikTok's `upload_url` and the chunks to PUT to it.
@@ -197,7 +219,9 @@ pub struct PublishStarted {
     pub open_id: String,
     /// `direct` or `inbox`, as asked.
     pub mode: PostMode,
-    /// `PROCESSING_UPLOAD` for an upload, `PROCESSING_DOWNLOAD` for a URL.
+    /// `video` or `photo`, as asked.
+    pub media_type: MediaType,
+    /// `PROCESSING_UPLOAD` for an upload, `PROCESSING_DOWNLOAD` for a URL (photos included).
     pub status: &'static str,
     /// Where and how to PUT the file, for an upload source; absent for a URL (and should TikTok
     /// send no `upload_url`).
@@ -392,7 +416,8 @@ async fn attempt<P: Ports, S>(
 where
     S: PublishStore,
 {
-    if let Some(post_info) = &request.post_info {
+    // Creator info decides a Direct Post's settings; an inbox upload's are the creator's own.
+    if let (PostMode::Direct, Some(post_info)) = (request.mode, &request.post_info) {
         let creator = match fetch_creator(keeper, store, account.clone(), deadline).await {
             Ok(creator) => creator,
             Err(error) => return Attempt::NotPosted(error),
@@ -408,13 +433,20 @@ where
     let init = PublishInit {
         mode: request.mode,
         source: match &request.source {
-            SourceRequest::Url(video_url) => VideoSource::Url {
+            SourceRequest::Url(video_url) => MediaSource::Url {
                 video_url: video_url.clone(),
             },
-            SourceRequest::Upload(plan) => VideoSource::Upload {
+            SourceRequest::Upload(plan) => MediaSource::Upload {
                 video_size: plan.video_size,
                 chunk_size: plan.chunk_size,
                 total_chunk_count: u32::try_from(plan.total_chunk_count).unwrap_or(u32::MAX),
+            },
+            SourceRequest::Photos {
+                photo_urls,
+                cover_index,
+            } => MediaSource::Photos {
+                photo_urls: photo_urls.clone(),
+                cover_index: *cover_index,
             },
         },
         post_info: request.post_info.clone(),
@@ -447,11 +479,19 @@ where
                 tiktok_log_id: error.log_id().map(str::to_owned),
             });
         }
-        Err(error) => return Attempt::NotPosted(posting_error(error, request.scope())),
+        Err(error) => {
+            let error = posting_error(error, request.scope());
+            if let ServiceError::PostingRefused { code, .. } = &error
+                && let Err(e) = store.note_refusal(&open_id, code, keeper.clock.now()).await
+            {
+                tracing::warn!(error = %e, "could not remember a posting refusal");
+            }
+            return Attempt::NotPosted(error);
+        }
     };
     let now = keeper.clock.now();
     let state = match request.source {
-        SourceRequest::Url(_) => PublishState::ProcessingDownload,
+        SourceRequest::Url(_) | SourceRequest::Photos { .. } => PublishState::ProcessingDownload,
         SourceRequest::Upload(_) => PublishState::ProcessingUpload,
     };
     let record = PublishRecord {
@@ -459,10 +499,17 @@ where
         app_user: user.as_str().to_owned(),
         open_id: open_id.clone(),
         mode: request.mode,
+        media_type: request.media_type,
+        public: request.mode == PostMode::Direct
+            && request
+                .post_info
+                .as_ref()
+                .is_some_and(|p| p.privacy_level == "PUBLIC_TO_EVERYONE"),
         source: request.source.kind().to_owned(),
         state,
         fail_reason: None,
         post_ids: Vec::new(),
+        withdrawn_post_ids: Vec::new(),
         uploaded_bytes: None,
         downloaded_bytes: None,
         created_at: now,
@@ -472,7 +519,14 @@ where
         // The post exists at TikTok whatever happens here; its id is in the answer.
         tracing::error!(error = %e, publish_id = %record.publish_id, "could not store the started post");
     }
-    tracing::info!(open_id = %open_id, publish_id = %record.publish_id, mode = request.mode.as_str(), source = request.source.kind(), "post started");
+    if request.mode == PostMode::Inbox
+        && let Err(e) = store
+            .note_inbox_upload(&open_id, &record.publish_id, now, now - 24 * 3600)
+            .await
+    {
+        tracing::warn!(error = %e, "could not count an upload to the inbox");
+    }
+    tracing::info!(open_id = %open_id, publish_id = %record.publish_id, mode = request.mode.as_str(), media_type = request.media_type.as_str(), source = request.source.kind(), "post started");
     let upload = match (&request.source, answer.upload_url) {
         (SourceRequest::Upload(plan), Some(upload_url)) => Some(UploadInstructions {
             upload_url,
@@ -486,6 +540,7 @@ where
         publish_id: record.publish_id,
         open_id,
         mode: request.mode,
+        media_type: request.media_type,
         status: state.as_str(),
         upload,
     })
@@ -500,6 +555,8 @@ pub struct PublishView {
     pub open_id: String,
     /// `direct` or `inbox`.
     pub mode: PostMode,
+    /// `video` or `photo`.
+    pub media_type: MediaType,
     /// `url` or `upload`.
     pub source: String,
     /// TikTok's status name (`PublishState::as_str`); `PUBLISH_COMPLETE` and `FAILED` are final.
@@ -507,8 +564,17 @@ pub struct PublishView {
     /// TikTok's reason for a `FAILED` post, at most 64 characters; omitted when none was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
-    /// Decimal strings: TikTok's post ids exceed 2^53.
+    /// The public post ids still publicly available; decimal strings (TikTok's ids exceed
+    /// 2^53). A public Direct Post gets its id after TikTok's moderation, minutes or hours after
+    /// `PUBLISH_COMPLETE`.
     pub post_ids: Vec<String>,
+    /// Ids TikTok later said are no longer publicly available (taken down, made private or
+    /// deleted).
+    pub withdrawn_post_ids: Vec<String>,
+    /// The public posts themselves (share URL, counts), when the account granted `video.list`;
+    /// omitted otherwise, with `cached=true`, or when TikTok could not be asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub videos: Option<Vec<Video>>,
     /// Uploads: bytes TikTok had received, from the last status that said; omitted until then.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uploaded_bytes: Option<i64>,
@@ -529,10 +595,13 @@ impl PublishView {
             publish_id: record.publish_id,
             open_id: record.open_id,
             mode: record.mode,
+            media_type: record.media_type,
             source: record.source,
             status: record.state.as_str(),
             fail_reason: record.fail_reason,
             post_ids: record.post_ids,
+            withdrawn_post_ids: record.withdrawn_post_ids,
+            videos: None,
             uploaded_bytes: record.uploaded_bytes,
             downloaded_bytes: record.downloaded_bytes,
             created_at: record.created_at,
@@ -588,19 +657,22 @@ where
         .await?
         .filter(|r| r.app_user == user.as_str())
         .ok_or(ServiceError::PublishNotFound)?;
-    if cached || record.state.is_final() {
+    let now = keeper.clock.now();
+    // A settled post without public ids needs nothing from TikTok (nor the account read).
+    if cached || (record.settled(now) && record.post_ids.is_empty()) {
         return Ok(PublishView::of(record, "stored"));
     }
     let Some(account) = keeper.accounts.get(user.as_str(), &record.open_id).await? else {
         // Disconnected since: the last known status is all there is.
         return Ok(PublishView::of(record, "stored"));
     };
-    let now = keeper.clock.now();
-    if within_limit(store, &record.open_id, "status", STATUS_PER_MINUTE, now)
-        .await
-        .is_err()
-    {
-        return Ok(PublishView::of(record, "stored"));
+    let fetch = !record.settled(now)
+        && within_limit(store, &record.open_id, "status", STATUS_PER_MINUTE, now)
+            .await
+            .is_ok();
+    if !fetch {
+        let view = PublishView::of(record, "stored");
+        return Ok(with_videos(keeper, account, view, deadline).await);
     }
     let scope = match record.mode {
         PostMode::Direct => scope::VIDEO_PUBLISH,
@@ -611,8 +683,8 @@ where
             keeper.tiktok.publish_status(&token, publish_id).await
         })
         .await;
-    let fresh = match fetched {
-        Ok((_, fresh)) => fresh,
+    let (session, fresh) = match fetched {
+        Ok(answer) => answer,
         Err(RefreshError::TikTok(TikTokError::Api { code, .. }))
             if code == "invalid_publish_id"
                 || code == "token_not_authorized_for_specified_publish_id" =>
@@ -625,6 +697,7 @@ where
         state: fresh.state,
         fail_reason: fresh.fail_reason,
         post_ids: fresh.post_ids,
+        withdrawn_post_ids: Vec::new(),
         uploaded_bytes: fresh.uploaded_bytes,
         downloaded_bytes: fresh.downloaded_bytes,
         at: now,
@@ -637,5 +710,33 @@ where
         // A webhook moved it further meanwhile: answer what is stored now.
         Written::Stale => store.get_publish(publish_id).await?.unwrap_or(record),
     };
-    Ok(PublishView::of(latest, "tiktok"))
+    let view = PublishView::of(latest, "tiktok");
+    Ok(with_videos(keeper, session.account, view, deadline).await)
+}
+
+/// Attaches the public posts (share URL, counts) when there are ids and the account granted
+/// `video.list`. The status is the answer: a failed query only leaves `videos` out.
+async fn with_videos<P: Ports>(
+    keeper: &TokenKeeper<P>,
+    account: Account,
+    mut view: PublishView,
+    deadline: Instant,
+) -> PublishView {
+    if view.post_ids.is_empty() || !account.scopes.contains(scope::VIDEO_LIST) {
+        return view;
+    }
+    let ids = view.post_ids.clone();
+    let queried = keeper
+        .with_token(account, deadline, "video_query", |token| {
+            let ids = &ids;
+            async move { keeper.tiktok.query_videos(&token, ids).await }
+        })
+        .await;
+    match queried {
+        Ok((_, videos)) => view.videos = Some(crate::videos::in_order(videos, &ids)),
+        Err(error) => {
+            tracing::warn!(publish_id = %view.publish_id, error = %error, "could not attach the public posts");
+        }
+    }
+    view
 }

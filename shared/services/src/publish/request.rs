@@ -8,12 +8,21 @@ use url::{Host, Url};
 
 use super::chunks::ChunkPlan;
 use connect_domain::error::ServiceError;
-use connect_domain::tiktok::{CreatorInfo, PostInfo, PostMode};
+use connect_domain::tiktok::{CreatorInfo, MediaType, PostInfo, PostMode};
 
-/// Largest body accepted: a title of 2200 characters in 4-byte UTF-8 plus the rest fits easily.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
-/// TikTok counts the title in UTF-16 code units.
+/// Largest body accepted: 35 photo URLs of 2048 characters and a 4000-unit description in
+/// 4-byte UTF-8 fit.
+pub const MAX_BODY_BYTES: usize = 128 * 1024;
+/// TikTok counts a video's title in UTF-16 code units.
 pub const MAX_TITLE_UTF16: usize = 2200;
+/// A photo post's title, in UTF-16 code units.
+pub const MAX_PHOTO_TITLE_UTF16: usize = 90;
+/// A photo post's description, in UTF-16 code units.
+pub const MAX_PHOTO_DESCRIPTION_UTF16: usize = 4000;
+/// Images in one photo post.
+pub const MAX_PHOTOS: usize = 35;
+/// The image types TikTok takes for photo posts, by the URL path's extension (it refuses PNG).
+pub const PHOTO_EXTENSIONS: [&str; 3] = [".jpg", ".jpeg", ".webp"];
 const MAX_URL_LEN: usize = 2048;
 /// Every `privacy_level` TikTok knows; the creator's `privacy_level_options` narrow it.
 pub const PRIVACY_LEVELS: [&str; 4] = [
@@ -23,7 +32,7 @@ pub const PRIVACY_LEVELS: [&str; 4] = [
     "SELF_ONLY",
 ];
 
-/// Where the video comes from, as the app asked.
+/// Where the media comes from, as the app asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceRequest {
     /// `{"type":"url"}`: TikTok pulls this https URL (its shape checked here, its domain's
@@ -31,14 +40,30 @@ pub enum SourceRequest {
     Url(String),
     /// `{"type":"upload"}`: the client PUTs the file to TikTok by this plan.
     Upload(ChunkPlan),
+    /// A photo post's `{"type":"url","photo_urls":[…],"cover_index"}`: TikTok pulls the images.
+    Photos {
+        /// 1 to `MAX_PHOTOS` https URLs of JPEG or WebP images, in post order.
+        photo_urls: Vec<String>,
+        /// The cover, 0-based (0 when the request named none).
+        cover_index: u32,
+    },
 }
 
 impl SourceRequest {
     /// `url` or `upload`: the `source` stored with the post and shown by its status.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Url(_) => "url",
+            Self::Url(_) | Self::Photos { .. } => "url",
             Self::Upload(_) => "upload",
+        }
+    }
+
+    /// Every URL TikTok will pull (none for an upload).
+    pub fn urls(&self) -> Vec<&str> {
+        match self {
+            Self::Url(url) => vec![url.as_str()],
+            Self::Photos { photo_urls, .. } => photo_urls.iter().map(String::as_str).collect(),
+            Self::Upload(_) => Vec::new(),
         }
     }
 }
@@ -50,10 +75,12 @@ pub struct PublishRequest {
     pub open_id: Option<String>,
     /// Direct Post or upload to the inbox; decides the scope needed (`scope`).
     pub mode: PostMode,
-    /// Where TikTok gets the video.
+    /// A video (the default) or a photo post.
+    pub media_type: MediaType,
+    /// Where TikTok gets the media.
     pub source: SourceRequest,
-    /// The post's settings: required for `direct`, refused for `inbox` (the creator sets them
-    /// in TikTok).
+    /// The post's settings: required for `direct`; for `inbox` refused with a video and only
+    /// `title`/`description` with photos (the creator sets the rest in TikTok).
     pub post_info: Option<PostInfo>,
     /// SHA-256 of the canonical JSON body: what an `Idempotency-Key` is bound to.
     pub fingerprint: String,
@@ -113,7 +140,7 @@ impl PublishRequest {
         only_keys(
             root,
             "the body",
-            &["open_id", "mode", "source", "post_info"],
+            &["open_id", "mode", "media_type", "source", "post_info"],
         )?;
         let open_id = match root.get("open_id") {
             None | Some(Value::Null) => None,
@@ -125,24 +152,43 @@ impl PublishRequest {
             .and_then(Value::as_str)
             .and_then(PostMode::parse)
             .ok_or_else(|| invalid("mode must be \"direct\" or \"inbox\""))?;
-        let source = parse_source(root.get("source"))?;
-        let post_info = match (mode, root.get("post_info")) {
-            (PostMode::Direct, Some(Value::Object(info))) => Some(parse_post_info(info)?),
-            (PostMode::Direct, _) => {
+        let media_type = match root.get("media_type") {
+            None | Some(Value::Null) => MediaType::Video,
+            Some(value) => value
+                .as_str()
+                .and_then(MediaType::parse)
+                .ok_or_else(|| invalid("media_type must be \"video\" or \"photo\""))?,
+        };
+        let source = match media_type {
+            MediaType::Video => parse_source(root.get("source"))?,
+            MediaType::Photo => parse_photo_source(root.get("source"))?,
+        };
+        let post_info = match (media_type, mode, root.get("post_info")) {
+            (MediaType::Video, PostMode::Direct, Some(Value::Object(info))) => {
+                Some(parse_post_info(info)?)
+            }
+            (MediaType::Photo, _, Some(Value::Object(info))) => {
+                Some(parse_photo_post_info(info, mode)?)
+            }
+            (_, PostMode::Direct, _) => {
                 return Err(invalid(
                     "post_info (an object with at least privacy_level) is required for mode \"direct\"",
                 ));
             }
-            (PostMode::Inbox, None | Some(Value::Null)) => None,
-            (PostMode::Inbox, Some(_)) => {
+            (_, PostMode::Inbox, None | Some(Value::Null)) => None,
+            (MediaType::Video, PostMode::Inbox, Some(_)) => {
                 return Err(invalid(
-                    "post_info is not allowed for mode \"inbox\": the creator finishes the post in TikTok",
+                    "post_info is not allowed for a video with mode \"inbox\": the creator finishes the post in TikTok",
                 ));
+            }
+            (MediaType::Photo, PostMode::Inbox, Some(_)) => {
+                return Err(invalid("post_info must be an object"));
             }
         };
         Ok(Self {
             open_id,
             mode,
+            media_type,
             source,
             post_info,
             // serde_json's maps are sorted, so equal bodies give equal fingerprints.
@@ -191,24 +237,159 @@ fn parse_source(source: Option<&Value>) -> Result<SourceRequest, ServiceError> {
 /// TikTok pulls only from https URLs on a verified domain or prefix, never an IP address, and
 /// follows no redirect; checking the shape here saves the creator a wasted post attempt.
 fn check_video_url(raw: &str) -> Result<String, ServiceError> {
-    let bad = || {
+    checked_url(raw).map(|_| raw.to_owned()).ok_or_else(|| {
         invalid(format!(
             "source.video_url must be an https URL of at most {MAX_URL_LEN} characters on a domain verified in TikTok's portal (not an IP address, no user:password@)"
         ))
-    };
-    if raw.len() > MAX_URL_LEN {
-        return Err(bad());
-    }
-    let url = Url::parse(raw).map_err(|_| bad())?;
+    })
+}
+
+/// An https URL of at most `MAX_URL_LEN` characters on a named host, without credentials.
+fn checked_url(raw: &str) -> Option<Url> {
+    let url = Url::parse(raw).ok().filter(|_| raw.len() <= MAX_URL_LEN)?;
     let named_host = matches!(url.host(), Some(Host::Domain(_)));
-    if url.scheme() != "https"
-        || !named_host
-        || !url.username().is_empty()
-        || url.password().is_some()
-    {
-        return Err(bad());
+    let plain = url.scheme() == "https"
+        && named_host
+        && url.username().is_empty()
+        && url.password().is_none();
+    plain.then_some(url)
+}
+
+/// A photo post's source: `{"type":"url","photo_urls":[1–35 https URLs],"cover_index"}`.
+fn parse_photo_source(source: Option<&Value>) -> Result<SourceRequest, ServiceError> {
+    let shape = "source must be {\"type\":\"url\",\"photo_urls\":[\"https://…/1.jpg\",…],\"cover_index\":0} for media_type \"photo\" (TikTok pulls photos from URLs only)";
+    let Some(Value::Object(source)) = source else {
+        return Err(invalid(shape));
+    };
+    if source.get("type").and_then(Value::as_str) != Some("url") {
+        return Err(invalid(shape));
     }
-    Ok(raw.to_owned())
+    only_keys(source, "source", &["type", "photo_urls", "cover_index"])?;
+    let Some(Value::Array(urls)) = source.get("photo_urls") else {
+        return Err(invalid(shape));
+    };
+    if urls.is_empty() || urls.len() > MAX_PHOTOS {
+        return Err(invalid(format!(
+            "source.photo_urls must hold 1 to {MAX_PHOTOS} image URLs"
+        )));
+    }
+    let mut photo_urls = Vec::with_capacity(urls.len());
+    for (at, value) in urls.iter().enumerate() {
+        let url = value.as_str().and_then(checked_url).ok_or_else(|| {
+            invalid(format!(
+                "source.photo_urls[{at}] must be an https URL of at most {MAX_URL_LEN} characters on a domain verified in TikTok's portal (not an IP address, no user:password@)"
+            ))
+        })?;
+        let path = url.path().to_ascii_lowercase();
+        if !PHOTO_EXTENSIONS.iter().any(|ext| path.ends_with(ext)) {
+            return Err(invalid(format!(
+                "source.photo_urls[{at}] must name a JPEG or WebP image (a path ending in .jpg, .jpeg or .webp): TikTok refuses PNG and other formats"
+            )));
+        }
+        photo_urls.push(url.to_string());
+    }
+    let cover_index = match source.get("cover_index") {
+        None | Some(Value::Null) => 0,
+        Some(value) => value
+            .as_u64()
+            .filter(|i| *i < urls.len() as u64)
+            .and_then(|i| u32::try_from(i).ok())
+            .ok_or_else(|| {
+                invalid(format!(
+                    "source.cover_index must be a whole number from 0 to {} (the position of the cover in photo_urls)",
+                    urls.len() - 1
+                ))
+            })?,
+    };
+    Ok(SourceRequest::Photos {
+        photo_urls,
+        cover_index,
+    })
+}
+
+/// A text field of at most `max` UTF-16 code units (TikTok's count: an emoji is 2).
+fn optional_text(
+    info: &Map<String, Value>,
+    field: &str,
+    max: usize,
+) -> Result<Option<String>, ServiceError> {
+    match info.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) if utf16_len(text) <= max => Ok(Some(text.clone())),
+        Some(Value::String(_)) => Err(invalid(format!(
+            "post_info.{field} must be at most {max} UTF-16 code units (TikTok counts an emoji as 2)"
+        ))),
+        Some(_) => Err(invalid(format!("post_info.{field} must be a string"))),
+    }
+}
+
+/// A photo post's `post_info`: Direct Post takes TikTok's photo fields, an inbox upload only the
+/// texts (the creator chooses the rest in TikTok).
+fn parse_photo_post_info(
+    info: &Map<String, Value>,
+    mode: PostMode,
+) -> Result<PostInfo, ServiceError> {
+    let title = optional_text(info, "title", MAX_PHOTO_TITLE_UTF16)?;
+    let description = optional_text(info, "description", MAX_PHOTO_DESCRIPTION_UTF16)?;
+    if mode == PostMode::Inbox {
+        only_keys(
+            info,
+            "post_info (a photo post to the inbox)",
+            &["title", "description"],
+        )?;
+        return Ok(PostInfo {
+            title,
+            description,
+            ..PostInfo::default()
+        });
+    }
+    only_keys(
+        info,
+        "post_info (a photo post)",
+        &[
+            "title",
+            "description",
+            "privacy_level",
+            "disable_comment",
+            "auto_add_music",
+            "brand_content_toggle",
+            "brand_organic_toggle",
+        ],
+    )?;
+    let post = PostInfo {
+        title,
+        description,
+        privacy_level: privacy_level(info)?,
+        disable_comment: optional_bool(info, "disable_comment")?,
+        auto_add_music: optional_bool(info, "auto_add_music")?,
+        brand_content_toggle: optional_bool(info, "brand_content_toggle")?,
+        brand_organic_toggle: optional_bool(info, "brand_organic_toggle")?,
+        ..PostInfo::default()
+    };
+    branded_is_not_private(&post)?;
+    Ok(post)
+}
+
+fn privacy_level(info: &Map<String, Value>) -> Result<String, ServiceError> {
+    info.get("privacy_level")
+        .and_then(Value::as_str)
+        .filter(|p| PRIVACY_LEVELS.contains(p))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            invalid(format!(
+                "post_info.privacy_level must be one of the creator's privacy_level_options ({})",
+                PRIVACY_LEVELS.join(", ")
+            ))
+        })
+}
+
+fn branded_is_not_private(post: &PostInfo) -> Result<(), ServiceError> {
+    if post.brand_content_toggle == Some(true) && post.privacy_level == "SELF_ONLY" {
+        return Err(invalid(
+            "branded content (post_info.brand_content_toggle) cannot be private: choose another privacy_level",
+        ));
+    }
+    Ok(())
 }
 
 fn parse_post_info(info: &Map<String, Value>) -> Result<PostInfo, ServiceError> {
@@ -227,27 +408,8 @@ fn parse_post_info(info: &Map<String, Value>) -> Result<PostInfo, ServiceError> 
             "is_aigc",
         ],
     )?;
-    let privacy_level = info
-        .get("privacy_level")
-        .and_then(Value::as_str)
-        .filter(|p| PRIVACY_LEVELS.contains(p))
-        .ok_or_else(|| {
-            invalid(format!(
-                "post_info.privacy_level must be one of the creator's privacy_level_options ({})",
-                PRIVACY_LEVELS.join(", ")
-            ))
-        })?
-        .to_owned();
-    let title = match info.get("title") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(title)) if utf16_len(title) <= MAX_TITLE_UTF16 => Some(title.clone()),
-        Some(Value::String(_)) => {
-            return Err(invalid(format!(
-                "post_info.title must be at most {MAX_TITLE_UTF16} UTF-16 code units (TikTok counts an emoji as 2)"
-            )));
-        }
-        Some(_) => return Err(invalid("post_info.title must be a string")),
-    };
+    let privacy_level = privacy_level(info)?;
+    let title = optional_text(info, "title", MAX_TITLE_UTF16)?;
     let video_cover_timestamp_ms = match info.get("video_cover_timestamp_ms") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
@@ -268,12 +430,9 @@ fn parse_post_info(info: &Map<String, Value>) -> Result<PostInfo, ServiceError> 
         brand_content_toggle: optional_bool(info, "brand_content_toggle")?,
         brand_organic_toggle: optional_bool(info, "brand_organic_toggle")?,
         is_aigc: optional_bool(info, "is_aigc")?,
+        ..PostInfo::default()
     };
-    if post.brand_content_toggle == Some(true) && post.privacy_level == "SELF_ONLY" {
-        return Err(invalid(
-            "branded content (post_info.brand_content_toggle) cannot be private: choose another privacy_level",
-        ));
-    }
+    branded_is_not_private(&post)?;
     Ok(post)
 }
 
@@ -397,6 +556,100 @@ mod tests {
             assert!(message.contains(expected), "{body}: {message}");
             assert!(!message.contains(secret), "{message}");
         }
+    }
+
+    const PHOTO: &str = r#"{"mode":"direct","media_type":"photo","source":{"type":"url","photo_urls":["https://media.example.com/a.jpg","https://media.example.com/b.WEBP"],"cover_index":1},"post_info":{"privacy_level":"SELF_ONLY","title":"hi","description":"long","auto_add_music":true}}"#;
+
+    #[test]
+    fn a_direct_photo_post_parses() {
+        let request = parse(PHOTO).expect("valid");
+        assert_eq!(request.media_type, MediaType::Photo);
+        assert_eq!(request.scope(), "video.publish");
+        assert_eq!(
+            request.source,
+            SourceRequest::Photos {
+                photo_urls: vec![
+                    "https://media.example.com/a.jpg".into(),
+                    "https://media.example.com/b.WEBP".into()
+                ],
+                cover_index: 1
+            }
+        );
+        let info = request.post_info.expect("post info");
+        assert_eq!(info.description.as_deref(), Some("long"));
+        assert_eq!(info.auto_add_music, Some(true));
+        let inbox = r#"{"mode":"inbox","media_type":"photo","source":{"type":"url","photo_urls":["https://media.example.com/a.jpeg"]},"post_info":{"title":"t"}}"#;
+        let inbox = parse(inbox).expect("inbox photo");
+        assert_eq!(inbox.scope(), "video.upload");
+        assert!(matches!(
+            inbox.source,
+            SourceRequest::Photos { cover_index: 0, .. }
+        ));
+    }
+
+    #[test]
+    fn each_photo_rule_is_checked_before_tiktok() {
+        let urls = |n: usize| {
+            (0..n)
+                .map(|i| format!("\"https://media.example.com/{i}.jpg\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let with_urls = |n: usize| {
+            PHOTO.replace(
+                r#""https://media.example.com/a.jpg","https://media.example.com/b.WEBP""#,
+                &urls(n),
+            )
+        };
+        assert!(parse(&with_urls(35)).is_ok());
+        let cases = [
+            (with_urls(36), "1 to 35"),
+            (with_urls(0), "1 to 35"),
+            (PHOTO.replace("b.WEBP", "b.png"), "JPEG or WebP"),
+            (PHOTO.replace("b.WEBP", "b"), "JPEG or WebP"),
+            (
+                PHOTO.replace("https://media", "http://media"),
+                "photo_urls[0]",
+            ),
+            (
+                PHOTO.replace("\"cover_index\":1", "\"cover_index\":2"),
+                "0 to 1",
+            ),
+            (
+                PHOTO.replace("\"cover_index\":1", "\"cover_index\":-1"),
+                "cover_index",
+            ),
+            (
+                PHOTO.replace("\"hi\"", &format!("\"{}\"", "a".repeat(91))),
+                "90 UTF-16",
+            ),
+            (
+                PHOTO.replace("\"hi\"", &format!("\"{}\"", "😀".repeat(46))),
+                "90 UTF-16",
+            ),
+            (
+                PHOTO.replace("\"long\"", &format!("\"{}\"", "a".repeat(4001))),
+                "4000 UTF-16",
+            ),
+            (
+                PHOTO.replace("\"auto_add_music\"", "\"disable_duet\""),
+                "unknown field `disable_duet`",
+            ),
+            (
+                PHOTO.replace("\"type\":\"url\"", "\"type\":\"upload\""),
+                "photo_urls",
+            ),
+            (PHOTO.replace("\"photo\"", "\"gif\""), "media_type"),
+            (
+                PHOTO.replace("\"mode\":\"direct\"", "\"mode\":\"inbox\""),
+                "allowed: title, description",
+            ),
+        ];
+        for (body, expected) in cases {
+            let message = parse(&body).expect_err(&body);
+            assert!(message.contains(expected), "{body}: {message}");
+        }
+        assert!(parse(&PHOTO.replace("\"hi\"", &format!("\"{}\"", "a".repeat(90)))).is_ok());
     }
 
     #[test]
