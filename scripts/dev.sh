@@ -74,11 +74,13 @@ require_free_port() {
 : "${APP_RETURN_URL:=http://127.0.0.1:$TIKTOK_PORT/_fake/app/settings}"
 : "${TIKTOK_SCOPES:=user.info.basic,user.info.profile,user.info.stats,video.list,video.publish,video.upload}"
 : "${TIKTOK_PKCE:=off}"
+# The fake TikTok's verified prefix: media URLs outside it are refused before TikTok is asked.
+: "${MEDIA_URL_PREFIXES:=https://media.example.com/}"
 # The settings page is on another origin than APP_RETURN_URL: list it as a return URL.
 : "${APP_ALLOWED_RETURN_URLS:=$CONSOLE_URL}"
 : "${AWS_REGION:=us-east-1}"
 export TABLE_NAME KMS_KEY_ID TIKTOK_SECRET_ID APP_JWT_SECRET_ID TIKTOK_CLIENT_KEY TIKTOK_CLIENT_SECRET APP_JWT_SECRET \
-  TIKTOK_REDIRECT_URI APP_RETURN_URL APP_ALLOWED_RETURN_URLS TIKTOK_SCOPES TIKTOK_PKCE AWS_REGION
+  TIKTOK_REDIRECT_URI APP_RETURN_URL APP_ALLOWED_RETURN_URLS TIKTOK_SCOPES TIKTOK_PKCE AWS_REGION MEDIA_URL_PREFIXES
 
 # Every port is checked before anything starts: a busy one stops the start with its owner's name.
 [ -n "${AWS_ENDPOINT_URL:-}" ] ||
@@ -126,7 +128,7 @@ env_file="$STATE_DIR/functions.env"
 for name in TABLE_NAME KMS_KEY_ID TIKTOK_SECRET_ID APP_JWT_SECRET_ID TIKTOK_CLIENT_KEY TIKTOK_REDIRECT_URI APP_RETURN_URL \
   APP_ALLOWED_RETURN_URLS TIKTOK_SCOPES TIKTOK_PKCE TIKTOK_AUTH_URL TIKTOK_API_URL AWS_ENDPOINT_URL \
   AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY APP_JWT_ISSUER APP_JWT_AUDIENCE RUST_LOG \
-  REFRESH_POLICY REFRESH_INTERVAL_MINUTES REFRESH_CONCURRENCY REFRESH_RATE_PER_MINUTE; do
+  REFRESH_POLICY REFRESH_INTERVAL_MINUTES REFRESH_CONCURRENCY REFRESH_RATE_PER_MINUTE MEDIA_URL_PREFIXES; do
   if [ -n "${!name:-}" ]; then echo "$name=${!name}" >>"$env_file"; fi
 done
 # The settings page's sign-in form for any user name (it posts to the gateway's /_dev/sign-in).

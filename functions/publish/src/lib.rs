@@ -10,7 +10,9 @@ use connect_http::api_error::{self, ApiError};
 use connect_http::handler::{self, UserApi};
 use connect_http::response;
 use connect_runtime::cold_start::{ColdStart, Live, StartError};
-use connect_services::publish::{creator_info, parse_idempotency_key, start, status};
+use connect_services::publish::{
+    PublishRequest, creator_info, parse_idempotency_key, start, status,
+};
 use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt as _, Response};
 
@@ -22,6 +24,7 @@ pub fn wire<K: Clock>(cold: &ColdStart, clock: K) -> Result<LivePublishApi<K>, S
     Ok(PublishApi {
         user: cold.user_api(clock)?,
         store: cold.publishes(),
+        media_url_prefixes: cold.config.media_url_prefixes.clone(),
     })
 }
 
@@ -40,6 +43,8 @@ where
 pub struct PublishApi<P: Ports, S> {
     pub user: UserApi<P>,
     pub store: S,
+    /// `MEDIA_URL_PREFIXES`: the verified prefixes media URLs are checked against here.
+    pub media_url_prefixes: Vec<String>,
 }
 
 /// The route of a request to the `publish` function.
@@ -124,12 +129,14 @@ where
                         .get("idempotency-key")
                         .map(|v| v.as_bytes()),
                 )?;
+                let post = PublishRequest::parse(request.body())?;
+                post.check_url_prefixes(&self.media_url_prefixes)?;
                 let answer = start(
                     keeper,
                     &self.store,
                     &user,
                     key,
-                    request.body(),
+                    &post,
                     deadline,
                     api_error::rendered,
                 )

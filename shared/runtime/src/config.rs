@@ -75,6 +75,10 @@ pub struct Config {
     /// Most connects one app user may start per minute (`AUTHORIZE_PER_USER_PER_MINUTE`): each
     /// stores a state, so a user holding their JWT cannot flood the table.
     pub authorize_per_user_per_minute: u32,
+    /// The URL prefixes verified in TikTok's portal (`MEDIA_URL_PREFIXES`, comma-separated https
+    /// prefixes): when set, a video or photo URL outside them is refused before TikTok is asked;
+    /// empty, only TikTok checks (`403 url_ownership_unverified`).
+    pub media_url_prefixes: Vec<String>,
 }
 
 /// Why the configuration could not be loaded; names the variable and the fix.
@@ -206,6 +210,26 @@ impl Config {
                 }
             })?;
         }
+        let media_url_prefixes = match get("MEDIA_URL_PREFIXES") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|prefix| {
+                    parse_url("MEDIA_URL_PREFIXES", prefix)
+                        .ok()
+                        .filter(|url| url.scheme() == "https")
+                        .map(|_| prefix.to_owned())
+                        .ok_or_else(|| ConfigError {
+                            variable: "MEDIA_URL_PREFIXES",
+                            problem: format!(
+                                "contains `{prefix}`; use https URL prefixes verified in TikTok's portal, such as https://media.example.com/"
+                            ),
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
         let jwt_max_lifetime_secs = match get("APP_JWT_MAX_LIFETIME_SECONDS") {
             None => None,
             Some(_) => Some(number("APP_JWT_MAX_LIFETIME_SECONDS", 0, 30 * 86_400)?),
@@ -235,6 +259,7 @@ impl Config {
             refresh_concurrency: number("REFRESH_CONCURRENCY", 8, 256)? as usize,
             refresh_rate_per_minute: number("REFRESH_RATE_PER_MINUTE", 600, 1_000_000)?,
             authorize_per_user_per_minute: number("AUTHORIZE_PER_USER_PER_MINUTE", 30, 100_000)?,
+            media_url_prefixes,
         })
     }
 }

@@ -285,6 +285,23 @@ async fn video_list_events() {
         (400, Some("invalid_request")),
         "{body}"
     );
+    // Two videos of the first page by id, in the order asked.
+    let asked = format!("{},{}", first_ids[1], first_ids[0]);
+    let (status, by_ids) = run(
+        &stack,
+        "by-ids",
+        videos,
+        event(
+            "video-list/by-ids.json",
+            &[
+                ("REPLACE_WITH_APP_JWT", &jwt),
+                ("REPLACE_WITH_VIDEO_IDS", &asked),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{by_ids}");
+    assert_eq!(ids(&by_ids), [first_ids[1].clone(), first_ids[0].clone()]);
     // The unreplaced placeholder cursor is refused too (once the JWT is real).
     let (status, _) = run(
         &stack,
@@ -506,7 +523,19 @@ async fn publish_events() {
         (200, Some("PROCESSING_DOWNLOAD")),
         "{body}"
     );
-    assert_eq!(stack.fake.posts_created(ALICE), 2);
+    let (status, photos) = run(
+        &stack,
+        "photo direct",
+        publish,
+        event("publish/photo-direct.json", &with_jwt),
+    )
+    .await;
+    assert_eq!(
+        (status, photos["media_type"].as_str()),
+        (202, Some("photo")),
+        "{photos}"
+    );
+    assert_eq!(stack.fake.posts_created(ALICE), 3);
     stack.assert_nothing_leaked().await;
 }
 

@@ -263,14 +263,13 @@ pub async fn start<P: Ports, S>(
     store: &S,
     user: &AppUser,
     idempotency_key: Option<&str>,
-    body: &[u8],
+    request: &PublishRequest,
     deadline: Instant,
     render: Render,
 ) -> Result<Answer, ServiceError>
 where
     S: PublishStore,
 {
-    let request = PublishRequest::parse(body)?;
     let account = posting_account(
         &keeper.accounts,
         user,
@@ -279,7 +278,7 @@ where
     )
     .await?;
     let Some(key) = idempotency_key else {
-        return match attempt(keeper, store, user, account, &request, deadline).await {
+        return match attempt(keeper, store, user, account, request, deadline).await {
             Attempt::Started(started) => Ok(accepted(&started)),
             Attempt::NotPosted(error) | Attempt::Unknown(error) => Err(error),
         };
@@ -304,7 +303,7 @@ where
         Claim::InProgress { .. } => return Err(ServiceError::IdempotencyInProgress),
         Claim::Mismatch => return Err(ServiceError::IdempotencyKeyReused),
     }
-    match attempt(keeper, store, user, account, &request, deadline).await {
+    match attempt(keeper, store, user, account, request, deadline).await {
         Attempt::Started(started) => {
             let answer = accepted(&started);
             remember(&keeper.cipher, store, &key_hash, &answer).await;

@@ -196,6 +196,30 @@ impl PublishRequest {
         })
     }
 
+    /// Refuses a URL outside the prefixes verified in TikTok's portal (none given: TikTok alone
+    /// checks), so the creator's attempt is not wasted on `url_ownership_unverified`.
+    pub fn check_url_prefixes(&self, prefixes: &[String]) -> Result<(), ServiceError> {
+        if prefixes.is_empty() {
+            return Ok(());
+        }
+        match self
+            .source
+            .urls()
+            .iter()
+            .position(|url| !prefixes.iter().any(|p| url.starts_with(p.as_str())))
+        {
+            None => Ok(()),
+            Some(at) => Err(invalid(format!(
+                "{} must start with one of the URL prefixes verified in TikTok's portal: {}",
+                match self.source {
+                    SourceRequest::Photos { .. } => format!("source.photo_urls[{at}]"),
+                    _ => "source.video_url".to_owned(),
+                },
+                prefixes.join(", ")
+            ))),
+        }
+    }
+
     /// The scope TikTok needs for this mode.
     pub fn scope(&self) -> &'static str {
         match self.mode {
@@ -650,6 +674,33 @@ mod tests {
             assert!(message.contains(expected), "{body}: {message}");
         }
         assert!(parse(&PHOTO.replace("\"hi\"", &format!("\"{}\"", "a".repeat(90)))).is_ok());
+    }
+
+    #[test]
+    fn urls_outside_the_verified_prefixes_are_refused_when_prefixes_are_given() {
+        let verified = vec!["https://media.example.com/".to_owned()];
+        assert_eq!(
+            parse(PHOTO).map(|r| r.check_url_prefixes(&verified)),
+            Ok(Ok(()))
+        );
+        let other = PublishRequest::parse(
+            PHOTO
+                .replace("https://media.example.com/b", "https://cdn.example.org/b")
+                .as_bytes(),
+        )
+        .expect("valid shape");
+        let refused = other.check_url_prefixes(&verified).expect_err("outside");
+        let message = connect_http::api_error::ApiError::from(refused).message();
+        assert!(message.contains("photo_urls[1]"), "{message}");
+        assert_eq!(
+            other.check_url_prefixes(&[]),
+            Ok(()),
+            "no prefixes: TikTok checks"
+        );
+        let video =
+            PublishRequest::parse(DIRECT_URL.replace("media.example", "x.example").as_bytes())
+                .expect("valid shape");
+        assert!(video.check_url_prefixes(&verified).is_err());
     }
 
     #[test]
