@@ -208,6 +208,15 @@ for _ in $(seq 1 50); do
 done
 [ "$delivered" = "200,200" ] || fail "post.publish.complete deliveries answered: $delivered"
 pass
+# A photo post as the README shows it (Bob is private: SELF_ONLY), processed to completion.
+call -X POST -H "Content-Type: application/json" "$api/publish/" --data \
+  '{"open_id":"open-bob-0002","mode":"direct","media_type":"photo","source":{"type":"url","photo_urls":["https://media.example.com/a.jpg"]},"post_info":{"title":"Hi","privacy_level":"SELF_ONLY"}}'
+[ "$status" = 202 ] && [ "$(json 'd["media_type"]' <<<"$body")" = photo ] || fail "the photo post answered $status: $body"
+photo_id=$(json 'd["publish_id"]' <<<"$body")
+curl -sf -o /dev/null -X POST -H "Content-Type: application/json" --data '{"advance_secs":10}' "$tiktok/_fake/clock"
+call "$api/publish/$photo_id"
+[ "$status" = 200 ] && [ "$(json 'd["status"]' <<<"$body")" = PUBLISH_COMPLETE ] || fail "photo status after processing: $status $body"
+pass
 # Bob removes the app in TikTok: TikTok's authorization.removed webhook marks his account revoked.
 curl -sf -o /dev/null -X POST "$tiktok/_fake/users/open-bob-0002/revoke" || fail "the fake did not revoke bob"
 for _ in $(seq 1 50); do
@@ -217,6 +226,8 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 [ "$bob" = revoked ] || fail "bob's account after authorization.removed: $body"
+reason=$(json '",".join(a.get("revoked_reason", "") for a in d["accounts"] if a["open_id"] == "open-bob-0002")' <<<"$body")
+[ "$reason" = user_disconnected ] || fail "bob's revoked_reason: $reason"
 call -X DELETE "$api/accounts/open-bob-0002"
 [ "$status" = 204 ] || fail "forgetting bob's revoked account answered $status: $body"
 pass
