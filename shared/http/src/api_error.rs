@@ -88,6 +88,11 @@ impl ApiError {
             }
             _ => {}
         }
+        if let Self::Service(ServiceError::PostingRefused { code, .. }) = self
+            && let Some(whose) = limit_of(code)
+        {
+            body["limit_of"] = json!(whose);
+        }
         body
     }
 
@@ -237,6 +242,20 @@ pub const POSTING_REFUSALS: [(&str, StatusCode, &str); 8] = [
     ),
 ];
 
+/// Whose limit a posting refusal is: the creator's own at TikTok (`account`) or the TikTok app's
+/// (`app`: its audit, its quota, its verified URLs), so nobody blames the wrong party.
+pub fn limit_of(code: &str) -> Option<&'static str> {
+    match code {
+        "spam_risk_too_many_posts"
+        | "spam_risk_user_banned_from_posting"
+        | "spam_risk_too_many_pending_share" => Some("account"),
+        "reached_active_user_cap"
+        | "unaudited_client_can_only_post_to_private_accounts"
+        | "url_ownership_unverified" => Some("app"),
+        _ => None,
+    }
+}
+
 /// Status and message of a posting refusal code (a code not in the list never gets here).
 fn posting_refusal(code: &str) -> (StatusCode, &'static str) {
     POSTING_REFUSALS.iter().find(|(c, _, _)| *c == code).map_or(
@@ -271,6 +290,25 @@ mod tests {
             Some(&HeaderValue::from(DEFAULT_RETRY_AFTER_SECS))
         );
         assert_eq!(body(&response)["tiktok_log_id"], "L9");
+    }
+
+    #[test]
+    fn posting_refusals_say_whose_limit_it_is() {
+        let refusal = |code| {
+            let error = ServiceError::posting_refusal(code, None).expect("a posting refusal");
+            body(&ApiError::from(error).to_response())
+        };
+        assert_eq!(refusal("spam_risk_too_many_posts")["limit_of"], "account");
+        assert_eq!(refusal("reached_active_user_cap")["limit_of"], "app");
+        assert_eq!(
+            refusal("unaudited_client_can_only_post_to_private_accounts")["limit_of"],
+            "app"
+        );
+        assert!(
+            refusal("privacy_level_option_mismatch")
+                .get("limit_of")
+                .is_none()
+        );
     }
 
     #[test]
