@@ -323,15 +323,26 @@ test('fewer scopes: asked for and granted, on a phone-sized screen', async (t) =
   // Bob removes the app on TikTok: the next use of the grant finds out (409 reauth_required; or
   // TikTok's webhook said so first: revoked), and the page then offers Reconnect, which makes the
   // account active again.
-  const revoked = await fetch(`${TIKTOK_URL}/_fake/users/open-bob-0002/revoke`, { method: 'POST' });
+  // TikTok's reason 4: the account was banned (its authorization.removed webhook says so).
+  const revoked = await fetch(`${TIKTOK_URL}/_fake/users/open-bob-0002/revoke`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ reason: 4 }),
+  });
   assert.equal(revoked.status, 200);
   const me = await fetch(new URL('me?open_id=open-bob-0002', CONSOLE_URL), {
     headers: { Authorization: `Bearer ${mintAppJwt('browser-user-3', APP_JWT_SECRET)}` },
   });
   assert.equal(me.status, 409, await me.text());
-  await page.getByRole('button', { name: 'Refresh the list of accounts' }).click();
-  await bob.locator('.status').filter({ hasText: /^(Reconnect needed|Revoked on TikTok)$/ }).waitFor();
-  await bob.getByText(/TikTok no longer accepts this connection|The access was removed on TikTok/).waitFor();
+  // The webhook reaches the service a moment later: Refresh until the account is revoked, with
+  // TikTok's reason.
+  const refresh = page.getByRole('button', { name: 'Refresh the list of accounts' });
+  for (let attempt = 0; attempt < 40; attempt += 1) {
+    await refresh.click();
+    await bob.locator('.status').filter({ hasText: /^(Reconnect needed|Revoked on TikTok)$/ }).waitFor();
+    if (await bob.locator('.status').textContent() === 'Revoked on TikTok') break;
+    await page.waitForTimeout(250);
+  }
+  await bob.locator('.status').filter({ hasText: /^Revoked on TikTok$/ }).waitFor();
+  await bob.getByText(/^The access was removed on TikTok: the TikTok account was banned\. Reconnect/).waitFor();
   await bob.getByText('No usable token: TikTok must be asked again').waitFor();
   await shot(page, '11-phone-reconnect-needed', { fullPage: true });
   await connect(page, { account: /Bob Builder/, button: 'Reconnect Bob Builder' });
@@ -348,7 +359,7 @@ async function openPostForm(page, account, name) {
   await toggle.focus();
   await page.keyboard.press('Enter');
   assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
-  const form = page.getByRole('form', { name: `Post a video as ${name}` });
+  const form = page.getByRole('form', { name: `Post a video or photos as ${name}` });
   await form.getByText(new RegExp(`^Posting as ${name} \\(@[^)]+\\) · videos of up to 10 min$`)).waitFor();
   return form;
 }
@@ -357,6 +368,159 @@ function privacyChoices(form) {
   return form.getByRole('group', { name: 'Who can watch this video (required)' }).getByRole('radio')
     .evaluateAll((radios) => radios.map((r) => ({ level: r.value, checked: r.checked, disabled: r.disabled })));
 }
+
+// The publish request the page sent, and the API's answer to it.
+function publishStarts(page) {
+  return page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/tiktok/publish');
+}
+
+// Before the video test below, whose unaudited refusal the service remembers for Alice (creator
+// info's `posting` then stops her posts for a day).
+test('post photos as Alice: image URLs and a cover, limits in UTF-16, music, the public link after moderation', async (t) => {
+  // The image refused on the page never reaches the API; nothing is expected to fail here.
+  const { page, finish } = await openConsole(t);
+  await signIn(page, 'browser-user-6');
+  await connect(page, { account: /Alice Dancer/ });
+  await banner(page, 'Connected Alice Dancer.').waitFor();
+  const alice = card(page, 'Alice Dancer');
+  const form = await openPostForm(page, alice, 'Alice Dancer');
+  // Creator info said Alice may post: no restriction shown, Post enabled once the form is filled.
+  assert.equal(await form.locator('.posting-blocked').isVisible(), false);
+  assert.equal(await form.locator('.posting-limited').isVisible(), false);
+
+  // Photos instead of a video: image URLs and a cover instead of the video URL; no duets or
+  // stitches; TikTok's music offered; a title of at most 90 and a description of 4000 UTF-16 units.
+  assert.ok(await form.getByRole('radio', { name: /^A video/ }).isChecked(), 'a video by default');
+  await form.getByRole('radio', { name: /^Photos/ }).check();
+  assert.equal(await form.getByLabel('Video URL').isVisible(), false);
+  for (const what of ['Duet', 'Stitch']) {
+    assert.equal(await form.getByRole('checkbox', { name: what, exact: true }).isVisible(), false, what);
+  }
+  assert.ok(await form.getByRole('checkbox', { name: 'Comment', exact: true }).isEnabled());
+  const music = form.getByRole('checkbox', { name: /^Let TikTok add music/ });
+  assert.ok(await music.isVisible() && !(await music.isChecked()), 'music is offered, not ticked');
+  const cover = form.getByLabel('Cover image');
+  assert.ok(await cover.isDisabled(), 'no cover to choose before there are images');
+  assert.equal(await form.getByLabel('Title').getAttribute('maxlength'), '90');
+  await form.getByLabel('Title').fill('Beach 🌊 day');
+  await form.getByText('12 / 90 (an emoji counts as 2)').waitFor();
+  await form.getByLabel('Description').fill('Three from the beach 🏖️ #summer');
+  const described = await form.getByLabel('Description').inputValue();
+  await form.getByText(`${described.length} / 4000 (an emoji counts as 2)`).waitFor();
+  assert.equal(described.length, 32, 'the emoji and its variation selector are 3 UTF-16 units');
+
+  // One image per line (blank lines do not count); one that is not a JPEG or WebP is refused on
+  // the page, naming it.
+  const images = ['https://media.example.com/photos/beach-1.jpg', 'https://media.example.com/photos/beach-2.JPEG',
+    'https://media.example.com/photos/beach-3.webp'];
+  const urls = form.getByLabel('Image URLs, one per line');
+  await urls.fill([images[0], 'https://media.example.com/photos/beach-2.png', '', images[2]].join('\n'));
+  await form.getByText('3 images.').waitFor();
+  await form.getByRole('radio', { name: /^Everyone/ }).check();
+  const post = form.getByRole('button', { name: 'Post', exact: true });
+  await post.click();
+  await form.getByRole('alert').filter({ hasText: /^Image 2 does not end in \.jpg, \.jpeg or \.webp/ }).waitFor();
+  assert.equal(await urls.getAttribute('aria-invalid'), 'true');
+  await urls.fill(images.join('\n') + '\n');
+  assert.deepEqual(await cover.locator('option').allTextContents(),
+    ['Image 1: beach-1.jpg', 'Image 2: beach-2.JPEG', 'Image 3: beach-3.webp']);
+  await cover.selectOption({ label: 'Image 2: beach-2.JPEG' });
+  await form.getByRole('checkbox', { name: 'Comment', exact: true }).check();
+  await music.check();
+  // The privacy choice is the person's; the legend says what it is for.
+  await form.getByRole('group', { name: 'Who can see these photos (required)' }).waitFor();
+  await accessibleBasics(page);
+  await shotOf(alice.locator('.publish'), '18-photo-form');
+
+  const [started] = await Promise.all([publishStarts(page), post.click()]);
+  assert.equal(started.status(), 202, await started.text());
+  assert.deepEqual(started.request().postDataJSON(), {
+    open_id: 'open-alice-0001',
+    mode: 'direct',
+    media_type: 'photo',
+    source: { type: 'url', photo_urls: images, cover_index: 1 },
+    post_info: {
+      privacy_level: 'PUBLIC_TO_EVERYONE', disable_comment: false, auto_add_music: true,
+      brand_organic_toggle: false, brand_content_toggle: false,
+      title: 'Beach 🌊 day', description: 'Three from the beach 🏖️ #summer',
+    },
+  });
+  const answer = await started.json();
+  assert.equal(answer.media_type, 'photo');
+  assert.equal(answer.status, 'PROCESSING_DOWNLOAD');
+  assert.equal(answer.upload, undefined);
+  const posted = await fake('users/open-alice-0001/publishes');
+  assert.equal(posted.publishes.filter((p) => p.publish_id === answer.publish_id).length, 1, 'TikTok got the post once');
+
+  const item = alice.locator('.post-item').first();
+  assert.equal(await item.locator('.publish-id').textContent(), answer.publish_id);
+  await item.getByText('Direct Post · 3 photos').waitFor();
+  await item.getByText('TikTok is downloading and processing the photos PROCESSING_DOWNLOAD').waitFor();
+  // The form starts over.
+  assert.equal(await urls.inputValue(), '');
+  assert.ok(!(await music.isChecked()));
+  const check = item.getByRole('button', { name: 'Check status' });
+  const status = () => page.waitForResponse((r) => r.request().method() === 'GET'
+    && new URL(r.url()).pathname === `/tiktok/publish/${encodeURIComponent(answer.publish_id)}`);
+  // Check status, pressed again (as a person would) until the answer shows what `done` wants:
+  // TikTok's webhooks (publicly available, taken down) reach the service a moment after the
+  // fake's clock moved, and a finished post's status is the stored one.
+  async function checkUntil(done, what) {
+    let view;
+    for (let attempt = 0; attempt < 40; attempt += 1) {
+      const [response] = await Promise.all([status(), check.click()]);
+      assert.equal(response.status(), 200, await response.text());
+      view = await response.json();
+      if (done(view)) return view;
+      await page.waitForTimeout(250);
+    }
+    assert.fail(`${what}: ${JSON.stringify(view)}`);
+  }
+
+  // TikTok has pulled and posted the photos, but its moderation has not passed them yet: no
+  // public id, and the page says the link comes later.
+  await fake('clock', { advance_secs: 10 });
+  const [processed] = await Promise.all([status(), check.click()]);
+  const complete = await processed.json();
+  assert.equal(complete.media_type, 'photo');
+  assert.deepEqual([complete.status, complete.post_ids, complete.withdrawn_post_ids], ['PUBLISH_COMPLETE', [], []]);
+  await item.getByText('Posted on TikTok PUBLISH_COMPLETE').waitFor();
+  await item.getByText(/TikTok shows the public link once its moderation has passed the post/).waitFor();
+  assert.equal(await item.locator('.post-public').isVisible(), false);
+  await shotOf(alice.locator('.publish'), '19-photo-in-moderation');
+
+  // Past TikTok's moderation (20 s of the fake's time): the public post, linked.
+  await fake('clock', { advance_secs: 30 });
+  const view = await checkUntil((v) => v.post_ids.length > 0, 'no public id after moderation');
+  assert.equal(view.post_ids.length, 1, JSON.stringify(view));
+  const [postId] = view.post_ids;
+  assert.match(postId, /^\d{1,20}$/);
+  assert.deepEqual(view.withdrawn_post_ids, []);
+  // Alice granted video.list: the public post comes along (as TikTok lists it, if it does yet).
+  assert.ok(Array.isArray(view.videos), 'videos attached with video.list');
+  const listed = view.videos.find((v) => v.id === postId);
+  if (listed && listed.share_url) {
+    const link = item.getByRole('link', { name: /^See the photo post on TikTok/ });
+    await link.waitFor();
+    assert.equal(await link.getAttribute('href'), new URL(listed.share_url).href);
+    assert.equal(await link.getAttribute('target'), '_blank');
+    await item.getByText(`(post id ${postId})`).waitFor();
+  } else {
+    await item.getByText(`Public on TikTok: post id ${postId}`).waitFor();
+  }
+  assert.equal(await item.getByText(/moderation/).count(), 0, 'no more waiting for moderation');
+  await accessibleBasics(page);
+  await shotOf(alice.locator('.publish'), '20-photo-public');
+
+  // TikTok takes the post down: its id is no longer public, and the page says so (no link).
+  await fake(`publishes/${encodeURIComponent(answer.publish_id)}/take-down`, {});
+  const withdrawn = await checkUntil((v) => v.withdrawn_post_ids.length > 0, 'not withdrawn after the take-down');
+  assert.deepEqual([withdrawn.post_ids, withdrawn.withdrawn_post_ids], [[], [postId]]);
+  await item.getByText(`Post id ${postId} is no longer public on TikTok`).waitFor();
+  assert.equal(await item.getByRole('link', { name: /^See the photo post on TikTok/ }).count(), 0);
+  await shotOf(alice.locator('.publish'), '21-photo-withdrawn');
+  finish();
+});
 
 test('post a video as Alice: privacy chosen from creator info, a lost answer retried without a second post, status until complete, a refusal', async (t) => {
   // The request this test makes fail on purpose, and TikTok's refusal (a 403), show up as
@@ -461,12 +625,25 @@ test('post a video as Alice: privacy chosen from creator info, a lost answer ret
   await form.getByRole('radio', { name: /^Everyone/ }).check();
   await post.click();
   await form.getByRole('alert').filter({
-    hasText: /^Not posted: This TikTok app has not passed TikTok's audit: it can only post to private accounts, with privacy SELF_ONLY \(unaudited_client_can_only_post_to_private_accounts\)\./,
+    hasText: /^Not posted: This TikTok app has not passed TikTok's audit: it can only post to private accounts, with privacy SELF_ONLY \(unaudited_client_can_only_post_to_private_accounts\)\. This is the app’s limit, for every creator\./,
   }).waitFor();
   assert.equal(await alice.locator('.post-item').count(), 1, 'no second post listed');
   await shotOf(alice.locator('.publish'), '15-post-refused');
   assert.equal(starts.length, 3);
   assert.notEqual(starts[2], starts[0], 'a new post has a new Idempotency-Key');
+
+  // The form read again: creator info's `posting` now says an unaudited app cannot post to
+  // Alice's public account, whose limit that is, and Post stays off.
+  const toggle = alice.getByRole('button', { name: 'Write a post as Alice Dancer' });
+  await toggle.click();
+  await toggle.click();
+  await form.getByRole('alert').filter({
+    hasText: /^TikTok will not take a post from Alice Dancer now: this app has not passed TikTok’s audit yet: it can post only to private accounts, and only as Only me \(unaudited_client_can_only_post_to_private_accounts\)\. This is the app’s limit, for every creator\.$/,
+  }).waitFor();
+  await form.getByRole('radio', { name: /^Everyone/ }).waitFor();
+  assert.ok(await post.isDisabled(), 'Post is off while TikTok would refuse it');
+  await accessibleBasics(page);
+  await shotOf(alice.locator('.publish'), '15b-posting-blocked');
   finish();
 });
 

@@ -17,9 +17,10 @@
   (the failure pass expects TikTok's failures to come through as 429/502, and its refusals to
   let a creator post as 403).
 
-Hooks: `map_case` steers generated open_ids, video URLs and publish_ids to data that exists
-(see there); `after_call` remembers the publish_ids POST /tiktok/publish answered; `filter_case`
-leaves out the few requests cargo lambda watch cannot hand to a function at all.
+Hooks: `map_case` steers generated open_ids, video and photo URLs and publish_ids to data that
+exists, and fits schema-valid cases to the rules a schema cannot state (see there); `after_call`
+remembers the publish_ids POST /tiktok/publish answered; `filter_case` leaves out the few
+requests cargo lambda watch cannot hand to a function at all.
 """
 
 import json
@@ -157,8 +158,9 @@ CREATOR = "open-dave-0004"
 POSTER = os.environ.get("CONTRACT_POSTER")
 # A URL prefix the fake TikTok treats as verified (its default `verified_url_prefixes`).
 VERIFIED_URL = "https://media.example.com/contract/"
-# publish_ids this run started: the one run.sh created before schemathesis, then every 202's.
-PUBLISH_IDS = [os.environ["CONTRACT_PUBLISH_ID"]] if os.environ.get("CONTRACT_PUBLISH_ID") else []
+# publish_ids this run started: those run.sh created before schemathesis (comma-separated: an
+# inbox video upload, a public photo post with its public id), then every 202's.
+PUBLISH_IDS = [i for i in os.environ.get("CONTRACT_PUBLISH_IDS", "").split(",") if i]
 # Pending connections run.sh left (single use): every positive case of each connection route gets
 # its id, so the first one sent with the app JWT succeeds (checked once) and the others meet the
 # 404 of a used connection.
@@ -208,6 +210,43 @@ def _integers(value):
     return value
 
 
+# TikTok's text limits in UTF-16 code units (an emoji counts 2), per media type. JSON Schema's
+# maxLength counts code points, so a schema-valid title of 60 emoji is 120 units: refused (400).
+TEXT_LIMITS = {"video": {"title": 2200}, "photo": {"title": 90, "description": 4000}}
+
+
+def _utf16_clamp(text, limit):
+    """`text` cut to at most `limit` UTF-16 code units, never inside a surrogate pair."""
+    out, used = [], 0
+    for c in text:
+        used += 2 if ord(c) > 0xFFFF else 1
+        if used > limit:
+            break
+        out.append(c)
+    return "".join(out)
+
+
+def _fit_publish_body(body):
+    """What the schema cannot say about a schema-valid POST /tiktok/publish body, made true: text
+    within its UTF-16 limit, a photo post's `cover_index` one of its images (less than the number
+    of `photo_urls`), and a privacy level the creator offers: the accounts posted to here are
+    public (no `FOLLOWER_OF_CREATOR`, a private account's), and `MUTUAL_FOLLOW_FRIENDS` is offered
+    to public and private accounts alike."""
+    media = "photo" if body.get("media_type") == "photo" else "video"
+    info = body.get("post_info")
+    if isinstance(info, dict) and info.get("privacy_level") == "FOLLOWER_OF_CREATOR":
+        info["privacy_level"] = "MUTUAL_FOLLOW_FRIENDS"
+    if isinstance(info, dict):
+        for field, limit in TEXT_LIMITS[media].items():
+            if isinstance(info.get(field), str):
+                info[field] = _utf16_clamp(info[field], limit)
+    source = body.get("source")
+    if media == "photo" and isinstance(source, dict):
+        urls, index = source.get("photo_urls"), source.get("cover_index")
+        if isinstance(urls, list) and urls and isinstance(index, int) and index >= len(urls):
+            source["cover_index"] = index % len(urls)
+
+
 def _sendable(value):
     """Whether cargo lambda watch can turn this header value or body into a Lambda event."""
     if isinstance(value, str):
@@ -235,16 +274,32 @@ def filter_case(ctx, case):
 
 
 @schemathesis.hook
+def before_add_examples(ctx, examples):
+    """The examples phase (which `map_case` does not see) adds `max_count`'s default to the `ids`
+    example of GET /tiktok/videos: `ids` is never combined with a page's parameters (400)."""
+    for case in examples:
+        query = case.query
+        if case.operation.label == "GET /tiktok/videos" and isinstance(query, dict) and query.get("ids") is not None:
+            query.pop("cursor", None)
+            query.pop("max_count", None)
+
+
+@schemathesis.hook
 def map_case(ctx, case):
     """Steers schema-valid cases to data that exists, so success answers are checked as often as
     the 404s (a random open_id is never connected, a random publish_id never started): half the
     `open_id`s of /tiktok/me and /tiktok/videos become Alice; of the posting routes, half become
     an account with every scope (Alice for POST /tiktok/publish, Dave for creator info) and a
-    quarter Carol, who did not grant the posting scopes; half the `video_url`s one under the fake
-    TikTok's verified prefix (the others get TikTok's 403 url_ownership_unverified); half the
-    publish_ids of GET /tiktok/publish/{publish_id} one this run started. Chosen by a checksum of
-    the generated value, so the run stays deterministic; invalid (negative) cases are left alone,
-    they must still be refused."""
+    quarter Carol, who did not grant the posting scopes; every `video_url` and `photo_urls` item
+    under the fake TikTok's verified prefix (the stack's MEDIA_URL_PREFIXES, which dev.sh sets to
+    it: outside it the API refuses a URL with 400 before TikTok is asked, which depends on the
+    deployment, not the data); half the publish_ids of GET /tiktok/publish/{publish_id} one this
+    run started. It also makes schema-valid cases keep the rules
+    the schema cannot state: `ids` of GET /tiktok/videos never with `cursor` or `max_count`
+    (`400`), a photo post's `cover_index` less than its number of images, titles and descriptions
+    within TikTok's limits in UTF-16 code units. Chosen by a checksum of the generated value, so
+    the run stays deterministic; invalid (negative) cases are left alone, they must still be
+    refused."""
     label = case.operation.label
     if label == "DELETE /tiktok/accounts/{open_id}":
         # Alice, Carol and Dave stay connected for the whole run, whatever else the case gets
@@ -256,7 +311,15 @@ def map_case(ctx, case):
         return case
     meta = getattr(case, "meta", None)
     mode = getattr(getattr(meta, "generation", None), "mode", None)
-    if mode is None or str(getattr(mode, "value", mode)) != "positive":
+    mode = None if mode is None else str(getattr(mode, "value", mode))
+    # The videos with these ids, or a page: not both (400). Also for the examples phase, which
+    # adds `max_count`'s default to the `ids` example.
+    if label == "GET /tiktok/videos" and mode != "negative":
+        query = case.query
+        if isinstance(query, dict) and query.get("ids") is not None:
+            query.pop("cursor", None)
+            query.pop("max_count", None)
+    if mode != "positive":
         return case
     if label in ("GET /tiktok/me", "GET /tiktok/videos"):
         query = case.query
@@ -271,10 +334,12 @@ def map_case(ctx, case):
         body = case.body = _integers(case.body)
         if isinstance(body.get("open_id"), str):
             body["open_id"] = _account(body["open_id"], POSTER or CONNECTED)
+        _fit_publish_body(body)
         source = body.get("source")
         if isinstance(source, dict) and isinstance(source.get("video_url"), str):
-            if _half(source["video_url"]):
-                source["video_url"] = VERIFIED_URL + "%08x.mp4" % _crc(source["video_url"])
+            source["video_url"] = VERIFIED_URL + "%08x.mp4" % _crc(source["video_url"])
+        if isinstance(source, dict) and isinstance(source.get("photo_urls"), list):
+            source["photo_urls"] = [VERIFIED_URL + "%08x-%d.jpg" % (_crc(url), i) for i, url in enumerate(source["photo_urls"])]
     elif label in PENDING and PENDING[label]:
         params = case.path_parameters
         if isinstance(params, dict) and isinstance(params.get("connection_id"), str):

@@ -7,8 +7,9 @@
 # app user through the fake consent page (Bob and Carol with user.info.basic, Dave and last Alice
 # with every scope, so /tiktok/me, /tiktok/videos and the /tiktok/publish routes have data, the
 # disconnect example has an account to remove and the posting routes one without their scopes;
-# hooks.py steers generated open_ids to them), starts one
-# post for the status route to find, checks signed webhooks (which schemathesis cannot sign),
+# hooks.py steers generated open_ids to them), starts two
+# posts for the status route to find (a video upload; a public photo post, with its public id and
+# video), checks signed webhooks (which schemathesis cannot sign),
 # then lets schemathesis generate requests for every operation and check every answer: status
 # codes, content types, headers and bodies as the spec says, no 5xx, 401 without a valid JWT,
 # 405 + Allow for other methods, plus our own checks (tests/contract/hooks.py): no token, code,
@@ -118,11 +119,24 @@ CONTRACT_CONFIRM_ID=$(pending open-alice-0001 ${SCOPES//,/ }) || exit 1
 CONTRACT_CANCEL_ID=$(pending open-carol-0003 user.info.basic) || exit 1
 export CONTRACT_CONFIRM_ID CONTRACT_CANCEL_ID
 
-# One post (an inbox upload, never uploaded: it stays PROCESSING_UPLOAD, so each status check asks
-# TikTok) whose publish_id the hooks give GET /tiktok/publish/{publish_id}.
+# Two posts whose publish_ids the hooks give GET /tiktok/publish/{publish_id}: an inbox upload,
+# never uploaded (it stays PROCESSING_UPLOAD, so each status check asks TikTok), and a public
+# photo post of Alice's, past TikTok's processing and moderation (5 + 20 s of the fake's clock),
+# so its status has a public id and, Alice having granted video.list, the post in `videos`.
 publish_id=$(curl -s "${auth[@]}" -X POST "$api/tiktok/publish" -H 'Content-Type: application/json' \
   --data '{"mode":"inbox","source":{"type":"upload","video_size":12345678}}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["publish_id"])') || fail "could not start a post"
+photo_id=$(curl -s "${auth[@]}" -X POST "$api/tiktok/publish" -H 'Content-Type: application/json' \
+  --data '{"open_id":"open-alice-0001","media_type":"photo","mode":"direct",
+    "source":{"type":"url","photo_urls":["https://media.example.com/contract/a.jpg","https://media.example.com/contract/b.webp"],"cover_index":1},
+    "post_info":{"title":"Contract photos","description":"Two #photos","privacy_level":"PUBLIC_TO_EVERYONE","auto_add_music":true}}' |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["publish_id"])') || fail "could not start a photo post"
+curl -sf -o /dev/null -X POST "$tiktok/_fake/clock" -H 'Content-Type: application/json' --data '{"advance_secs":30}' ||
+  fail "the fake TikTok's clock did not move"
+public=$(curl -s "${auth[@]}" "$api/tiktok/publish/$photo_id" |
+  python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["media_type"], d["status"], len(d["post_ids"]), "videos" in d)') ||
+  fail "could not read the photo post's status"
+[ "$public" = "photo PUBLISH_COMPLETE 1 True" ] || fail "the photo post is not public with its video: $public"
 
 # webhook <body> <client secret>: POSTs a webhook signed as TikTok signs it; prints the status and
 # the JSON body with sorted keys (or the Cache-Control header when it is not no-store).
@@ -166,7 +180,7 @@ st() {
     # directories in the current one, and no bytecode is written next to hooks.py.
     cd "$DEV_STATE_DIR"
     CONTRACT_TIKTOK_URL=$tiktok CONTRACT_APP_JWT=$APP_JWT CONTRACT_RETURN_URL=$tiktok/_fake/app/settings \
-      CONTRACT_PUBLISH_ID=$publish_id \
+      CONTRACT_PUBLISH_IDS=$publish_id,$photo_id \
       SCHEMATHESIS_HOOKS=hooks PYTHONPATH=$root/tests/contract PYTHONDONTWRITEBYTECODE=1 \
       schemathesis --config-file "$root/tests/contract/schemathesis.toml" run "$root/infra/openapi.yaml" \
       --url "$api" \

@@ -110,7 +110,10 @@ async fn creator_info_posting_caps_arrive_with_http_200_and_are_refusals() {
         "{body}"
     );
     assert!(body["tiktok_log_id"].is_string());
-    assert_eq!(body["limit_of"], "account", "the creator's limit, not the app's");
+    assert_eq!(
+        body["limit_of"], "account",
+        "the creator's limit, not the app's"
+    );
     // A post is refused the same way, before any init.
     let (code, body) = answer(
         &stack
