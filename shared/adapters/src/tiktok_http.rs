@@ -60,6 +60,16 @@ pub struct TikTokHttp {
     config: TikTokHttpConfig,
 }
 
+/// Sends a v2 API request with the user's token and a JSON body, and reads the answer.
+async fn send_json(
+    request: reqwest::RequestBuilder,
+    token: &AccessToken,
+    body: &serde_json::Value,
+) -> Result<RawAnswer, TikTokError> {
+    let response = request.bearer_auth(token.secret()).json(body).send().await;
+    read_answer(response).await
+}
+
 impl TikTokHttp {
     /// POSTs a video list or query with the video fields this service shows.
     async fn video_call(
@@ -68,15 +78,11 @@ impl TikTokHttp {
         token: &AccessToken,
         body: &serde_json::Value,
     ) -> Result<RawAnswer, TikTokError> {
-        let response = self
+        let request = self
             .http
             .post(self.endpoint(path))
-            .query(&[("fields", VIDEO_FIELDS)])
-            .bearer_auth(token.secret())
-            .json(body)
-            .send()
-            .await;
-        read_answer(response).await
+            .query(&[("fields", VIDEO_FIELDS)]);
+        send_json(request, token, body).await
     }
 
     /// Builds the HTTP client: rustls, no redirects followed (TikTok never redirects its API, and a
@@ -106,14 +112,7 @@ impl TikTokHttp {
         token: &AccessToken,
         body: &serde_json::Value,
     ) -> Result<RawAnswer, TikTokError> {
-        let response = self
-            .http
-            .post(self.endpoint(path))
-            .bearer_auth(token.secret())
-            .json(body)
-            .send()
-            .await;
-        read_answer(response).await
+        send_json(self.http.post(self.endpoint(path)), token, body).await
     }
 
     async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Result<RawAnswer, TikTokError> {
