@@ -25,11 +25,12 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 # measures the binaries SAM deploys.
 LAMBDA_BUILD := cargo lambda build --release --locked $(addprefix -p ,$(FUNCTIONS))
 
-.PHONY: dev test venv fmt lint cargo-test e2e contract browser bench bench-cold bench-refresh build infra-check sam-build clean help
+.PHONY: dev events local-aws test venv fmt lint cargo-test e2e contract browser bench bench-cold bench-refresh build infra-check sam-build clean help
 
 help:
 	@echo "make dev   - moto + fake TikTok + every function under cargo lambda watch (Ctrl-C stops all)"
-	@echo "make test  - fmt check, clippy -D warnings, template checks, unit, integration, e2e, contract and browser tests, sam build"
+	@echo "make test  - fmt check, clippy -D warnings, template checks, unit, integration, local-aws, e2e, contract and browser tests, sam build"
+	@echo "make events - the events a running make dev put on its bus (Ctrl-C stops watching)"
 	@echo "make contract - the functions against infra/openapi.yaml with schemathesis (own ports, ~2 min)"
 	@echo "make browser  - the settings page in headless Chromium (installs chromium and playwright-core; own ports)"
 	@echo "make infra-check - sam validate --lint and cfn-lint on infra/template.yaml (offline, no AWS credentials)"
@@ -66,7 +67,7 @@ lint:
 # Unit tests and integration tests share one build; integration tests start their own moto
 # server (from the venv) and fake TikTok on free ports. sam-build comes last: it is the slowest
 # step (a separate release build for Lambda) and the least likely to fail.
-test: venv fmt lint infra-check cargo-test e2e contract browser sam-build
+test: venv fmt lint infra-check cargo-test local-aws e2e contract browser sam-build
 
 # Eight test threads on two cores: most integration tests wait on moto, the fake TikTok or
 # injected AWS delays, not on the CPU. Integration tests took 195 s as twelve binaries at two
@@ -108,6 +109,15 @@ bench-cold: $(STAMP) $(BENCH_NODE_STAMP)
 bench-refresh: $(STAMP)
 	cargo build --release -p fake-tiktok --locked
 	MOTO_SERVER_BIN=$(CURDIR)/scripts/moto-server cargo bench -p integration-tests --bench refresh_job --locked
+
+# The local stand-in for EventBridge Scheduler and the event bus (scripts/local_aws.py) against
+# a moto of its own: schedules fired once, retried, dead-lettered; events collected, forwarded.
+local-aws: $(STAMP)
+	$(VENV)/bin/python tests/local-aws/selftest.py
+
+# The events `make dev` saw on its bus (scripts/local_aws.py collects them), as they arrive.
+events: $(STAMP)
+	$(VENV)/bin/python scripts/local_aws.py events --follow
 
 # `make dev` + the README's curl walkthrough, on ports of its own.
 e2e: $(STAMP)

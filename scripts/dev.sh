@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local stack behind `make dev` (docs/development.md#the-local-stack): moto server, the fake
 # TikTok, every function under `cargo lambda watch`, a stand-in for API Gateway in front of them
-# (the deployed /tiktok/... routes, the settings page, and the page's dev-only sign-in), resources
+# (the deployed /tiktok/... routes, the settings page, and the page's dev-only sign-in), a runner
+# firing scheduled posts and collecting the event bus's events (scripts/local_aws.py), resources
 # bootstrapped, an app JWT printed. Ctrl-C stops everything.
 #
 # Any variable of docs/deploy.md#configuration already set in the environment wins over the
@@ -79,8 +80,26 @@ require_free_port() {
 # The settings page is on another origin than APP_RETURN_URL: list it as a return URL.
 : "${APP_ALLOWED_RETURN_URLS:=$CONSOLE_URL}"
 : "${AWS_REGION:=us-east-1}"
+# Scheduled posts and events (docs/development.md#scheduled-posts-and-events-locally): the functions
+# create one-time schedules in this group, invoking scheduled-post, and put events on this bus;
+# scripts/local_aws.py fires the schedules and collects the events, which moto does not. The ARNs
+# are in moto's account; a schedule's target is found by its function name under cargo lambda watch.
+: "${SCHEDULE_GROUP:=tiktok-connect-dev}"
+: "${SCHEDULED_POST_FUNCTION_ARN:=arn:aws:lambda:$AWS_REGION:123456789012:function:scheduled-post}"
+: "${SCHEDULER_ROLE_ARN:=arn:aws:iam::123456789012:role/tiktok-connect-dev-scheduler}"
+: "${SCHEDULE_DEAD_LETTER_ARN:=arn:aws:sqs:$AWS_REGION:123456789012:tiktok-connect-dev-schedule-dlq}"
+: "${EVENT_BUS_NAME:=tiktok-connect-dev}"
 export TABLE_NAME KMS_KEY_ID TIKTOK_SECRET_ID APP_JWT_SECRET_ID TIKTOK_CLIENT_KEY TIKTOK_CLIENT_SECRET APP_JWT_SECRET \
-  TIKTOK_REDIRECT_URI APP_RETURN_URL APP_ALLOWED_RETURN_URLS TIKTOK_SCOPES TIKTOK_PKCE AWS_REGION MEDIA_URL_PREFIXES
+  TIKTOK_REDIRECT_URI APP_RETURN_URL APP_ALLOWED_RETURN_URLS TIKTOK_SCOPES TIKTOK_PKCE AWS_REGION MEDIA_URL_PREFIXES \
+  SCHEDULE_GROUP SCHEDULED_POST_FUNCTION_ARN SCHEDULER_ROLE_ARN SCHEDULE_DEAD_LETTER_ARN EVENT_BUS_NAME
+# The bus's events also go to an app under development when DEV_EVENTS_URL is set, as an API
+# destination with an API key would send them (DEV_EVENTS_API_KEY in DEV_EVENTS_API_KEY_HEADER).
+case "${DEV_EVENTS_URL:-http://}" in
+  http://* | https://*) ;;
+  *) echo "DEV_EVENTS_URL must be an http:// or https:// URL" >&2 && exit 1 ;;
+esac
+# scripts/local_aws.py needs boto3, which comes with moto in the venv (also when run without make).
+aws_python=${MOTO_PYTHON:-.venv/bin/python}
 
 # Every port is checked before anything starts: a busy one stops the start with its owner's name.
 [ -n "${AWS_ENDPOINT_URL:-}" ] ||
@@ -119,6 +138,9 @@ fi
 
 # --- resources (idempotent) -----------------------------------------------------------------------
 target/debug/devstack bootstrap
+# The schedule group, the schedules' dead-letter queue, the event bus and a rule sending its events
+# to a queue the runner reads (local only: deployed, the stack's template has its own).
+"$aws_python" scripts/local_aws.py bootstrap
 
 # Everything the functions read, handed to cargo lambda watch (it runs them as child processes).
 # Locally every function gets both secret ids (one environment for all); deployed, each gets only
@@ -128,7 +150,8 @@ env_file="$STATE_DIR/functions.env"
 for name in TABLE_NAME KMS_KEY_ID TIKTOK_SECRET_ID APP_JWT_SECRET_ID TIKTOK_CLIENT_KEY TIKTOK_REDIRECT_URI APP_RETURN_URL \
   APP_ALLOWED_RETURN_URLS TIKTOK_SCOPES TIKTOK_PKCE TIKTOK_AUTH_URL TIKTOK_API_URL AWS_ENDPOINT_URL \
   AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY APP_JWT_ISSUER APP_JWT_AUDIENCE RUST_LOG \
-  REFRESH_POLICY REFRESH_INTERVAL_MINUTES REFRESH_CONCURRENCY REFRESH_RATE_PER_MINUTE MEDIA_URL_PREFIXES; do
+  REFRESH_POLICY REFRESH_INTERVAL_MINUTES REFRESH_CONCURRENCY REFRESH_RATE_PER_MINUTE MEDIA_URL_PREFIXES \
+  SCHEDULE_GROUP SCHEDULED_POST_FUNCTION_ARN SCHEDULER_ROLE_ARN SCHEDULE_DEAD_LETTER_ARN EVENT_BUS_NAME; do
   if [ -n "${!name:-}" ]; then echo "$name=${!name}" >>"$env_file"; fi
 done
 # The settings page's sign-in form for any user name (it posts to the gateway's /_dev/sign-in).
@@ -141,6 +164,18 @@ RUST_LOG=info cargo lambda watch -A 127.0.0.1 -P "$FUNCTIONS_PORT" --env-file "$
   >"$STATE_DIR/functions.log" 2>&1 &
 pids+=($!)
 wait_for_port "cargo lambda watch" "$FUNCTIONS_PORT"
+
+# EventBridge's part, locally: due schedules invoke their function through cargo lambda watch, the
+# bus's events go to $events_file (and to DEV_EVENTS_URL when set).
+events_file="$STATE_DIR/events.jsonl"
+forward=()
+if [ -n "${DEV_EVENTS_URL:-}" ]; then
+  # The key itself reaches the runner as DEV_EVENTS_API_KEY (its environment, not its argv).
+  forward=(--forward-url "$DEV_EVENTS_URL" --forward-api-key-header "${DEV_EVENTS_API_KEY_HEADER:-x-api-key}")
+fi
+"$aws_python" scripts/local_aws.py run --functions-port "$FUNCTIONS_PORT" --events-file "$events_file" \
+  ${forward[@]+"${forward[@]}"} >"$STATE_DIR/local-aws.log" 2>&1 &
+pids+=($!)
 
 # API Gateway's routes (/tiktok/...) in front of the functions, and the page's dev sign-in.
 python3 scripts/gateway.py --dev-sign-in "$GATEWAY_PORT" "$FUNCTIONS_PORT" 2>>"$STATE_DIR/gateway.log" &
@@ -161,6 +196,8 @@ Local stack is up. Open the settings page in a browser:
   functions          http://127.0.0.1:$FUNCTIONS_PORT/lambda-url/<function>/
   AWS emulator       ${AWS_ENDPOINT_URL}
   TikTok             ${TIKTOK_API_URL}   (consent page: ${TIKTOK_AUTH_URL:-default})
+  events             $events_file (bus $EVENT_BUS_NAME)${DEV_EVENTS_URL:+, forwarded to $DEV_EVENTS_URL}
+                     watch them: make events   (or .venv/bin/python scripts/local_aws.py events --follow${DEV_STATE_DIR:+ --events-file $events_file})
 
 App JWT for app user "dev-user" (valid 24 h):
   export APP_JWT=$jwt

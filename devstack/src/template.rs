@@ -331,7 +331,7 @@ mod tests {
         let template = Template::ours().expect("template");
         let table = template.table().expect("table");
         assert_eq!(table.billing_mode, "PAY_PER_REQUEST");
-        assert_eq!(table.global_secondary_indexes.len(), 1);
+        assert_eq!(table.global_secondary_indexes.len(), 2);
         assert!(template.key().expect("key").enable_key_rotation);
         assert_eq!(
             template
@@ -357,7 +357,8 @@ mod tests {
     #[test]
     fn the_table_has_the_keys_and_index_the_code_uses() {
         use connect_adapters::keys::{
-            DUE_AT_ATTR, DUE_INDEX, DUE_SHARD_ATTR, TABLE_HASH_KEY, TABLE_RANGE_KEY,
+            DUE_AT_ATTR, DUE_INDEX, DUE_SHARD_ATTR, LISTED_AT_ATTR, POSTS_INDEX, POSTS_OF_ATTR,
+            TABLE_HASH_KEY, TABLE_RANGE_KEY,
         };
         let table = Template::ours().expect("template").table().expect("table");
         let keys = |elements: &[KeyElement]| {
@@ -379,6 +380,9 @@ mod tests {
         let index = &table.global_secondary_indexes[0];
         assert_eq!(index.index_name, DUE_INDEX);
         assert_eq!(keys(&index.key_schema), pair(DUE_SHARD_ATTR, DUE_AT_ATTR));
+        let posts = &table.global_secondary_indexes[1];
+        assert_eq!(posts.index_name, POSTS_INDEX);
+        assert_eq!(keys(&posts.key_schema), pair(POSTS_OF_ATTR, LISTED_AT_ATTR));
         assert_eq!(
             table.time_to_live_specification.map(|t| t.attribute_name),
             Some("ttl".to_owned())

@@ -9,7 +9,8 @@
 # disconnect example has an account to remove and the posting routes one without their scopes;
 # hooks.py steers generated open_ids to them), starts two
 # posts for the status route to find (a video upload; a public photo post, with its public id and
-# video), checks signed webhooks (which schemathesis cannot sign),
+# video) and schedules one for the cancel route (a day ahead: it never fires during the run),
+# checks signed webhooks (which schemathesis cannot sign),
 # then lets schemathesis generate requests for every operation and check every answer: status
 # codes, content types, headers and bodies as the spec says, no 5xx, 401 without a valid JWT,
 # 405 + Allow for other methods, plus our own checks (tests/contract/hooks.py): no token, code,
@@ -39,6 +40,8 @@ export CARGO_LAMBDA_IGNORE_FILE=$root/$DEV_STATE_DIR/watch-ignore
 # scopes are every one the API uses (the posting routes need video.publish and video.upload).
 SCOPES=user.info.basic,user.info.profile,user.info.stats,video.list,video.publish,video.upload
 env -u AWS_ENDPOINT_URL -u TIKTOK_API_URL -u TIKTOK_AUTH_URL -u TIKTOK_REDIRECT_URI -u APP_RETURN_URL \
+  -u SCHEDULE_GROUP -u SCHEDULED_POST_FUNCTION_ARN -u SCHEDULER_ROLE_ARN -u SCHEDULE_DEAD_LETTER_ARN \
+  -u EVENT_BUS_NAME -u DEV_EVENTS_URL -u DEV_EVENTS_API_KEY \
   -u TIKTOK_PKCE -u TIKTOK_CLIENT_KEY -u TIKTOK_CLIENT_SECRET -u APP_JWT_SECRET \
   -u APP_JWT_ISSUER -u APP_JWT_AUDIENCE -u APP_ALLOWED_RETURN_URLS -u FAKE_TIKTOK_WEBHOOK_URL \
   -u FAKE_TIKTOK_VERIFIED_URL_PREFIXES -u FAKE_TIKTOK_LATENCY_MS -u FAKE_TIKTOK_LIFETIMES TIKTOK_SCOPES=$SCOPES \
@@ -137,6 +140,17 @@ public=$(curl -s "${auth[@]}" "$api/tiktok/publish/$photo_id" |
   python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["media_type"], d["status"], len(d["post_ids"]), "videos" in d)') ||
   fail "could not read the photo post's status"
 [ "$public" = "photo PUBLISH_COMPLETE 1 True" ] || fail "the photo post is not public with its video: $public"
+# A scheduled post (an inbox video from a URL, a day ahead) for DELETE /tiktok/publish/{publish_id}
+# to cancel (hooks.py steers a share of that route's cases to it: 204, again 204 once cancelled) and
+# for the status route and the listing to show.
+scheduled_id=$(curl -s "${auth[@]}" -X POST "$api/tiktok/publish" -H 'Content-Type: application/json' \
+  --data '{"open_id":"open-alice-0001","mode":"inbox","publish_at":'$(($(date +%s) + 86400))',
+    "source":{"type":"url","video_url":"https://media.example.com/contract/later.mp4"}}' |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["publish_id"])') || fail "could not schedule a post"
+scheduled=$(curl -s "${auth[@]}" "$api/tiktok/publish?status=scheduled" |
+  python3 -c 'import json,sys; print(" ".join(p["publish_id"] + ":" + p["status"] for p in json.load(sys.stdin)["posts"]))') ||
+  fail "could not list the scheduled posts"
+[ "$scheduled" = "$scheduled_id:SCHEDULED" ] || fail "the scheduled post $scheduled_id is not listed as the one scheduled: $scheduled"
 
 # webhook <body> <client secret>: POSTs a webhook signed as TikTok signs it; prints the status and
 # the JSON body with sorted keys (or the Cache-Control header when it is not no-store).
@@ -180,7 +194,7 @@ st() {
     # directories in the current one, and no bytecode is written next to hooks.py.
     cd "$DEV_STATE_DIR"
     CONTRACT_TIKTOK_URL=$tiktok CONTRACT_APP_JWT=$APP_JWT CONTRACT_RETURN_URL=$tiktok/_fake/app/settings \
-      CONTRACT_PUBLISH_IDS=$publish_id,$photo_id \
+      CONTRACT_PUBLISH_IDS=$publish_id,$photo_id,$scheduled_id \
       SCHEMATHESIS_HOOKS=hooks PYTHONPATH=$root/tests/contract PYTHONDONTWRITEBYTECODE=1 \
       schemathesis --config-file "$root/tests/contract/schemathesis.toml" run "$root/infra/openapi.yaml" \
       --url "$api" \

@@ -14,6 +14,8 @@ out="$DEV_STATE_DIR/dev.out"
 # RUST_LOG=debug: the functions log at debug and the log scan below must still find no secret (the
 # watcher itself stays at info: at debug it would log the callback's code and state).
 env -u AWS_ENDPOINT_URL -u TIKTOK_API_URL -u TIKTOK_AUTH_URL -u TIKTOK_REDIRECT_URI -u APP_RETURN_URL \
+  -u SCHEDULE_GROUP -u SCHEDULED_POST_FUNCTION_ARN -u SCHEDULER_ROLE_ARN -u SCHEDULE_DEAD_LETTER_ARN \
+  -u EVENT_BUS_NAME -u DEV_EVENTS_URL -u DEV_EVENTS_API_KEY \
   -u TIKTOK_SCOPES -u TIKTOK_PKCE -u TIKTOK_CLIENT_KEY -u TIKTOK_CLIENT_SECRET -u APP_JWT_SECRET \
   -u APP_JWT_ISSUER -u APP_JWT_AUDIENCE -u APP_ALLOWED_RETURN_URLS \
   RUST_LOG=debug REFRESH_INTERVAL_MINUTES=1440 ./scripts/dev.sh >"$out" 2>&1 &

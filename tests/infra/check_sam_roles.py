@@ -3,9 +3,9 @@
 least_privilege.rs checks the policies written in the template; this checks what SAM adds when
 it expands them (run offline by `make infra-check`, with the SAM translator from the venv): each
 function role holds only AWSLambdaBasicExecutionRole and its own inline policy (the console, a
-static page, not even that), and the schedule's role may only invoke token-refresh and send to
-the dead-letter queue. Any other role, managed
-policy or statement fails.
+static page, not even that), the job's schedule role may only invoke token-refresh and send to
+its dead-letter queue, and the scheduled posts' SchedulerRole may only invoke scheduled-post and
+send to theirs. Any other role, managed policy or statement fails.
 """
 
 import json
@@ -13,15 +13,24 @@ import sys
 
 from sam_expand import BASIC, expanded as expand, raw
 
-SCHEDULE_ROLE = "TokenRefreshFunctionScheduleRole"
 # Roles of functions that call no AWS service: AWSLambdaBasicExecutionRole and no inline policy.
 NO_POLICY_ROLES = {"ConsoleFunctionRole"}
-SCHEDULE_STATEMENTS = [
-    {"Action": "lambda:InvokeFunction", "Effect": "Allow",
-     "Resource": {"Fn::GetAtt": ["TokenRefreshFunction", "Arn"]}},
-    {"Action": "sqs:SendMessage", "Effect": "Allow",
-     "Resource": {"Fn::GetAtt": ["RefreshDeadLetters", "Arn"]}},
-]
+
+
+def invoke_and_dead_letter(function, queue):
+    return [
+        {"Action": "lambda:InvokeFunction", "Effect": "Allow",
+         "Resource": {"Fn::GetAtt": [function, "Arn"]}},
+        {"Action": "sqs:SendMessage", "Effect": "Allow",
+         "Resource": {"Fn::GetAtt": [queue, "Arn"]}},
+    ]
+
+
+# The roles EventBridge Scheduler runs schedules as: SAM's for the job, ours for scheduled posts.
+SCHEDULE_ROLES = {
+    "TokenRefreshFunctionScheduleRole": invoke_and_dead_letter("TokenRefreshFunction", "RefreshDeadLetters"),
+    "SchedulerRole": invoke_and_dead_letter("ScheduledPostFunction", "ScheduleDeadLetters"),
+}
 
 
 def main(path):
@@ -37,15 +46,15 @@ def main(path):
     for extra in sorted(n for n, r in expanded["Resources"].items()
                         if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")):
         failures.append(f"{extra}: a separate IAM policy")
-    expected_roles = {f"{f}Role" for f in functions} | {SCHEDULE_ROLE}
+    expected_roles = {f"{f}Role" for f in functions} | set(SCHEDULE_ROLES)
     if set(roles) != expected_roles:
         failures.append(f"roles {sorted(roles)}, expected {sorted(expected_roles)}")
     for name, role in sorted(roles.items()):
         managed = role.get("ManagedPolicyArns") or []
         policies = role.get("Policies") or []
-        if name == SCHEDULE_ROLE:
+        if name in SCHEDULE_ROLES:
             statements = [s for p in policies for s in p["PolicyDocument"]["Statement"]]
-            if managed or statements != SCHEDULE_STATEMENTS:
+            if managed or statements != SCHEDULE_ROLES[name]:
                 failures.append(f"{name}: {json.dumps(managed)} {json.dumps(statements)}")
         elif managed != [BASIC] or len(policies) != (0 if name in NO_POLICY_ROLES else 1):
             failures.append(f"{name}: managed {managed}, {len(policies)} inline policies")

@@ -82,6 +82,80 @@ impl Stack {
         .await
     }
 
+    /// `GET /tiktok/publish?<raw_query>` as `app_user`: the listing.
+    pub async fn list_publish(&self, app_user: &str, raw_query: &str) -> Response<Body> {
+        let bearer = format!("Bearer {}", self.jwt(app_user));
+        self.send(
+            "GET",
+            "/tiktok/publish",
+            raw_query,
+            &[("authorization", &bearer)],
+        )
+        .await
+    }
+
+    /// `DELETE /tiktok/publish/<publish_id>` as `app_user`: cancels a scheduled post.
+    pub async fn cancel_publish(&self, app_user: &str, publish_id: &str) -> Response<Body> {
+        let bearer = format!("Bearer {}", self.jwt(app_user));
+        self.send(
+            "DELETE",
+            &format!("/tiktok/publish/{publish_id}"),
+            "",
+            &[("authorization", &bearer)],
+        )
+        .await
+    }
+
+    /// One delivery of a schedule to the `scheduled-post` function, with `input` as its payload
+    /// (what EventBridge Scheduler sends: the schedule's `Input`); the handler's answer or its
+    /// error message.
+    pub async fn deliver_schedule(&self, input: Value) -> Result<Value, String> {
+        let event = lambda_runtime::LambdaEvent::new(input, lambda_runtime::Context::default());
+        scheduled_post::handle(&self.scheduled_post, event)
+            .await
+            .map(|report| serde_json::to_value(report).expect("report serializes"))
+            .map_err(|e| e.to_string())
+    }
+
+    /// The schedules in this stack's group in moto: `(name, expression, input)` each.
+    pub async fn schedules(&self) -> Vec<(String, String, Value)> {
+        let listed = self
+            .aws
+            .scheduler
+            .list_schedules()
+            .group_name(&self.schedule_group)
+            .send()
+            .await
+            .expect("ListSchedules");
+        let mut found = Vec::new();
+        for summary in listed.schedules() {
+            let name = summary.name().unwrap_or_default().to_owned();
+            let schedule = self
+                .aws
+                .scheduler
+                .get_schedule()
+                .group_name(&self.schedule_group)
+                .name(&name)
+                .send()
+                .await
+                .expect("GetSchedule");
+            let input = schedule
+                .target()
+                .and_then(|t| t.input())
+                .and_then(|i| serde_json::from_str(i).ok())
+                .unwrap_or(Value::Null);
+            found.push((
+                name,
+                schedule
+                    .schedule_expression()
+                    .unwrap_or_default()
+                    .to_owned(),
+                input,
+            ));
+        }
+        found
+    }
+
     /// A webhook delivery with the given signature header (none if `None`).
     pub async fn deliver_webhook(&self, body: &str, signature: Option<&str>) -> Response<Body> {
         let mut headers = vec![("content-type", "application/json")];

@@ -35,6 +35,7 @@ pub type TestUserApi = LiveUserApi<OffsetClock>;
 pub type TestJob = token_refresh::LiveJob<OffsetClock>;
 pub type TestPublishApi = publish::LivePublishApi<OffsetClock>;
 pub type TestWebhookApi = webhook::LiveWebhookApi<OffsetClock>;
+pub type TestScheduledPost = scheduled_post::LiveScheduledPost<OffsetClock>;
 pub type TestCallback =
     CallbackService<DynamoStateStore, DynamoAccountStore, KmsCipher, TikTokHttp, OffsetClock>;
 
@@ -77,6 +78,10 @@ pub struct Stack {
     pub publish: TestPublishApi,
     /// The state of `webhook`.
     pub webhook: std::sync::Arc<TestWebhookApi>,
+    /// The state of `scheduled-post`.
+    pub scheduled_post: TestScheduledPost,
+    /// This stack's schedule group in moto (`SCHEDULE_GROUP`).
+    pub schedule_group: String,
     /// The `token-refresh` job, sharing nothing with `api` but the table (as in production).
     pub job: TestJob,
     pub accounts: DynamoAccountStore,
@@ -176,10 +181,12 @@ impl Stack {
         let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk);
         let mut kms = aws_sdk_kms::config::Builder::from(&sdk);
         let mut secrets = aws_sdk_secretsmanager::config::Builder::from(&sdk);
+        let mut scheduler = aws_sdk_scheduler::config::Builder::from(&sdk);
         if aws_faults.is_some() {
             dynamodb.set_retry_partition(Some(partition("dynamodb")));
             kms.set_retry_partition(Some(partition("kms")));
             secrets.set_retry_partition(Some(partition("secretsmanager")));
+            scheduler.set_retry_partition(Some(partition("scheduler")));
         }
         let aws = AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(
@@ -188,6 +195,9 @@ impl Stack {
             kms: aws_sdk_kms::Client::from_conf(kms.interceptor(aws_calls.clone()).build()),
             secrets: aws_sdk_secretsmanager::Client::from_conf(
                 secrets.interceptor(aws_calls.clone()).build(),
+            ),
+            scheduler: aws_sdk_scheduler::Client::from_conf(
+                scheduler.interceptor(aws_calls.clone()).build(),
             ),
         };
         let table = unique("tiktok-connect");
@@ -212,6 +222,13 @@ impl Stack {
         devstack::ensure_app_jwt_secret(&aws.secrets, &jwt_secret_id, &jwt_secret)
             .await
             .expect("app JWT secret");
+        let schedule_group = unique("tiktok-connect-schedules");
+        aws.scheduler
+            .create_schedule_group()
+            .name(&schedule_group)
+            .send()
+            .await
+            .expect("schedule group");
 
         let pkce = match options.pkce {
             PkceMode::Off => "off",
@@ -235,6 +252,19 @@ impl Stack {
             ("REFRESH_POLICY", options.refresh_policy.into()),
             ("TIKTOK_AUTH_URL", fake.authorize_url()),
             ("TIKTOK_API_URL", fake.base_url()),
+            ("SCHEDULE_GROUP", schedule_group.clone()),
+            (
+                "SCHEDULED_POST_FUNCTION_ARN",
+                "arn:aws:lambda:us-east-1:123456789012:function:scheduled-post".into(),
+            ),
+            (
+                "SCHEDULER_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/tiktok-connect-scheduler".into(),
+            ),
+            (
+                "SCHEDULE_DEAD_LETTER_ARN",
+                "arn:aws:sqs:us-east-1:123456789012:tiktok-connect-schedule-dlq".into(),
+            ),
         ]);
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
         // The secret is read through the production path, from moto.
@@ -256,6 +286,8 @@ impl Stack {
         let publish = publish::wire(&cold, clock.clone()).expect("publish wiring");
         let webhook =
             std::sync::Arc::new(webhook::wire(&cold, clock.clone()).expect("webhook wiring"));
+        let scheduled_post =
+            scheduled_post::wire(&cold, clock.clone()).expect("scheduled-post wiring");
         let ColdStart { config, aws, .. } = cold;
         let accounts = callback.accounts.clone();
         let cipher = callback.cipher.clone();
@@ -271,6 +303,8 @@ impl Stack {
             api,
             publish,
             webhook,
+            scheduled_post,
+            schedule_group,
             job,
             accounts,
             cipher,

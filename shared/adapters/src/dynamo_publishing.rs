@@ -6,13 +6,13 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use crate::dynamo::{Item, conditional, get_n, get_opt_s, get_s, key, n, s, unavailable};
+use crate::keys::{LISTED_AT_ATTR, POSTS_OF_ATTR, PUBLISH_PK_PREFIX, PUBLISH_SK};
 use connect_domain::store::{
     Claim, PostingHistory, PublishRecord, PublishStore, StatusUpdate, StoreError, StoredAnswer,
     Written,
 };
 use connect_domain::tiktok::{MediaType, PostMode, PublishState};
 
-const PUBLISH_SK: &str = "PUBLISH";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 const WEBHOOK_SK: &str = "WEBHOOK";
 const POSTING_SK: &str = "POSTING";
@@ -23,8 +23,8 @@ const POSTING_TTL_SECS: i64 = 24 * 3600;
 /// in the same table as the accounts.
 #[derive(Debug, Clone)]
 pub struct DynamoPublishStore {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
 }
 
 impl DynamoPublishStore {
@@ -37,7 +37,7 @@ impl DynamoPublishStore {
     }
 }
 
-fn is_condition_failure<E>(err: &aws_sdk_dynamodb::error::SdkError<E>) -> bool
+pub(crate) fn is_condition_failure<E>(err: &aws_sdk_dynamodb::error::SdkError<E>) -> bool
 where
     E: ProvideErrorMetadata,
 {
@@ -46,7 +46,7 @@ where
 }
 
 fn publish_key(publish_id: &str) -> Item {
-    key(format!("PUBLISH#{publish_id}"), PUBLISH_SK)
+    key(format!("{PUBLISH_PK_PREFIX}{publish_id}"), PUBLISH_SK)
 }
 
 /// A webhook delivery's record: its body's hash.
@@ -71,7 +71,7 @@ fn idempotency_key(key_hash: &str) -> Item {
 }
 
 /// A string set, sorted (an absent set is empty: DynamoDB stores no empty sets).
-fn string_set(item: &Item, name: &str) -> Vec<String> {
+pub(crate) fn string_set(item: &Item, name: &str) -> Vec<String> {
     let mut ids = item
         .get(name)
         .and_then(|v| v.as_ss().ok())
@@ -81,7 +81,7 @@ fn string_set(item: &Item, name: &str) -> Vec<String> {
     ids
 }
 
-fn record_from_item(item: &Item) -> Result<PublishRecord, StoreError> {
+pub(crate) fn record_from_item(item: &Item) -> Result<PublishRecord, StoreError> {
     let withdrawn_post_ids = string_set(item, "withdrawn_post_ids");
     let mut post_ids = string_set(item, "post_ids");
     post_ids.retain(|id| !withdrawn_post_ids.contains(id));
@@ -106,6 +106,7 @@ fn record_from_item(item: &Item) -> Result<PublishRecord, StoreError> {
         withdrawn_post_ids,
         uploaded_bytes: get_n(item, "uploaded_bytes").ok(),
         downloaded_bytes: get_n(item, "downloaded_bytes").ok(),
+        scheduled_id: get_opt_s(item, "scheduled_id"),
         created_at: get_n(item, "created_at")?,
         updated_at: get_n(item, "updated_at")?,
     })
@@ -222,6 +223,12 @@ impl PublishStore for DynamoPublishStore {
         item.insert("status_rank".into(), n(record.state.rank()));
         item.insert("created_at".into(), n(record.created_at));
         item.insert("updated_at".into(), n(record.updated_at));
+        // Listed for its app user (`ScheduleStore::list_posts`).
+        item.insert(POSTS_OF_ATTR.into(), s(&record.app_user));
+        item.insert(LISTED_AT_ATTR.into(), n(record.created_at));
+        if let Some(id) = &record.scheduled_id {
+            item.insert("scheduled_id".into(), s(id));
+        }
         if !record.post_ids.is_empty() {
             item.insert(
                 "post_ids".into(),

@@ -55,3 +55,17 @@ pub const DUE_SHARD_ATTR: &str = "due_shard";
 /// The due index's sort key, Unix seconds: an account's `refresh_due_at`, a pending connection's
 /// `expires_at`.
 pub const DUE_AT_ATTR: &str = "due_at";
+
+/// The sparse global secondary index of an app user's posts (started and scheduled), newest
+/// first.
+pub const POSTS_INDEX: &str = "posts-by-user";
+/// The posts index's partition key: the app user. A fired scheduled post drops it (the post it
+/// started is listed instead).
+pub const POSTS_OF_ATTR: &str = "posts_of";
+/// The posts index's sort key, Unix seconds: when the post was started or scheduled.
+pub const LISTED_AT_ATTR: &str = "listed_at";
+
+pub(crate) const PUBLISH_PK_PREFIX: &str = "PUBLISH#";
+pub(crate) const PUBLISH_SK: &str = "PUBLISH";
+pub(crate) const SCHEDULED_PK_PREFIX: &str = "SCHEDULED#";
+pub(crate) const SCHEDULED_SK: &str = "SCHEDULED";

@@ -79,6 +79,8 @@ pub enum ServiceError {
     /// The pending connection was started by another app user: it was cancelled and its grant
     /// revoked (the account-linking CSRF of RFC 9700 §4.7).
     ConnectionMismatch,
+    /// The post cannot be cancelled: it started at TikTok (or is starting), or failed already.
+    NotCancelable,
     /// This `Idempotency-Key` was used for a different request.
     IdempotencyKeyReused,
     /// The first request with this `Idempotency-Key` has not finished yet.

@@ -22,6 +22,7 @@ pub mod refresh;
 pub mod retry;
 pub mod return_url;
 pub mod schedule;
+pub mod scheduler;
 pub mod scope;
 pub mod secret;
 pub mod store;

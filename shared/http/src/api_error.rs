@@ -137,7 +137,7 @@ fn service_status(error: &ServiceError) -> StatusCode {
         ServiceError::PublishNotFound | ServiceError::ConnectionNotFound => StatusCode::NOT_FOUND,
         ServiceError::ConnectionMismatch => StatusCode::FORBIDDEN,
         ServiceError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-        ServiceError::IdempotencyInProgress => StatusCode::CONFLICT,
+        ServiceError::IdempotencyInProgress | ServiceError::NotCancelable => StatusCode::CONFLICT,
         ServiceError::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -159,6 +159,7 @@ fn service_code(error: &ServiceError) -> &'static str {
         ServiceError::ConnectionMismatch => "connection_mismatch",
         ServiceError::IdempotencyKeyReused => "idempotency_key_reused",
         ServiceError::IdempotencyInProgress => "idempotency_in_progress",
+        ServiceError::NotCancelable => "not_cancelable",
         ServiceError::ServiceUnavailable => "service_unavailable",
         ServiceError::Internal => "internal_error",
     }
@@ -189,6 +190,9 @@ fn service_message(error: &ServiceError) -> String {
         }
         ServiceError::IdempotencyInProgress => {
             "the first request with this Idempotency-Key is still running; retry shortly".into()
+        }
+        ServiceError::NotCancelable => {
+            "this post already started at TikTok (or failed): only a scheduled post that has not fired can be cancelled".into()
         }
         ServiceError::ServiceUnavailable => {
             "a backing service is unavailable; try again shortly".into()

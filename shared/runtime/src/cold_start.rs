@@ -8,7 +8,8 @@ use serde::Deserialize;
 use crate::config::{Config, ConfigError};
 use connect_adapters::KmsCipher;
 use connect_adapters::{
-    DynamoAccountStore, DynamoPublishStore, DynamoStateStore, TikTokHttp, TikTokHttpConfig,
+    DynamoAccountStore, DynamoPublishStore, DynamoStateStore, EventBridgeScheduler, TikTokHttp,
+    TikTokHttpConfig,
 };
 use connect_domain::budget::{
     AWS_ATTEMPT_TIMEOUT, AWS_CONNECT_TIMEOUT, AWS_INITIAL_BACKOFF, AWS_MAX_ATTEMPTS,
@@ -56,6 +57,8 @@ pub struct AwsClients {
     pub kms: aws_sdk_kms::Client,
     /// Secrets Manager, used only at cold start to read the secrets (`AppSecrets::load`).
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// EventBridge Scheduler, for scheduled posts' one-time schedules.
+    pub scheduler: aws_sdk_scheduler::Client,
 }
 
 impl AwsClients {
@@ -77,6 +80,7 @@ impl AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             kms: aws_sdk_kms::Client::new(sdk),
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
+            scheduler: aws_sdk_scheduler::Client::new(sdk),
         }
     }
 }
@@ -482,6 +486,14 @@ impl ColdStart {
     /// `TABLE_NAME` table.
     pub fn publishes(&self) -> DynamoPublishStore {
         DynamoPublishStore::new(self.aws.dynamodb.clone(), &self.config.table_name)
+    }
+
+    /// The schedules of scheduled posts, when this stack has them (`Config::schedules`).
+    pub fn scheduler(&self) -> Option<EventBridgeScheduler> {
+        self.config
+            .schedules
+            .clone()
+            .map(|target| EventBridgeScheduler::new(self.aws.scheduler.clone(), target))
     }
 
     /// What the app-user functions (`user-info`, `video-list`, `accounts`, `publish`) act with: the

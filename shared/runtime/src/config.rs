@@ -8,6 +8,7 @@ use std::fmt;
 
 use url::Url;
 
+use connect_adapters::SchedulerTarget;
 use connect_domain::pkce::PkceMode;
 use connect_domain::return_url::ReturnUrlPolicy;
 use connect_domain::schedule::{RefreshMode, RefreshSchedule};
@@ -79,6 +80,10 @@ pub struct Config {
     /// prefixes): when set, a video or photo URL outside them is refused before TikTok is asked;
     /// empty, only TikTok checks (`403 url_ownership_unverified`).
     pub media_url_prefixes: Vec<String>,
+    /// Where scheduled posts' one-time schedules go (`SCHEDULE_GROUP`,
+    /// `SCHEDULED_POST_FUNCTION_ARN`, `SCHEDULER_ROLE_ARN`, `SCHEDULE_DEAD_LETTER_ARN`: all or
+    /// none); `None`: `publish_at` is refused.
+    pub schedules: Option<SchedulerTarget>,
 }
 
 /// Why the configuration could not be loaded; names the variable and the fix.
@@ -230,6 +235,7 @@ impl Config {
                 })
                 .collect::<Result<_, _>>()?,
         };
+        let schedules = schedules(&get)?;
         let jwt_max_lifetime_secs = match get("APP_JWT_MAX_LIFETIME_SECONDS") {
             None => None,
             Some(_) => Some(number("APP_JWT_MAX_LIFETIME_SECONDS", 0, 30 * 86_400)?),
@@ -260,7 +266,47 @@ impl Config {
             refresh_rate_per_minute: number("REFRESH_RATE_PER_MINUTE", 600, 1_000_000)?,
             authorize_per_user_per_minute: number("AUTHORIZE_PER_USER_PER_MINUTE", 30, 100_000)?,
             media_url_prefixes,
+            schedules,
         })
+    }
+}
+
+/// The four scheduling variables: all set, or none (scheduled posts off).
+fn schedules(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<SchedulerTarget>, ConfigError> {
+    const NAMES: [&str; 4] = [
+        "SCHEDULE_GROUP",
+        "SCHEDULED_POST_FUNCTION_ARN",
+        "SCHEDULER_ROLE_ARN",
+        "SCHEDULE_DEAD_LETTER_ARN",
+    ];
+    let values = NAMES.map(get);
+    if values.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    match values {
+        [
+            Some(group),
+            Some(function_arn),
+            Some(role_arn),
+            Some(dead_letter_arn),
+        ] => Ok(Some(SchedulerTarget {
+            group,
+            function_arn,
+            role_arn,
+            dead_letter_arn,
+        })),
+        _ => {
+            let at = values.iter().position(Option::is_none).unwrap_or(0);
+            Err(ConfigError {
+                variable: NAMES[at],
+                problem: format!(
+                    "is not set while other scheduling variables are; set all of {} (the template does) or none",
+                    NAMES.join(", ")
+                ),
+            })
+        }
     }
 }
 

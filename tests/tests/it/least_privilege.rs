@@ -9,9 +9,15 @@ use devstack::template::{FunctionDefinition, Statement, Template, Value, describ
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How the template writes each resource a function may touch, by its name in permissions.yaml.
-const RESOURCES: [(&str, &str); 5] = [
+const RESOURCES: [(&str, &str); 8] = [
     ("table", "!GetAtt TokensTable.Arn"),
     ("due-index", "!Sub ${TokensTable.Arn}/index/refresh-due"),
+    ("posts-index", "!Sub ${TokensTable.Arn}/index/posts-by-user"),
+    (
+        "schedules",
+        "!Sub arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${PostSchedules}/*",
+    ),
+    ("scheduler-role", "!GetAtt SchedulerRole.Arn"),
     ("key", "!GetAtt TokenKey.Arn"),
     (
         "tiktok-secret",
@@ -135,6 +141,7 @@ fn who_may_open_and_seal_what() {
         BTreeSet::from([
             "accounts",
             "publish",
+            "scheduled-post",
             "token-refresh",
             "user-info",
             "video-list"
@@ -148,6 +155,7 @@ fn who_may_open_and_seal_what() {
             "accounts",
             "callback",
             "publish",
+            "scheduled-post",
             "token-refresh",
             "user-info",
             "video-list"
@@ -236,6 +244,7 @@ fn each_secret_is_readable_only_by_the_functions_that_need_it() {
             "accounts",
             "callback",
             "publish",
+            "scheduled-post",
             "token-refresh",
             "user-info",
             "video-list",

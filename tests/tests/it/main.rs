@@ -15,6 +15,7 @@ mod least_privilege;
 mod local_stack;
 mod publish;
 mod refresh_job;
+mod scheduled;
 mod security;
 mod use_connection;
 mod webhook;

@@ -565,7 +565,7 @@ async fn another_users_post_is_not_found() {
         .await;
     assert_eq!(
         (response.status().as_u16(), header(&response, "allow")),
-        (405, Some("POST"))
+        (405, Some("GET, POST"))
     );
     stack.assert_nothing_leaked().await;
 }

@@ -7,9 +7,11 @@
 //! - ownership:   `pk = OPENID#<open_id>`, `sk = OWNER` (a TikTok account belongs to one app user)
 //! - pending connection: `pk = CONNECTION#<sha256(connection_id)>`, `sk = PENDING` (a grant the
 //!   callback received, kept until the app user who started it confirms it)
+//! - posts and scheduled posts: `publishing.rs`, `scheduled.rs`
 
 mod keys;
 mod publishing;
+mod scheduled;
 
 use std::future::Future;
 
@@ -19,6 +21,10 @@ pub use publishing::{
 };
 
 pub use keys::{ConnectionKey, StateKey};
+pub use scheduled::{
+    FireClaim, FireOutcome, ListFilter, ListPage, ListPosition, ListedPost, MAX_FIRE_DELAY_SECS,
+    SCHEDULED_ID_PREFIX, ScheduleState, ScheduleStore, ScheduledPost,
+};
 
 use crate::scope::ScopeSet;
 

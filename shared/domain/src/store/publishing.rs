@@ -44,6 +44,8 @@ pub struct PublishRecord {
     pub uploaded_bytes: Option<i64>,
     /// Bytes of a URL source TikTok had pulled, from the last status that said.
     pub downloaded_bytes: Option<i64>,
+    /// The scheduled post that started it (`sched_…`), when a schedule did.
+    pub scheduled_id: Option<String>,
     /// When the init succeeded, Unix seconds.
     pub created_at: i64,
     /// When the last status update was applied, Unix seconds.

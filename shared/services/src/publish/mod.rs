@@ -5,6 +5,7 @@
 mod chunks;
 mod posting_status;
 mod request;
+pub mod scheduled;
 
 use http::StatusCode;
 use serde::Serialize;
@@ -22,10 +23,11 @@ use connect_domain::error::ServiceError;
 use connect_domain::ports::Ports;
 use connect_domain::query::Query;
 use connect_domain::refresh::{RefreshError, TokenKeeper};
+use connect_domain::scheduler::PostScheduler;
 use connect_domain::scope;
 use connect_domain::store::{
-    Account, AccountStore, Claim, PublishRecord, PublishStore, StatusUpdate, StoredAnswer, Written,
-    idempotency_hash,
+    Account, AccountStore, Claim, PublishRecord, PublishStore, ScheduleStore, StatusUpdate,
+    StoredAnswer, Written, idempotency_hash,
 };
 use connect_domain::tiktok::{
     CreatorInfo, MediaSource, MediaType, PostMode, PublishInit, PublishState, TikTokApi,
@@ -221,8 +223,12 @@ pub struct PublishStarted {
     pub mode: PostMode,
     /// `video` or `photo`, as asked.
     pub media_type: MediaType,
-    /// `PROCESSING_UPLOAD` for an upload, `PROCESSING_DOWNLOAD` for a URL (photos included).
+    /// `PROCESSING_UPLOAD` for an upload, `PROCESSING_DOWNLOAD` for a URL (photos included),
+    /// `SCHEDULED` for a post with `publish_at`.
     pub status: &'static str,
+    /// When a scheduled post will be made, Unix seconds, as asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish_at: Option<i64>,
     /// Where and how to PUT the file, for an upload source; absent for a URL (and should TikTok
     /// send no `upload_url`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -258,9 +264,11 @@ pub type Render = fn(&ServiceError) -> (u16, serde_json::Value);
 
 /// `POST /tiktok/publish`. Never posts twice for one `Idempotency-Key`, and never retries the
 /// init by itself (its answer may be lost after TikTok acted).
+#[allow(clippy::too_many_arguments)]
 pub async fn start<P: Ports, S>(
     keeper: &TokenKeeper<P>,
     store: &S,
+    scheduler: Option<&impl PostScheduler>,
     user: &AppUser,
     idempotency_key: Option<&str>,
     request: &PublishRequest,
@@ -268,7 +276,7 @@ pub async fn start<P: Ports, S>(
     render: Render,
 ) -> Result<Answer, ServiceError>
 where
-    S: PublishStore,
+    S: PublishStore + ScheduleStore,
 {
     let account = posting_account(
         &keeper.accounts,
@@ -278,7 +286,7 @@ where
     )
     .await?;
     let Some(key) = idempotency_key else {
-        return match attempt(keeper, store, user, account, request, deadline).await {
+        return match attempt(keeper, store, scheduler, user, account, request, deadline).await {
             Attempt::Started(started) => Ok(accepted(&started)),
             Attempt::NotPosted(error) | Attempt::Unknown(error) => Err(error),
         };
@@ -303,7 +311,7 @@ where
         Claim::InProgress { .. } => return Err(ServiceError::IdempotencyInProgress),
         Claim::Mismatch => return Err(ServiceError::IdempotencyKeyReused),
     }
-    match attempt(keeper, store, user, account, request, deadline).await {
+    match attempt(keeper, store, scheduler, user, account, request, deadline).await {
         Attempt::Started(started) => {
             let answer = accepted(&started);
             remember(&keeper.cipher, store, &key_hash, &answer).await;
@@ -403,28 +411,63 @@ async fn replay(
     })
 }
 
-/// Checks against the creator's options, counts the init, asks TikTok once, remembers the post.
+/// Checks against the creator's options, counts the init, asks TikTok once, remembers the post;
+/// or, with `publish_at`, schedules it.
 async fn attempt<P: Ports, S>(
     keeper: &TokenKeeper<P>,
     store: &S,
+    scheduler: Option<&impl PostScheduler>,
     user: &AppUser,
     account: Account,
     request: &PublishRequest,
     deadline: Instant,
 ) -> Attempt
 where
+    S: PublishStore + ScheduleStore,
+{
+    if let Err(error) = check_creator(keeper, store, &account, request, deadline).await {
+        return Attempt::NotPosted(error);
+    }
+    match request.publish_at {
+        Some(publish_at) => {
+            scheduled::schedule(keeper, store, scheduler, user, account, request, publish_at).await
+        }
+        None => init(keeper, store, user, account, request, None, deadline).await,
+    }
+}
+
+/// Creator info decides a Direct Post's settings; an inbox upload's are the creator's own.
+async fn check_creator<P: Ports, S>(
+    keeper: &TokenKeeper<P>,
+    store: &S,
+    account: &Account,
+    request: &PublishRequest,
+    deadline: Instant,
+) -> Result<(), ServiceError>
+where
     S: PublishStore,
 {
-    // Creator info decides a Direct Post's settings; an inbox upload's are the creator's own.
     if let (PostMode::Direct, Some(post_info)) = (request.mode, &request.post_info) {
-        let creator = match fetch_creator(keeper, store, account.clone(), deadline).await {
-            Ok(creator) => creator,
-            Err(error) => return Attempt::NotPosted(error),
-        };
-        if let Err(error) = check_against_creator(post_info, &creator) {
-            return Attempt::NotPosted(error);
-        }
+        let creator = fetch_creator(keeper, store, account.clone(), deadline).await?;
+        check_against_creator(post_info, &creator)?;
     }
+    Ok(())
+}
+
+/// Counts the init, asks TikTok once, remembers the post (started by `scheduled_id`, when a
+/// schedule fired it).
+async fn init<P: Ports, S>(
+    keeper: &TokenKeeper<P>,
+    store: &S,
+    user: &AppUser,
+    account: Account,
+    request: &PublishRequest,
+    scheduled_id: Option<&str>,
+    deadline: Instant,
+) -> Attempt
+where
+    S: PublishStore,
+{
     let now = keeper.clock.now();
     if let Err(error) = within_limit(store, &account.open_id, "init", INIT_PER_MINUTE, now).await {
         return Attempt::NotPosted(error);
@@ -511,6 +554,7 @@ where
         withdrawn_post_ids: Vec::new(),
         uploaded_bytes: None,
         downloaded_bytes: None,
+        scheduled_id: scheduled_id.map(str::to_owned),
         created_at: now,
         updated_at: now,
     };
@@ -541,15 +585,22 @@ where
         mode: request.mode,
         media_type: request.media_type,
         status: state.as_str(),
+        publish_at: None,
         upload,
     })
 }
 
-/// `200` body of `GET /tiktok/publish/{publish_id}`.
+/// `200` body of `GET /tiktok/publish/{publish_id}`, and each post of the listing.
 #[derive(Debug, Serialize)]
 pub struct PublishView {
-    /// TikTok's id of the post.
+    /// TikTok's id of the post; a scheduled post's own id (`sched_…`) until it fires.
     pub publish_id: String,
+    /// The scheduled post's id, for a post made by a schedule (before and after it fired).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled_id: Option<String>,
+    /// When a scheduled post is (or was) to be made, Unix seconds; shown until it fires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish_at: Option<i64>,
     /// The account it was posted to.
     pub open_id: String,
     /// `direct` or `inbox`.
@@ -559,8 +610,11 @@ pub struct PublishView {
     /// `url` or `upload`.
     pub source: String,
     /// TikTok's status name (`PublishState::as_str`); `PUBLISH_COMPLETE` and `FAILED` are final.
+    /// A scheduled post not yet started: `SCHEDULED`, `FIRING`, `CANCELED` or `FAILED`.
     pub status: &'static str,
-    /// TikTok's reason for a `FAILED` post, at most 64 characters; omitted when none was given.
+    /// TikTok's reason for a `FAILED` post, at most 64 characters; for a cancelled or failed
+    /// scheduled post, why (`canceled_by_app`, `account_disconnected`, an error code); omitted
+    /// when none was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
     /// The public post ids still publicly available; decimal strings (TikTok's ids exceed
@@ -592,6 +646,8 @@ impl PublishView {
     fn of(record: PublishRecord, checked: &'static str) -> Self {
         Self {
             publish_id: record.publish_id,
+            scheduled_id: record.scheduled_id,
+            publish_at: None,
             open_id: record.open_id,
             mode: record.mode,
             media_type: record.media_type,
@@ -636,7 +692,7 @@ pub async fn status<P: Ports, S>(
     deadline: Instant,
 ) -> Result<PublishView, ServiceError>
 where
-    S: PublishStore,
+    S: PublishStore + ScheduleStore,
 {
     query
         .only(&["cached"])
@@ -651,6 +707,12 @@ where
         }
     };
     let publish_id = parse_publish_id(publish_id)?;
+    let publish_id = match scheduled::started_by(store, user, publish_id).await? {
+        scheduled::Started::No(view) => return Ok(*view),
+        scheduled::Started::As(tiktok_publish_id) => tiktok_publish_id,
+        scheduled::Started::NotScheduled => publish_id.to_owned(),
+    };
+    let publish_id = publish_id.as_str();
     let record = store
         .get_publish(publish_id)
         .await?

@@ -82,6 +82,11 @@ pub struct PublishRequest {
     /// The post's settings: required for `direct`; for `inbox` refused with a video and only
     /// `title`/`description` with photos (the creator sets the rest in TikTok).
     pub post_info: Option<PostInfo>,
+    /// When to post, Unix seconds (`publish_at`); `None`: now. Checked against the clock by
+    /// `scheduled::check_publish_at`.
+    pub publish_at: Option<i64>,
+    /// The checked body as JSON (the scheduled post stores it, without `publish_at`).
+    pub body: Value,
     /// SHA-256 of the canonical JSON body: what an `Idempotency-Key` is bound to.
     pub fingerprint: String,
 }
@@ -140,8 +145,21 @@ impl PublishRequest {
         only_keys(
             root,
             "the body",
-            &["open_id", "mode", "media_type", "source", "post_info"],
+            &[
+                "open_id",
+                "mode",
+                "media_type",
+                "source",
+                "post_info",
+                "publish_at",
+            ],
         )?;
+        let publish_at = match root.get("publish_at") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(value.as_i64().ok_or_else(|| {
+                invalid("publish_at must be a whole number of Unix seconds (UTC)")
+            })?),
+        };
         let open_id = match root.get("open_id") {
             None | Some(Value::Null) => None,
             Some(Value::String(id)) => Some(crate::accounts::parse_open_id(id)?.to_owned()),
@@ -163,6 +181,11 @@ impl PublishRequest {
             MediaType::Video => parse_source(root.get("source"))?,
             MediaType::Photo => parse_photo_source(root.get("source"))?,
         };
+        if publish_at.is_some() && matches!(source, SourceRequest::Upload(_)) {
+            return Err(invalid(
+                "publish_at needs a URL source: TikTok gives an upload's URL only when the post starts",
+            ));
+        }
         let post_info = match (media_type, mode, root.get("post_info")) {
             (MediaType::Video, PostMode::Direct, Some(Value::Object(info))) => {
                 Some(parse_post_info(info)?)
@@ -191,8 +214,10 @@ impl PublishRequest {
             media_type,
             source,
             post_info,
+            publish_at,
             // serde_json's maps are sorted, so equal bodies give equal fingerprints.
             fingerprint: hex::encode(Sha256::digest(value.to_string().as_bytes())),
+            body: value,
         })
     }
 

@@ -1,0 +1,253 @@
+//! The DynamoDB adapter of `ScheduleStore`: scheduled posts and the `posts-by-user` listing.
+
+use aws_sdk_dynamodb::types::ReturnValue;
+
+use crate::dynamo::{Item, conditional, get_n, get_opt_s, get_s, key, n, s, unavailable};
+use crate::dynamo_publishing::{DynamoPublishStore, is_condition_failure, record_from_item};
+use crate::keys::{
+    LISTED_AT_ATTR, POSTS_INDEX, POSTS_OF_ATTR, PUBLISH_PK_PREFIX, PUBLISH_SK, SCHEDULED_PK_PREFIX,
+    SCHEDULED_SK, TABLE_HASH_KEY, TABLE_RANGE_KEY,
+};
+use connect_domain::store::{
+    FireClaim, FireOutcome, ListFilter, ListPage, ListPosition, ListedPost, ScheduleState,
+    ScheduleStore, ScheduledPost, StoreError, Written,
+};
+use connect_domain::tiktok::{MediaType, PostMode};
+
+fn scheduled_key(id: &str) -> Item {
+    key(format!("{SCHEDULED_PK_PREFIX}{id}"), SCHEDULED_SK)
+}
+
+fn scheduled_from_item(item: &Item) -> Result<ScheduledPost, StoreError> {
+    Ok(ScheduledPost {
+        id: get_s(item, "scheduled_id")?,
+        app_user: get_s(item, "app_user")?,
+        open_id: get_s(item, "open_id")?,
+        publish_at: get_n(item, "publish_at")?,
+        mode: PostMode::parse(&get_s(item, "mode")?).ok_or(StoreError::Corrupt("mode"))?,
+        media_type: MediaType::parse(&get_s(item, "media_type")?)
+            .ok_or(StoreError::Corrupt("media_type"))?,
+        request: get_s(item, "request")?,
+        state: ScheduleState::parse(&get_s(item, "status")?)
+            .ok_or(StoreError::Corrupt("status"))?,
+        reason: get_opt_s(item, "reason"),
+        tiktok_publish_id: get_opt_s(item, "tiktok_publish_id"),
+        claimed_at: get_n(item, "claimed_at").ok(),
+        created_at: get_n(item, "created_at")?,
+        updated_at: get_n(item, "updated_at")?,
+    })
+}
+
+/// A listing entry from an index item: a started post or a scheduled one, by its key.
+fn listed_from_item(item: &Item) -> Result<ListedPost, StoreError> {
+    match item.get(TABLE_RANGE_KEY).and_then(|v| v.as_s().ok()) {
+        Some(sk) if sk == SCHEDULED_SK => scheduled_from_item(item).map(ListedPost::Scheduled),
+        Some(sk) if sk == PUBLISH_SK => record_from_item(item).map(ListedPost::Started),
+        _ => Err(StoreError::Corrupt("posts index entry")),
+    }
+}
+
+/// The index item at `position`: its table key and its index key (DynamoDB's
+/// `ExclusiveStartKey` for an index needs both).
+fn start_key(app_user: &str, position: &ListPosition) -> Item {
+    let mut item = if ScheduledPost::is_scheduled_id(&position.id) {
+        scheduled_key(&position.id)
+    } else {
+        key(format!("{PUBLISH_PK_PREFIX}{}", position.id), PUBLISH_SK)
+    };
+    item.insert(POSTS_OF_ATTR.into(), s(app_user));
+    item.insert(LISTED_AT_ATTR.into(), n(position.listed_at));
+    item
+}
+
+/// The position of the index item DynamoDB stopped at.
+fn position_of(last: &Item) -> Option<ListPosition> {
+    let pk = last.get(TABLE_HASH_KEY)?.as_s().ok()?;
+    let id = pk
+        .strip_prefix(SCHEDULED_PK_PREFIX)
+        .or_else(|| pk.strip_prefix(PUBLISH_PK_PREFIX))?;
+    Some(ListPosition {
+        listed_at: get_n(last, "listed_at").ok()?,
+        id: id.to_owned(),
+    })
+}
+
+impl ScheduleStore for DynamoPublishStore {
+    async fn save_scheduled(&self, post: &ScheduledPost) -> Result<(), StoreError> {
+        let mut item = scheduled_key(&post.id);
+        item.insert("scheduled_id".into(), s(&post.id));
+        item.insert("app_user".into(), s(&post.app_user));
+        item.insert("open_id".into(), s(&post.open_id));
+        item.insert("publish_at".into(), n(post.publish_at));
+        item.insert("mode".into(), s(post.mode.as_str()));
+        item.insert("media_type".into(), s(post.media_type.as_str()));
+        item.insert("request".into(), s(&post.request));
+        item.insert("status".into(), s(post.state.as_str()));
+        item.insert("created_at".into(), n(post.created_at));
+        item.insert("updated_at".into(), n(post.updated_at));
+        item.insert(POSTS_OF_ATTR.into(), s(&post.app_user));
+        item.insert(LISTED_AT_ATTR.into(), n(post.created_at));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            // 130 random bits never collide; the condition keeps a bug from overwriting a post.
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    async fn get_scheduled(&self, id: &str) -> Result<Option<ScheduledPost>, StoreError> {
+        let found = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(scheduled_key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        found.item.as_ref().map(scheduled_from_item).transpose()
+    }
+
+    async fn delete_scheduled(&self, id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(scheduled_key(id)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    async fn claim_scheduled(&self, id: &str, now: i64) -> Result<FireClaim, StoreError> {
+        let claimed = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(scheduled_key(id)))
+            .condition_expression("#status = :scheduled")
+            .update_expression("SET #status = :firing, claimed_at = :now, updated_at = :now")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":scheduled", s(ScheduleState::Scheduled.as_str()))
+            .expression_attribute_values(":firing", s(ScheduleState::Firing.as_str()))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match claimed {
+            Ok(output) => output
+                .attributes
+                .as_ref()
+                .map(scheduled_from_item)
+                .transpose()?
+                .map(FireClaim::Claimed)
+                .ok_or(StoreError::Corrupt("claimed scheduled post")),
+            Err(err) if is_condition_failure(&err) => Ok(match self.get_scheduled(id).await? {
+                Some(post) => FireClaim::Taken(post),
+                None => FireClaim::Missing,
+            }),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn finish_scheduled(
+        &self,
+        id: &str,
+        outcome: &FireOutcome,
+        at: i64,
+    ) -> Result<Written, StoreError> {
+        let builder = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(scheduled_key(id)))
+            .condition_expression("#status = :firing")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":firing", s(ScheduleState::Firing.as_str()))
+            .expression_attribute_values(":at", n(at));
+        let builder = match outcome {
+            // Out of the listing: the post it started is listed, naming it.
+            FireOutcome::Fired { tiktok_publish_id } => builder
+                .update_expression(format!(
+                    "SET #status = :fired, tiktok_publish_id = :tid, updated_at = :at \
+                     REMOVE {POSTS_OF_ATTR}, {LISTED_AT_ATTR}"
+                ))
+                .expression_attribute_values(":fired", s(ScheduleState::Fired.as_str()))
+                .expression_attribute_values(":tid", s(tiktok_publish_id)),
+            FireOutcome::Failed { reason } => builder
+                .update_expression("SET #status = :failed, reason = :reason, updated_at = :at")
+                .expression_attribute_values(":failed", s(ScheduleState::Failed.as_str()))
+                .expression_attribute_values(":reason", s(reason)),
+        };
+        conditional(builder).await
+    }
+
+    async fn cancel_scheduled(
+        &self,
+        id: &str,
+        reason: &str,
+        at: i64,
+    ) -> Result<Written, StoreError> {
+        conditional(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(scheduled_key(id)))
+                .condition_expression("#status = :scheduled")
+                .update_expression("SET #status = :canceled, reason = :reason, updated_at = :at")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":scheduled", s(ScheduleState::Scheduled.as_str()))
+                .expression_attribute_values(":canceled", s(ScheduleState::Canceled.as_str()))
+                .expression_attribute_values(":reason", s(reason))
+                .expression_attribute_values(":at", n(at)),
+        )
+        .await
+    }
+
+    async fn list_posts(
+        &self,
+        app_user: &str,
+        filter: &ListFilter,
+        after: Option<&ListPosition>,
+        limit: u32,
+    ) -> Result<ListPage, StoreError> {
+        let mut conditions = Vec::new();
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(POSTS_INDEX)
+            .key_condition_expression(format!("{POSTS_OF_ATTR} = :user"))
+            .expression_attribute_values(":user", s(app_user))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        if filter.scheduled_only {
+            conditions.push("#status = :scheduled");
+            query = query
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":scheduled", s(ScheduleState::Scheduled.as_str()));
+        }
+        if let Some(open_id) = &filter.open_id {
+            conditions.push("open_id = :open_id");
+            query = query.expression_attribute_values(":open_id", s(open_id));
+        }
+        if !conditions.is_empty() {
+            query = query.filter_expression(conditions.join(" AND "));
+        }
+        if let Some(position) = after {
+            query = query.set_exclusive_start_key(Some(start_key(app_user, position)));
+        }
+        let output = query.send().await.map_err(unavailable)?;
+        let posts = output
+            .items()
+            .iter()
+            .map(listed_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = output.last_evaluated_key().and_then(position_of);
+        Ok(ListPage { posts, next })
+    }
+}
