@@ -885,7 +885,7 @@ impl Bench<'_> {
         for i in self.rounds() {
             let event = app_event("GET", "/tiktok/accounts", "", &bearer);
             let (response, _) = self
-                .handler(&mut row, i, accounts::handle(&stack.api, event))
+                .handler(&mut row, i, accounts::handle(&stack.accounts_api, event))
                 .await;
             expect_status("accounts list", &response, 200);
         }
@@ -954,7 +954,7 @@ impl Bench<'_> {
             stack.connect_account(USER, ALICE, None).await;
             let event = app_event("DELETE", &path, "", &bearer);
             let (response, _) = self
-                .handler(&mut row, i, accounts::handle(&stack.api, event))
+                .handler(&mut row, i, accounts::handle(&stack.accounts_api, event))
                 .await;
             expect_status("accounts delete", &response, 204);
 

@@ -430,11 +430,13 @@ async fn in_memory_run(http: &reqwest::Client, n: usize, concurrency: usize, set
     })
     .expect("TikTok client");
     let job = RefreshJob {
-        keeper: Arc::new(TokenKeeper::<Adapters<_, _, _, _>> {
+        keeper: Arc::new(TokenKeeper::<Adapters<_, _, _, _, _>> {
             accounts,
             cipher,
             tiktok,
             clock,
+            // No bus: the bench measures refreshes, not events.
+            events: connect_domain::fakes::RecordingEvents::default(),
             policy: RefreshPolicy::default(),
         }),
         settings: settings(concurrency, setup),

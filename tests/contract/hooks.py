@@ -11,21 +11,24 @@
   return URL of the stack here) with `tiktok=pending&connection_id=…` or `tiktok=error&reason=…`.
 - `every_operation_answered_success`: at the end of the run, each operation has answered its
   success status at least once (200; 302 for the callback; 204 for the disconnect and the
-  cancel; 202 for
+  cancels, of a connection and of a scheduled post; 202 for
   POST /tiktok/publish; 401 for the webhook, which schemathesis cannot sign), so a run
   where every request bounced off 401/404 cannot pass green. CONTRACT_EXPECT replaces the list
   (the failure pass expects TikTok's failures to come through as 429/502, and its refusals to
   let a creator post as 403).
 
-Hooks: `map_case` steers generated open_ids, video and photo URLs and publish_ids to data that
-exists, and fits schema-valid cases to the rules a schema cannot state (see there); `after_call`
-remembers the publish_ids POST /tiktok/publish answered; `filter_case` leaves out the few
-requests cargo lambda watch cannot hand to a function at all.
+Hooks: `map_case` steers generated open_ids, video and photo URLs, publish_ids and cursors to
+data that exists, and fits schema-valid cases to the rules a schema cannot state (see there);
+`after_call` remembers the publish_ids POST /tiktok/publish answered and the cursors GET
+/tiktok/publish did; `before_add_examples` fits the examples phase's cases, which `map_case` does
+not see; `filter_case` leaves out the few requests cargo lambda watch cannot hand to a function at
+all.
 """
 
 import json
 import os
 import re
+import time
 import urllib.request
 import zlib
 
@@ -107,8 +110,10 @@ SUCCESS = {
     "DELETE /tiktok/connections/{connection_id}": 204,
     "GET /tiktok/console": 200,
     "GET /tiktok/publish/creator-info": 200,
+    "GET /tiktok/publish": 200,
     "POST /tiktok/publish": 202,
     "GET /tiktok/publish/{publish_id}": 200,
+    "DELETE /tiktok/publish/{publish_id}": 204,
     # Schemathesis cannot sign TikTok's webhooks (HMAC of the exact body with the client secret),
     # so every request it sends is refused before the body is read: only the webhook's 401 (and
     # its 400 for an oversized body) is checked against the spec here. run.sh sends signed
@@ -159,8 +164,10 @@ POSTER = os.environ.get("CONTRACT_POSTER")
 # A URL prefix the fake TikTok treats as verified (its default `verified_url_prefixes`).
 VERIFIED_URL = "https://media.example.com/contract/"
 # publish_ids this run started: those run.sh created before schemathesis (comma-separated: an
-# inbox video upload, a public photo post with its public id), then every 202's.
+# inbox video upload, a public photo post with its public id, a scheduled post), then every 202's.
 PUBLISH_IDS = [i for i in os.environ.get("CONTRACT_PUBLISH_IDS", "").split(",") if i]
+# The `next_cursor`s GET /tiktok/publish answered (the first page's when more than 25 posts exist).
+CURSORS = []
 # Pending connections run.sh left (single use): every positive case of each connection route gets
 # its id, so the first one sent with the app JWT succeeds (checked once) and the others meet the
 # 404 of a used connection.
@@ -195,6 +202,13 @@ def after_call(ctx, case, response):
             return
         if publish_id not in PUBLISH_IDS:
             PUBLISH_IDS.append(publish_id)
+    elif case.operation.label == "GET /tiktok/publish" and response.status_code == 200:
+        try:
+            cursor = response.json().get("next_cursor")
+        except (ValueError, AttributeError):
+            return
+        if isinstance(cursor, str) and cursor not in CURSORS:
+            CURSORS.append(cursor)
 
 
 def _integers(value):
@@ -226,12 +240,25 @@ def _utf16_clamp(text, limit):
     return "".join(out)
 
 
+def _publish_at(value):
+    """A `publish_at` the API takes (2 minutes to 30 days from now: relative to the clock, which a
+    schema cannot say): 1 hour to 29 days ahead, so no schedule fires during the run and the
+    clock moving on while the request travels cannot take it out of the window."""
+    return int(time.time()) + 3600 + _crc(value) % (28 * 86400)
+
+
 def _fit_publish_body(body):
     """What the schema cannot say about a schema-valid POST /tiktok/publish body, made true: text
     within its UTF-16 limit, a photo post's `cover_index` one of its images (less than the number
-    of `photo_urls`), and a privacy level the creator offers: the accounts posted to here are
-    public (no `FOLLOWER_OF_CREATOR`, a private account's), and `MUTUAL_FOLLOW_FRIENDS` is offered
-    to public and private accounts alike."""
+    of `photo_urls`), a privacy level the creator offers (the accounts posted to here are
+    public: no `FOLLOWER_OF_CREATOR`, a private account's, and `MUTUAL_FOLLOW_FRIENDS` is offered
+    to public and private accounts alike), and a `publish_at` within its window from now."""
+    if isinstance(body.get("publish_at"), int) and not isinstance(body["publish_at"], bool):
+        body["publish_at"] = _publish_at(body["publish_at"])
+        # The schema allows it with URL sources only; should a generator miss that, post now.
+        source = body.get("source")
+        if isinstance(source, dict) and source.get("type") == "upload":
+            del body["publish_at"]
     media = "photo" if body.get("media_type") == "photo" else "video"
     info = body.get("post_info")
     if isinstance(info, dict) and info.get("privacy_level") == "FOLLOWER_OF_CREATOR":
@@ -276,12 +303,17 @@ def filter_case(ctx, case):
 @schemathesis.hook
 def before_add_examples(ctx, examples):
     """The examples phase (which `map_case` does not see) adds `max_count`'s default to the `ids`
-    example of GET /tiktok/videos: `ids` is never combined with a page's parameters (400)."""
+    example of GET /tiktok/videos: `ids` is never combined with a page's parameters (400). The
+    `publish_at` of the scheduled post's example is a fixed time, outside its window (2 minutes
+    to 30 days from now) on most days: moved into it."""
     for case in examples:
         query = case.query
         if case.operation.label == "GET /tiktok/videos" and isinstance(query, dict) and query.get("ids") is not None:
             query.pop("cursor", None)
             query.pop("max_count", None)
+        body = case.body
+        if case.operation.label == "POST /tiktok/publish" and isinstance(body, dict) and isinstance(body.get("publish_at"), int):
+            body["publish_at"] = _publish_at(body["publish_at"])
 
 
 @schemathesis.hook
@@ -294,12 +326,15 @@ def map_case(ctx, case):
     under the fake TikTok's verified prefix (the stack's MEDIA_URL_PREFIXES, which dev.sh sets to
     it: outside it the API refuses a URL with 400 before TikTok is asked, which depends on the
     deployment, not the data); half the publish_ids of GET /tiktok/publish/{publish_id} one this
-    run started. It also makes schema-valid cases keep the rules
+    run started, and of DELETE /tiktok/publish/{publish_id} half a scheduled post's and a quarter
+    any post's this run started (a scheduled post's `204`, a started post's `409`); half the
+    `open_id`s of GET /tiktok/publish Alice, and half its `cursor`s a `next_cursor` it answered.
+    It also makes schema-valid cases keep the rules
     the schema cannot state: `ids` of GET /tiktok/videos never with `cursor` or `max_count`
     (`400`), a photo post's `cover_index` less than its number of images, titles and descriptions
-    within TikTok's limits in UTF-16 code units. Chosen by a checksum of the generated value, so
-    the run stays deterministic; invalid (negative) cases are left alone, they must still be
-    refused."""
+    within TikTok's limits in UTF-16 code units, a `publish_at` 1 hour to 29 days from now.
+    Chosen by a checksum of the generated value, so the run stays deterministic; invalid
+    (negative) cases are left alone, they must still be refused."""
     label = case.operation.label
     if label == "DELETE /tiktok/accounts/{open_id}":
         # Alice, Carol and Dave stay connected for the whole run, whatever else the case gets
@@ -350,4 +385,20 @@ def map_case(ctx, case):
             crc = _crc(params["publish_id"])
             if crc % 2 == 0:
                 params["publish_id"] = PUBLISH_IDS[(crc >> 1) % len(PUBLISH_IDS)]
+    elif label == "DELETE /tiktok/publish/{publish_id}" and PUBLISH_IDS:
+        params = case.path_parameters
+        if isinstance(params, dict) and isinstance(params.get("publish_id"), str):
+            crc = _crc(params["publish_id"])
+            scheduled = [i for i in PUBLISH_IDS if i.startswith("sched_")]
+            if crc % 4 in (0, 1) and scheduled:
+                params["publish_id"] = scheduled[(crc >> 2) % len(scheduled)]
+            elif crc % 4 == 2:
+                params["publish_id"] = PUBLISH_IDS[(crc >> 2) % len(PUBLISH_IDS)]
+    elif label == "GET /tiktok/publish":
+        query = case.query
+        if isinstance(query, dict):
+            if isinstance(query.get("open_id"), str) and _half(query["open_id"]):
+                query["open_id"] = CONNECTED
+            if isinstance(query.get("cursor"), str) and CURSORS and _half(query["cursor"]):
+                query["cursor"] = CURSORS[_crc(query["cursor"]) % len(CURSORS)]
     return case

@@ -86,7 +86,7 @@ impl Stack {
             _ if path.starts_with("/tiktok/accounts")
                 || path.starts_with("/tiktok/connections") =>
             {
-                accounts::handle(&self.api, event).await
+                accounts::handle(&self.accounts_api, event).await
             }
             _ if path.starts_with("/tiktok/publish") => publish::handle(&self.publish, event).await,
             "/tiktok/webhook" => webhook::handle(self.webhook.as_ref(), event).await,

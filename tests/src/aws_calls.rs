@@ -31,14 +31,23 @@ impl Intercept for AwsCallCounter {
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let target = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .unwrap_or("unknown")
-            .replace("DynamoDB_20120810.", "DynamoDB.")
-            .replace("TrentService.", "KMS.")
-            .replace("secretsmanager.", "SecretsManager.");
+        let request = context.request();
+        let target = match request.headers().get("x-amz-target") {
+            Some(target) => target
+                .replace("DynamoDB_20120810.", "DynamoDB.")
+                .replace("TrentService.", "KMS.")
+                .replace("secretsmanager.", "SecretsManager.")
+                .replace("AWSEvents.", "Events."),
+            // EventBridge Scheduler is a REST API: the operation is the method on /schedules/.
+            None if request.uri().contains("/schedules/") => match request.method() {
+                "POST" => "Scheduler.CreateSchedule",
+                "DELETE" => "Scheduler.DeleteSchedule",
+                "GET" => "Scheduler.GetSchedule",
+                _ => "Scheduler.unknown",
+            }
+            .to_owned(),
+            None => "unknown".to_owned(),
+        };
         if let Ok(mut calls) = self.0.lock() {
             *calls.entry(target).or_default() += 1;
         }

@@ -150,12 +150,14 @@ impl AwsFaults {
     }
 }
 
-/// `DynamoDB_20120810.UpdateItem` → `DynamoDB.UpdateItem`, as `AwsCallCounter` names them.
+/// `DynamoDB_20120810.UpdateItem` → `DynamoDB.UpdateItem` (`AWSEvents.PutEvents` →
+/// `Events.PutEvents`), as `AwsCallCounter` names them.
 fn operation_name(target: &str) -> String {
     target
         .replace("DynamoDB_20120810.", "DynamoDB.")
         .replace("TrentService.", "KMS.")
         .replace("secretsmanager.", "SecretsManager.")
+        .replace("AWSEvents.", "Events.")
 }
 
 fn decide(state: &Mutex<Inner>, operation: &str) -> Option<AwsFault> {

@@ -36,6 +36,7 @@ pub type TestJob = token_refresh::LiveJob<OffsetClock>;
 pub type TestPublishApi = publish::LivePublishApi<OffsetClock>;
 pub type TestWebhookApi = webhook::LiveWebhookApi<OffsetClock>;
 pub type TestScheduledPost = scheduled_post::LiveScheduledPost<OffsetClock>;
+pub type TestAccountsApi = accounts::LiveAccountsApi<OffsetClock>;
 pub type TestCallback =
     CallbackService<DynamoStateStore, DynamoAccountStore, KmsCipher, TikTokHttp, OffsetClock>;
 
@@ -74,6 +75,8 @@ pub struct Stack {
     pub callback: TestCallback,
     /// The state of `user-info`, `video-list` and `accounts`.
     pub api: TestUserApi,
+    /// The state of `accounts`.
+    pub accounts_api: TestAccountsApi,
     /// The state of `publish`.
     pub publish: TestPublishApi,
     /// The state of `webhook`.
@@ -82,6 +85,13 @@ pub struct Stack {
     pub scheduled_post: TestScheduledPost,
     /// This stack's schedule group in moto (`SCHEDULE_GROUP`).
     pub schedule_group: String,
+    /// The queue a rule on this stack's bus (`EVENT_BUS_NAME`) sends every event to, as an app
+    /// would subscribe; read by `events_on_bus`.
+    pub events_queue: String,
+    /// SQS in moto, for `events_queue`.
+    pub sqs: aws_sdk_sqs::Client,
+    /// Every event read from the queue so far.
+    seen_events: std::sync::Mutex<Vec<serde_json::Value>>,
     /// The `token-refresh` job, sharing nothing with `api` but the table (as in production).
     pub job: TestJob,
     pub accounts: DynamoAccountStore,
@@ -130,7 +140,106 @@ pub async fn proxied_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
+/// A bus of this stack's own and a rule sending all its `tiktok-connect` events to a queue, as an
+/// app subscribes in production (docs/events.md): (bus name, queue URL, SQS client).
+async fn bus_to_queue(
+    sdk: &aws_config::SdkConfig,
+    aws: &AwsClients,
+) -> (String, String, aws_sdk_sqs::Client) {
+    let bus = unique("tiktok-connect-events");
+    aws.events
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .expect("event bus");
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let queue = sqs
+        .create_queue()
+        .queue_name(unique("app-events"))
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("queue URL");
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .and_then(|mut a| a.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .expect("queue ARN");
+    let rule = unique("all-events");
+    aws.events
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(&bus)
+        .event_pattern(r#"{"source":["tiktok-connect"]}"#)
+        .send()
+        .await
+        .expect("rule");
+    aws.events
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(&bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("app-queue")
+                .arn(arn)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("target");
+    (bus, queue, sqs)
+}
+
 impl Stack {
+    /// Every event that reached the app's queue so far (EventBridge envelopes, oldest first),
+    /// each checked for secrets.
+    pub async fn events_on_bus(&self) -> Vec<serde_json::Value> {
+        loop {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.events_queue)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("ReceiveMessage");
+            let messages = received.messages();
+            if messages.is_empty() {
+                break;
+            }
+            for message in messages {
+                let body = message.body().unwrap_or_default();
+                logs::assert_absent(body, &self.secrets(), "an event on the bus");
+                let event: serde_json::Value = serde_json::from_str(body).expect("event JSON");
+                self.seen_events
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(event);
+                if let Some(handle) = message.receipt_handle() {
+                    self.sqs
+                        .delete_message()
+                        .queue_url(&self.events_queue)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .expect("DeleteMessage");
+                }
+            }
+        }
+        self.seen_events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// The fault proxy; panics unless the stack was started with `aws_faults: true`.
     pub fn faults(&self) -> &AwsFaults {
         self.aws_faults
@@ -182,11 +291,13 @@ impl Stack {
         let mut kms = aws_sdk_kms::config::Builder::from(&sdk);
         let mut secrets = aws_sdk_secretsmanager::config::Builder::from(&sdk);
         let mut scheduler = aws_sdk_scheduler::config::Builder::from(&sdk);
+        let mut events = aws_sdk_eventbridge::config::Builder::from(&sdk);
         if aws_faults.is_some() {
             dynamodb.set_retry_partition(Some(partition("dynamodb")));
             kms.set_retry_partition(Some(partition("kms")));
             secrets.set_retry_partition(Some(partition("secretsmanager")));
             scheduler.set_retry_partition(Some(partition("scheduler")));
+            events.set_retry_partition(Some(partition("events")));
         }
         let aws = AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(
@@ -198,6 +309,9 @@ impl Stack {
             ),
             scheduler: aws_sdk_scheduler::Client::from_conf(
                 scheduler.interceptor(aws_calls.clone()).build(),
+            ),
+            events: aws_sdk_eventbridge::Client::from_conf(
+                events.interceptor(aws_calls.clone()).build(),
             ),
         };
         let table = unique("tiktok-connect");
@@ -222,6 +336,7 @@ impl Stack {
         devstack::ensure_app_jwt_secret(&aws.secrets, &jwt_secret_id, &jwt_secret)
             .await
             .expect("app JWT secret");
+        let (event_bus, events_queue, sqs) = bus_to_queue(&moto_sdk_config(moto).await, &aws).await;
         let schedule_group = unique("tiktok-connect-schedules");
         aws.scheduler
             .create_schedule_group()
@@ -253,6 +368,7 @@ impl Stack {
             ("TIKTOK_AUTH_URL", fake.authorize_url()),
             ("TIKTOK_API_URL", fake.base_url()),
             ("SCHEDULE_GROUP", schedule_group.clone()),
+            ("EVENT_BUS_NAME", event_bus),
             (
                 "SCHEDULED_POST_FUNCTION_ARN",
                 "arn:aws:lambda:us-east-1:123456789012:function:scheduled-post".into(),
@@ -284,6 +400,7 @@ impl Stack {
         let api = cold.user_api(clock.clone()).expect("user api wiring");
         let job = token_refresh::wire(&cold, clock.clone()).expect("job wiring");
         let publish = publish::wire(&cold, clock.clone()).expect("publish wiring");
+        let accounts_api = accounts::wire(&cold, clock.clone()).expect("accounts wiring");
         let webhook =
             std::sync::Arc::new(webhook::wire(&cold, clock.clone()).expect("webhook wiring"));
         let scheduled_post =
@@ -301,10 +418,14 @@ impl Stack {
             authorize,
             callback,
             api,
+            accounts_api,
             publish,
             webhook,
             scheduled_post,
             schedule_group,
+            events_queue,
+            sqs,
+            seen_events: std::sync::Mutex::new(Vec::new()),
             job,
             accounts,
             cipher,

@@ -706,3 +706,39 @@ async fn devstack_keeps_the_table_its_first_try_created_when_the_answer_is_lost(
         Some("ttl")
     );
 }
+
+/// The bus refusing every put (EventBridge throttled or down) fails no request and loses no
+/// event: the disconnect answers 204 in time, its `account.disconnected` waits in the outbox, and
+/// the next job run delivers it once the bus is back.
+#[tokio::test]
+async fn a_bus_that_refuses_events_fails_nothing_and_loses_nothing() {
+    let stack = faulty_stack().await;
+    stack.connect_account(USER, ALICE, None).await;
+    let connected = stack.events_on_bus().await;
+    assert_eq!(connected.len(), 1, "{connected:?}");
+
+    stack
+        .faults()
+        .fail("Events.PutEvents", AwsFault::Unavailable, PERSISTENT);
+    let started = Instant::now();
+    assert_eq!(stack.delete_account(USER, ALICE).await.status(), 204);
+    assert!(started.elapsed() < USER_TIMEOUT, "{:?}", started.elapsed());
+    assert!(report(&stack, "events refused") >= 3, "the SDK's tries");
+    assert_eq!(stack.events_on_bus().await.len(), 1, "nothing new arrived");
+
+    // The bus is back: the job's next run delivers the kept event, once.
+    stack.faults().clear();
+    let summary = stack.run_job(quick(), Duration::from_secs(120)).await;
+    assert_eq!(summary.kept_events_delivered, 1);
+    let events = stack.events_on_bus().await;
+    let types: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["detail-type"].as_str())
+        .collect();
+    assert_eq!(types, ["account.connected", "account.disconnected"]);
+    assert_eq!(events[1]["detail"]["open_id"], ALICE);
+    let again = stack.run_job(quick(), Duration::from_secs(120)).await;
+    assert_eq!(again.kept_events_delivered, 0, "removed once delivered");
+    assert_eq!(stack.events_on_bus().await.len(), 2);
+    stack.assert_nothing_leaked().await;
+}

@@ -3,20 +3,45 @@
 //!   TikTok and forgets it;
 //! - `POST /tiktok/connections/{connection_id}/confirm` commits the grant the callback received,
 //!   `DELETE /tiktok/connections/{connection_id}` cancels it (and revokes it at TikTok).
+//!
+//! A disconnect also cancels the account's scheduled posts (`account_disconnected`).
 
+use connect_adapters::DynamoPublishStore;
+use connect_domain::clock::Clock as _;
 use connect_domain::ports::Ports;
-use connect_domain::store::PendingConnectionStore;
+use connect_domain::store::{PendingConnectionStore, ScheduleStore};
 use connect_http::api_error::ApiError;
 use connect_http::handler::{self, UserApi};
+use connect_runtime::cold_start::{ColdStart, Live, StartError};
+use connect_services::publish::scheduled;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt as _, Response};
 
-/// Wires the real adapters, as every function acting for an app user does.
-pub use connect_runtime::cold_start::wire_user_api as wire;
+/// What the `accounts` function builds once per cold start.
+pub struct AccountsApi<P: Ports, S> {
+    /// The token keeper and the app JWT verifier.
+    pub user: UserApi<P>,
+    /// The scheduled posts a disconnect cancels.
+    pub posts: S,
+}
+
+/// The function over the real adapters.
+pub type LiveAccountsApi<K> = AccountsApi<Live<K>, DynamoPublishStore>;
+
+/// Wires the real adapters; `clock` is `SystemClock` in production (tests move time).
+pub fn wire<K: connect_domain::clock::Clock>(
+    cold: &ColdStart,
+    clock: K,
+) -> Result<LiveAccountsApi<K>, StartError> {
+    Ok(AccountsApi {
+        user: cold.user_api(clock)?,
+        posts: cold.publishes(),
+    })
+}
 
 /// Answers one request (errors as their JSON response).
-pub async fn handle<P: Ports>(
-    api: &UserApi<P>,
+pub async fn handle<P: Ports, S: ScheduleStore>(
+    api: &AccountsApi<P, S>,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error>
 where
@@ -38,10 +63,14 @@ enum Route {
     Confirm(String),
 }
 
-async fn respond<P: Ports>(api: &UserApi<P>, request: &Request) -> Result<Response<Body>, ApiError>
+async fn respond<P: Ports, S: ScheduleStore>(
+    accounts_api: &AccountsApi<P, S>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError>
 where
     P::Accounts: PendingConnectionStore,
 {
+    let api = &accounts_api.user;
     let route = route(request)?;
     // Each route answers one method (RFC 9110 §15.5.6).
     let allowed = match route {
@@ -69,6 +98,20 @@ where
         Route::Account(open_id) => {
             connect_services::accounts::disconnect(keeper, &user, &open_id, handler::deadline())
                 .await?;
+            // Its waiting posts would fail at their time anyway; cancelled now, the listing and
+            // the app's events say so at once. A failure here leaves that to the firing.
+            if let Err(e) = scheduled::cancel_for_account(
+                &accounts_api.posts,
+                &keeper.events,
+                user.as_str(),
+                &open_id,
+                "account_disconnected",
+                keeper.clock.now(),
+            )
+            .await
+            {
+                tracing::warn!(error = ?e, "could not cancel the disconnected account's scheduled posts");
+            }
             Ok(connect_http::response::no_content())
         }
         Route::Confirm(id) => {

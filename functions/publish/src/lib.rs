@@ -134,6 +134,7 @@ where
                 scheduled::cancel(
                     &self.store,
                     self.scheduler.as_ref(),
+                    &keeper.events,
                     &user,
                     &publish_id,
                     keeper.clock.now(),

@@ -1,10 +1,11 @@
 //! `POST /tiktok/webhook`: TikTok's events, verified by `TikTok-Signature` (no app JWT). This
 //! crate checks the request and wires; the rules are `connect_services::webhook`.
 
-use connect_adapters::{DynamoAccountStore, DynamoPublishStore};
+use connect_adapters::{DynamoAccountStore, DynamoPublishStore, EventBridgeEvents};
 use connect_domain::clock::Clock;
+use connect_domain::events::EventSink;
 use connect_domain::secret::ClientSecret;
-use connect_domain::store::{AccountStore, PublishStore};
+use connect_domain::store::{AccountStore, PublishStore, ScheduleStore};
 use connect_http::api_error::ApiError;
 use connect_http::{handler, response};
 use connect_runtime::cold_start::{ColdStart, StartError};
@@ -13,7 +14,8 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 
 /// The function over the real adapters.
-pub type LiveWebhookApi<K> = WebhookApi<DynamoAccountStore, DynamoPublishStore, K>;
+pub type LiveWebhookApi<K> =
+    WebhookApi<DynamoAccountStore, DynamoPublishStore, K, EventBridgeEvents>;
 
 /// Wires the real adapters; `clock` is `SystemClock` in production (tests move time).
 pub fn wire<K: Clock>(cold: &ColdStart, clock: K) -> Result<LiveWebhookApi<K>, StartError> {
@@ -23,19 +25,28 @@ pub fn wire<K: Clock>(cold: &ColdStart, clock: K) -> Result<LiveWebhookApi<K>, S
         client_key: cold.config.tiktok_client_key.clone(),
         client_secret: cold.secrets.client_secret()?.clone(),
         clock,
+        events: cold.events(),
     })
 }
 
 /// What the `webhook` function builds once per cold start.
-pub struct WebhookApi<A, P, K> {
+pub struct WebhookApi<A, P, K, E> {
     pub accounts: A,
     pub store: P,
     pub client_key: String,
     pub client_secret: ClientSecret,
     pub clock: K,
+    /// Where revocations and status moves are announced to the app.
+    pub events: E,
 }
 
-impl<A: AccountStore, P: PublishStore, K: Clock> WebhookApi<A, P, K> {
+impl<A, P, K, E> WebhookApi<A, P, K, E>
+where
+    A: AccountStore,
+    P: PublishStore + ScheduleStore,
+    K: Clock,
+    E: EventSink,
+{
     /// `POST /tiktok/webhook`: 200 `{"ok":true}` (with `"duplicate":true` for a repeat) once
     /// the event is verified and handled; 401 for a bad signature, 400 for a bad body.
     pub async fn respond(&self, request: &Request) -> Response<Body> {
@@ -59,7 +70,15 @@ impl<A: AccountStore, P: PublishStore, K: Clock> WebhookApi<A, P, K> {
             .get("tiktok-signature")
             .map(|v| v.as_bytes());
         verify_signature(signature, body, &self.client_secret, now)?;
-        let outcome = receive(&self.accounts, &self.store, &self.client_key, body, now).await?;
+        let outcome = receive(
+            &self.accounts,
+            &self.store,
+            &self.events,
+            &self.client_key,
+            body,
+            now,
+        )
+        .await?;
         let answer = match outcome {
             Outcome::Duplicate => serde_json::json!({ "ok": true, "duplicate": true }),
             Outcome::Processed(_) | Outcome::Ignored(_) => serde_json::json!({ "ok": true }),
@@ -69,14 +88,15 @@ impl<A: AccountStore, P: PublishStore, K: Clock> WebhookApi<A, P, K> {
 }
 
 /// Answers one request (errors as their JSON response).
-pub async fn handle<A, P, K>(
-    api: &WebhookApi<A, P, K>,
+pub async fn handle<A, P, K, E>(
+    api: &WebhookApi<A, P, K, E>,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error>
 where
     A: AccountStore,
-    P: PublishStore,
+    P: PublishStore + ScheduleStore,
     K: Clock,
+    E: EventSink,
 {
     Ok(api.respond(&request).await)
 }

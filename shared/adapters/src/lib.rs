@@ -4,6 +4,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bus;
 mod dynamo;
 mod dynamo_pending;
 mod dynamo_publishing;
@@ -13,6 +14,7 @@ pub mod keys;
 pub mod kms;
 pub mod tiktok_http;
 
+pub use bus::EventBridgeEvents;
 pub use dynamo::{DynamoAccountStore, DynamoStateStore};
 pub use dynamo_publishing::DynamoPublishStore;
 pub use eventbridge::{EventBridgeScheduler, SchedulerTarget};

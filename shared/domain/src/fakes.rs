@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::cipher::{CipherError, EncryptionContext, TokenCipher};
 use crate::clock::OffsetClock;
+use crate::events::{AppEvent, EventError, EventSink, KeptEvent};
 use crate::ports::Adapters;
 use crate::schedule::due_shard;
 use crate::scope::ScopeSet;
@@ -22,7 +23,67 @@ use crate::tiktok::{
 };
 
 /// The in-memory ports most domain tests run on.
-pub type Fakes = Adapters<InMemoryAccounts, FakeCipher, ScriptedTikTok, OffsetClock>;
+pub type Fakes =
+    Adapters<InMemoryAccounts, FakeCipher, ScriptedTikTok, OffsetClock, RecordingEvents>;
+
+/// `EventSink` in memory: the events put, the outbox, and a switch that makes the bus refuse.
+#[derive(Debug, Clone, Default)]
+pub struct RecordingEvents {
+    /// Every event the bus took, in order.
+    pub put: Arc<Mutex<Vec<AppEvent>>>,
+    /// The outbox: (key, event).
+    pub outbox: Arc<Mutex<Vec<KeptEvent>>>,
+    /// While `true`, the bus refuses every put.
+    pub refusing: Arc<Mutex<bool>>,
+}
+
+impl RecordingEvents {
+    /// The detail-types the bus took, in order.
+    pub fn types(&self) -> Vec<String> {
+        lock(&self.put)
+            .iter()
+            .map(|e| e.detail_type.clone())
+            .collect()
+    }
+}
+
+impl EventSink for RecordingEvents {
+    async fn put(&self, events: &[AppEvent]) -> Result<(), EventError> {
+        if *lock(&self.refusing) {
+            return Err(EventError("refusing".into()));
+        }
+        lock(&self.put).extend_from_slice(events);
+        Ok(())
+    }
+
+    async fn keep(&self, events: &[AppEvent]) -> Result<(), EventError> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let mut outbox = lock(&self.outbox);
+        for event in events {
+            let key = NEXT
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                .to_string();
+            outbox.push(KeptEvent {
+                key,
+                event: event.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn kept(&self, limit: u32) -> Result<Vec<KeptEvent>, EventError> {
+        Ok(lock(&self.outbox)
+            .iter()
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn forget(&self, key: &str) -> Result<(), EventError> {
+        lock(&self.outbox).retain(|k| k.key != key);
+        Ok(())
+    }
+}
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -13,6 +13,7 @@ pub mod cipher;
 pub mod cipher_cache;
 pub mod clock;
 pub mod error;
+pub mod events;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fakes;
 pub mod pkce;

@@ -7,6 +7,7 @@ use std::marker::PhantomData;
 
 use crate::cipher::TokenCipher;
 use crate::clock::Clock;
+use crate::events::EventSink;
 use crate::store::AccountStore;
 use crate::tiktok::TikTokApi;
 
@@ -20,20 +21,27 @@ pub trait Ports: 'static {
     type TikTok: TikTokApi + 'static;
     /// The time (the system's in production; tests move it).
     type Clock: Clock + 'static;
+    /// Where changes are announced to the app (EventBridge and its outbox in production).
+    type Events: EventSink + 'static;
 }
 
-/// The `Ports` made of these four adapters. Never built: it only names the types.
-pub struct Adapters<A, C, T, K>(PhantomData<fn(A, C, T, K)>);
+/// The `Ports` made of these five adapters. Never built: it only names the types.
+pub struct Adapters<A, C, T, K, E>(PhantomData<Parts<A, C, T, K, E>>);
 
-impl<A, C, T, K> Ports for Adapters<A, C, T, K>
+/// The adapters' types, held by a function pointer so `Adapters` is `Send + Sync` whatever they are.
+type Parts<A, C, T, K, E> = fn() -> (A, C, T, K, E);
+
+impl<A, C, T, K, E> Ports for Adapters<A, C, T, K, E>
 where
     A: AccountStore + 'static,
     C: TokenCipher + 'static,
     T: TikTokApi + 'static,
     K: Clock + 'static,
+    E: EventSink + 'static,
 {
     type Accounts = A;
     type Cipher = C;
     type TikTok = T;
     type Clock = K;
+    type Events = E;
 }

@@ -25,6 +25,7 @@ use crate::budget::AWS_OPERATION_TIMEOUT;
 use crate::budget::TIKTOK_REQUEST_TIMEOUT;
 use crate::cipher::{self, CipherError, EncryptionContext, TokenPair};
 use crate::clock::Clock;
+use crate::events::{ACCOUNT_REAUTH_REQUIRED, AppEvent, announce};
 use crate::ports::Ports;
 use crate::retry::{Backoff, retry_transient};
 use crate::schedule::{EXPIRY_MARGIN_SECS, RefreshSchedule};
@@ -141,6 +142,8 @@ pub struct TokenKeeper<P: Ports> {
     pub tiktok: P::TikTok,
     /// The time expiries and leases are compared with.
     pub clock: P::Clock,
+    /// Where changes are announced (`account.reauth_required` here; the services add theirs).
+    pub events: P::Events,
     /// Margins, the job's schedule, polling and retries.
     pub policy: RefreshPolicy,
 }
@@ -476,6 +479,14 @@ impl<P: Ports> TokenKeeper<P> {
         {
             Written::Yes => {
                 tracing::warn!(open_id = %account.open_id, reason = why, "account needs to be connected again");
+                let event = AppEvent::account(
+                    ACCOUNT_REAUTH_REQUIRED,
+                    &account.app_user,
+                    &account.open_id,
+                    self.clock.now(),
+                )
+                .because(why);
+                announce(&self.events, vec![event]).await;
                 Err(RefreshError::Reauth(why))
             }
             Written::Stale => {
@@ -579,7 +590,7 @@ mod tests {
 
     use super::*;
     use crate::clock::OffsetClock;
-    use crate::fakes::{FakeCipher, Fakes, InMemoryAccounts, ScriptedTikTok};
+    use crate::fakes::{FakeCipher, Fakes, InMemoryAccounts, RecordingEvents, ScriptedTikTok};
     use crate::scope::ScopeSet;
     use crate::secret::RefreshToken;
 
@@ -596,6 +607,7 @@ mod tests {
             cipher: FakeCipher::default(),
             tiktok: ScriptedTikTok::granting(OPEN_ID, "user.info.basic"),
             clock: OffsetClock::default(),
+            events: RecordingEvents::default(),
             policy: RefreshPolicy {
                 poll: Duration::from_millis(5),
                 ..RefreshPolicy::default()

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use crate::config::{Config, ConfigError};
 use connect_adapters::KmsCipher;
 use connect_adapters::{
-    DynamoAccountStore, DynamoPublishStore, DynamoStateStore, EventBridgeScheduler, TikTokHttp,
-    TikTokHttpConfig,
+    DynamoAccountStore, DynamoPublishStore, DynamoStateStore, EventBridgeEvents,
+    EventBridgeScheduler, TikTokHttp, TikTokHttpConfig,
 };
 use connect_domain::budget::{
     AWS_ATTEMPT_TIMEOUT, AWS_CONNECT_TIMEOUT, AWS_INITIAL_BACKOFF, AWS_MAX_ATTEMPTS,
@@ -25,7 +25,8 @@ use connect_http::jwt::JwtVerifier;
 
 /// The production adapters: DynamoDB, KMS with decryptions cached for the warm environment,
 /// TikTok over reqwest; the clock is the system's (tests pass one they can move).
-pub type Live<K> = Adapters<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K>;
+pub type Live<K> =
+    Adapters<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K, EventBridgeEvents>;
 /// The token keeper over the real adapters.
 pub type LiveKeeper<K> = TokenKeeper<Live<K>>;
 /// The app-user functions' state over the real adapters.
@@ -59,6 +60,8 @@ pub struct AwsClients {
     pub secrets: aws_sdk_secretsmanager::Client,
     /// EventBridge Scheduler, for scheduled posts' one-time schedules.
     pub scheduler: aws_sdk_scheduler::Client,
+    /// EventBridge, for the events put out to the app.
+    pub events: aws_sdk_eventbridge::Client,
 }
 
 impl AwsClients {
@@ -81,6 +84,7 @@ impl AwsClients {
             kms: aws_sdk_kms::Client::new(sdk),
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
             scheduler: aws_sdk_scheduler::Client::new(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
         }
     }
 }
@@ -475,6 +479,7 @@ impl ColdStart {
             cipher: CachingCipher::new(self.cipher()),
             tiktok: self.tiktok()?,
             clock,
+            events: self.events(),
             policy: RefreshPolicy {
                 schedule: self.config.refresh_schedule,
                 ..RefreshPolicy::default()
@@ -486,6 +491,17 @@ impl ColdStart {
     /// `TABLE_NAME` table.
     pub fn publishes(&self) -> DynamoPublishStore {
         DynamoPublishStore::new(self.aws.dynamodb.clone(), &self.config.table_name)
+    }
+
+    /// The events put out to the app on `EVENT_BUS_NAME` (off when unset), with their outbox in
+    /// the `TABLE_NAME` table.
+    pub fn events(&self) -> EventBridgeEvents {
+        EventBridgeEvents::new(
+            self.aws.events.clone(),
+            self.aws.dynamodb.clone(),
+            self.config.event_bus.clone(),
+            &self.config.table_name,
+        )
     }
 
     /// The schedules of scheduled posts, when this stack has them (`Config::schedules`).

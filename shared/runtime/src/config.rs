@@ -84,6 +84,8 @@ pub struct Config {
     /// `SCHEDULED_POST_FUNCTION_ARN`, `SCHEDULER_ROLE_ARN`, `SCHEDULE_DEAD_LETTER_ARN`: all or
     /// none); `None`: `publish_at` is refused.
     pub schedules: Option<SchedulerTarget>,
+    /// The EventBridge bus the events for the app go to (`EVENT_BUS_NAME`); `None`: no events.
+    pub event_bus: Option<String>,
 }
 
 /// Why the configuration could not be loaded; names the variable and the fix.
@@ -267,6 +269,7 @@ impl Config {
             authorize_per_user_per_minute: number("AUTHORIZE_PER_USER_PER_MINUTE", 30, 100_000)?,
             media_url_prefixes,
             schedules,
+            event_bus: get("EVENT_BUS_NAME"),
         })
     }
 }

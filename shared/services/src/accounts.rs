@@ -6,7 +6,9 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use connect_domain::app_user::AppUser;
+use connect_domain::clock::Clock as _;
 use connect_domain::error::ServiceError;
+use connect_domain::events::{ACCOUNT_DISCONNECTED, AppEvent, announce};
 use connect_domain::ports::Ports;
 use connect_domain::refresh::{RefreshError, TokenKeeper};
 use connect_domain::store::{Account, AccountStatus, AccountStore, RevokeReason};
@@ -147,6 +149,13 @@ pub async fn disconnect<P: Ports>(
     }
     keeper.accounts.delete(user.as_str(), &open_id).await?;
     tracing::info!(open_id = %open_id, "account disconnected");
+    let event = AppEvent::account(
+        ACCOUNT_DISCONNECTED,
+        user.as_str(),
+        &open_id,
+        keeper.clock.now(),
+    );
+    announce(&keeper.events, vec![event]).await;
     Ok(())
 }
 

@@ -554,6 +554,7 @@ mod tests {
                 cipher: self.callback.cipher.clone(),
                 tiktok: self.callback.tiktok.clone(),
                 clock: self.callback.clock.clone(),
+                events: connect_domain::fakes::RecordingEvents::default(),
                 policy: connect_domain::refresh::RefreshPolicy::default(),
             }
         }

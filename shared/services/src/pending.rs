@@ -17,6 +17,7 @@ use connect_domain::app_user::AppUser;
 use connect_domain::cipher::{self, EncryptionContext};
 use connect_domain::clock::Clock;
 use connect_domain::error::ServiceError;
+use connect_domain::events::{ACCOUNT_CONNECTED, AppEvent, announce};
 use connect_domain::ports::Ports;
 use connect_domain::refresh::TokenKeeper;
 use connect_domain::store::{
@@ -74,6 +75,8 @@ where
         Confirmation::Saved { previous_owner } => {
             let took_over = previous_owner.is_some();
             tracing::info!(open_id = %account.open_id, took_over, "TikTok account connected");
+            let event = AppEvent::account(ACCOUNT_CONNECTED, user.as_str(), &account.open_id, now);
+            announce(&keeper.events, vec![event]).await;
             Ok(ConfirmedConnection {
                 account: AccountView::from(&account),
                 took_over,
@@ -303,7 +306,9 @@ mod tests {
     use super::*;
     use connect_domain::cipher::TokenPair;
     use connect_domain::clock::OffsetClock;
-    use connect_domain::fakes::{FakeCipher, Fakes, InMemoryAccounts, ScriptedTikTok};
+    use connect_domain::fakes::{
+        FakeCipher, Fakes, InMemoryAccounts, RecordingEvents, ScriptedTikTok,
+    };
     use connect_domain::refresh::RefreshPolicy;
     use connect_domain::scope::ScopeSet;
     use connect_domain::secret::{AccessToken, RefreshToken};
@@ -318,6 +323,7 @@ mod tests {
             cipher: FakeCipher::default(),
             tiktok: ScriptedTikTok::granting("open-1", "user.info.basic"),
             clock: OffsetClock::default(),
+            events: RecordingEvents::default(),
             policy: RefreshPolicy::default(),
         }
     }

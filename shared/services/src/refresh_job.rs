@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use crate::pending::{self, Sweep};
 use connect_domain::clock::Clock;
+use connect_domain::events::drain;
 use connect_domain::ports::Ports;
 use connect_domain::refresh::{Attempt, RefreshError, TokenKeeper};
 use connect_domain::schedule::{DUE_SHARDS, RECONNECT_WARNING_SECS};
@@ -103,7 +104,13 @@ pub struct Summary {
     /// Grants that waited for a confirm past their 10 minutes: revoked at TikTok (or only
     /// forgotten, when their TikTok user is connected here), retried later, or abandoned.
     pub unconfirmed_connections: Sweep,
+    /// Events the bus had refused earlier, delivered from the outbox by this run.
+    pub kept_events_delivered: u64,
 }
+
+/// Kept events delivered per run at most: a backlog drains over a few runs, leaving the run's
+/// time to refreshes.
+pub const OUTBOX_PER_RUN: u32 = 500;
 
 /// How one account ended.
 enum Outcome {
@@ -133,7 +140,11 @@ where
         // A short invocation (e.g. `cargo lambda invoke`'s) keeps three quarters of its time.
         let budget = run_deadline.saturating_duration_since(started);
         let stop_at = run_deadline - self.settings.stop_margin.min(budget / 4);
-        let mut summary = Summary::default();
+        let mut summary = Summary {
+            // Events a request could not put on the bus wait in the outbox until now.
+            kept_events_delivered: drain(&self.keeper.events, OUTBOX_PER_RUN).await as u64,
+            ..Summary::default()
+        };
         let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let throttled = Arc::new(AtomicBool::new(false));
         let spacing = Duration::from_secs(60) / self.settings.rate_per_minute.max(1);

@@ -7,8 +7,11 @@ use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use connect_domain::error::ServiceError;
+use connect_domain::events::{ACCOUNT_REVOKED, AppEvent, EventSink, announce};
 use connect_domain::secret::ClientSecret;
-use connect_domain::store::{AccountStore, PublishStore, RevokeReason, StatusUpdate};
+use connect_domain::store::{
+    AccountStore, PublishStore, RevokeReason, ScheduleStore, StatusUpdate,
+};
 use connect_domain::tiktok::{PublishState, post_id_string};
 
 /// How far a signature's timestamp may be from our clock, either way (TikTok publishes none;
@@ -118,7 +121,8 @@ pub enum Outcome {
 /// again, so TikTok's retry is processed.
 pub async fn receive(
     accounts: &impl AccountStore,
-    publishes: &impl PublishStore,
+    publishes: &(impl PublishStore + ScheduleStore),
+    events: &impl EventSink,
     client_key: &str,
     body: &[u8],
     now: i64,
@@ -142,7 +146,7 @@ pub async fn receive(
         tracing::info!(event = %short(&envelope.event), "duplicate webhook ignored");
         return Ok(Outcome::Duplicate);
     }
-    let acted = act(accounts, publishes, &envelope, &content, now).await;
+    let acted = act(accounts, publishes, events, &envelope, &content, now).await;
     match &acted {
         Ok(_) => {
             if let Err(e) = publishes.finish_event(&hash).await {
@@ -181,7 +185,8 @@ fn parse_content(content: Option<&serde_json::Value>) -> Result<Content, Service
 
 async fn act(
     accounts: &impl AccountStore,
-    publishes: &impl PublishStore,
+    publishes: &(impl PublishStore + ScheduleStore),
+    events: &impl EventSink,
     envelope: &Envelope,
     content: &Content,
     now: i64,
@@ -203,6 +208,24 @@ async fn act(
                 .mark_revoked(open_id, envelope.create_time, reason)
                 .await?;
             tracing::info!(event = %event, open_id = %short(open_id), reason = reason.as_str(), known = owner.is_some(), "TikTok grant removed");
+            if let Some(app_user) = owner {
+                let revoked = AppEvent::account(ACCOUNT_REVOKED, &app_user, open_id, now)
+                    .because(reason.as_str());
+                announce(events, vec![revoked]).await;
+                // A failure leaves them to fail at their time (`account_revoked` too).
+                if let Err(e) = crate::publish::scheduled::cancel_for_account(
+                    publishes,
+                    events,
+                    &app_user,
+                    open_id,
+                    "account_revoked",
+                    now,
+                )
+                .await
+                {
+                    tracing::warn!(error = ?e, "could not cancel a revoked account's scheduled posts");
+                }
+            }
             return Ok(Outcome::Processed(event));
         }
         // Only a completed post becomes public, and stops being public.
@@ -252,9 +275,21 @@ async fn act(
         downloaded_bytes: None,
         at: now,
     };
+    // The stored post names its app user and its status before, for the app's event.
+    let before = publishes.get_publish(publish_id).await?;
     let written = publishes
         .advance_publish(publish_id, open_id, &update)
         .await?;
+    if let (Some(before), connect_domain::store::Written::Yes) = (before, &written) {
+        let after = before.clone().advanced(update.clone());
+        announce(
+            events,
+            crate::publish::status_changed(&before, &after)
+                .into_iter()
+                .collect(),
+        )
+        .await;
+    }
     tracing::info!(event = %event, publish_id = %short(publish_id), status = state.as_str(), applied = matches!(written, connect_domain::store::Written::Yes), "publish status from webhook");
     Ok(Outcome::Processed(event))
 }

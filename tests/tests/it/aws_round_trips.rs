@@ -41,10 +41,14 @@ async fn authorize_and_callback_round_trips() {
         assert_permitted("callback", &callback);
         assert_permitted("accounts", &confirm);
         // The pending connection, the ownership record, then one transaction; no KMS call (the
-        // tokens were sealed for this app user by the callback).
+        // tokens were sealed for this app user by the callback); account.connected on the bus.
         assert_eq!(
             confirm,
-            calls(&[("DynamoDB.GetItem", 2), ("DynamoDB.TransactWriteItems", 1)]),
+            calls(&[
+                ("DynamoDB.GetItem", 2),
+                ("DynamoDB.TransactWriteItems", 1),
+                ("Events.PutEvents", 1)
+            ]),
             "confirm"
         );
         let pkce_on = pkce.is_on();
@@ -116,7 +120,14 @@ async fn account_function_round_trips() {
         ("KMS.Encrypt", 1),         // the rotated pair
     ];
     let mut disconnect = refresh.to_vec();
-    disconnect.push(("DynamoDB.TransactWriteItems", 1));
+    disconnect.extend([
+        ("DynamoDB.TransactWriteItems", 1),
+        // The accounts function's own decryption cache is cold (user-info's warmed another).
+        ("KMS.Decrypt", 1),
+        // Its scheduled posts to cancel (none), and account.disconnected on the bus.
+        ("DynamoDB.Query", 1),
+        ("Events.PutEvents", 1),
+    ]);
     let expected = [
         calls(&[("DynamoDB.Query", 1), ("KMS.Decrypt", 1)]),
         warm.clone(),
@@ -243,17 +254,26 @@ async fn publish_and_webhook_round_trips() {
         status,
         calls(&[("DynamoDB.GetItem", 2), ("DynamoDB.UpdateItem", 2)])
     );
-    // Webhooks: the claim of the body, the change, the claim marked done.
+    // Webhooks: the claim of the body, the post (its app user and status before, for the app's
+    // event), the change, the claim marked done, post.status_changed on the bus.
     assert_eq!(
         publish_event,
-        calls(&[("DynamoDB.PutItem", 1), ("DynamoDB.UpdateItem", 2)])
+        calls(&[
+            ("DynamoDB.GetItem", 1),
+            ("DynamoDB.PutItem", 1),
+            ("DynamoDB.UpdateItem", 2),
+            ("Events.PutEvents", 1)
+        ])
     );
+    // A removed grant: also the account's scheduled posts to cancel (none) and account.revoked.
     assert_eq!(
         removed_event,
         calls(&[
             ("DynamoDB.GetItem", 1),
             ("DynamoDB.PutItem", 1),
-            ("DynamoDB.UpdateItem", 2)
+            ("DynamoDB.Query", 1),
+            ("DynamoDB.UpdateItem", 2),
+            ("Events.PutEvents", 1)
         ])
     );
     stack.assert_nothing_leaked().await;

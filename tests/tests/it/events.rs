@@ -317,7 +317,7 @@ async fn video_list_events() {
 #[tokio::test]
 async fn accounts_events() {
     let stack = Stack::start(StackOptions::default()).await;
-    let accounts = |request| accounts::handle(&stack.api, request);
+    let accounts = |request| accounts::handle(&stack.accounts_api, request);
     let jwt = stack.jwt("user-1");
     let with_jwt = [("REPLACE_WITH_APP_JWT", jwt.as_str())];
     stack.connect_account("user-1", ALICE, None).await;
@@ -385,7 +385,7 @@ async fn accounts_events() {
 #[tokio::test]
 async fn connection_events() {
     let stack = Stack::start(StackOptions::default()).await;
-    let accounts = |request| accounts::handle(&stack.api, request);
+    let accounts = |request| accounts::handle(&stack.accounts_api, request);
     let jwt = stack.jwt("user-1");
     let choice = integration_tests::ConsentChoice::approve(ALICE);
     for (name, expected) in [("confirm", 200), ("cancel", 204)] {

@@ -9,7 +9,7 @@ use devstack::template::{FunctionDefinition, Statement, Template, Value, describ
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How the template writes each resource a function may touch, by its name in permissions.yaml.
-const RESOURCES: [(&str, &str); 8] = [
+const RESOURCES: [(&str, &str); 9] = [
     ("table", "!GetAtt TokensTable.Arn"),
     ("due-index", "!Sub ${TokensTable.Arn}/index/refresh-due"),
     ("posts-index", "!Sub ${TokensTable.Arn}/index/posts-by-user"),
@@ -18,6 +18,7 @@ const RESOURCES: [(&str, &str); 8] = [
         "!Sub arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${PostSchedules}/*",
     ),
     ("scheduler-role", "!GetAtt SchedulerRole.Arn"),
+    ("bus", "!GetAtt EventBus.Arn"),
     ("key", "!GetAtt TokenKey.Arn"),
     (
         "tiktok-secret",

@@ -7,6 +7,7 @@
 //! The modules share one process: the captured logs (`integration_tests::logs`) hold every test's
 //! lines, so each test checks its own stack's secrets against all of them.
 
+mod app_events;
 mod aws_round_trips;
 mod connect;
 mod docs;

@@ -559,23 +559,27 @@ async fn wrong_methods_and_hostile_input() {
             405,
         ),
         (
-            accounts::handle(&stack.api, event("PUT", "/tiktok/accounts", "")).await,
+            accounts::handle(&stack.accounts_api, event("PUT", "/tiktok/accounts", "")).await,
             405,
         ),
         (
-            accounts::handle(&stack.api, event("DELETE", "/tiktok/accounts", "")).await,
+            accounts::handle(&stack.accounts_api, event("DELETE", "/tiktok/accounts", "")).await,
             405,
         ),
         (
             accounts::handle(
-                &stack.api,
+                &stack.accounts_api,
                 event("GET", &format!("/tiktok/accounts/{ALICE}"), ""),
             )
             .await,
             405,
         ),
         (
-            accounts::handle(&stack.api, event("DELETE", "/tiktok/accounts/a/b", "")).await,
+            accounts::handle(
+                &stack.accounts_api,
+                event("DELETE", "/tiktok/accounts/a/b", ""),
+            )
+            .await,
             400,
         ),
         (
@@ -612,7 +616,7 @@ async fn wrong_methods_and_hostile_input() {
         ),
         (
             accounts::handle(
-                &stack.api,
+                &stack.accounts_api,
                 integration_tests::api_event(
                     "GET",
                     "/tiktok/accounts",

@@ -20,6 +20,7 @@ use connect_domain::app_user::AppUser;
 use connect_domain::cipher::{EncryptionContext, TokenCipher};
 use connect_domain::clock::Clock;
 use connect_domain::error::ServiceError;
+use connect_domain::events::{AppEvent, announce};
 use connect_domain::ports::Ports;
 use connect_domain::query::Query;
 use connect_domain::refresh::{RefreshError, TokenKeeper};
@@ -767,12 +768,43 @@ where
         .advance_publish(publish_id, &record.open_id, &update)
         .await?;
     let latest = match written {
-        Written::Yes => record.advanced(update),
+        Written::Yes => {
+            let before = record.clone();
+            let latest = record.advanced(update);
+            announce(
+                &keeper.events,
+                status_changed(&before, &latest).into_iter().collect(),
+            )
+            .await;
+            latest
+        }
         // A webhook moved it further meanwhile: answer what is stored now.
         Written::Stale => store.get_publish(publish_id).await?.unwrap_or(record),
     };
     let view = PublishView::of(latest, "tiktok");
     Ok(with_videos(keeper, session.account, view, deadline).await)
+}
+
+/// `post.status_changed` when an update moved the post's status or brought public ids; `None`
+/// when it changed nothing the app sees (a repeated status, bytes moved).
+pub fn status_changed(before: &PublishRecord, after: &PublishRecord) -> Option<AppEvent> {
+    let moved = before.state != after.state
+        || before.post_ids != after.post_ids
+        || before.withdrawn_post_ids != after.withdrawn_post_ids;
+    moved.then(|| {
+        let mut event = AppEvent::post_status(
+            &after.app_user,
+            &after.open_id,
+            &after.publish_id,
+            after.scheduled_id.as_deref(),
+            before.state.as_str(),
+            after.state.as_str(),
+            &after.post_ids,
+            after.updated_at,
+        );
+        event.detail.reason = after.fail_reason.clone();
+        event
+    })
 }
 
 /// Attaches the public posts (share URL, counts) when there are ids and the account granted

@@ -18,6 +18,7 @@ use super::{
 use connect_domain::app_user::AppUser;
 use connect_domain::clock::Clock;
 use connect_domain::error::ServiceError;
+use connect_domain::events::{AppEvent, EventSink, POST_SCHEDULE_FAILED, announce};
 use connect_domain::ports::Ports;
 use connect_domain::query::Query;
 use connect_domain::refresh::TokenKeeper;
@@ -27,7 +28,7 @@ use connect_domain::store::{
     ListedPost, MAX_FIRE_DELAY_SECS, PublishStore, ScheduleState, ScheduleStore, ScheduledPost,
     Written,
 };
-use connect_domain::tiktok::PostMode;
+use connect_domain::tiktok::{PostMode, PublishState};
 
 /// The earliest `publish_at`: two minutes ahead, so the schedule exists well before it fires.
 pub const MIN_LEAD_SECS: i64 = 120;
@@ -190,7 +191,7 @@ where
             tracing::warn!(scheduled_id = %id, "a schedule fired for a post that does not exist");
             return Ok(FireReport::ignored(id, "missing"));
         }
-        FireClaim::Taken(post) => return taken(store, post, now).await,
+        FireClaim::Taken(post) => return taken(store, &keeper.events, post, now).await,
     };
     let outcome = match post_now(keeper, store, &post, now, deadline, render).await {
         Ok(tiktok_publish_id) => FireOutcome::Fired { tiktok_publish_id },
@@ -199,6 +200,8 @@ where
     let at = keeper.clock.now();
     if store.finish_scheduled(id, &outcome, at).await? == Written::Stale {
         tracing::error!(scheduled_id = %id, "a claimed scheduled post changed under its claim");
+    } else {
+        announce(&keeper.events, vec![fired_event(&post, &outcome, at)]).await;
     }
     Ok(match outcome {
         FireOutcome::Fired { tiktok_publish_id } => {
@@ -229,6 +232,7 @@ where
 /// it fails as `publish_outcome_unknown` and is never fired again.
 async fn taken<S: ScheduleStore>(
     store: &S,
+    events: &impl EventSink,
     post: ScheduledPost,
     now: i64,
 ) -> Result<FireReport, ServiceError> {
@@ -244,7 +248,9 @@ async fn taken<S: ScheduleStore>(
     let outcome = FireOutcome::Failed {
         reason: reason.clone(),
     };
-    store.finish_scheduled(&post.id, &outcome, now).await?;
+    if store.finish_scheduled(&post.id, &outcome, now).await? == Written::Yes {
+        announce(events, vec![fired_event(&post, &outcome, now)]).await;
+    }
     tracing::warn!(scheduled_id = %post.id, "a delivery died while firing; the post may exist and is not fired again");
     Ok(FireReport {
         scheduled_id: post.id,
@@ -253,6 +259,46 @@ async fn taken<S: ScheduleStore>(
         tiktok_publish_id: None,
         reason: Some(reason),
     })
+}
+
+/// What the app learns of a firing: the post's first status, or why it failed.
+fn fired_event(post: &ScheduledPost, outcome: &FireOutcome, at: i64) -> AppEvent {
+    match outcome {
+        FireOutcome::Fired { tiktok_publish_id } => AppEvent::post_status(
+            &post.app_user,
+            &post.open_id,
+            tiktok_publish_id,
+            Some(&post.id),
+            ScheduleState::Scheduled.as_str(),
+            PublishState::ProcessingDownload.as_str(),
+            &[],
+            at,
+        ),
+        FireOutcome::Failed { reason } => {
+            let mut event =
+                AppEvent::account(POST_SCHEDULE_FAILED, &post.app_user, &post.open_id, at)
+                    .because(reason.clone());
+            event.detail.publish_id = Some(post.id.clone());
+            event.detail.scheduled_id = Some(post.id.clone());
+            event
+        }
+    }
+}
+
+/// `post.status_changed` of a scheduled post cancelled for `reason`.
+fn canceled_event(post: &ScheduledPost, reason: &str, at: i64) -> AppEvent {
+    let mut event = AppEvent::post_status(
+        &post.app_user,
+        &post.open_id,
+        &post.id,
+        Some(&post.id),
+        ScheduleState::Scheduled.as_str(),
+        ScheduleState::Canceled.as_str(),
+        &[],
+        at,
+    );
+    event.detail.reason = Some(reason.to_owned());
+    event
 }
 
 /// The account's reason to cancel its scheduled posts, when it has one.
@@ -392,6 +438,7 @@ pub fn view_of(post: ScheduledPost) -> PublishView {
 pub async fn cancel<S: PublishStore + ScheduleStore>(
     store: &S,
     scheduler: Option<&impl PostScheduler>,
+    events: &impl EventSink,
     user: &AppUser,
     id: &str,
     now: i64,
@@ -403,10 +450,11 @@ pub async fn cancel<S: PublishStore + ScheduleStore>(
             _ => Err(ServiceError::PublishNotFound),
         };
     }
-    mine(store, user, id).await?;
+    let post = mine(store, user, id).await?;
     match store.cancel_scheduled(id, CANCELED_BY_APP, now).await? {
         Written::Yes => {
             tracing::info!(scheduled_id = %id, "scheduled post cancelled");
+            announce(events, vec![canceled_event(&post, CANCELED_BY_APP, now)]).await;
             // A schedule left behind fires into a cancelled post and does nothing.
             if let Some(scheduler) = scheduler
                 && let Err(e) = scheduler.unschedule(id).await
@@ -427,6 +475,7 @@ pub async fn cancel<S: PublishStore + ScheduleStore>(
 /// nothing, so no scheduler permission is needed here.
 pub async fn cancel_for_account<S: ScheduleStore>(
     store: &S,
+    events: &impl EventSink,
     app_user: &str,
     open_id: &str,
     reason: &str,
@@ -437,7 +486,7 @@ pub async fn cancel_for_account<S: ScheduleStore>(
         open_id: Some(open_id.to_owned()),
     };
     let mut after = None;
-    let mut canceled = 0;
+    let mut canceled = Vec::new();
     loop {
         let page = store
             .list_posts(app_user, &filter, after.as_ref(), 100)
@@ -446,7 +495,7 @@ pub async fn cancel_for_account<S: ScheduleStore>(
             if let ListedPost::Scheduled(post) = entry
                 && store.cancel_scheduled(&post.id, reason, now).await? == Written::Yes
             {
-                canceled += 1;
+                canceled.push(canceled_event(&post, reason, now));
             }
         }
         match page.next {
@@ -454,10 +503,12 @@ pub async fn cancel_for_account<S: ScheduleStore>(
             None => break,
         }
     }
-    if canceled > 0 {
-        tracing::info!(open_id = %open_id, canceled, reason, "scheduled posts cancelled with their account");
+    let count = canceled.len();
+    if count > 0 {
+        tracing::info!(open_id = %open_id, canceled = count, reason, "scheduled posts cancelled with their account");
     }
-    Ok(canceled)
+    announce(events, canceled).await;
+    Ok(count)
 }
 
 /// `200` body of `GET /tiktok/publish`.
