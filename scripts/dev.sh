@@ -168,6 +168,8 @@ wait_for_port "cargo lambda watch" "$FUNCTIONS_PORT"
 # EventBridge's part, locally: due schedules invoke their function through cargo lambda watch, the
 # bus's events go to $events_file (and to DEV_EVENTS_URL when set).
 events_file="$STATE_DIR/events.jsonl"
+# This stack's events only: moto starts empty, so an earlier run's events would be another bus's.
+: >"$events_file"
 forward=()
 if [ -n "${DEV_EVENTS_URL:-}" ]; then
   # The key itself reaches the runner as DEV_EVENTS_API_KEY (its environment, not its argv).

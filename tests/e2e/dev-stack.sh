@@ -168,6 +168,33 @@ call -X POST -H "Content-Type: application/json" "$api/publish/" --data \
   '{"open_id":"open-bob-0002","mode":"direct","source":{"type":"url","video_url":"https://media.example.com/cat.mp4"},"post_info":{"privacy_level":"PUBLIC_TO_EVERYONE"}}'
 [ "$status" = 400 ] || fail "a public post for a private account answered $status: $body"
 pass
+# Scheduled posts, as the README shows them: one two minutes ahead (fired by scripts/local_aws.py
+# through cargo lambda watch while the walkthrough goes on; checked before Bob is revoked), one
+# cancelled, one left for Bob's revoke to cancel.
+schedule() { # seconds ahead: a Direct Post of Bob's at that time; the answer in $body
+  call -X POST -H "Content-Type: application/json" "$api/publish/" --data \
+    '{"open_id":"open-bob-0002","mode":"direct","publish_at":'$(($(date +%s) + $1))',"source":{"type":"url","video_url":"https://media.example.com/later.mp4"},"post_info":{"title":"Later #fyp","privacy_level":"SELF_ONLY"}}'
+  [ "$status" = 202 ] && [ "$(json 'd["status"]' <<<"$body")" = SCHEDULED ] || fail "scheduling answered $status: $body"
+}
+schedule 125
+fires_at=$(($(date +%s) + 125))
+scheduled_id=$(json 'd["publish_id"]' <<<"$body")
+schedule 3600
+canceled_id=$(json 'd["publish_id"]' <<<"$body")
+schedule 7200
+revoked_id=$(json 'd["publish_id"]' <<<"$body")
+call "$api/publish/?status=scheduled"
+[ "$status" = 200 ] && [ "$(json 'len(d["posts"])' <<<"$body")" = 3 ] || fail "the scheduled posts listed: $status $body"
+call -X DELETE "$api/publish/$canceled_id"
+[ "$status" = 204 ] || fail "cancelling a scheduled post answered $status: $body"
+call "$api/publish/$canceled_id"
+[ "$(json 'd["status"], d["fail_reason"]' <<<"$body")" = "CANCELED canceled_by_app" ] || fail "the cancelled post: $body"
+# Compile scheduled-post now (cargo lambda watch builds a function on its first invocation), as
+# the runner will invoke it: a post by that id does not exist, so nothing happens.
+out=$(curl -s --max-time 300 -X POST --data '{"publish_id":"sched_aaaaaaaaaaaaaaaaaaaaaaaaaa"}' \
+  "http://127.0.0.1:$DEV_FUNCTIONS_PORT/2015-03-31/functions/scheduled-post/invocations")
+[ "$(json 'd["status"]' <<<"$out")" = missing ] || fail "scheduled-post answered $out"
+pass
 video="$DEV_STATE_DIR/video.mp4"
 head -c $((21 * 1024 * 1024 + 7)) /dev/zero >"$video"
 size=$(stat -c %s "$video")
@@ -219,6 +246,15 @@ curl -sf -o /dev/null -X POST -H "Content-Type: application/json" --data '{"adva
 call "$api/publish/$photo_id"
 [ "$status" = 200 ] && [ "$(json 'd["status"]' <<<"$body")" = PUBLISH_COMPLETE ] || fail "photo status after processing: $status $body"
 pass
+# The post scheduled two minutes ahead fired on its own: its id now answers TikTok's post.
+while [ "$(date +%s)" -lt $((fires_at + 60)) ]; do
+  call "$api/publish/$scheduled_id"
+  [ "$(json 'd["publish_id"]' <<<"$body")" != "$scheduled_id" ] && break
+  sleep 2
+done
+[ "$(json 'd["scheduled_id"], d["publish_id"].startswith("v_pub_url")' <<<"$body")" = "$scheduled_id True" ] ||
+  fail "the post scheduled two minutes ahead did not fire: $body (runner: $(tail -3 "$DEV_STATE_DIR/local-aws.log"))"
+pass
 # Bob removes the app in TikTok: TikTok's authorization.removed webhook marks his account revoked.
 curl -sf -o /dev/null -X POST "$tiktok/_fake/users/open-bob-0002/revoke" || fail "the fake did not revoke bob"
 for _ in $(seq 1 50); do
@@ -232,6 +268,9 @@ reason=$(json '",".join(a.get("revoked_reason", "") for a in d["accounts"] if a[
 [ "$reason" = user_disconnected ] || fail "bob's revoked_reason: $reason"
 call -X DELETE "$api/accounts/open-bob-0002"
 [ "$status" = 204 ] || fail "forgetting bob's revoked account answered $status: $body"
+call "$api/publish/$revoked_id"
+[ "$(json 'd["status"], d["fail_reason"]' <<<"$body")" = "CANCELED account_revoked" ] ||
+  fail "bob's waiting post after the revoke: $body"
 pass
 
 # Disconnect: revoked at TikTok, then forgotten.
@@ -251,19 +290,59 @@ call "$api/user-info/"
   fail "user-info after the disconnect answered $status: $body"
 pass
 
-# No secret in the functions' logs: not the JWT, no 12-character piece of any code or token TikTok
+# Every step of the walkthrough reached the app as an event on the bus, once (collected by
+# scripts/local_aws.py from the queue a rule on the bus feeds; `make events` prints the same file).
+events_file="$DEV_STATE_DIR/events.jsonl"
+for _ in $(seq 1 30); do
+  problem=$(python3 - "$events_file" "$scheduled_id" "$canceled_id" "$revoked_id" <<'PY'
+import collections, json, sys
+path, fired, canceled, revoked = sys.argv[1:5]
+try:
+    events = [json.loads(l) for l in open(path, encoding="utf-8") if l.strip()]
+except FileNotFoundError:
+    events = []
+types = collections.Counter(e["detail-type"] for e in events)
+changes = [e["detail"] for e in events if e["detail-type"] == "post.status_changed"]
+def has(**want):
+    return any(all(c.get(k) == v for k, v in want.items()) for c in changes)
+missing = [name for name, ok in [
+    ("two account.connected", types["account.connected"] == 2),
+    ("bob's account.revoked", types["account.revoked"] == 1),
+    ("two account.disconnected", types["account.disconnected"] == 2),
+    ("the scheduled post fired", has(scheduled_id=fired, old_status="SCHEDULED", new_status="PROCESSING_DOWNLOAD")),
+    ("the cancel", has(publish_id=canceled, new_status="CANCELED", reason="canceled_by_app")),
+    ("the revoke's cancel", has(publish_id=revoked, new_status="CANCELED", reason="account_revoked")),
+    ("the upload completed", has(new_status="PUBLISH_COMPLETE")),
+] if not ok]
+keys = [(e["detail-type"], json.dumps(e["detail"], sort_keys=True)) for e in events]
+twice = [k for k, n in collections.Counter(keys).items() if n > 1]
+print("; ".join(missing + [f"twice: {k[0]}" for k in twice]))
+PY
+)
+  [ -z "$problem" ] && break
+  sleep 1
+done
+[ -z "$problem" ] || fail "events on the bus: $problem ($(wc -l <"$events_file" 2>/dev/null) events)"
+printed=$(python3 scripts/local_aws.py events --events-file "$events_file" | grep -c 'post.status_changed') ||
+  fail "local_aws.py events printed nothing"
+[ "$printed" -ge 4 ] || fail "local_aws.py events printed $printed status changes"
+pass
+
+# No secret in the functions' logs or the events: not the JWT, no 12-character piece of any code or token TikTok
 # issued, and not its client secret (the fake lists them: everything issued, then the client secret,
 # which is looked for whole because it shares `fake_client_` with the client key).
 # Nor the token of TikTok's upload URL (the app is given it; it is never logged).
 upload_token=${upload_url##*upload_token=}
 [ ${#upload_token} -ge 16 ] || fail "unexpected upload URL shape"
-! grep -qF "$upload_token" "$DEV_STATE_DIR/functions.log" || fail "the upload URL's token is in the functions' log"
+grep -qF "$upload_token" "$DEV_STATE_DIR/functions.log" "$DEV_STATE_DIR/events.jsonl" && fail "the upload URL's token is in the functions' log or an event"
 secrets=$(curl -sf "$tiktok/_fake/secrets") || fail "the fake did not list its secrets"
 code=$(python3 -c 'import sys,urllib.parse as u; print(u.parse_qs(u.urlsplit(sys.argv[1]).query)["code"][0])' "$cb")
 state=$(python3 -c 'import sys,urllib.parse as u; print(u.parse_qs(u.urlsplit(sys.argv[1]).query)["state"][0])' "$cb")
-python3 - "$DEV_STATE_DIR/functions.log" "$APP_JWT" "$code" "$secrets" "$state" <<'PY' || fail "a secret reached the functions' log"
+python3 - "$DEV_STATE_DIR/functions.log" "$APP_JWT" "$code" "$secrets" "$state" "$events_file" <<'PY' || fail "a secret reached the functions' log or an event"
 import json, sys
+# The functions' log and every event the app received are scanned alike.
 log = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+log += open(sys.argv[6], encoding="utf-8", errors="replace").read()
 jwt, code, listed = sys.argv[2], sys.argv[3], json.loads(sys.argv[4])["secrets"]
 if sys.argv[5] in log:
     sys.exit("e2e: the callback's state is in the functions' log")

@@ -3,13 +3,13 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 
-use crate::dynamo::{Item, conditional, get_n, get_opt_s, get_s, key, n, s, unavailable};
+use crate::dynamo::{Item, get_n, get_opt_s, get_s, key, n, s, unavailable};
 use crate::keys::{LISTED_AT_ATTR, POSTS_OF_ATTR, PUBLISH_PK_PREFIX, PUBLISH_SK};
 use connect_domain::store::{
-    Claim, PostingHistory, PublishRecord, PublishStore, StatusUpdate, StoreError, StoredAnswer,
-    Written,
+    Advanced, Claim, PostingHistory, PublishRecord, PublishStore, StatusUpdate, StoreError,
+    StoredAnswer,
 };
 use connect_domain::tiktok::{MediaType, PostMode, PublishState};
 
@@ -265,7 +265,7 @@ impl PublishStore for DynamoPublishStore {
         publish_id: &str,
         open_id: &str,
         update: &StatusUpdate,
-    ) -> Result<Written, StoreError> {
+    ) -> Result<Advanced, StoreError> {
         let mut set = vec![
             "#status = :status",
             "status_rank = :rank",
@@ -318,7 +318,22 @@ impl PublishStore for DynamoPublishStore {
         if !add.is_empty() {
             expression.push_str(&format!(" ADD {}", add.join(", ")));
         }
-        conditional(builder.update_expression(expression)).await
+        let written = builder
+            .update_expression(expression)
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match written {
+            Ok(output) => output
+                .attributes
+                .as_ref()
+                .map(record_from_item)
+                .transpose()?
+                .map(|before| Advanced::Applied(Box::new(before)))
+                .ok_or(StoreError::Corrupt("advanced post without its old record")),
+            Err(err) if is_condition_failure(&err) => Ok(Advanced::Stale),
+            Err(err) => Err(unavailable(err)),
+        }
     }
 
     async fn take_rate(

@@ -10,7 +10,7 @@ use connect_domain::error::ServiceError;
 use connect_domain::events::{ACCOUNT_REVOKED, AppEvent, EventSink, announce};
 use connect_domain::secret::ClientSecret;
 use connect_domain::store::{
-    AccountStore, PublishStore, RevokeReason, ScheduleStore, StatusUpdate,
+    AccountStore, Advanced, PublishStore, RevokeReason, ScheduleStore, StatusUpdate,
 };
 use connect_domain::tiktok::{PublishState, post_id_string};
 
@@ -275,22 +275,16 @@ async fn act(
         downloaded_bytes: None,
         at: now,
     };
-    // The stored post names its app user and its status before, for the app's event.
-    let before = publishes.get_publish(publish_id).await?;
     let written = publishes
         .advance_publish(publish_id, open_id, &update)
         .await?;
-    if let (Some(before), connect_domain::store::Written::Yes) = (before, &written) {
-        let after = before.clone().advanced(update.clone());
-        announce(
-            events,
-            crate::publish::status_changed(&before, &after)
-                .into_iter()
-                .collect(),
-        )
-        .await;
+    // The record as it was just before this write names the app user and the old status.
+    if let Advanced::Applied(before) = &written {
+        let after = before.as_ref().clone().advanced(update.clone());
+        let changed = crate::publish::status_changed(before, &after);
+        announce(events, changed.into_iter().collect()).await;
     }
-    tracing::info!(event = %event, publish_id = %short(publish_id), status = state.as_str(), applied = matches!(written, connect_domain::store::Written::Yes), "publish status from webhook");
+    tracing::info!(event = %event, publish_id = %short(publish_id), status = state.as_str(), applied = matches!(written, Advanced::Applied(_)), "publish status from webhook");
     Ok(Outcome::Processed(event))
 }
 

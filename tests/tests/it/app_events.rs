@@ -56,6 +56,13 @@ async fn each_change_arrives_once_with_its_detail_and_no_secret() {
         let (code, _) = answer(&stack.get_publish(USER, publish_id, "").await);
         assert_eq!(code, 200);
     }
+    // TikTok's webhook says the same afterwards (a status read stored it first): no new event.
+    let complete = webhook_body(
+        "post.publish.complete",
+        ALICE,
+        &json!({"publish_id": publish_id, "publish_type": "DIRECT_PUBLISH"}),
+    );
+    assert_eq!(stack.deliver_signed(&complete).await.status(), 200);
     let changes = of(&stack.events_on_bus().await, "post.status_changed");
     assert_eq!(changes.len(), 1, "{changes:?}");
     assert_eq!(changes[0]["publish_id"], publish_id);

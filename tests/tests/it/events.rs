@@ -556,3 +556,65 @@ async fn webhook_events() {
     assert_eq!(account.status, connect_domain::store::AccountStatus::Active);
     stack.assert_nothing_leaked().await;
 }
+
+#[tokio::test]
+async fn scheduled_post_events() {
+    use connect_domain::clock::Clock as _;
+    let stack = Stack::start(StackOptions {
+        scopes: integration_tests::stack::POSTING_SCOPES,
+        ..StackOptions::default()
+    })
+    .await;
+    stack.connect_account("user-1", ALICE, None).await;
+    let later = |lead: i64| {
+        serde_json::json!({
+            "mode": "inbox",
+            "source": {"type": "url", "video_url": "https://media.example.com/v.mp4"},
+            "publish_at": stack.clock.now() + lead,
+        })
+    };
+    let (_, kept) = answer(&stack.post_publish("user-1", &later(130), None).await);
+    let (_, dropped) = answer(&stack.post_publish("user-1", &later(600), None).await);
+    let jwt = stack.jwt("user-1");
+    let publish = |request| publish::handle(&stack.publish, request);
+    let with_jwt = [("REPLACE_WITH_APP_JWT", jwt.as_str())];
+    let (status, list) = run(
+        &stack,
+        "list-scheduled",
+        publish,
+        event("publish/list-scheduled.json", &with_jwt),
+    )
+    .await;
+    assert_eq!(
+        (status, list["posts"].as_array().map(Vec::len)),
+        (200, Some(2))
+    );
+    let dropped_id = dropped["publish_id"].as_str().expect("id");
+    let (status, _) = run(
+        &stack,
+        "cancel",
+        publish,
+        event(
+            "publish/cancel.json",
+            &[with_jwt[0], ("REPLACE_WITH_PUBLISH_ID", dropped_id)],
+        ),
+    )
+    .await;
+    assert_eq!(status, 204);
+
+    stack.clock.advance(130);
+    let path = format!(
+        "{}/../events/scheduled-post/fire.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).expect("event").replace(
+        "REPLACE_WITH_SCHEDULED_ID",
+        kept["publish_id"].as_str().expect("id"),
+    );
+    let report = stack
+        .deliver_schedule(serde_json::from_str(&text).expect("JSON"))
+        .await
+        .expect("fired");
+    assert_eq!(report["outcome"], "fired", "{report}");
+    stack.assert_nothing_leaked().await;
+}

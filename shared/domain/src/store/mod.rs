@@ -16,8 +16,8 @@ mod scheduled;
 use std::future::Future;
 
 pub use publishing::{
-    Claim, PUBLIC_ID_WAIT_SECS, PostingHistory, PublishRecord, PublishStore, StatusUpdate,
-    StoredAnswer, idempotency_hash,
+    Advanced, Claim, PUBLIC_ID_WAIT_SECS, PostingHistory, PublishRecord, PublishStore,
+    StatusUpdate, StoredAnswer, idempotency_hash,
 };
 
 pub use keys::{ConnectionKey, StateKey};

@@ -10,7 +10,7 @@ use std::future::Future;
 
 use sha2::{Digest as _, Sha256};
 
-use super::{StoreError, Written};
+use super::StoreError;
 use crate::tiktok::{MediaType, PostMode, PublishState};
 
 /// One post started through this service and its last known status.
@@ -114,6 +114,15 @@ pub struct StatusUpdate {
     pub at: i64,
 }
 
+/// What `advance_publish` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Advanced {
+    /// Written; the record as it was just before.
+    Applied(Box<PublishRecord>),
+    /// Not written: unknown post, another account's, or a status that would move it back.
+    Stale,
+}
+
 /// What this service saw of an account's posting lately, for "can this account post now?".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PostingHistory {
@@ -202,13 +211,15 @@ pub trait PublishStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<PublishRecord>, StoreError>> + Send;
 
     /// Applies `update` if the post exists, belongs to `open_id`, and the update does not move
-    /// it back (a status of a lower rank than the stored one is ignored: `Stale`).
+    /// it back (a status of a lower rank than the stored one is ignored: `Stale`). `Applied`
+    /// carries the record as it was just before this write (not as the caller last read it), so
+    /// of two racing writers of the same status only one sees it change.
     fn advance_publish(
         &self,
         publish_id: &str,
         open_id: &str,
         update: &StatusUpdate,
-    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Advanced, StoreError>> + Send;
 
     /// Counts one call in the window `window` (e.g. `init#29000000` for a minute) for `open_id`;
     /// `false` when `limit` calls were already counted there.

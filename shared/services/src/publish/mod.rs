@@ -27,8 +27,8 @@ use connect_domain::refresh::{RefreshError, TokenKeeper};
 use connect_domain::scheduler::PostScheduler;
 use connect_domain::scope;
 use connect_domain::store::{
-    Account, AccountStore, Claim, PublishRecord, PublishStore, ScheduleStore, StatusUpdate,
-    StoredAnswer, Written, idempotency_hash,
+    Account, AccountStore, Advanced, Claim, PublishRecord, PublishStore, ScheduleStore,
+    StatusUpdate, StoredAnswer, idempotency_hash,
 };
 use connect_domain::tiktok::{
     CreatorInfo, MediaSource, MediaType, PostMode, PublishInit, PublishState, TikTokApi,
@@ -768,18 +768,16 @@ where
         .advance_publish(publish_id, &record.open_id, &update)
         .await?;
     let latest = match written {
-        Written::Yes => {
-            let before = record.clone();
-            let latest = record.advanced(update);
-            announce(
-                &keeper.events,
-                status_changed(&before, &latest).into_iter().collect(),
-            )
-            .await;
-            latest
+        Advanced::Applied(before) => {
+            // Announced from the record as it was just before this write: a webhook that
+            // stored the same status first has announced it already.
+            let after = before.as_ref().clone().advanced(update.clone());
+            let changed = status_changed(&before, &after);
+            announce(&keeper.events, changed.into_iter().collect()).await;
+            record.advanced(update)
         }
         // A webhook moved it further meanwhile: answer what is stored now.
-        Written::Stale => store.get_publish(publish_id).await?.unwrap_or(record),
+        Advanced::Stale => store.get_publish(publish_id).await?.unwrap_or(record),
     };
     let view = PublishView::of(latest, "tiktok");
     Ok(with_videos(keeper, session.account, view, deadline).await)
