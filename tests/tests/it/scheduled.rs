@@ -125,6 +125,7 @@ async fn publish_at_is_checked_before_anything_is_stored() {
     });
     let mut bob_public = direct_at("PUBLIC_TO_EVERYONE", now + 600);
     bob_public["open_id"] = json!(BOB);
+    let creator_reads = stack.fake.calls(fake_tiktok::Endpoint::CreatorInfo);
     let cases = [
         (
             direct_at("SELF_ONLY", now + 60),
@@ -151,6 +152,11 @@ async fn publish_at_is_checked_before_anything_is_stored() {
             "{expected}: {answer_body}"
         );
     }
+    assert_eq!(
+        stack.fake.calls(fake_tiktok::Endpoint::CreatorInfo),
+        creator_reads + 1,
+        "only Bob's privacy needed TikTok: the times and the source were refused before it"
+    );
     let mut not_a_number = direct_at("SELF_ONLY", 0);
     not_a_number["publish_at"] = json!("tomorrow");
     let (code, _) = answer(&stack.post_publish(USER, &not_a_number, None).await);

@@ -426,11 +426,21 @@ async fn attempt<P: Ports, S>(
 where
     S: PublishStore + ScheduleStore,
 {
+    // The time and the stack's scheduler first: they cost no TikTok call.
+    let scheduling = match request.publish_at {
+        None => None,
+        Some(publish_at) => {
+            match scheduled::scheduler_for(scheduler, publish_at, keeper.clock.now()) {
+                Ok(scheduler) => Some((scheduler, publish_at)),
+                Err(error) => return Attempt::NotPosted(error),
+            }
+        }
+    };
     if let Err(error) = check_creator(keeper, store, &account, request, deadline).await {
         return Attempt::NotPosted(error);
     }
-    match request.publish_at {
-        Some(publish_at) => {
+    match scheduling {
+        Some((scheduler, publish_at)) => {
             scheduled::schedule(keeper, store, scheduler, user, account, request, publish_at).await
         }
         None => init(keeper, store, user, account, request, None, deadline).await,

@@ -60,12 +60,28 @@ pub fn check_publish_at(publish_at: i64, now: i64) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// The scheduler to schedule at `publish_at` with, if the stack has one and the time is within
+/// the window: checked before anything else (creator info included) is asked.
+pub(super) fn scheduler_for<Q: PostScheduler>(
+    scheduler: Option<&Q>,
+    publish_at: i64,
+    now: i64,
+) -> Result<&Q, ServiceError> {
+    let scheduler = scheduler.ok_or_else(|| {
+        ServiceError::InvalidRequest(
+            "scheduled posts are not set up on this stack (SCHEDULE_GROUP and its companions, docs/deploy.md#configuration); omit publish_at to post now".into(),
+        )
+    })?;
+    check_publish_at(publish_at, now)?;
+    Ok(scheduler)
+}
+
 /// Stores the checked post as `SCHEDULED` and creates its one-time schedule. The request was
 /// checked as a post would be (creator info included) before this is called.
 pub(super) async fn schedule<P: Ports, S>(
     keeper: &TokenKeeper<P>,
     store: &S,
-    scheduler: Option<&impl PostScheduler>,
+    scheduler: &impl PostScheduler,
     user: &AppUser,
     account: Account,
     request: &PublishRequest,
@@ -74,15 +90,7 @@ pub(super) async fn schedule<P: Ports, S>(
 where
     S: ScheduleStore,
 {
-    let Some(scheduler) = scheduler else {
-        return Attempt::NotPosted(ServiceError::InvalidRequest(
-            "scheduled posts are not set up on this stack (SCHEDULE_GROUP and its companions, docs/deploy.md#configuration); omit publish_at to post now".into(),
-        ));
-    };
     let now = keeper.clock.now();
-    if let Err(error) = check_publish_at(publish_at, now) {
-        return Attempt::NotPosted(error);
-    }
     // What fires later: the same body, for the account it resolved to now.
     let mut body = request.body.clone();
     if let Value::Object(fields) = &mut body {
