@@ -40,7 +40,9 @@ use connect_domain::refresh::{RefreshPolicy, TokenKeeper};
 use connect_domain::schedule::{DUE_SHARDS, RefreshSchedule};
 use connect_domain::scope::ScopeSet;
 use connect_domain::secret::{AccessToken, ClientSecret, RefreshToken};
-use connect_domain::store::{Account, AccountStatus, AccountStore, PendingConnectionStore};
+use connect_domain::store::{
+    Account, AccountStatus, AccountStore, NoticeStore, PendingConnectionStore,
+};
 use connect_services::refresh_job::{JobSettings, RefreshJob, Summary};
 use fake_tiktok::Endpoint;
 use integration_tests::{Stack, StackOptions};
@@ -350,7 +352,7 @@ fn reset_vm_hwm() -> bool {
 /// the live heap at the start, and the process's peak resident set.
 async fn timed_run<P: Ports>(job: &RefreshJob<P>) -> Measured
 where
-    P::Accounts: PendingConnectionStore,
+    P::Accounts: PendingConnectionStore + NoticeStore,
 {
     let hwm_reset = reset_vm_hwm();
     HEAP.reset_peak_usage();

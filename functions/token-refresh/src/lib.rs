@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use connect_domain::clock::Clock;
 use connect_domain::ports::Ports;
-use connect_domain::store::PendingConnectionStore;
+use connect_domain::store::{NoticeStore, PendingConnectionStore};
 use connect_runtime::cold_start::{ColdStart, Live, StartError};
 use connect_services::refresh_job::{JobSettings, RefreshJob, Summary, metrics_line};
 use lambda_runtime::LambdaEvent;
@@ -33,7 +33,7 @@ pub async fn handle<P: Ports>(
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<Summary, lambda_runtime::Error>
 where
-    P::Accounts: PendingConnectionStore,
+    P::Accounts: PendingConnectionStore + NoticeStore,
 {
     let function = match event.context.env_config.function_name.as_str() {
         "" => FUNCTION,

@@ -18,8 +18,8 @@ use crate::keys::{
 use connect_domain::schedule::{due_shard, shard_key};
 use connect_domain::scope::ScopeSet;
 use connect_domain::store::{
-    Account, AccountStatus, AccountStore, DueCursor, PendingState, RefreshLease, RenewedTokens,
-    RevokeReason, StateKey, StateStore, StoreError, Written,
+    Account, AccountStatus, AccountStore, DueCursor, NoticeStore, PendingState, RefreshLease,
+    RenewedTokens, RevokeReason, StateKey, StateStore, StoreError, Written,
 };
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -464,6 +464,31 @@ impl DynamoAccountStore {
                     would_take_from: taken_from,
                 })
             }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+}
+
+/// A notice's record: `pk = NOTICE#<sha256(notice)>`, `sk = NOTICE`, kept until its TTL.
+impl NoticeStore for DynamoAccountStore {
+    async fn first_notice(&self, notice: &str, expires_at: i64) -> Result<bool, StoreError> {
+        use sha2::{Digest as _, Sha256};
+        let mut item = key(
+            format!("NOTICE#{}", hex::encode(Sha256::digest(notice.as_bytes()))),
+            "NOTICE",
+        );
+        item.insert("ttl".into(), n(expires_at));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(err) if condition_failed(&err) => Ok(false),
             Err(err) => Err(unavailable(err)),
         }
     }

@@ -18,6 +18,9 @@ pub const ACCOUNT_CONNECTED: &str = "account.connected";
 pub const ACCOUNT_DISCONNECTED: &str = "account.disconnected";
 /// TikTok no longer refreshes the grant: the app user must connect again.
 pub const ACCOUNT_REAUTH_REQUIRED: &str = "account.reauth_required";
+/// The refresh token ends within 7 days: ask the person to connect again before it does
+/// (`refresh_token_expires_at`); sent once per refresh token.
+pub const ACCOUNT_RECONNECT_SOON: &str = "account.reconnect_soon";
 /// TikTok removed the grant (`reason`: TikTok's removal reason).
 pub const ACCOUNT_REVOKED: &str = "account.revoked";
 /// A post's status moved (`old_status`, `new_status`, `post_ids`).
@@ -50,6 +53,9 @@ pub struct EventDetail {
     /// Why: TikTok's removal reason, a post's `fail_reason`, a cancellation's reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// When the account's refresh token ends, Unix seconds (`account.reconnect_soon`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_expires_at: Option<i64>,
     /// When the change happened, Unix seconds.
     pub at: i64,
 }
@@ -100,6 +106,7 @@ impl AppEvent {
                 new_status: Some(new_status.to_owned()),
                 post_ids: Some(post_ids.to_vec()),
                 reason: None,
+                refresh_token_expires_at: None,
                 at,
             },
         }

@@ -13,7 +13,7 @@ use crate::schedule::due_shard;
 use crate::scope::ScopeSet;
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, RefreshToken};
 use crate::store::{
-    Account, AccountStatus, AccountStore, Confirmation, ConnectionKey, DueCursor,
+    Account, AccountStatus, AccountStore, Confirmation, ConnectionKey, DueCursor, NoticeStore,
     PendingConnection, PendingConnectionStore, PendingState, RefreshLease, RenewedTokens,
     RevokeReason, StateKey, StateStore, StoreError, Written,
 };
@@ -145,6 +145,13 @@ pub struct InMemoryAccounts {
     accounts: Arc<Mutex<HashMap<(String, String), Account>>>,
     owners: Arc<Mutex<HashMap<String, String>>>,
     pending: Arc<Mutex<HashMap<String, PendingConnection>>>,
+    notices: Arc<Mutex<std::collections::HashSet<String>>>,
+}
+
+impl NoticeStore for InMemoryAccounts {
+    async fn first_notice(&self, notice: &str, _expires_at: i64) -> Result<bool, StoreError> {
+        Ok(lock(&self.notices).insert(notice.to_owned()))
+    }
 }
 
 impl InMemoryAccounts {

@@ -16,11 +16,13 @@ use tokio::time::Instant;
 
 use crate::pending::{self, Sweep};
 use connect_domain::clock::Clock;
-use connect_domain::events::drain;
+use connect_domain::events::{ACCOUNT_RECONNECT_SOON, AppEvent, announce, drain};
 use connect_domain::ports::Ports;
 use connect_domain::refresh::{Attempt, RefreshError, TokenKeeper};
 use connect_domain::schedule::{DUE_SHARDS, RECONNECT_WARNING_SECS};
-use connect_domain::store::{Account, AccountStore, DueCursor, PendingConnectionStore};
+use connect_domain::store::{
+    Account, AccountStore, DueCursor, NoticeStore, PendingConnectionStore,
+};
 use connect_domain::tiktok::TikTokError;
 
 /// Longest wait between scheduled attempts after repeated transient failures.
@@ -130,7 +132,7 @@ pub struct RefreshJob<P: Ports> {
 
 impl<P: Ports> RefreshJob<P>
 where
-    P::Accounts: PendingConnectionStore,
+    P::Accounts: PendingConnectionStore + NoticeStore,
 {
     /// One run; `run_deadline` is when the invocation will be stopped.
     pub async fn run(&self, run_deadline: Instant) -> Summary {
@@ -140,6 +142,7 @@ where
         // A short invocation (e.g. `cargo lambda invoke`'s) keeps three quarters of its time.
         let budget = run_deadline.saturating_duration_since(started);
         let stop_at = run_deadline - self.settings.stop_margin.min(budget / 4);
+        let mut reconnect_soon = Vec::new();
         let mut summary = Summary {
             // Events a request could not put on the bus wait in the outbox until now.
             kept_events_delivered: drain(&self.keeper.events, OUTBOX_PER_RUN).await as u64,
@@ -179,7 +182,7 @@ where
                 cursor = page.last().map(DueCursor::after);
                 for account in page {
                     summary.due += 1;
-                    note_reconnect_soon(&mut summary, &account, now);
+                    note_reconnect_soon(&mut summary, &mut reconnect_soon, &account, now);
                     next_start = next_start.max(Instant::now());
                     stopped = stopped || next_start >= stop_at || throttled.load(Ordering::Relaxed);
                     if stopped {
@@ -253,8 +256,47 @@ where
                 }
             }
         }
+        if Instant::now() < wrap_up_deadline {
+            self.announce_reconnect_soon(&reconnect_soon, wrap_up_deadline)
+                .await;
+        }
         summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         summary
+    }
+
+    /// `account.reconnect_soon` for each listed account, once per refresh token: a notice keyed
+    /// by the account and its refresh token's end is claimed first, so the daily runs that list
+    /// it again stay quiet, and a new grant (a new end) is announced afresh. Stops at
+    /// `deadline`; those left are listed again by a later run.
+    async fn announce_reconnect_soon(&self, accounts: &[ReconnectSoon], deadline: Instant) {
+        let mut events = Vec::new();
+        for soon in accounts {
+            if Instant::now() >= deadline {
+                break;
+            }
+            let notice = format!(
+                "reconnect_soon:{}:{}:{}",
+                soon.app_user, soon.open_id, soon.refresh_token_expires_at
+            );
+            let keep_until = soon.refresh_token_expires_at + RECONNECT_WARNING_SECS;
+            match self.keeper.accounts.first_notice(&notice, keep_until).await {
+                Ok(true) => {
+                    let mut event = AppEvent::account(
+                        ACCOUNT_RECONNECT_SOON,
+                        &soon.app_user,
+                        &soon.open_id,
+                        self.keeper.clock.now(),
+                    );
+                    event.detail.refresh_token_expires_at = Some(soon.refresh_token_expires_at);
+                    events.push(event);
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not claim a reconnect notice; the next run tries again")
+                }
+            }
+        }
+        announce(&self.keeper.events, events).await;
     }
 }
 
@@ -342,18 +384,33 @@ fn tally(summary: &mut Summary, joined: Result<Outcome, tokio::task::JoinError>)
     }
 }
 
-fn note_reconnect_soon(summary: &mut Summary, account: &Account, now: i64) {
+/// Counts an account whose refresh token ends soon, lists the first `MAX_LISTED` in the summary,
+/// and keeps up to `MAX_RECONNECT_NOTICES` for `announce_reconnect_soon`.
+fn note_reconnect_soon(
+    summary: &mut Summary,
+    to_announce: &mut Vec<ReconnectSoon>,
+    account: &Account,
+    now: i64,
+) {
     if account.refresh_token_expires_at - now < RECONNECT_WARNING_SECS {
         summary.reconnect_soon += 1;
+        let soon = ReconnectSoon {
+            app_user: account.app_user.clone(),
+            open_id: account.open_id.clone(),
+            refresh_token_expires_at: account.refresh_token_expires_at,
+        };
         if summary.reconnect_soon_accounts.len() < MAX_LISTED {
-            summary.reconnect_soon_accounts.push(ReconnectSoon {
-                app_user: account.app_user.clone(),
-                open_id: account.open_id.clone(),
-                refresh_token_expires_at: account.refresh_token_expires_at,
-            });
+            summary.reconnect_soon_accounts.push(soon.clone());
+        }
+        if to_announce.len() < MAX_RECONNECT_NOTICES {
+            to_announce.push(soon);
         }
     }
 }
+
+/// Reconnect notices claimed per run at most (a conditional put each); the rest wait for a
+/// later run that lists them.
+const MAX_RECONNECT_NOTICES: usize = 2_000;
 
 async fn refresh_one<P: Ports>(
     keeper: &TokenKeeper<P>,

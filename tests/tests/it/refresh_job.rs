@@ -314,9 +314,30 @@ async fn refresh_tokens_near_their_end_are_reported() {
         .map(|a| a.open_id.as_str())
         .collect();
     assert_eq!(listed, open_ids.iter().map(String::as_str).collect());
+    // The app hears it once per account, not once per run.
+    pass(&stack, DAY);
+    let again = run(&stack).await;
+    assert_eq!(again.reconnect_soon, 2, "{again:?}");
+    let events = stack.events_on_bus().await;
+    let announced: Vec<&str> = events
+        .iter()
+        .filter(|e| e["detail-type"] == "account.reconnect_soon")
+        .filter_map(|e| e["detail"]["open_id"].as_str())
+        .collect();
+    assert_eq!(announced.len(), 2, "{events:?}");
+    assert_eq!(
+        announced.iter().copied().collect::<HashSet<_>>(),
+        open_ids.iter().map(String::as_str).collect()
+    );
+    assert!(
+        events
+            .iter()
+            .filter(|e| e["detail-type"] == "account.reconnect_soon")
+            .all(|e| e["detail"]["refresh_token_expires_at"].is_i64())
+    );
 
     // At its end the account is marked without asking TikTok.
-    pass(&stack, 6 * DAY);
+    pass(&stack, 5 * DAY);
     let calls = token_calls(&stack);
     let ended = run(&stack).await;
     assert_eq!(ended.reauth_required, 2, "{ended:?}");

@@ -440,6 +440,19 @@ pub enum Confirmation {
     Gone,
 }
 
+/// One-time notices: remembers that something was announced, so that it is announced once
+/// (`account.reconnect_soon` once per refresh token). Same table; adapter:
+/// `connect_adapters::DynamoAccountStore`.
+pub trait NoticeStore: Send + Sync {
+    /// `true` the first time `notice` is claimed; `false` when it was already (until
+    /// `expires_at`, Unix seconds, when it may be forgotten).
+    fn first_notice(
+        &self,
+        notice: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Grants the callback received, kept until their app user confirms or cancels them or they expire
 /// (the scheduled job revokes expired ones). Same table as the accounts; adapter:
 /// `connect_adapters::DynamoAccountStore`.
