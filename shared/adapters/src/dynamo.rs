@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::primitives::Blob;
@@ -86,6 +87,16 @@ pub(crate) fn get_b(item: &Item, name: &'static str) -> Result<Vec<u8>, StoreErr
 
 pub(crate) fn get_scopes(item: &Item, name: &'static str) -> Result<ScopeSet, StoreError> {
     ScopeSet::parse_comma_list(&get_s(item, name)?).map_err(|_| StoreError::Corrupt(name))
+}
+
+/// A conditional put: `true` when it was written, `false` when its condition failed (the item
+/// is someone else's, or already there).
+pub(crate) async fn put_if(put: PutItemFluentBuilder) -> Result<bool, StoreError> {
+    match put.send().await {
+        Ok(_) => Ok(true),
+        Err(err) if condition_failed(&err) => Ok(false),
+        Err(err) => Err(unavailable(err)),
+    }
 }
 
 /// `Stale` when the write's condition failed, the error otherwise.
@@ -478,19 +489,14 @@ impl NoticeStore for DynamoAccountStore {
             "NOTICE",
         );
         item.insert("ttl".into(), n(expires_at));
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(err) if condition_failed(&err) => Ok(false),
-            Err(err) => Err(unavailable(err)),
-        }
+        put_if(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)"),
+        )
+        .await
     }
 }
 

@@ -1,11 +1,12 @@
 //! The DynamoDB adapter of `PublishStore`.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 
-use crate::dynamo::{Item, get_n, get_opt_s, get_s, key, n, s, unavailable};
+use crate::dynamo::{
+    Item, condition_failed, get_n, get_opt_s, get_s, key, n, put_if, s, unavailable,
+};
 use crate::keys::{LISTED_AT_ATTR, POSTS_OF_ATTR, PUBLISH_PK_PREFIX, PUBLISH_SK};
 use connect_domain::store::{
     Advanced, Claim, PostingHistory, PublishRecord, PublishStore, StatusUpdate, StoreError,
@@ -35,14 +36,6 @@ impl DynamoPublishStore {
             table: table.into(),
         }
     }
-}
-
-pub(crate) fn is_condition_failure<E>(err: &aws_sdk_dynamodb::error::SdkError<E>) -> bool
-where
-    E: ProvideErrorMetadata,
-{
-    err.as_service_error()
-        .is_some_and(|e| e.code() == Some("ConditionalCheckFailedException"))
 }
 
 fn publish_key(publish_id: &str) -> Item {
@@ -125,21 +118,19 @@ impl PublishStore for DynamoPublishStore {
         item.insert("state".into(), s("pending"));
         item.insert("claimed_at".into(), n(now));
         item.insert("ttl".into(), n(expires_at));
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            // TTL deletes late: an expired claim is free again.
-            .condition_expression("attribute_not_exists(pk) OR #ttl < :now")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        match put {
-            Ok(_) => return Ok(Claim::Claimed),
-            Err(err) if is_condition_failure(&err) => {}
-            Err(err) => return Err(unavailable(err)),
+        let claimed = put_if(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                // TTL deletes late: an expired claim is free again.
+                .condition_expression("attribute_not_exists(pk) OR #ttl < :now")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":now", n(now)),
+        )
+        .await?;
+        if claimed {
+            return Ok(Claim::Claimed);
         }
         let found = self
             .client
@@ -331,7 +322,7 @@ impl PublishStore for DynamoPublishStore {
                 .transpose()?
                 .map(|before| Advanced::Applied(Box::new(before)))
                 .ok_or(StoreError::Corrupt("advanced post without its old record")),
-            Err(err) if is_condition_failure(&err) => Ok(Advanced::Stale),
+            Err(err) if condition_failed(&err) => Ok(Advanced::Stale),
             Err(err) => Err(unavailable(err)),
         }
     }
@@ -483,23 +474,18 @@ impl PublishStore for DynamoPublishStore {
         item.insert("event_state".into(), s("processing"));
         item.insert("claimed_at".into(), n(now));
         // Records written before the state existed have none: they count as processed.
-        let claimed = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(
-                "attribute_not_exists(pk) OR (event_state = :processing AND claimed_at < :stale)",
-            )
-            .expression_attribute_values(":processing", s("processing"))
-            .expression_attribute_values(":stale", n(stale_before))
-            .send()
-            .await;
-        match claimed {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(unavailable(err)),
-        }
+        put_if(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression(
+                    "attribute_not_exists(pk) OR (event_state = :processing AND claimed_at < :stale)",
+                )
+                .expression_attribute_values(":processing", s("processing"))
+                .expression_attribute_values(":stale", n(stale_before)),
+        )
+        .await
     }
 
     async fn finish_event(&self, body_hash: &str) -> Result<(), StoreError> {

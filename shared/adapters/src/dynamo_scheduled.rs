@@ -2,8 +2,10 @@
 
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use crate::dynamo::{Item, conditional, get_n, get_opt_s, get_s, key, n, s, unavailable};
-use crate::dynamo_publishing::{DynamoPublishStore, is_condition_failure, record_from_item};
+use crate::dynamo::{
+    Item, condition_failed, conditional, get_n, get_opt_s, get_s, key, n, s, unavailable,
+};
+use crate::dynamo_publishing::{DynamoPublishStore, record_from_item};
 use crate::keys::{
     LISTED_AT_ATTR, POSTS_INDEX, POSTS_OF_ATTR, PUBLISH_PK_PREFIX, PUBLISH_SK, SCHEDULED_PK_PREFIX,
     SCHEDULED_SK, TABLE_HASH_KEY, TABLE_RANGE_KEY,
@@ -146,7 +148,7 @@ impl ScheduleStore for DynamoPublishStore {
                 .transpose()?
                 .map(FireClaim::Claimed)
                 .ok_or(StoreError::Corrupt("claimed scheduled post")),
-            Err(err) if is_condition_failure(&err) => Ok(match self.get_scheduled(id).await? {
+            Err(err) if condition_failed(&err) => Ok(match self.get_scheduled(id).await? {
                 Some(post) => FireClaim::Taken(post),
                 None => FireClaim::Missing,
             }),
