@@ -280,8 +280,7 @@ async fn act(
         .await?;
     // The record as it was just before this write names the app user and the old status.
     if let Advanced::Applied(before) = &written {
-        let after = before.as_ref().clone().advanced(update.clone());
-        let changed = crate::publish::status_changed(before, &after);
+        let changed = crate::publish::status_changed(before, &update);
         announce(events, changed.into_iter().collect()).await;
     }
     tracing::info!(event = %event, publish_id = %short(publish_id), status = state.as_str(), applied = matches!(written, Advanced::Applied(_)), "publish status from webhook");

@@ -781,8 +781,7 @@ where
         Advanced::Applied(before) => {
             // Announced from the record as it was just before this write: a webhook that
             // stored the same status first has announced it already.
-            let after = before.as_ref().clone().advanced(update.clone());
-            let changed = status_changed(&before, &after);
+            let changed = status_changed(&before, &update);
             announce(&keeper.events, changed.into_iter().collect()).await;
             record.advanced(update)
         }
@@ -793,9 +792,11 @@ where
     Ok(with_videos(keeper, session.account, view, deadline).await)
 }
 
-/// `post.status_changed` when an update moved the post's status or brought public ids; `None`
-/// when it changed nothing the app sees (a repeated status, bytes moved).
-pub fn status_changed(before: &PublishRecord, after: &PublishRecord) -> Option<AppEvent> {
+/// `post.status_changed` when `update`, written over `before` (the record as it was just before
+/// the write), moved the post's status or brought public ids; `None` when it changed nothing the
+/// app sees (a repeated status, bytes moved).
+pub fn status_changed(before: &PublishRecord, update: &StatusUpdate) -> Option<AppEvent> {
+    let after = before.clone().advanced(update.clone());
     let moved = before.state != after.state
         || before.post_ids != after.post_ids
         || before.withdrawn_post_ids != after.withdrawn_post_ids;

@@ -154,6 +154,23 @@ pub struct FireReport {
 }
 
 impl FireReport {
+    /// The report of a delivery that ended the post with `outcome`.
+    fn ended(id: &str, outcome: FireOutcome) -> Self {
+        let (outcome, status, tiktok_publish_id, reason) = match outcome {
+            FireOutcome::Fired { tiktok_publish_id } => {
+                ("fired", ScheduleState::Fired, Some(tiktok_publish_id), None)
+            }
+            FireOutcome::Failed { reason } => ("failed", ScheduleState::Failed, None, Some(reason)),
+        };
+        Self {
+            scheduled_id: id.to_owned(),
+            outcome,
+            status: status.as_str(),
+            tiktok_publish_id,
+            reason,
+        }
+    }
+
     fn ignored(id: &str, status: &'static str) -> Self {
         Self {
             scheduled_id: id.to_owned(),
@@ -211,28 +228,15 @@ where
     } else {
         announce(&keeper.events, vec![fired_event(&post, &outcome, at)]).await;
     }
-    Ok(match outcome {
+    match &outcome {
         FireOutcome::Fired { tiktok_publish_id } => {
             tracing::info!(scheduled_id = %id, publish_id = %tiktok_publish_id, delay_secs = now - post.publish_at, "scheduled post fired");
-            FireReport {
-                scheduled_id: id.to_owned(),
-                outcome: "fired",
-                status: ScheduleState::Fired.as_str(),
-                tiktok_publish_id: Some(tiktok_publish_id),
-                reason: None,
-            }
         }
         FireOutcome::Failed { reason } => {
             tracing::warn!(scheduled_id = %id, reason = %reason, "scheduled post failed");
-            FireReport {
-                scheduled_id: id.to_owned(),
-                outcome: "failed",
-                status: ScheduleState::Failed.as_str(),
-                tiktok_publish_id: None,
-                reason: Some(reason),
-            }
         }
-    })
+    }
+    Ok(FireReport::ended(id, outcome))
 }
 
 /// A delivery for a post another delivery claimed (or that was cancelled or failed). A claim
@@ -252,21 +256,14 @@ async fn taken<S: ScheduleStore>(
         tracing::info!(scheduled_id = %post.id, status = post.state.as_str(), "schedule delivered again; nothing to do");
         return Ok(FireReport::ignored(&post.id, post.state.as_str()));
     }
-    let reason = "publish_outcome_unknown".to_owned();
     let outcome = FireOutcome::Failed {
-        reason: reason.clone(),
+        reason: "publish_outcome_unknown".to_owned(),
     };
     if store.finish_scheduled(&post.id, &outcome, now).await? == Written::Yes {
         announce(events, vec![fired_event(&post, &outcome, now)]).await;
     }
     tracing::warn!(scheduled_id = %post.id, "a delivery died while firing; the post may exist and is not fired again");
-    Ok(FireReport {
-        scheduled_id: post.id,
-        outcome: "failed",
-        status: ScheduleState::Failed.as_str(),
-        tiktok_publish_id: None,
-        reason: Some(reason),
-    })
+    Ok(FireReport::ended(&post.id, outcome))
 }
 
 /// What the app learns of a firing: the post's first status, or why it failed.
