@@ -25,7 +25,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 # measures the binaries SAM deploys.
 LAMBDA_BUILD := cargo lambda build --release --locked $(addprefix -p ,$(FUNCTIONS))
 
-.PHONY: dev events local-aws test venv fmt lint cargo-test e2e contract browser bench bench-cold bench-refresh build infra-check sam-build clean help
+.PHONY: dev events local-aws test venv fmt lint cargo-test e2e contract browser chromium client spec-generators example bench bench-cold bench-refresh build infra-check sam-build clean help
 
 help:
 	@echo "make dev   - moto + fake TikTok + every function under cargo lambda watch (Ctrl-C stops all)"
@@ -33,6 +33,9 @@ help:
 	@echo "make events - the events a running make dev put on its bus (Ctrl-C stops watching)"
 	@echo "make contract - the functions against infra/openapi.yaml with schemathesis (own ports, ~2 min)"
 	@echo "make browser  - the settings page in headless Chromium (installs chromium and playwright-core; own ports)"
+	@echo "make client   - the TypeScript client (clients/typescript): no drift from the spec, its unit tests"
+	@echo "make spec-generators - infra/openapi.yaml through openapi-python-client, warnings fail (own venv .venv-gen)"
+	@echo "make example  - the Next.js example app (examples/nextjs) built and driven in headless Chromium (own ports)"
 	@echo "make infra-check - sam validate --lint and cfn-lint on infra/template.yaml (offline, no AWS credentials)"
 	@echo "make sam-build   - sam build of every function for x86_64 into .aws-sam/build (offline)"
 	@echo "make bench - warm latency and AWS/TikTok calls per request of every function (release build)"
@@ -67,7 +70,7 @@ lint:
 # Unit tests and integration tests share one build; integration tests start their own moto
 # server (from the venv) and fake TikTok on free ports. sam-build comes last: it is the slowest
 # step (a separate release build for Lambda) and the least likely to fail.
-test: venv fmt lint infra-check cargo-test local-aws e2e contract browser sam-build
+test: venv fmt lint infra-check client spec-generators cargo-test local-aws e2e contract browser example sam-build
 
 # Eight test threads on two cores: most integration tests wait on moto, the fake TikTok or
 # injected AWS delays, not on the CPU. Integration tests took 195 s as twelve binaries at two
@@ -138,13 +141,32 @@ $(BROWSER_STAMP): tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	touch $(BROWSER_STAMP)
 
-browser: $(STAMP) $(BROWSER_STAMP)
+chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "installing Debian's chromium (apt-get)"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; \
 	fi
+
+browser: $(STAMP) $(BROWSER_STAMP) chromium
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./tests/browser/run.sh
+
+# The TypeScript client (clients/typescript): its committed types are what openapi-typescript
+# generates from infra/openapi.yaml today (no drift), then its unit tests under node's runner.
+# npm ci only when its lockfile changed.
+client:
+	./clients/typescript/run-tests.sh
+
+# A second, non-TypeScript generator must take the spec without a warning: openapi-python-client
+# (in .venv-gen, its own venv: it pins httpx, pydantic and ruff versions of its own).
+spec-generators:
+	./tests/spec-generators/run.sh
+
+# The example app (examples/nextjs) as a person uses it: next build, next start, then headless
+# Chromium against `make dev`'s stack on ports of its own (connect, confirm, videos, posts,
+# scheduled posts, an event turning an account revoked, disconnect; leak scans).
+example: $(STAMP) $(BROWSER_STAMP) chromium
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./tests/example/run.sh
 
 dev: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./scripts/dev.sh
@@ -189,4 +211,4 @@ sam-build: $(STAMP) $(SAM_STAMP)
 
 clean:
 	cargo clean
-	rm -rf $(VENV) $(SAM_VENV) .dev .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) .venv-gen .dev .aws-sam

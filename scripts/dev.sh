@@ -77,8 +77,11 @@ require_free_port() {
 : "${TIKTOK_PKCE:=off}"
 # The fake TikTok's verified prefix: media URLs outside it are refused before TikTok is asked.
 : "${MEDIA_URL_PREFIXES:=https://media.example.com/}"
-# The settings page is on another origin than APP_RETURN_URL: list it as a return URL.
-: "${APP_ALLOWED_RETURN_URLS:=$CONSOLE_URL}"
+# The example app (examples/nextjs, `npm run dev` on its default port) signs its users in on its
+# own origin: its return page is allowed, and the bus's events go to its events route.
+EXAMPLE_URL=${DEV_EXAMPLE_URL:-http://localhost:3000}
+# The settings page and the example app are on other origins than APP_RETURN_URL: list them.
+: "${APP_ALLOWED_RETURN_URLS:=$CONSOLE_URL,$EXAMPLE_URL/tiktok/return}"
 : "${AWS_REGION:=us-east-1}"
 # Scheduled posts and events (docs/development.md#scheduled-posts-and-events-locally): the functions
 # create one-time schedules in this group, invoking scheduled-post, and put events on this bus;
@@ -92,8 +95,13 @@ require_free_port() {
 export TABLE_NAME KMS_KEY_ID TIKTOK_SECRET_ID APP_JWT_SECRET_ID TIKTOK_CLIENT_KEY TIKTOK_CLIENT_SECRET APP_JWT_SECRET \
   TIKTOK_REDIRECT_URI APP_RETURN_URL APP_ALLOWED_RETURN_URLS TIKTOK_SCOPES TIKTOK_PKCE AWS_REGION MEDIA_URL_PREFIXES \
   SCHEDULE_GROUP SCHEDULED_POST_FUNCTION_ARN SCHEDULER_ROLE_ARN SCHEDULE_DEAD_LETTER_ARN EVENT_BUS_NAME
-# The bus's events also go to an app under development when DEV_EVENTS_URL is set, as an API
-# destination with an API key would send them (DEV_EVENTS_API_KEY in DEV_EVENTS_API_KEY_HEADER).
+# The bus's events also go to an app under development, as an API destination with an API key
+# would send them (DEV_EVENTS_API_KEY in DEV_EVENTS_API_KEY_HEADER): unset, to the example app's
+# events route with the example's dev key; set empty, nowhere. (While the example is not running
+# the runner logs each event as not forwarded and goes on.)
+: "${DEV_EVENTS_URL=$EXAMPLE_URL/api/tiktok/events}"
+if [ -n "$DEV_EVENTS_URL" ]; then : "${DEV_EVENTS_API_KEY:=dev-only-events-api-key}"; fi
+export DEV_EVENTS_API_KEY
 case "${DEV_EVENTS_URL:-http://}" in
   http://* | https://*) ;;
   *) echo "DEV_EVENTS_URL must be an http:// or https:// URL" >&2 && exit 1 ;;

@@ -53,6 +53,8 @@ ROUTES = [
     (re.compile(r"^/tiktok/console$"), lambda m: "/lambda-url/console/"),
 ]
 EMULATOR_500 = b'"https://httpstatuses.com/500"'
+# API Gateway's payload limit (HTTP APIs: 10 MB).
+MAX_BODY_BYTES = 10 * 1024 * 1024
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
               "trailer", "upgrade", "host", "content-length"}
 
@@ -113,6 +115,25 @@ class Gateway(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         sys.stderr.write("gateway: " + (format % args) + "\n")
 
+    def read_body(self):
+        """The request's body, sent with a Content-Length or chunked (API Gateway takes both; Node's
+        fetch streams a Request's body chunked, as the example app's server does)."""
+        if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+        body = bytearray()
+        while True:
+            size = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                # Trailers, if any, up to the empty line that ends the request.
+                while self.rfile.readline(8192).strip():
+                    pass
+                return bytes(body)
+            if len(body) + size > MAX_BODY_BYTES:
+                raise ValueError("request body too large")
+            body += self.rfile.read(size)
+            self.rfile.readline(8)  # the CRLF after each chunk
+
     def handle_one(self):
         path, _, query = self.path.partition("?")
         target = None
@@ -121,8 +142,12 @@ class Gateway(BaseHTTPRequestHandler):
             if match:
                 target = to(match)
                 break
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        try:
+            body = self.read_body()
+        except ValueError:
+            self.close_connection = True
+            self.answer(413, [("Content-Type", "application/json")], b'{"message":"Request Entity Too Large"}')
+            return
         if self.dev_sign_in and path == DEV_SIGN_IN_PATH:
             self.dev_sign_in_answer(body)
             return

@@ -263,17 +263,17 @@ test('sign in, connect Alice, watch the countdown, page through her videos, disc
   finish();
 });
 
-test('the README mints app JWTs as the page expects them', async () => {
-  const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+test('docs/deploy.md mints app JWTs as the page expects them', async () => {
+  const doc = await readFile(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
   const source = await readFile(new URL('./mint-app-jwt.mjs', import.meta.url), 'utf8');
   const minting = source.slice(source.indexOf('export function mintAppJwt'));
-  assert.ok(readme.includes(minting.trim()), 'README.md shows tests/browser/mint-app-jwt.mjs\'s mintAppJwt as it is');
+  assert.ok(doc.includes(minting.trim()), 'docs/deploy.md shows tests/browser/mint-app-jwt.mjs\'s mintAppJwt as it is');
 });
 
 test('signed in with a JWT from the app, denied consent shows the reason in a banner', async (t) => {
   // The connection id confirmed at the end was never issued: its 404 is the point.
   const { page, finish } = await openConsole(t, DESKTOP, { tolerate: [/the server responded with a status of 404/] });
-  // The production way in: a JWT the app's back end minted (README), pasted into the page.
+  // The production way in: a JWT the app's back end minted (docs/deploy.md#app-jwts), pasted into the page.
   await page.getByLabel('App JWT').fill(mintAppJwt('browser-user-2', APP_JWT_SECRET));
   await page.getByRole('button', { name: 'Use this JWT' }).click();
   await page.getByText('Signed in as browser-user-2').waitFor();

@@ -1,6 +1,6 @@
 // How an app's back end mints the app JWT the settings page (and every route) takes: HS256 with
-// the stack's app_jwt_secret, `sub` = the app's user id, `exp` required. README "The settings
-// page" shows this function; console.test.mjs signs in with it and checks the README still does.
+// the stack's app_jwt_secret, `sub` = the app's user id, `exp` required. docs/deploy.md#app-jwts
+// shows this function; console.test.mjs signs in with it and checks the doc still does.
 import { createHmac } from 'node:crypto';
 
 export function mintAppJwt(userId, appJwtSecret, ttlSeconds = 3600) {

@@ -27,9 +27,9 @@ secret=browser-test-app-jwt-secret-of-32-bytes-or-more
 # Only the defaults of dev.sh: variables a developer exported must not change what is tested.
 env -u AWS_ENDPOINT_URL -u TIKTOK_API_URL -u TIKTOK_AUTH_URL -u TIKTOK_REDIRECT_URI -u APP_RETURN_URL \
   -u SCHEDULE_GROUP -u SCHEDULED_POST_FUNCTION_ARN -u SCHEDULER_ROLE_ARN -u SCHEDULE_DEAD_LETTER_ARN \
-  -u EVENT_BUS_NAME -u DEV_EVENTS_URL -u DEV_EVENTS_API_KEY \
+  -u EVENT_BUS_NAME -u DEV_EVENTS_API_KEY -u DEV_EXAMPLE_URL \
   -u TIKTOK_SCOPES -u TIKTOK_PKCE -u TIKTOK_CLIENT_KEY -u TIKTOK_CLIENT_SECRET -u APP_JWT_SECRET \
-  -u APP_JWT_ISSUER -u APP_JWT_AUDIENCE -u APP_ALLOWED_RETURN_URLS APP_JWT_SECRET="$secret" \
+  -u APP_JWT_ISSUER -u APP_JWT_AUDIENCE -u APP_ALLOWED_RETURN_URLS DEV_EVENTS_URL= APP_JWT_SECRET="$secret" \
   ./scripts/dev.sh >"$out" 2>&1 &
 stack=$!
 # shellcheck source=tests/lib/wait-for-stack.sh

@@ -15,10 +15,10 @@ out="$DEV_STATE_DIR/dev.out"
 # watcher itself stays at info: at debug it would log the callback's code and state).
 env -u AWS_ENDPOINT_URL -u TIKTOK_API_URL -u TIKTOK_AUTH_URL -u TIKTOK_REDIRECT_URI -u APP_RETURN_URL \
   -u SCHEDULE_GROUP -u SCHEDULED_POST_FUNCTION_ARN -u SCHEDULER_ROLE_ARN -u SCHEDULE_DEAD_LETTER_ARN \
-  -u EVENT_BUS_NAME -u DEV_EVENTS_URL -u DEV_EVENTS_API_KEY \
+  -u EVENT_BUS_NAME -u DEV_EVENTS_API_KEY -u DEV_EXAMPLE_URL \
   -u TIKTOK_SCOPES -u TIKTOK_PKCE -u TIKTOK_CLIENT_KEY -u TIKTOK_CLIENT_SECRET -u APP_JWT_SECRET \
   -u APP_JWT_ISSUER -u APP_JWT_AUDIENCE -u APP_ALLOWED_RETURN_URLS \
-  RUST_LOG=debug REFRESH_INTERVAL_MINUTES=1440 ./scripts/dev.sh >"$out" 2>&1 &
+  DEV_EVENTS_URL= RUST_LOG=debug REFRESH_INTERVAL_MINUTES=1440 ./scripts/dev.sh >"$out" 2>&1 &
 stack=$!
 # shellcheck source=tests/lib/wait-for-stack.sh
 . tests/lib/wait-for-stack.sh

@@ -17,7 +17,9 @@ const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 /// Files read as source: code, scripts, templates, the settings page. Extensionless files count
 /// when they start with `#!` (scripts such as `.ci/run`), and so does every `Makefile`.
-const SOURCE_EXTENSIONS: [&str; 9] = ["rs", "py", "mjs", "js", "sh", "yaml", "yml", "toml", "html"];
+const SOURCE_EXTENSIONS: [&str; 11] = [
+    "rs", "py", "mjs", "js", "ts", "tsx", "sh", "yaml", "yml", "toml", "html",
+];
 
 /// Notes that lived outside the repository, by file name (spelled in two halves so that this
 /// file does not cite them itself). Cited anywhere in the source, they are an error, unless a
@@ -31,10 +33,13 @@ const OUTSIDE_NOTES: [&str; 3] = [
 /// The README's budget, in bytes: beyond it, something belongs in `docs/`.
 const README_BUDGET: usize = 20_000;
 
-/// Directories never walked: build output, virtual environments, dependencies, git's own.
+/// Directories never walked: build output (cargo's, SAM's, tsc's, Next.js's), virtual
+/// environments, dependencies, git's own.
 fn skipped(name: &str) -> bool {
     name == "target"
         || name == "node_modules"
+        || name == "dist"
+        || name == ".next"
         || name == ".git"
         || name == ".aws-sam"
         || name.starts_with(".venv")
