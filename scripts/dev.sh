@@ -36,6 +36,19 @@ cleanup() {
   for pid in "${pids[@]}"; do all+=($(tree "$pid")); done
   # Collected before any is killed: a killed parent's children would be re-parented out of reach.
   [ "${#all[@]}" = 0 ] || kill "${all[@]}" 2>/dev/null || true
+  # A graceful exit gets 5 s: `cargo lambda watch` now and then stays after its "Shutdown
+  # finished" (a waitpid of its own goes wrong), and a wait for it would never return.
+  local left=() _
+  for _ in $(seq 1 50); do
+    left=()
+    for pid in "${all[@]}"; do kill -0 "$pid" 2>/dev/null && left+=("$pid"); done
+    [ "${#left[@]}" = 0 ] && break
+    sleep 0.1
+  done
+  if [ "${#left[@]}" != 0 ]; then
+    echo "still running 5 s after the stop, killed: $(ps -o comm= -p "$(IFS=,; echo "${left[*]}")" | sort -u | xargs)"
+    kill -KILL "${left[@]}" 2>/dev/null || true
+  fi
   wait 2>/dev/null || true
   echo "local stack stopped"
 }

@@ -5,7 +5,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { mintAppJwt } from './mint-app-jwt.mjs';
@@ -73,6 +73,18 @@ async function openConsole(t, viewport = DESKTOP, { tolerate = [] } = {}) {
     }
     await route.fulfill({ response });
   });
+  // What the page and its windows asked of the stack, for the report of a failed test.
+  const started = Date.now();
+  const journal = [];
+  context.on('response', (response) => {
+    const url = new URL(response.url());
+    if (url.origin === ORIGIN || url.origin === new URL(TIKTOK_URL).origin) {
+      journal.push(`+${Date.now() - started} ms ${response.request().method()} ${url.pathname} ${response.status()}`);
+    }
+  });
+  context.on('requestfailed', (request) => {
+    journal.push(`+${Date.now() - started} ms ${request.method()} ${new URL(request.url()).pathname} failed: ${request.failure()?.errorText}`);
+  });
   const page = await context.newPage();
   const problems = [];
   const foreign = [];
@@ -90,6 +102,9 @@ async function openConsole(t, viewport = DESKTOP, { tolerate = [] } = {}) {
   assert.match(csp, /^default-src 'none'; script-src 'sha256-[A-Za-z0-9+/=]+'; style-src 'sha256-/);
   assert.match(csp, /connect-src 'self'/);
   t.after(async () => {
+    // A failed test leaves what the page showed and what it sent, to tell a flaky stack from a
+    // broken page (printed by run.sh).
+    if (t.error) await report(t.name, page, journal, started).catch((e) => console.log(`# no report: ${e}`));
     await context.close();
   });
   const finish = () => {
@@ -98,6 +113,20 @@ async function openConsole(t, viewport = DESKTOP, { tolerate = [] } = {}) {
     assert.deepEqual(foreign, [], 'requests to a third party');
   };
   return { context, page, finish };
+}
+
+async function report(name, page, journal, started) {
+  const slug = name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60);
+  await shot(page, `FAILED-${slug}`, { fullPage: true });
+  const seen = await page.evaluate(() => ({
+    banner: document.querySelector('#banner-text')?.textContent,
+    alerts: Array.from(document.querySelectorAll('[role=alert]'))
+      .filter((el) => el.getClientRects().length > 0).map((el) => el.textContent.trim()),
+    focused: document.activeElement?.outerHTML.slice(0, 200),
+  }));
+  const lines = [`failed at +${Date.now() - started} ms: ${name}`, `banner: ${seen.banner}`,
+    `visible alerts: ${JSON.stringify(seen.alerts)}`, `focused: ${seen.focused}`, ...journal];
+  await writeFile(path.join(ARTIFACTS, `FAILED-${slug}.log`), `${lines.join('\n')}\n`);
 }
 
 async function shot(page, name, options = {}) {
@@ -374,6 +403,69 @@ function publishStarts(page) {
   return page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/tiktok/publish');
 }
 
+// Also before the video test (its refusal stops Alice's posts).
+test('schedule a post as Alice: a time too soon refused on the page, listed again after a reload, canceled', async (t) => {
+  const { page, finish } = await openConsole(t);
+  await signIn(page, 'browser-user-7');
+  await connect(page, { account: /Alice Dancer/ });
+  await banner(page, 'Connected Alice Dancer.').waitFor();
+  const alice = card(page, 'Alice Dancer');
+  const form = await openPostForm(page, alice, 'Alice Dancer');
+  await form.getByLabel('Video URL').fill('https://media.example.com/clips/later.mp4');
+  await form.getByRole('radio', { name: /^Only me/ }).check();
+  await form.getByRole('radio', { name: /^Later/ }).check();
+  const schedule = form.getByRole('button', { name: 'Schedule', exact: true });
+  // The browser's local time, as a datetime-local field takes it, `minutes` from now.
+  const localTime = (minutes) => page.evaluate((m) => {
+    const at = new Date(Date.now() + m * 60_000);
+    at.setSeconds(0, 0);
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
+  }, minutes);
+  const field = form.getByLabel('Date and time (this browser’s time zone)');
+  await field.fill(await localTime(1));
+  await schedule.click();
+  await form.getByRole('alert').filter({ hasText: 'Choose a time at least 2 minutes from now.' }).waitFor();
+  await field.fill(await localTime(60 * 24 * 31));
+  await schedule.click();
+  await form.getByRole('alert').filter({ hasText: 'Choose a time within 30 days from now.' }).waitFor();
+
+  const at = await localTime(90);
+  await field.fill(at);
+  const [started] = await Promise.all([publishStarts(page), schedule.click()]);
+  assert.equal(started.status(), 202, await started.text());
+  const sent = started.request().postDataJSON();
+  const publishAt = await page.evaluate((value) => new Date(value).getTime() / 1000, at);
+  assert.equal(sent.publish_at, publishAt, 'publish_at is the chosen local time in Unix seconds');
+  const { publish_id: publishId, status } = await started.json();
+  assert.equal(status, 'SCHEDULED');
+  const posts = alice.getByRole('list', { name: 'Posts: started from this page, and scheduled' });
+  const item = posts.getByRole('listitem').filter({ hasText: publishId });
+  await item.getByText(/^Scheduled for /).waitFor();
+  assert.ok(await form.getByRole('radio', { name: 'Now', exact: true }).isChecked(), 'the form is back to Now');
+  await shotOf(alice.locator('.publish'), '10b-scheduled');
+
+  // A new page (the JWT lives in memory only: signed in again) lists it from the API.
+  await page.reload();
+  await signIn(page, 'browser-user-7');
+  const listed = card(page, 'Alice Dancer').getByRole('list', { name: 'Posts: started from this page, and scheduled' })
+    .getByRole('listitem').filter({ hasText: publishId });
+  await listed.getByText(/^Scheduled for /).waitFor();
+  const [cancel] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'DELETE' && new URL(r.url()).pathname === `/tiktok/publish/${publishId}`),
+    listed.getByRole('button', { name: 'Cancel this scheduled post' }).click(),
+  ]);
+  assert.equal(cancel.status(), 204);
+  await listed.getByText('Canceled: canceled before its time').waitFor();
+  assert.ok(await listed.getByRole('button', { name: 'Cancel this scheduled post' }).isHidden());
+  const left = await fetch(new URL('publish?status=scheduled&open_id=open-alice-0001', CONSOLE_URL), {
+    headers: { Authorization: `Bearer ${mintAppJwt('browser-user-7', APP_JWT_SECRET)}` },
+  });
+  assert.deepEqual((await left.json()).posts, [], 'nothing is scheduled any more');
+  await accessibleBasics(page);
+  finish();
+});
+
 // Before the video test below, whose unaudited refusal the service remembers for Alice (creator
 // info's `posting` then stops her posts for a day).
 test('post photos as Alice: image URLs and a cover, limits in UTF-16, music, the public link after moderation', async (t) => {
@@ -554,6 +646,27 @@ test('post a video as Alice: privacy chosen from creator info, a lost answer ret
   await form.getByLabel('Title').fill('Cat 😺 #fyp');
   await form.getByText('11 / 2200 (an emoji counts as 2)').waitFor();
   assert.equal(await form.getByLabel('Title').getAttribute('maxlength'), '2200');
+
+  // TikTok retires the access token early and a call made elsewhere refreshes it: the list, read
+  // again, has new token times, and the card takes them without closing the post being written.
+  const countdown = alice.locator('.countdown');
+  const expiresAt = await countdown.getAttribute('data-expires-at');
+  await new Promise((resolve) => setTimeout(resolve, 1100)); // the new expiry is a later second
+  await fake('users/open-alice-0001/expire-access', {});
+  const me = await fetch(new URL('me?open_id=open-alice-0001', CONSOLE_URL), {
+    headers: { Authorization: `Bearer ${mintAppJwt('browser-user-4', APP_JWT_SECRET)}` },
+  });
+  const profile = await me.text();
+  assert.equal(me.status, 200, profile);
+  assert.ok(JSON.parse(profile).access_token_expires_at > Number(expiresAt), 'the call refreshed the token');
+  await page.getByRole('button', { name: 'Refresh the list of accounts' }).click();
+  for (let i = 0; (await countdown.getAttribute('data-expires-at')) === expiresAt; i += 1) {
+    assert.ok(i < 100, 'the list read again shows the new expiry');
+    await page.waitForTimeout(100);
+  }
+  const writing = alice.getByRole('button', { name: 'Write a post as Alice Dancer' });
+  assert.equal(await writing.getAttribute('aria-expanded'), 'true', 'the post form stays open');
+  assert.equal(await form.getByLabel('Title').inputValue({ timeout: 1000 }), 'Cat 😺 #fyp', 'what was typed is kept');
 
   // Privacy has no default: posting without choosing is refused on the page.
   const post = form.getByRole('button', { name: 'Post', exact: true });

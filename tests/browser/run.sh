@@ -71,4 +71,9 @@ set +e
 result=$?
 set -e
 echo "browser: the page's tests finished in $(($(date +%s) - start)) s (exit $result); screenshots in $artifacts/"
-[ "$result" = 0 ] || fail "the browser tests failed"
+if [ "$result" != 0 ]; then
+  for log in "$artifacts"/FAILED-*.log; do
+    [ -e "$log" ] && { echo "--- $log"; cat "$log"; }
+  done
+  fail "the browser tests failed"
+fi

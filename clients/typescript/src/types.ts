@@ -35,9 +35,14 @@ export type PostMode = Schemas["PostMode"];
 /** `video` or `photo`. */
 export type MediaType = Schemas["MediaType"];
 /** The body of `POST /tiktok/publish`: one of the four request shapes below. */
-export type PublishRequest = Schemas["PublishRequest"];
+export type PublishRequest = DirectPublishRequest | InboxPublishRequest | DirectPhotoPublishRequest | InboxPhotoPublishRequest;
 export type DirectPublishRequest = Schemas["DirectPublishRequest"];
-export type InboxPublishRequest = Schemas["InboxPublishRequest"];
+/**
+ * A video to the creator's inbox. Without the spec's `post_info?: null` (null counts as absent):
+ * openapi-fetch's body type reads a property that can only be `null` as read-only (`never`), so a
+ * value of the generated type could not be sent.
+ */
+export type InboxPublishRequest = Omit<Schemas["InboxPublishRequest"], "post_info"> & { post_info?: never };
 export type DirectPhotoPublishRequest = Schemas["DirectPhotoPublishRequest"];
 export type InboxPhotoPublishRequest = Schemas["InboxPhotoPublishRequest"];
 /** A video Direct Post's settings. */

@@ -68,6 +68,11 @@ export async function usage(secret: string, file: Blob): Promise<void> {
   if (plan) {
     await uploadByChunkPlan(plan, file, { onChunk: (index, total) => void [index, total] });
   }
+  // Any of the four shapes, not narrowed to one, is a body (the inbox shape used not to be).
+  const anyShape = (request: PublishRequest) => client.POST("/tiktok/publish", { body: request });
+  await anyShape({ mode: "inbox", source: { type: "url", video_url: "https://media.example.com/v.mp4" } });
+  // @ts-expect-error an inbox video has no post_info (the creator sets everything in TikTok)
+  await anyShape({ mode: "inbox", source: { type: "url", video_url: "https://media.example.com/v.mp4" }, post_info: { title: "x" } });
   // media_type and cover_index have defaults in the spec: leaving them out must stay allowed.
   await client.POST("/tiktok/publish", {
     body: { mode: "inbox", media_type: "photo", source: { type: "url", photo_urls: ["https://media.example.com/a.jpg"] } },

@@ -5,8 +5,7 @@ import { newIdempotencyKey, unwrap, type DirectPhotoPublishRequest, type DirectP
 import { requireUser } from '@/lib/session';
 import { attempt, serviceFor } from '@/lib/tiktok';
 
-// Direct Posts only here. (The client's PublishRequest union does not fit openapi-fetch's body type:
-// its Writable<> turns the inbox shape's `post_info?: null` into `never`.)
+// Direct Posts only here (the client's PublishRequest also takes the two inbox shapes).
 export async function startPost(request: DirectPublishRequest | DirectPhotoPublishRequest, idempotencyKey: string) {
   const user = await requireUser();
   return attempt(async () => {
