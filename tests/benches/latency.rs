@@ -112,7 +112,12 @@ const BARE: [(&str, &str, u32, Flavor); 10] = [
         0,
         Flavor::Disconnect,
     ),
-    ("KMS.Encrypt (token pair)", "KMS.Encrypt", 0, Flavor::Plain),
+    (
+        "KMS.GenerateDataKey (an envelope's data key)",
+        "KMS.GenerateDataKey",
+        0,
+        Flavor::Plain,
+    ),
     ("KMS.Decrypt (token pair)", "KMS.Decrypt", 0, Flavor::Plain),
 ];
 
@@ -478,7 +483,6 @@ struct MotoProbe {
     key_id: String,
     account_key: Item,
     context: HashMap<String, String>,
-    plaintext: Vec<u8>,
     ciphertext: Vec<u8>,
 }
 
@@ -527,7 +531,7 @@ impl MotoProbe {
         let ciphertext = kms
             .encrypt()
             .key_id(&key_id)
-            .plaintext(aws_sdk_kms::primitives::Blob::new(plaintext.clone()))
+            .plaintext(aws_sdk_kms::primitives::Blob::new(plaintext))
             .set_encryption_context(Some(context.clone()))
             .send()
             .await
@@ -542,7 +546,6 @@ impl MotoProbe {
             key_id,
             account_key,
             context,
-            plaintext,
             ciphertext,
         }
     }
@@ -688,15 +691,15 @@ impl MotoProbe {
                     .await
                     .expect("TransactWriteItems");
             }
-            "KMS.Encrypt" => {
+            "KMS.GenerateDataKey" => {
                 self.kms
-                    .encrypt()
+                    .generate_data_key()
                     .key_id(&self.key_id)
-                    .plaintext(aws_sdk_kms::primitives::Blob::new(self.plaintext.clone()))
+                    .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
                     .set_encryption_context(Some(self.context.clone()))
                     .send()
                     .await
-                    .expect("Encrypt");
+                    .expect("GenerateDataKey");
             }
             "KMS.Decrypt" => {
                 self.kms

@@ -6,7 +6,7 @@
 //! which answers every API call after 100 ms. The fake runs as a **separate process**
 //! (`target/release/fake-tiktok`, `FAKE_TIKTOK_LATENCY_MS=100`), reached over loopback HTTP by the
 //! real `TikTokHttp` client, so this process's memory is the job's. DynamoDB and KMS are the
-//! in-memory fakes (`InMemoryAccounts`, `FakeCipher`), so the numbers are the job's and not an AWS
+//! in-memory fakes (`InMemoryAccounts`; envelopes over `FakeMasterKey`, a KMS in memory), so the numbers are the job's and not an AWS
 //! emulator's; one reference line runs against moto (serial, through the test harness's `Stack`)
 //! to show the emulator's own ceiling. Peak heap comes from a counting global allocator (peak live
 //! bytes during `run` minus the live bytes just before it); VmHWM (peak resident set, reset
@@ -33,7 +33,8 @@ use std::time::Duration;
 use connect_adapters::{TikTokHttp, TikTokHttpConfig};
 use connect_domain::cipher::{EncryptionContext, TokenPair, seal_tokens};
 use connect_domain::clock::{Clock, OffsetClock};
-use connect_domain::fakes::{FakeCipher, InMemoryAccounts};
+use connect_domain::envelope::EnvelopeCipher;
+use connect_domain::fakes::{FakeMasterKey, InMemoryAccounts};
 use connect_domain::ports::Adapters;
 use connect_domain::ports::Ports;
 use connect_domain::refresh::{RefreshPolicy, TokenKeeper};
@@ -227,7 +228,7 @@ async fn mint_grants(http: &reqwest::Client, base_url: &str, count: usize) -> Ve
 /// context), due for the job's refresh one day after `clock`'s now (the keep-alive period).
 async fn seed(
     accounts: &InMemoryAccounts,
-    cipher: &FakeCipher,
+    cipher: &EnvelopeCipher<FakeMasterKey>,
     clock: &OffsetClock,
     grants: Vec<Value>,
 ) {
@@ -319,6 +320,8 @@ struct Row {
     /// `heap_bytes` that DynamoDB would not cost the job.
     store_page_bytes: Option<usize>,
     hwm_kib: Option<u64>,
+    /// KMS calls the run made (in-memory runs: envelopes over `FakeMasterKey`).
+    kms_calls: Option<u64>,
 }
 
 impl Row {
@@ -409,19 +412,22 @@ fn settings(concurrency: usize, setup: Setup) -> JobSettings {
     }
 }
 
-/// N accounts in `InMemoryAccounts` + `FakeCipher`, refreshed through `TikTokHttp` against a
+/// N accounts in `InMemoryAccounts`, sealed as envelopes by another environment (the job's last
+/// run, or the callback), refreshed through `TikTokHttp` against a
 /// fresh `fake-tiktok` process.
 async fn in_memory_run(http: &reqwest::Client, n: usize, concurrency: usize, setup: Setup) -> Row {
     let what = format!("N={n}, concurrency {concurrency}, {setup:?}");
     eprintln!("[refresh bench] {what}: seeding…");
     let fake = FakeProcess::start(http).await;
     let grants = mint_grants(http, &fake.base_url, n).await;
+    let kms = FakeMasterKey::default();
     let (accounts, cipher, clock) = (
         InMemoryAccounts::default(),
-        FakeCipher::default(),
+        EnvelopeCipher::new(kms.clone()),
         OffsetClock::default(),
     );
-    seed(&accounts, &cipher, &clock, grants).await;
+    seed(&accounts, &EnvelopeCipher::new(kms.clone()), &clock, grants).await;
+    let kms_before = kms.calls();
     // A day later every account is due (the fake's refresh tokens live a year).
     clock.advance(DAY);
     let store_page_bytes = store_page_peak(&accounts, &clock).await;
@@ -451,7 +457,9 @@ async fn in_memory_run(http: &reqwest::Client, n: usize, concurrency: usize, set
         n as u64,
         "{what}: one TikTok token call per account"
     );
-    row(n, concurrency, setup, &measured, Some(store_page_bytes))
+    let mut row = row(n, concurrency, setup, &measured, Some(store_page_bytes));
+    row.kms_calls = Some(kms.calls() - kms_before);
+    row
 }
 
 /// The reference line: the harness's `Stack` (moto, serial) with its in-process fake TikTok.
@@ -496,6 +504,7 @@ fn row(
         heap_bytes: measured.heap_bytes,
         store_page_bytes,
         hwm_kib: measured.hwm_kib,
+        kms_calls: None,
     };
     eprintln!(
         "[refresh bench]   {:.1} s, {:.1} accounts/s, peak heap {:.2} MiB",
@@ -556,20 +565,26 @@ fn print_results(rows: &[Row], hwm_resets: bool) {
         RUN_BUDGET.as_secs() / 60,
         std::thread::available_parallelism().map_or(0, usize::from),
     );
-    println!("| N | concurrency | seconds | accounts/s | peak job heap MiB | VmHWM MiB | setup |");
-    println!("|---:|---:|---:|---:|---:|---:|---|");
+    println!(
+        "| N | concurrency | seconds | accounts/s | peak job heap MiB | VmHWM MiB | KMS calls | setup |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---|");
     for r in rows {
         let hwm = r
             .hwm_kib
             .map_or_else(|| "n/a".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0));
+        let kms = r
+            .kms_calls
+            .map_or_else(|| "n/a".to_owned(), |calls| calls.to_string());
         println!(
-            "| {} | {} | {:.1} | {:.1} | {:.2} | {} | {} |",
+            "| {} | {} | {:.1} | {:.1} | {:.2} | {} | {} | {} |",
             thousands(r.n as f64),
             r.concurrency,
             r.seconds,
             r.per_sec,
             mib(r.heap_bytes as f64),
             hwm,
+            kms,
             r.setup.describe()
         );
     }
@@ -852,9 +867,19 @@ fn print_scale_model(rows: &[Row]) {
             },
         );
     }
-    let kms_requests = |p: &Policy| per_month(p) * 2.0;
+    // KMS calls per refresh, measured at the largest N: envelopes make a run's calls about one
+    // unwrap per data key that sealed its accounts and one data key per 10,000 seals; 2 per
+    // refresh before envelopes (Decrypt + Encrypt).
+    let kms_per_refresh = rows
+        .iter()
+        .filter_map(|r| r.kms_calls.map(|calls| (r.n, calls as f64 / r.n as f64)))
+        .max_by_key(|(n, _)| *n)
+        .map_or(2.0, |(_, per)| per);
+    let kms_requests = |p: &Policy| per_month(p) * kms_per_refresh;
     line(
-        "KMS requests per month (1 Decrypt + 1 Encrypt each)",
+        &format!(
+            "KMS requests per month ({kms_per_refresh:.4} per refresh, measured: envelopes, a data key per 10,000 seals)"
+        ),
         &|p| count(kms_requests(p)),
     );
     line("KMS cost per month ($0.03 per 10,000)", &|p| {

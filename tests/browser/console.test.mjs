@@ -89,6 +89,7 @@ async function openConsole(t, viewport = DESKTOP, { tolerate = [] } = {}) {
   const problems = [];
   const foreign = [];
   page.on('console', (message) => {
+    if (message.type() === 'debug') journal.push(`+${Date.now() - started} ms console: ${message.text()}`);
     if (message.type() === 'error' && !tolerate.some((re) => re.test(message.text()))) problems.push(message.text());
   });
   page.on('pageerror', (error) => problems.push(String(error)));

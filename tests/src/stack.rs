@@ -50,6 +50,8 @@ pub struct StackOptions {
     /// Put the fault-injecting proxy (`Stack::aws_faults`) between the AWS clients and moto, and
     /// give the clients production's timeouts and retries (`connect_runtime::cold_start::aws_timeouts`).
     pub aws_faults: bool,
+    /// `DATA_KEY_MAX_USES`: 1 makes every seal a KMS call (the fault tests fail that call).
+    pub data_key_max_uses: u32,
 }
 
 impl Default for StackOptions {
@@ -60,6 +62,7 @@ impl Default for StackOptions {
             allowed_return_urls: "https://partner.example.net/tiktok-done",
             refresh_policy: "keepalive",
             aws_faults: false,
+            data_key_max_uses: 10_000,
         }
     }
 }
@@ -365,6 +368,7 @@ impl Stack {
             ("TIKTOK_SCOPES", options.scopes.into()),
             ("TIKTOK_PKCE", pkce.into()),
             ("REFRESH_POLICY", options.refresh_policy.into()),
+            ("DATA_KEY_MAX_USES", options.data_key_max_uses.to_string()),
             ("TIKTOK_AUTH_URL", fake.authorize_url()),
             ("TIKTOK_API_URL", fake.base_url()),
             ("SCHEDULE_GROUP", schedule_group.clone()),

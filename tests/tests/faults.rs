@@ -28,7 +28,8 @@ const GET: &str = "DynamoDB.GetItem";
 const TRANSACT: &str = "DynamoDB.TransactWriteItems";
 const UPDATE: &str = "DynamoDB.UpdateItem";
 const QUERY: &str = "DynamoDB.Query";
-const ENCRYPT: &str = "KMS.Encrypt";
+// Sealing: an envelope's data key (every seal here: `faulty_stack`).
+const ENCRYPT: &str = "KMS.GenerateDataKey";
 const DECRYPT: &str = "KMS.Decrypt";
 
 /// More requests than the SDK's tries and the rotated pair's retries: a fault that persists.
@@ -37,6 +38,9 @@ const PERSISTENT: u32 = 10_000;
 async fn faulty_stack() -> Stack {
     Stack::start(StackOptions {
         aws_faults: true,
+        // Every seal asks KMS for a data key, so each case's seal meets its fault (with the
+        // default, an environment's first seal would be the only KMS call of a stack).
+        data_key_max_uses: 1,
         ..StackOptions::default()
     })
     .await

@@ -18,5 +18,5 @@ pub use bus::EventBridgeEvents;
 pub use dynamo::{DynamoAccountStore, DynamoStateStore};
 pub use dynamo_publishing::DynamoPublishStore;
 pub use eventbridge::{EventBridgeScheduler, SchedulerTarget};
-pub use kms::KmsCipher;
+pub use kms::{KmsCipher, KmsKeys, kms_cipher};
 pub use tiktok_http::{TikTokHttp, TikTokHttpConfig};

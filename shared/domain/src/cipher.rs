@@ -3,9 +3,9 @@
 //! ciphertext to its record (app user + open_id), so a ciphertext copied into another record
 //! fails to decrypt.
 //!
-//! The KMS adapter makes one call per encrypt or decrypt; `cipher_cache::CachingCipher` keeps
-//! decrypted plaintexts for a warm environment. A data-key-caching cipher (AWS Encryption SDK
-//! style) could replace the adapter behind the same trait if KMS request volume matters.
+//! Production seals with `envelope::EnvelopeCipher` (AES-256-GCM under a KMS data key cached per
+//! environment, the context as associated data); `cipher_cache::CachingCipher` keeps decrypted
+//! plaintexts for a warm environment on top.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -42,6 +42,20 @@ impl EncryptionContext {
             ("purpose", "publish-answer".to_owned()),
             ("idempotency_key", key_hash.to_owned()),
         ]))
+    }
+
+    /// For an envelope's data key (`envelope`): the purpose of the secrets it seals, which the
+    /// IAM policies' `kms:EncryptionContext:purpose` conditions read, and nothing of any record.
+    pub fn data_key(purpose: &str) -> Self {
+        Self(BTreeMap::from([
+            ("purpose", purpose.to_owned()),
+            ("scheme", "envelope-v1".to_owned()),
+        ]))
+    }
+
+    /// What the secret is for (`tiktok-tokens`, `pkce-verifier`, `publish-answer`).
+    pub fn purpose(&self) -> &str {
+        self.0.get("purpose").map_or("", String::as_str)
     }
 
     /// The pairs in a stable order.

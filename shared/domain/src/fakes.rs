@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::cipher::{CipherError, EncryptionContext, TokenCipher};
 use crate::clock::OffsetClock;
+use crate::envelope::{DataKey, MasterKey};
 use crate::events::{AppEvent, EventError, EventSink, KeptEvent};
 use crate::ports::Adapters;
 use crate::schedule::due_shard;
@@ -507,6 +508,62 @@ impl TokenCipher for FakeCipher {
             .strip_prefix(prefix.as_slice())
             .ok_or(CipherError::Invalid)?;
         Ok(body.iter().rev().copied().collect())
+    }
+}
+
+/// KMS as `envelope::MasterKey` in memory: a data key is "wrapped" by XOR with a pad, the
+/// context appended (unwrapping checks it), behind a non-zero first byte as a KMS blob has; every
+/// call is counted and takes about a KMS round trip, so concurrent callers overlap as they would.
+#[derive(Debug, Clone, Default)]
+pub struct FakeMasterKey {
+    /// `generate_data_key` calls so far.
+    pub generated: Arc<std::sync::atomic::AtomicU64>,
+    /// `decrypt` calls so far (unwrapped data keys and records sealed before envelopes).
+    pub decrypted: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl FakeMasterKey {
+    /// KMS calls so far.
+    pub fn calls(&self) -> u64 {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.generated.load(SeqCst) + self.decrypted.load(SeqCst)
+    }
+
+    /// What a KMS `Encrypt` of `plaintext` under `context` gives here (a record sealed before
+    /// envelopes).
+    pub fn wrap(context: &EncryptionContext, plaintext: &[u8]) -> Vec<u8> {
+        let mut out = vec![1u8];
+        out.extend(plaintext.iter().map(|b| b ^ 0x5a));
+        out.extend_from_slice(format!("|{context:?}").as_bytes());
+        out
+    }
+}
+
+impl MasterKey for FakeMasterKey {
+    async fn generate_data_key(&self, context: &EncryptionContext) -> Result<DataKey, CipherError> {
+        self.generated
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        let mut plaintext = vec![0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut plaintext);
+        let wrapped = Self::wrap(context, &plaintext);
+        Ok(DataKey { plaintext, wrapped })
+    }
+
+    async fn decrypt(
+        &self,
+        context: &EncryptionContext,
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>, CipherError> {
+        self.decrypted
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        let tag = format!("|{context:?}");
+        let body = ciphertext
+            .strip_prefix(&[1u8])
+            .and_then(|rest| rest.strip_suffix(tag.as_bytes()))
+            .ok_or(CipherError::Invalid)?;
+        Ok(body.iter().map(|b| b ^ 0x5a).collect())
     }
 }
 

@@ -12,6 +12,7 @@ pub mod budget;
 pub mod cipher;
 pub mod cipher_cache;
 pub mod clock;
+pub mod envelope;
 pub mod error;
 pub mod events;
 #[cfg(any(test, feature = "test-util"))]

@@ -6,11 +6,11 @@ use aws_config::timeout::TimeoutConfig;
 use serde::Deserialize;
 
 use crate::config::{Config, ConfigError};
-use connect_adapters::KmsCipher;
 use connect_adapters::{
     DynamoAccountStore, DynamoPublishStore, DynamoStateStore, EventBridgeEvents,
     EventBridgeScheduler, TikTokHttp, TikTokHttpConfig,
 };
+use connect_adapters::{KmsCipher, kms_cipher};
 use connect_domain::budget::{
     AWS_ATTEMPT_TIMEOUT, AWS_CONNECT_TIMEOUT, AWS_INITIAL_BACKOFF, AWS_MAX_ATTEMPTS,
     AWS_MAX_BACKOFF, AWS_OPERATION_TIMEOUT,
@@ -438,9 +438,14 @@ impl ColdStart {
         DynamoStateStore::new(self.aws.dynamodb.clone(), &self.config.table_name)
     }
 
-    /// The KMS cipher under `KMS_KEY_ID`, uncached (`token_keeper` wraps it in a `CachingCipher`).
+    /// Envelopes under `KMS_KEY_ID`'s data keys, plaintexts uncached (`token_keeper` wraps it in
+    /// a `CachingCipher`).
     pub fn cipher(&self) -> KmsCipher {
-        KmsCipher::new(self.aws.kms.clone(), &self.config.kms_key_id)
+        kms_cipher(
+            self.aws.kms.clone(),
+            &self.config.kms_key_id,
+            self.config.data_key_max_uses.into(),
+        )
     }
 
     /// The app's public keys when configured, else the shared secret (and its successor during

@@ -71,6 +71,9 @@ pub struct Config {
     pub refresh_schedule: RefreshSchedule,
     /// Refreshes the job runs at once (`REFRESH_CONCURRENCY`).
     pub refresh_concurrency: usize,
+    /// Secrets one envelope data key seals at most (`DATA_KEY_MAX_USES`, default 10,000; 1 = one
+    /// KMS call per seal, as before envelopes); it also serves 15 minutes at most.
+    pub data_key_max_uses: u32,
     /// Most refreshes the job starts per minute (`REFRESH_RATE_PER_MINUTE`).
     pub refresh_rate_per_minute: u32,
     /// Most connects one app user may start per minute (`AUTHORIZE_PER_USER_PER_MINUTE`): each
@@ -265,6 +268,7 @@ impl Config {
             jwt_max_lifetime_secs,
             refresh_schedule,
             refresh_concurrency: number("REFRESH_CONCURRENCY", 8, 256)? as usize,
+            data_key_max_uses: number("DATA_KEY_MAX_USES", 10_000, 1_000_000)?,
             refresh_rate_per_minute: number("REFRESH_RATE_PER_MINUTE", 600, 1_000_000)?,
             authorize_per_user_per_minute: number("AUTHORIZE_PER_USER_PER_MINUTE", 30, 100_000)?,
             media_url_prefixes,

@@ -149,9 +149,10 @@ fn who_may_open_and_seal_what() {
         ]),
         "who can read tokens"
     );
-    // Sealing tokens: the callback (new connection) and the refresh paths (rotated pair).
+    // Sealing tokens (a data key for envelopes, connect_domain::envelope): the callback (new
+    // connection) and the refresh paths (rotated pair).
     assert_eq!(
-        holders("kms:Encrypt on key for tiktok-tokens"),
+        holders("kms:GenerateDataKey on key for tiktok-tokens"),
         BTreeSet::from([
             "accounts",
             "callback",
@@ -163,7 +164,7 @@ fn who_may_open_and_seal_what() {
         ]),
     );
     // The answers kept for Idempotency-Keys: only the publish function.
-    for action in ["kms:Encrypt", "kms:Decrypt"] {
+    for action in ["kms:GenerateDataKey", "kms:Decrypt"] {
         assert_eq!(
             holders(&format!("{action} on key for publish-answer")),
             BTreeSet::from(["publish"])
@@ -180,9 +181,16 @@ fn who_may_open_and_seal_what() {
         BTreeSet::from(["callback"])
     );
     assert_eq!(
-        holders("kms:Encrypt on key for pkce-verifier"),
+        holders("kms:GenerateDataKey on key for pkce-verifier"),
         BTreeSet::from(["authorize"])
     );
+    // Envelopes seal locally: nothing calls KMS Encrypt any more.
+    for (function, grants) in &by_function {
+        assert!(
+            grants.iter().all(|g| !g.starts_with("kms:Encrypt")),
+            "{function} may still call kms:Encrypt: {grants:?}"
+        );
+    }
     let authorize = &by_function["authorize"];
     assert!(
         authorize.iter().all(|g| !g.starts_with("kms:Decrypt")),
@@ -296,9 +304,12 @@ fn the_key_is_usable_only_under_a_purpose() {
             Value::Sequence(many) => many.iter().filter_map(Value::as_str).collect(),
             other => panic!("Action {}", describe(other)),
         };
-        let uses_key = actions
-            .iter()
-            .any(|a| *a == "kms:*" || a.starts_with("kms:Encrypt") || a.starts_with("kms:Decrypt"));
+        let uses_key = actions.iter().any(|a| {
+            *a == "kms:*"
+                || a.starts_with("kms:Encrypt")
+                || a.starts_with("kms:Decrypt")
+                || a.starts_with("kms:GenerateDataKey")
+        });
         let sid = describe(&statement["Sid"]);
         if uses_key {
             crypto += 1;
@@ -331,7 +342,7 @@ fn the_key_is_usable_only_under_a_purpose() {
             );
         }
     }
-    assert_eq!(crypto, 1, "one statement allows Encrypt/Decrypt");
+    assert_eq!(crypto, 1, "one statement allows GenerateDataKey/Decrypt");
     let template = std::fs::read_to_string(format!(
         "{}/../infra/template.yaml",
         env!("CARGO_MANIFEST_DIR")

@@ -11,6 +11,7 @@ mod app_events;
 mod aws_round_trips;
 mod connect;
 mod docs;
+mod envelope;
 mod events;
 mod least_privilege;
 mod local_stack;
