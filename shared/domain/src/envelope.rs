@@ -66,12 +66,16 @@ struct SealingKey {
     uses: u64,
 }
 
+/// A data key's place in the cache: the purpose KMS unwrapped it for, and its wrapped bytes.
+type Wrapped = (String, Arc<[u8]>);
+
 #[derive(Default)]
 struct Keys {
     /// The data key sealing new secrets, per purpose.
     sealing: HashMap<String, SealingKey>,
-    /// Unwrapped data keys by their wrapped bytes, with when they were opened (for eviction).
-    opened: HashMap<Arc<[u8]>, (Arc<LessSafeKey>, Instant)>,
+    /// Unwrapped data keys by purpose and wrapped bytes (a key serves only the purpose KMS
+    /// unwrapped it for), with when they were opened (for eviction).
+    opened: HashMap<Wrapped, (Arc<LessSafeKey>, Instant)>,
 }
 
 /// A `TokenCipher` sealing with cached data keys from a `MasterKey`. Clones share the keys, so one
@@ -156,7 +160,7 @@ impl<M: MasterKey> EnvelopeCipher<M> {
         let key = Arc::new(key?);
         let wrapped: Arc<[u8]> = wrapped.into();
         let mut keys = self.keys();
-        remember(&mut keys, Arc::clone(&wrapped), Arc::clone(&key));
+        remember(&mut keys, purpose, Arc::clone(&wrapped), Arc::clone(&key));
         keys.sealing.insert(
             purpose.to_owned(),
             SealingKey {
@@ -177,7 +181,7 @@ impl<M: MasterKey> EnvelopeCipher<M> {
         let cached = |this: &Self| {
             this.keys()
                 .opened
-                .get(wrapped)
+                .get(&(purpose.to_owned(), Arc::from(wrapped)))
                 .map(|(key, _)| Arc::clone(key))
         };
         if let Some(key) = cached(self) {
@@ -194,23 +198,24 @@ impl<M: MasterKey> EnvelopeCipher<M> {
         let key = aead_key(&plaintext);
         plaintext.fill(0);
         let key = Arc::new(key?);
-        remember(&mut self.keys(), wrapped.into(), Arc::clone(&key));
+        remember(&mut self.keys(), purpose, wrapped.into(), Arc::clone(&key));
         Ok(key)
     }
 }
 
-fn remember(keys: &mut Keys, wrapped: Arc<[u8]>, key: Arc<LessSafeKey>) {
+fn remember(keys: &mut Keys, purpose: &str, wrapped: Arc<[u8]>, key: Arc<LessSafeKey>) {
     if keys.opened.len() >= OPENED_CAPACITY {
         let oldest = keys
             .opened
             .iter()
             .min_by_key(|(_, (_, at))| *at)
-            .map(|(wrapped, _)| Arc::clone(wrapped));
+            .map(|(cached, _)| cached.clone());
         if let Some(oldest) = oldest {
             keys.opened.remove(&oldest);
         }
     }
-    keys.opened.insert(wrapped, (key, Instant::now()));
+    keys.opened
+        .insert((purpose.to_owned(), wrapped), (key, Instant::now()));
 }
 
 fn aead_key(bytes: &[u8]) -> Result<LessSafeKey, CipherError> {
@@ -551,6 +556,17 @@ mod tests {
         assert!(token_key.ends_with(format!("|{context:?}").as_bytes()));
         assert!(!token_key.windows(6).any(|w| w == b"open-1"));
         assert_ne!(token_key, wrapped(&b));
+        // An envelope whose wrapped key was swapped for the other purpose's does not open, even
+        // though this environment holds both keys.
+        let swapped = Envelope::parse(&a).expect("an envelope").sealed.to_vec();
+        let forged = Envelope {
+            wrapped: &wrapped(&b),
+            nonce: Envelope::parse(&a).expect("an envelope").nonce,
+            sealed: &swapped,
+        }
+        .to_bytes()
+        .expect("bytes");
+        assert!(cipher.decrypt(&tokens("open-1"), &forged).await.is_err());
         // A fresh environment unwraps each under its own purpose.
         let other = EnvelopeCipher::new(master.clone());
         assert_eq!(
