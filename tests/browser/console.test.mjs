@@ -17,6 +17,7 @@ const ARTIFACTS = process.env.BROWSER_ARTIFACTS;
 const APP_JWT_SECRET = process.env.BROWSER_APP_JWT_SECRET;
 assert.ok(CONSOLE_URL && TIKTOK_URL && ARTIFACTS && APP_JWT_SECRET, 'run through tests/browser/run.sh (make browser)');
 const ORIGIN = new URL(CONSOLE_URL).origin;
+const TIKTOK_ORIGIN = new URL(TIKTOK_URL).origin;
 const DESKTOP = { width: 1100, height: 900 };
 const PHONE = { width: 375, height: 812 };
 const literally = (text) => new RegExp(`^${text.replaceAll('.', '\\.')}$`);
@@ -78,7 +79,7 @@ async function openConsole(t, viewport = DESKTOP, { tolerate = [] } = {}) {
   const journal = [];
   context.on('response', (response) => {
     const url = new URL(response.url());
-    if (url.origin === ORIGIN || url.origin === new URL(TIKTOK_URL).origin) {
+    if (url.origin === ORIGIN || url.origin === TIKTOK_ORIGIN) {
       journal.push(`+${Date.now() - started} ms ${response.request().method()} ${url.pathname} ${response.status()}`);
     }
   });
@@ -137,6 +138,14 @@ async function shot(page, name, options = {}) {
 // A screenshot of one part of the page (an account's posting section).
 async function shotOf(locator, name) {
   await locator.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+}
+
+// A GET of the service's API (`path` under the console's URL) as `user`'s app back end would
+// make it, with a JWT minted as docs/deploy.md#app-jwts shows.
+function apiAs(user, path) {
+  return fetch(new URL(path, CONSOLE_URL), {
+    headers: { Authorization: `Bearer ${mintAppJwt(user, APP_JWT_SECRET)}` },
+  });
 }
 
 // The fake TikTok's control API (lib.rs "Control API").
@@ -358,9 +367,7 @@ test('fewer scopes: asked for and granted, on a phone-sized screen', async (t) =
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ reason: 4 }),
   });
   assert.equal(revoked.status, 200);
-  const me = await fetch(new URL('me?open_id=open-bob-0002', CONSOLE_URL), {
-    headers: { Authorization: `Bearer ${mintAppJwt('browser-user-3', APP_JWT_SECRET)}` },
-  });
+  const me = await apiAs('browser-user-3', 'me?open_id=open-bob-0002');
   assert.equal(me.status, 409, await me.text());
   // The webhook reaches the service a moment later: Refresh until the account is revoked, with
   // TikTok's reason.
@@ -459,9 +466,7 @@ test('schedule a post as Alice: a time too soon refused on the page, listed agai
   assert.equal(cancel.status(), 204);
   await listed.getByText('Canceled: canceled before its time').waitFor();
   assert.ok(await listed.getByRole('button', { name: 'Cancel this scheduled post' }).isHidden());
-  const left = await fetch(new URL('publish?status=scheduled&open_id=open-alice-0001', CONSOLE_URL), {
-    headers: { Authorization: `Bearer ${mintAppJwt('browser-user-7', APP_JWT_SECRET)}` },
-  });
+  const left = await apiAs('browser-user-7', 'publish?status=scheduled&open_id=open-alice-0001');
   assert.deepEqual((await left.json()).posts, [], 'nothing is scheduled any more');
   await accessibleBasics(page);
   finish();
@@ -654,9 +659,7 @@ test('post a video as Alice: privacy chosen from creator info, a lost answer ret
   const expiresAt = await countdown.getAttribute('data-expires-at');
   await new Promise((resolve) => setTimeout(resolve, 1100)); // the new expiry is a later second
   await fake('users/open-alice-0001/expire-access', {});
-  const me = await fetch(new URL('me?open_id=open-alice-0001', CONSOLE_URL), {
-    headers: { Authorization: `Bearer ${mintAppJwt('browser-user-4', APP_JWT_SECRET)}` },
-  });
+  const me = await apiAs('browser-user-4', 'me?open_id=open-alice-0001');
   const profile = await me.text();
   assert.equal(me.status, 200, profile);
   assert.ok(JSON.parse(profile).access_token_expires_at > Number(expiresAt), 'the call refreshed the token');

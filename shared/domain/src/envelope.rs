@@ -66,16 +66,20 @@ struct SealingKey {
     uses: u64,
 }
 
-/// A data key's place in the cache: the purpose KMS unwrapped it for, and its wrapped bytes.
-type Wrapped = (String, Arc<[u8]>);
+/// An unwrapped data key: it serves only the purpose KMS unwrapped it for.
+struct OpenedKey {
+    purpose: String,
+    key: Arc<LessSafeKey>,
+    /// When it was opened (the oldest goes first when the cache is full).
+    at: Instant,
+}
 
 #[derive(Default)]
 struct Keys {
     /// The data key sealing new secrets, per purpose.
     sealing: HashMap<String, SealingKey>,
-    /// Unwrapped data keys by purpose and wrapped bytes (a key serves only the purpose KMS
-    /// unwrapped it for), with when they were opened (for eviction).
-    opened: HashMap<Wrapped, (Arc<LessSafeKey>, Instant)>,
+    /// Unwrapped data keys by their wrapped bytes (looked up without copying them).
+    opened: HashMap<Arc<[u8]>, OpenedKey>,
 }
 
 /// A `TokenCipher` sealing with cached data keys from a `MasterKey`. Clones share the keys, so one
@@ -148,16 +152,11 @@ impl<M: MasterKey> EnvelopeCipher<M> {
         &self,
         purpose: &str,
     ) -> Result<(Arc<LessSafeKey>, Arc<[u8]>), CipherError> {
-        let DataKey {
-            mut plaintext,
-            wrapped,
-        } = self
+        let DataKey { plaintext, wrapped } = self
             .master
             .generate_data_key(&EncryptionContext::data_key(purpose))
             .await?;
-        let key = aead_key(&plaintext);
-        plaintext.fill(0);
-        let key = Arc::new(key?);
+        let key = aead_key(plaintext)?;
         let wrapped: Arc<[u8]> = wrapped.into();
         let mut keys = self.keys();
         remember(&mut keys, purpose, Arc::clone(&wrapped), Arc::clone(&key));
@@ -181,8 +180,9 @@ impl<M: MasterKey> EnvelopeCipher<M> {
         let cached = |this: &Self| {
             this.keys()
                 .opened
-                .get(&(purpose.to_owned(), Arc::from(wrapped)))
-                .map(|(key, _)| Arc::clone(key))
+                .get(wrapped)
+                .filter(|opened| opened.purpose == purpose)
+                .map(|opened| Arc::clone(&opened.key))
         };
         if let Some(key) = cached(self) {
             return Ok(key);
@@ -191,13 +191,11 @@ impl<M: MasterKey> EnvelopeCipher<M> {
         if let Some(key) = cached(self) {
             return Ok(key);
         }
-        let mut plaintext = self
+        let plaintext = self
             .master
             .decrypt(&EncryptionContext::data_key(purpose), wrapped)
             .await?;
-        let key = aead_key(&plaintext);
-        plaintext.fill(0);
-        let key = Arc::new(key?);
+        let key = aead_key(plaintext)?;
         remember(&mut self.keys(), purpose, wrapped.into(), Arc::clone(&key));
         Ok(key)
     }
@@ -208,26 +206,34 @@ fn remember(keys: &mut Keys, purpose: &str, wrapped: Arc<[u8]>, key: Arc<LessSaf
         let oldest = keys
             .opened
             .iter()
-            .min_by_key(|(_, (_, at))| *at)
-            .map(|(cached, _)| cached.clone());
+            .min_by_key(|(_, opened)| opened.at)
+            .map(|(wrapped, _)| Arc::clone(wrapped));
         if let Some(oldest) = oldest {
             keys.opened.remove(&oldest);
         }
     }
-    keys.opened
-        .insert((purpose.to_owned(), wrapped), (key, Instant::now()));
+    let opened = OpenedKey {
+        purpose: purpose.to_owned(),
+        key,
+        at: Instant::now(),
+    };
+    keys.opened.insert(wrapped, opened);
 }
 
-fn aead_key(bytes: &[u8]) -> Result<LessSafeKey, CipherError> {
-    if bytes.len() != KEY_LEN {
-        return Err(CipherError::Kms(format!(
+/// The AEAD key of a data key's plaintext, which is wiped here whatever the outcome.
+fn aead_key(mut plaintext: Vec<u8>) -> Result<Arc<LessSafeKey>, CipherError> {
+    let key = if plaintext.len() == KEY_LEN {
+        UnboundKey::new(&AES_256_GCM, &plaintext)
+            .map(|key| Arc::new(LessSafeKey::new(key)))
+            .map_err(|_| CipherError::Kms("the data key was refused".into()))
+    } else {
+        Err(CipherError::Kms(format!(
             "the data key has {} bytes, not {KEY_LEN}",
-            bytes.len()
-        )));
-    }
-    UnboundKey::new(&AES_256_GCM, bytes)
-        .map(LessSafeKey::new)
-        .map_err(|_| CipherError::Kms("the data key was refused".into()))
+            plaintext.len()
+        )))
+    };
+    plaintext.fill(0);
+    key
 }
 
 /// The associated data: every pair of the record's context, each part length-prefixed, so no two
