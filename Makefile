@@ -20,7 +20,7 @@ SAM_ENV := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKE
 # BuildProperties.Binary: tests/tests/it/least_privilege.rs holds the template to that).
 FUNCTIONS := $(notdir $(wildcard functions/*))
 # The release build of every function as Lambda runs it, in one cargo invocation (dependencies
-# compiled once, cargo scheduling the nine thin-LTO links on both cores), into
+# compiled once, the ten binaries built on both cores), into
 # target/lambda/<function>/bootstrap. `sam-build` and `bench-cold` both use it, so the bench
 # measures the binaries SAM deploys.
 LAMBDA_BUILD := cargo lambda build --release --locked $(addprefix -p ,$(FUNCTIONS))
@@ -70,7 +70,11 @@ lint:
 # Unit tests and integration tests share one build; integration tests start their own moto
 # server (from the venv) and fake TikTok on free ports. sam-build comes last: it is the slowest
 # step (a separate release build for Lambda) and the least likely to fail.
-test: venv fmt lint infra-check client spec-generators cargo-test local-aws e2e contract browser example sam-build
+# scripts/test-steps.sh runs them one after another and prints each one's time at the end (or at the
+# first failure).
+TEST_STEPS := venv fmt lint infra-check client spec-generators cargo-test local-aws e2e contract browser example sam-build
+test:
+	@MAKE="$(MAKE)" ./scripts/test-steps.sh $(TEST_STEPS)
 
 # Eight test threads on two cores: most integration tests wait on moto, the fake TikTok or
 # injected AWS delays, not on the CPU. Integration tests took 195 s as twelve binaries at two

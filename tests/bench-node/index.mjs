@@ -6,8 +6,8 @@
 // time, as user-info reads them (it needs the TikTok client secret to refresh tokens; this peer
 // does not refresh: the bench's token is fresh). Per request: verify the app JWT (HS256, `exp` and
 // `sub` required, `iss`/`aud` when configured, 60 s leeway), read the account (GetItem with
-// `open_id`, else the most recently connected one by Query), KMS Decrypt its sealed tokens under
-// the same encryption context (the plaintext cached per ciphertext, as our CachingCipher does),
+// `open_id`, else the most recently connected one by Query), open its sealed tokens (an envelope:
+// the data key unwrapped by KMS once and cached, AES-256-GCM under the record's context),
 // ask TikTok for the profile, answer like our route.
 //
 // The item, ciphertext and context are the real ones (shared/adapters/src/dynamo.rs,
@@ -15,7 +15,7 @@
 // flow. Not done here: the token refresh, and storing a changed profile (ours writes only when
 // TikTok's answer differs from the record, which it does not in the bench).
 
-import { createHash, createSecretKey } from 'node:crypto';
+import { createDecipheriv, createSecretKey } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { KMSClient, DecryptCommand } from '@aws-sdk/client-kms';
 import { SecretsManagerClient, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -122,27 +122,65 @@ async function findAccount(user, openId) {
     || S(a, 'open_id').localeCompare(S(b, 'open_id'))).at(-1);
 }
 
-// Plaintexts KMS gave this environment, by context and ciphertext hash (a new token write is a new
-// ciphertext, so nothing stale is served); 15 minutes, 512 entries, as CachingCipher.
-const opened = new Map();
-const CACHE_TTL_MS = 15 * 60 * 1000;
-const CACHE_CAPACITY = 512;
+// Tokens are sealed as envelopes (shared/domain/src/envelope.rs): MAGIC, the KMS-wrapped data key
+// (2-byte big-endian length, then the bytes), a 12-byte nonce, then AES-256-GCM ciphertext + tag
+// with the record's context as associated data. The unwrapped data key is cached by its wrapped
+// bytes, as EnvelopeCipher does, so a warm request makes no KMS call; a blob without MAGIC was
+// sealed by KMS itself and goes to Decrypt.
+const MAGIC = Buffer.from([0, 0x54, 0x43, 1]);
+const dataKeys = new Map();
+const DATA_KEY_CAPACITY = 256;
+
+// Every pair of the context, sorted by name, each part prefixed by its 4-byte big-endian length.
+function associatedData(context) {
+  const parts = [];
+  for (const name of Object.keys(context).sort()) {
+    for (const part of [name, context[name]]) {
+      const bytes = Buffer.from(part, 'utf8');
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(bytes.length);
+      parts.push(length, bytes);
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+async function dataKey(purpose, wrapped) {
+  const cacheKey = wrapped.toString('base64');
+  const hit = dataKeys.get(cacheKey);
+  if (hit) return hit;
+  const out = await kms.send(new DecryptCommand({
+    KeyId: env('KMS_KEY_ID'),
+    CiphertextBlob: wrapped,
+    EncryptionContext: { purpose, scheme: 'envelope-v1' },
+  }));
+  const key = createSecretKey(Buffer.from(out.Plaintext));
+  if (dataKeys.size >= DATA_KEY_CAPACITY) dataKeys.delete(dataKeys.keys().next().value);
+  dataKeys.set(cacheKey, key);
+  return key;
+}
 
 async function openTokens(item) {
   const context = { purpose: 'tiktok-tokens', app_user: S(item, 'app_user'), open_id: S(item, 'open_id') };
-  const ciphertext = item.sealed_tokens.B;
-  const key = createHash('sha256').update(JSON.stringify(context)).update(ciphertext).digest('hex');
-  const hit = opened.get(key);
-  if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.tokens;
-  const out = await kms.send(new DecryptCommand({
-    KeyId: env('KMS_KEY_ID'),
-    CiphertextBlob: ciphertext,
-    EncryptionContext: context,
-  }));
-  const tokens = JSON.parse(Buffer.from(out.Plaintext).toString('utf8'));
-  if (opened.size >= CACHE_CAPACITY) opened.delete(opened.keys().next().value);
-  opened.set(key, { tokens, at: Date.now() });
-  return tokens;
+  const blob = Buffer.from(item.sealed_tokens.B);
+  if (!blob.subarray(0, 4).equals(MAGIC)) {
+    const out = await kms.send(new DecryptCommand({
+      KeyId: env('KMS_KEY_ID'),
+      CiphertextBlob: blob,
+      EncryptionContext: context,
+    }));
+    return JSON.parse(Buffer.from(out.Plaintext).toString('utf8'));
+  }
+  const wrappedLength = blob.readUInt16BE(4);
+  const wrapped = blob.subarray(6, 6 + wrappedLength);
+  const nonce = blob.subarray(6 + wrappedLength, 18 + wrappedLength);
+  const sealed = blob.subarray(18 + wrappedLength);
+  const key = await dataKey(context.purpose, wrapped);
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce);
+  decipher.setAAD(associatedData(context));
+  decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+  const plaintext = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]);
+  return JSON.parse(plaintext.toString('utf8'));
 }
 
 async function me(event) {
