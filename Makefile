@@ -25,7 +25,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 # measures the binaries SAM deploys.
 LAMBDA_BUILD := cargo lambda build --release --locked $(addprefix -p ,$(FUNCTIONS))
 
-.PHONY: dev events local-aws test venv fmt lint cargo-test e2e contract browser chromium client spec-generators example bench bench-cold bench-refresh build infra-check sam-build clean help
+.PHONY: dev events local-aws test venv fmt lint cargo-test lambda-build e2e contract browser chromium client spec-generators example bench bench-cold bench-refresh build infra-check sam-build clean help
 
 help:
 	@echo "make dev   - moto + fake TikTok + every function under cargo lambda watch (Ctrl-C stops all)"
@@ -68,11 +68,15 @@ lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # Unit tests and integration tests share one build; integration tests start their own moto
-# server (from the venv) and fake TikTok on free ports. sam-build comes last: it is the slowest
-# step (a separate release build for Lambda) and the least likely to fail.
+# server (from the venv) and fake TikTok on free ports. sam-build comes last: its release build is
+# the slowest step and the least likely to fail.
 # scripts/test-steps.sh runs them one after another and prints each one's time at the end (or at the
-# first failure).
-TEST_STEPS := venv fmt lint infra-check client spec-generators cargo-test local-aws e2e contract browser example sam-build
+# first failure). The release build (+lambda-build) runs in the background at nice 19 while e2e and
+# contract mostly wait on their servers (30-50 % of two cores), and is waited for (=lambda-build)
+# before the browser tests, which run on an idle machine as before; sam-build then finds every
+# binary fresh.
+TEST_STEPS := venv fmt lint infra-check client spec-generators cargo-test +lambda-build local-aws e2e \
+	contract =lambda-build browser example sam-build
 test:
 	@MAKE="$(MAKE)" ./scripts/test-steps.sh $(TEST_STEPS)
 
@@ -199,17 +203,21 @@ infra-check: $(STAMP) $(SAM_STAMP)
 # (seconds when nothing changed). SAM's rust-cargolambda workflow runs `cargo lambda build
 # --release --bin <Binary>` in each function's CodeUri with CARGO_TARGET_DIR set to the
 # workspace's one target/; $(LAMBDA_BUILD) first builds them all at once with the same flags and
-# features, so SAM finds each binary fresh and only copies it. x86_64 because that is the only Rust target on these machines; the built template
-# still says !Ref Architecture, so a deploy of these binaries needs the same override.
+# features, so SAM finds each binary fresh and only copies it. x86_64 because that is the only
+# Rust target on these machines; the built template still says !Ref Architecture, so a deploy of
+# these binaries needs the same override.
 # SAM passes cargo no --locked, so `cargo fetch --locked` checks Cargo.lock (and downloads any
 # missing crate) first and the build itself runs offline. --no-cached: SAM's cache hashes only
 # each function's own directory, so a change in shared/ or Cargo.lock would reuse a stale binary;
 # cargo's own incremental build makes a rebuild of unchanged functions take seconds anyway.
 # --build-in-source is the only mode the Rust workflow has (without it SAM says so per function).
-# cargo-lambda and the zig it links with come from .venv.
-sam-build: $(STAMP) $(SAM_STAMP)
+# cargo-lambda and the zig it links with come from .venv. `make lambda-build` is that release
+# build alone; make test runs it in the background.
+lambda-build: $(STAMP)
 	cargo fetch --locked --target x86_64-unknown-linux-gnu
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_NET_OFFLINE=true $(LAMBDA_BUILD)
+
+sam-build: lambda-build $(SAM_STAMP)
 	$(SAM_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_NET_OFFLINE=true \
 		$(SAM_VENV)/bin/sam build --no-cached --build-in-source --parameter-overrides Architecture=x86_64
 
