@@ -71,12 +71,8 @@ lint:
 # server (from the venv) and fake TikTok on free ports. sam-build comes last: its release build is
 # the slowest step and the least likely to fail.
 # scripts/test-steps.sh runs them one after another and prints each one's time at the end (or at the
-# first failure). The release build (+lambda-build) runs in the background at nice 19 while e2e and
-# contract mostly wait on their servers (30-50 % of two cores), and is waited for (=lambda-build)
-# before the browser tests, which run on an idle machine as before; sam-build then finds every
-# binary fresh.
-TEST_STEPS := venv fmt lint infra-check client spec-generators cargo-test +lambda-build local-aws e2e \
-	contract =lambda-build browser example sam-build
+# first failure).
+TEST_STEPS := venv fmt lint infra-check client spec-generators cargo-test local-aws e2e contract browser example sam-build
 test:
 	@MAKE="$(MAKE)" ./scripts/test-steps.sh $(TEST_STEPS)
 
@@ -212,7 +208,7 @@ infra-check: $(STAMP) $(SAM_STAMP)
 # cargo's own incremental build makes a rebuild of unchanged functions take seconds anyway.
 # --build-in-source is the only mode the Rust workflow has (without it SAM says so per function).
 # cargo-lambda and the zig it links with come from .venv. `make lambda-build` is that release
-# build alone; make test runs it in the background.
+# build alone.
 lambda-build: $(STAMP)
 	cargo fetch --locked --target x86_64-unknown-linux-gnu
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_NET_OFFLINE=true $(LAMBDA_BUILD)

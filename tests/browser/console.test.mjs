@@ -482,6 +482,16 @@ test('post photos as Alice: image URLs and a cover, limits in UTF-16, music, the
   await banner(page, 'Connected Alice Dancer.').waitFor();
   const alice = card(page, 'Alice Dancer');
   const form = await openPostForm(page, alice, 'Alice Dancer');
+  // The list reloaded (a click on Refresh the page makes itself, as after a connect window closes)
+  // keeps the card, its open form and the focus where a keyboard user left it.
+  const toggle = alice.getByRole('button', { name: 'Write a post as Alice Dancer' });
+  await toggle.focus();
+  const reloaded = page.waitForResponse((r) => new URL(r.url()).pathname === '/tiktok/accounts');
+  await page.evaluate(() => document.getElementById('refresh').click());
+  await reloaded;
+  await page.waitForFunction(() => !document.getElementById('account-list').hasAttribute('aria-busy'));
+  assert.equal(await toggle.evaluate((el) => el === document.activeElement), true, 'the focus stays on the toggle');
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
   // Creator info said Alice may post: no restriction shown, Post enabled once the form is filled.
   assert.equal(await form.locator('.posting-blocked').isVisible(), false);
   assert.equal(await form.locator('.posting-limited').isVisible(), false);
