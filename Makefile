@@ -38,6 +38,7 @@ help:
 	@echo "make example  - the Next.js example app (examples/nextjs) built and driven in headless Chromium (own ports)"
 	@echo "make infra-check - sam validate --lint and cfn-lint on infra/template.yaml (offline, no AWS credentials)"
 	@echo "make sam-build   - sam build of every function for x86_64 into .aws-sam/build (offline)"
+	@echo "make lambda-build - the release build of every function alone (what sam-build starts with)"
 	@echo "make bench - warm latency and AWS/TikTok calls per request of every function (release build)"
 	@echo "make bench-cold - cold start (init, first response, peak RSS, size) of every release Lambda binary beside a floor and a Node.js peer"
 	@echo "make bench-refresh - token-refresh job: accounts/s and peak memory for 1k/10k accounts, 1M-account scale model (~25 min)"
