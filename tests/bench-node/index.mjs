@@ -145,16 +145,20 @@ function associatedData(context) {
   return Buffer.concat(parts);
 }
 
+async function kmsDecrypt(blob, context) {
+  const out = await kms.send(new DecryptCommand({
+    KeyId: env('KMS_KEY_ID'),
+    CiphertextBlob: blob,
+    EncryptionContext: context,
+  }));
+  return Buffer.from(out.Plaintext);
+}
+
 async function dataKey(purpose, wrapped) {
   const cacheKey = wrapped.toString('base64');
   const hit = dataKeys.get(cacheKey);
   if (hit) return hit;
-  const out = await kms.send(new DecryptCommand({
-    KeyId: env('KMS_KEY_ID'),
-    CiphertextBlob: wrapped,
-    EncryptionContext: { purpose, scheme: 'envelope-v1' },
-  }));
-  const key = createSecretKey(Buffer.from(out.Plaintext));
+  const key = createSecretKey(await kmsDecrypt(wrapped, { purpose, scheme: 'envelope-v1' }));
   if (dataKeys.size >= DATA_KEY_CAPACITY) dataKeys.delete(dataKeys.keys().next().value);
   dataKeys.set(cacheKey, key);
   return key;
@@ -164,12 +168,7 @@ async function openTokens(item) {
   const context = { purpose: 'tiktok-tokens', app_user: S(item, 'app_user'), open_id: S(item, 'open_id') };
   const blob = Buffer.from(item.sealed_tokens.B);
   if (!blob.subarray(0, 4).equals(MAGIC)) {
-    const out = await kms.send(new DecryptCommand({
-      KeyId: env('KMS_KEY_ID'),
-      CiphertextBlob: blob,
-      EncryptionContext: context,
-    }));
-    return JSON.parse(Buffer.from(out.Plaintext).toString('utf8'));
+    return JSON.parse((await kmsDecrypt(blob, context)).toString('utf8'));
   }
   const wrappedLength = blob.readUInt16BE(4);
   const wrapped = blob.subarray(6, 6 + wrappedLength);

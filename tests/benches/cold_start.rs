@@ -837,13 +837,7 @@ impl Bench {
         out.push(("DynamoDB Query (the user's accounts)", p50(&times)));
         times.clear();
         // A cold function's first use of tokens unwraps their envelope's data key: that Decrypt.
-        let sealed = &account.sealed_tokens;
-        let wrapped = sealed
-            .strip_prefix(&connect_domain::envelope::MAGIC)
-            .and_then(|rest| {
-                let length = usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?]));
-                rest.get(2..2 + length)
-            })
+        let wrapped = connect_domain::envelope::wrapped_data_key(&account.sealed_tokens)
             .ok_or("the account's tokens are not an envelope")?;
         let context = connect_domain::cipher::EncryptionContext::data_key("tiktok-tokens");
         for _ in 0..BARE_CALLS {

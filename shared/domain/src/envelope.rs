@@ -249,6 +249,14 @@ fn associated_data(context: &EncryptionContext) -> Vec<u8> {
     aad
 }
 
+/// The KMS-wrapped data key of an envelope (what opening it in a new execution environment sends
+/// to KMS `Decrypt`), or `None` for bytes that are not one.
+pub fn wrapped_data_key(sealed: &[u8]) -> Option<&[u8]> {
+    Envelope::parse(sealed)
+        .ok()
+        .map(|envelope| envelope.wrapped)
+}
+
 /// `MAGIC`, the wrapped key's length (2 bytes, big-endian) and bytes, the nonce, then the sealed
 /// secret with its tag.
 struct Envelope<'a> {
@@ -356,6 +364,24 @@ mod tests {
 
     fn tokens(open_id: &str) -> EncryptionContext {
         EncryptionContext::tokens("user-1", open_id)
+    }
+
+    #[tokio::test]
+    async fn the_wrapped_data_key_is_what_kms_unwraps() {
+        let master = CountingMaster::default();
+        let cipher = EnvelopeCipher::new(master.clone());
+        let sealed = cipher
+            .encrypt(&tokens("open-1"), b"secret")
+            .await
+            .expect("cipher or task");
+        let wrapped = wrapped_data_key(&sealed).expect("an envelope");
+        let data_key = master
+            .decrypt(&EncryptionContext::data_key("tiktok-tokens"), wrapped)
+            .await
+            .expect("the wrapped key unwraps under the data key's context");
+        assert_eq!(data_key.len(), KEY_LEN);
+        assert_eq!(wrapped_data_key(b"\x01sealed by KMS itself"), None);
+        assert_eq!(wrapped_data_key(&sealed[..MAGIC.len() + 1]), None);
     }
 
     #[tokio::test]
