@@ -118,10 +118,12 @@ bench-refresh: $(STAMP)
 	cargo build --release -p fake-tiktok --locked
 	MOTO_SERVER_BIN=$(CURDIR)/scripts/moto-server cargo bench -p integration-tests --bench refresh_job --locked
 
-# The local stand-in for EventBridge Scheduler and the event bus (scripts/local_aws.py) against
-# a moto of its own: schedules fired once, retried, dead-lettered; events collected, forwarded.
+# The local stand-ins for AWS: EventBridge Scheduler and the event bus (scripts/local_aws.py)
+# against a moto of its own (schedules fired once, retried, dead-lettered; events collected,
+# forwarded), and API Gateway (scripts/gateway.py: routes, the emulator's lost answers).
 local-aws: $(STAMP)
 	$(VENV)/bin/python tests/local-aws/selftest.py
+	$(VENV)/bin/python tests/local-aws/gateway_selftest.py
 
 # The events `make dev` saw on its bus (scripts/local_aws.py collects them), as they arrive.
 events: $(STAMP)

@@ -196,8 +196,10 @@ if [ -n "${DEV_EVENTS_URL:-}" ]; then
   # The key itself reaches the runner as DEV_EVENTS_API_KEY (its environment, not its argv).
   forward=(--forward-url "$DEV_EVENTS_URL" --forward-api-key-header "${DEV_EVENTS_API_KEY_HEADER:-x-api-key}")
 fi
+# DEV_SCHEDULE_EARLY_SECS (tests only: the end-to-end and example tests) fires schedules that many
+# seconds before their time; `make dev` fires them on time, as EventBridge Scheduler does.
 "$aws_python" scripts/local_aws.py run --functions-port "$FUNCTIONS_PORT" --events-file "$events_file" \
-  ${forward[@]+"${forward[@]}"} >"$STATE_DIR/local-aws.log" 2>&1 &
+  --fire-early "${DEV_SCHEDULE_EARLY_SECS:-0}" ${forward[@]+"${forward[@]}"} >"$STATE_DIR/local-aws.log" 2>&1 &
 pids+=($!)
 
 # API Gateway's routes (/tiktok/...) in front of the functions, and the page's dev sign-in.

@@ -53,6 +53,10 @@ ROUTES = [
     (re.compile(r"^/tiktok/console$"), lambda m: "/lambda-url/console/"),
 ]
 EMULATOR_500 = b'"https://httpstatuses.com/500"'
+# API Gateway's integration timeout for HTTP APIs (its maximum), in seconds, and how long a request
+# that may be waiting for a build is given; both shorter in tests/local-aws/gateway_selftest.py.
+INTEGRATION_TIMEOUT = float(os.environ.get("GATEWAY_INTEGRATION_TIMEOUT", "30"))
+BUILD_TIMEOUT = float(os.environ.get("GATEWAY_BUILD_TIMEOUT", "300"))
 # API Gateway's payload limit (HTTP APIs: 10 MB).
 MAX_BODY_BYTES = 10 * 1024 * 1024
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
@@ -87,6 +91,8 @@ class Gateway(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     upstream_port = 0
     dev_sign_in = False
+    # The functions that have answered once: built and started (set.add is atomic in CPython).
+    answered = set()
 
     def dev_sign_in_answer(self, body):
         """`POST /_dev/sign-in` {"user": "<1-256 printable characters>"} -> {"jwt", "expires_in"}.
@@ -157,27 +163,49 @@ class Gateway(BaseHTTPRequestHandler):
         if query:
             target += "?" + query
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-        # `cargo lambda watch` now and then loses a large response (the ~60 KB settings page): its
-        # runtime API acknowledges the function's answer before reading it, and answers its own
-        # 500 {"type":"https://httpstatuses.com/500",…}. Lambda has no such failure, so a GET that
-        # met it is sent again (twice at most); a function's own errors ({"error":…}) never are.
+        function = target.split("/")[2]
+        # `cargo lambda watch` now and then loses a large response (the 90 KB settings page; about
+        # 4 % of them with two busy cores): its runtime API acknowledges the function's answer
+        # before reading it, and then either answers its own 500 {"type":
+        # "https://httpstatuses.com/500",…} or (rarely) nothing at all. Lambda has no such failure,
+        # so a GET that met it is sent again (twice at most); a function's own errors ({"error":…})
+        # never are. "Nothing at all" is a GET to a function that has answered before (so is not
+        # compiling) left without an answer for API Gateway's 30 s (the functions' own budget is
+        # 24 s). The last attempt waits as long as it takes: after an edit, `cargo lambda watch`
+        # rebuilds the function first.
         for attempt in range(3):
-            status, kept, data = self.forward(target, body, headers)
+            retry_allowed = self.command == "GET" and attempt < 2
+            quick = retry_allowed and function in Gateway.answered
+            timeout = INTEGRATION_TIMEOUT if quick else BUILD_TIMEOUT
+            status, kept, data = self.forward(target, body, headers, timeout)
+            if status is None and quick:
+                self.log_message("no answer to GET %s in %g s (the emulator lost it); again", path, timeout)
+                continue
+            if status is None:
+                # API Gateway's answer when the integration times out.
+                self.log_message("upstream did not answer in %g s", timeout)
+                status, kept, data = 503, [("Content-Type", "application/json")], \
+                    b'{"message":"Service Unavailable"}'
+                break
+            Gateway.answered.add(function)
             emulator_lost_it = status == 500 and EMULATOR_500 in data
-            if not (emulator_lost_it and self.command == "GET" and attempt < 2):
+            if not (emulator_lost_it and retry_allowed):
                 break
             self.log_message("the emulator lost the answer to GET %s; again", path)
         self.answer(status, kept, data)
 
-    def forward(self, target, body, headers):
-        """One request to `cargo lambda watch`: (status, headers, body)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=120)
+    def forward(self, target, body, headers, timeout):
+        """One request to `cargo lambda watch`: (status, headers, body), or (None, None, None)
+        when it did not answer within `timeout` seconds."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=timeout)
         try:
             conn.request(self.command, target, body=body or None, headers=headers)
             response = conn.getresponse()
             data = response.read()
             kept = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP]
             return response.status, kept, data
+        except TimeoutError:
+            return None, None, None
         except (OSError, http.client.HTTPException) as e:
             # API Gateway's answer when the integration fails.
             self.log_message("upstream failed: %s", e)

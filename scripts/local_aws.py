@@ -14,12 +14,15 @@ bus delivers to an SQS queue, as an app subscribing in production would.
               `tiktok-connect` events to it.
   run --functions-port P [--events-file F] [--forward-url URL
       [--forward-api-key-header NAME]]   (the key itself from DEV_EVENTS_API_KEY, never argv)
+      [--fire-early SECONDS]
               About every second, invokes each due `at(...)` schedule of the group through
               `cargo lambda watch`'s Lambda Invoke API with the schedule's input, then deletes it
               (ActionAfterCompletion DELETE). A failed invocation is tried again with backoff
               within the schedule's RetryPolicy, then its input goes to the dead-letter queue and
               the schedule is deleted. One line per attempt on stderr: schedule name, delay after
-              its time, outcome (never the input).
+              its time, outcome (never the input). --fire-early (tests only; EventBridge Scheduler
+              is never early) fires each schedule that many seconds before its time, so the
+              end-to-end and example tests need not wait out a post's two minutes.
               Moves the `<bus>-events` queue's events to the events file (one EventBridge envelope
               per line; default $DEV_STATE_DIR/events.jsonl, .dev/ without it) and, with
               --forward-url, POSTs each as an API destination with an API_KEY connection would.
@@ -47,7 +50,7 @@ import sys
 import threading
 import time
 import urllib.parse
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 SOURCE = "tiktok-connect"
@@ -198,8 +201,9 @@ class Schedules:
     """Fires the group's due one-time schedules. Attempts are counted in memory, per schedule
     (its ARN and creation time, so a schedule deleted and created again starts afresh)."""
 
-    def __init__(self, group, functions_port, scheduler, sqs):
+    def __init__(self, group, functions_port, scheduler, sqs, fire_early=0.0):
         self.group = group
+        self.fire_early = timedelta(seconds=fire_early)
         self.port = functions_port
         self.scheduler = scheduler
         self.sqs = sqs
@@ -253,7 +257,7 @@ class Schedules:
             return
         now = datetime.now(timezone.utc)
         attempts, next_at = self.attempts.get(key, (0, 0.0))
-        if now < at or time.monotonic() < next_at:
+        if now + self.fire_early < at or time.monotonic() < next_at:
             return
         # Read again just before firing: the function may have cancelled or changed it.
         schedule = self.get(name)
@@ -265,7 +269,7 @@ class Schedules:
         delay_ms = int((now - at).total_seconds() * 1000)
         attempt = attempts + 1
         failure = invoke(self.port, function_name(target["Arn"]), target.get("Input", ""))
-        where = f"schedule {name} attempt {attempt} at +{delay_ms} ms"
+        where = f"schedule {name} attempt {attempt} at {delay_ms:+d} ms"
         if failure is None:
             log(f"{where}: invoked {function_name(target['Arn'])}, {self.complete(key, schedule)}")
             return
@@ -465,13 +469,14 @@ def run(args):
     # One set of clients per thread.
     scheduler, schedules_sqs = clients("scheduler", "sqs")
     (events_sqs,) = clients("sqs")
-    schedules = Schedules(group, args.functions_port, scheduler, schedules_sqs)
+    schedules = Schedules(group, args.functions_port, scheduler, schedules_sqs, args.fire_early)
     events = Events(bus, events_sqs, args.events_file or default_events_file(), forwarder)
     threads = [threading.Thread(target=loop, args=("schedules", schedules.tick, stop), daemon=True),
                threading.Thread(target=loop, args=("events", events.tick, stop), daemon=True)]
     for thread in threads:
         thread.start()
-    log(f"firing schedules of {group} through 127.0.0.1:{args.functions_port}; events of {bus} to "
+    early = f" {args.fire_early:g} s early (tests only)" if args.fire_early else ""
+    log(f"firing schedules of {group}{early} through 127.0.0.1:{args.functions_port}; events of {bus} to "
         f"{events.file}" + (f", forwarded to {forwarder.shown}" if forwarder else ""))
     while not stop.wait(TICK_SECONDS):
         pass
@@ -529,6 +534,7 @@ def main():
     run_parser.add_argument("--events-file")
     run_parser.add_argument("--forward-url")
     run_parser.add_argument("--forward-api-key-header", default="x-api-key")
+    run_parser.add_argument("--fire-early", type=float, default=0.0, metavar="SECONDS")
     events_parser = commands.add_parser("events", help="print the events file")
     events_parser.add_argument("--follow", action="store_true")
     events_parser.add_argument("--events-file")

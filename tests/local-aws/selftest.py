@@ -6,8 +6,8 @@ a moto server (scripts/moto-server) on a free port, and in this process a stand-
 
 Checks that `bootstrap` is idempotent (run twice; a schedule created in between survives, one bus,
 rule and target); that `run` invokes a due schedule once with its input and deletes it, leaves a
-future and a disabled one alone, retries a target that fails twice and then succeeds, and
-dead-letters one that always fails (a 500, a 200 with an error body, X-Amz-Function-Error) after
+future and a disabled one alone, fires one 45 s ahead at once with `--fire-early 60`, retries a
+target that fails twice and then succeeds, and dead-letters one that always fails (a 500, a 200 with an error body, X-Amz-Function-Error) after
 its RetryPolicy's retries; that an event put on the bus lands in the events file once, intact
 (a detail string `<id>` stays as it is, moto's default delivery would replace it) and is
 forwarded with the API key, a 503 being tried again; that `run` rides out the emulator going away
@@ -91,7 +91,7 @@ HANDLER_ERROR = json.dumps({"errorType": "connect_services::Error", "errorMessag
 
 def answer_for(path, nth):
     """(status, headers, body) of the nth (1-based) request to `path`."""
-    if path == "/2015-03-31/functions/scheduled-post/invocations":
+    if path in ("/2015-03-31/functions/scheduled-post/invocations", "/2015-03-31/functions/soon/invocations"):
         return 200, {}, b'{"status":"published"}'
     if path == "/2015-03-31/functions/flaky/invocations":
         return (500, {}, HANDLER_ERROR) if nth <= 2 else (200, {}, b"null")
@@ -220,6 +220,8 @@ def main():
 
         # --- schedules and events for the runner ---
         due_input = create_schedule(scheduler, "sched_due", at(-2), "scheduled-post")
+        # Within --fire-early's 60 s: fired now, not in 45 s (after every wait below has timed out).
+        soon_input = create_schedule(scheduler, "sched_soon", at(45), "soon")
         flaky_input = create_schedule(scheduler, "sched_flaky", at(-1), "flaky", retries=3)
         broken_input = create_schedule(scheduler, "sched_broken", at(-1), "broken", retries=2)
         create_schedule(scheduler, "sched_disabled", at(-1), "scheduled-post", state="DISABLED")
@@ -230,12 +232,14 @@ def main():
         runner = subprocess.Popen(
             [PYTHON, str(SCRIPT), "run", "--functions-port", str(http_port), "--events-file", str(events_file),
              "--forward-url", f"http://127.0.0.1:{http_port}/app/events?from=selftest",
-             "--forward-api-key-header", "x-selftest-key"],
+             "--forward-api-key-header", "x-selftest-key", "--fire-early", "60"],
             env={**env, "DEV_EVENTS_API_KEY": API_KEY}, stdout=subprocess.DEVNULL, stderr=runner_log.open("w"))
         processes.append(runner)
 
         wait_until(lambda: "sched_due" not in schedule_names(scheduler) and invocations("scheduled-post"),
                    "the due schedule is invoked and deleted")
+        wait_until(lambda: "sched_soon" not in schedule_names(scheduler),
+                   "the schedule 45 s ahead is fired early (--fire-early 60) and deleted")
         wait_until(lambda: "sched_flaky" not in schedule_names(scheduler),
                    "the flaky schedule succeeds on its third attempt and is deleted")
         wait_until(lambda: "sched_broken" not in schedule_names(scheduler),
@@ -246,6 +250,7 @@ def main():
 
         check(invocations("scheduled-post") == [due_input],
               "the due schedule was invoked exactly once, with its input")
+        check(invocations("soon") == [soon_input], "the early schedule was invoked once, with its input")
         check(invocations("flaky") == [flaky_input] * 3,
               "the flaky target was invoked 3 times (2 failures, 1 success)")
         check(invocations("broken") == [broken_input] * 3,
@@ -288,6 +293,8 @@ def main():
         log = log_text()
         check("schedule sched_due attempt 1 at +" in log and "invoked scheduled-post, deleted" in log,
               "the due firing is logged with its delay and outcome")
+        check("schedule sched_soon attempt 1 at -" in log and " 60 s early (tests only)" in log,
+              "the early firing is logged as early")
         check(log.count("schedule sched_broken attempt") == 3 and "input sent to dead-letter queue" in log,
               "each broken attempt is logged, the last one dead-lettered")
         check(INPUT_MARKER not in log and API_KEY not in log, "the log never shows an input or the API key")

@@ -33,12 +33,12 @@ pub fn wire() -> Result<ConsolePage, StartError> {
     Ok(page(&ConsoleSettings::from_env()?)?)
 }
 
-/// Serves the page (`GET`), or a 405.
+/// Serves the page (`GET`, gzipped when the client takes it), or a 405.
 pub async fn handle(
     page: &ConsolePage,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(page.respond(request.method()))
+    Ok(page.respond(request.method(), request.headers()))
 }
 
 #[cfg(test)]

@@ -8,10 +8,15 @@
 //! which only `scripts/dev.sh` sets; `tests/tests/it/least_privilege.rs` checks that the template
 //! never does.
 
+use std::io::Write as _;
+use std::sync::OnceLock;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use lambda_http::Body;
-use lambda_http::http::{HeaderValue, Method, Response, StatusCode, header};
+use lambda_http::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use sha2::{Digest, Sha256};
 use url::Url;
 
@@ -112,6 +117,8 @@ pub struct TemplateError(&'static str);
 #[derive(Debug, Clone)]
 pub struct ConsolePage {
     html: String,
+    /// The page gzipped, made on the first request that accepts it (not during the cold start).
+    gzipped: OnceLock<Vec<u8>>,
     csp: String,
 }
 
@@ -145,7 +152,11 @@ impl ConsolePage {
             sha256_source(style),
             IMAGE_SOURCES.join(" "),
         );
-        Ok(Self { html, csp })
+        Ok(Self {
+            html,
+            gzipped: OnceLock::new(),
+            csp,
+        })
     }
 
     pub fn html(&self) -> &str {
@@ -156,15 +167,37 @@ impl ConsolePage {
         &self.csp
     }
 
-    /// `GET` answers the page; any other method `405` with `Allow: GET`. The query is ignored here
-    /// (the page itself reads the connect outcome, `?tiktok=…`, from it).
-    pub fn respond(&self, method: &Method) -> Response<Body> {
+    /// The page gzipped (computed once).
+    pub fn gzipped(&self) -> &[u8] {
+        self.gzipped.get_or_init(|| {
+            let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+            // Writing to a Vec cannot fail.
+            let _ = encoder.write_all(self.html.as_bytes());
+            encoder.finish().unwrap_or_default()
+        })
+    }
+
+    /// `GET` answers the page, gzipped when the request's `Accept-Encoding` takes gzip (API
+    /// Gateway passes a function's encoding through and compresses nothing itself); any other
+    /// method `405` with `Allow: GET`. The query is ignored here (the page itself reads the connect
+    /// outcome, `?tiktok=…`, from it).
+    pub fn respond(&self, method: &Method, request_headers: &HeaderMap) -> Response<Body> {
         if method != Method::GET {
             return ApiError::MethodNotAllowed("GET").to_response();
         }
-        let mut response = Response::new(Body::Text(self.html.clone()));
+        let gzip = accepts_gzip(request_headers);
+        let body = if gzip {
+            Body::Binary(self.gzipped().to_vec())
+        } else {
+            Body::Text(self.html.clone())
+        };
+        let mut response = Response::new(body);
         *response.status_mut() = StatusCode::OK;
         let headers = response.headers_mut();
+        if gzip {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
@@ -184,6 +217,31 @@ impl ConsolePage {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         response
     }
+}
+
+/// Whether an `Accept-Encoding` header takes gzip: `gzip` or `*` listed without `q=0`, an
+/// explicit `gzip;q=0` winning over `*` (RFC 9110, section 12.5.3).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let mut star = false;
+    for value in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else { continue };
+        for item in value.split(',') {
+            let mut parts = item.split(';');
+            let coding = parts.next().unwrap_or_default().trim();
+            let quality = parts
+                .filter_map(|param| param.trim().strip_prefix("q="))
+                .map(|q| q.trim().parse::<f32>().unwrap_or(0.0))
+                .next()
+                .unwrap_or(1.0);
+            if coding.eq_ignore_ascii_case("gzip") {
+                return quality > 0.0;
+            }
+            if coding == "*" {
+                star = quality > 0.0;
+            }
+        }
+    }
+    star
 }
 
 /// `data-scopes="…" data-app-origin="…"`, escaped for a double-quoted attribute.
@@ -244,6 +302,7 @@ fn sha256_source(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read as _;
 
     const TEMPLATE: &str = "<!DOCTYPE html><html><head><style>p{color:red}</style></head>\
         <body __CONSOLE_CONFIG__><!-- dev-sign-in:begin --><form id=\"dev-sign-in\" action=\"/_dev/sign-in\">\
@@ -341,7 +400,7 @@ mod tests {
     #[test]
     fn answers_get_with_the_page_and_other_methods_with_405() {
         let page = ConsolePage::render(TEMPLATE, &settings(&[])).expect("page");
-        let ok = page.respond(&Method::GET);
+        let ok = page.respond(&Method::GET, &HeaderMap::new());
         assert_eq!(ok.status(), 200);
         let headers = ok.headers();
         assert_eq!(headers["content-type"], "text/html; charset=utf-8");
@@ -351,9 +410,66 @@ mod tests {
             headers["content-security-policy"],
             page.content_security_policy()
         );
-        let refused = page.respond(&Method::POST);
+        let refused = page.respond(&Method::POST, &HeaderMap::new());
         assert_eq!(refused.status(), 405);
         assert_eq!(refused.headers()["allow"], "GET");
         assert_eq!(refused.headers()["content-type"], "application/json");
+    }
+
+    fn accepting(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).expect("a header value"),
+        );
+        headers
+    }
+
+    #[test]
+    fn a_client_that_takes_gzip_gets_the_same_page_gzipped() {
+        let page = ConsolePage::render(crate::TEMPLATE, &settings(&[])).expect("page");
+        let plain = page.respond(&Method::GET, &HeaderMap::new());
+        assert!(plain.headers().get("content-encoding").is_none());
+        assert_eq!(plain.headers()["vary"], "Accept-Encoding");
+        let Body::Text(html) = plain.body() else {
+            panic!("a text body without Accept-Encoding")
+        };
+        let zipped = page.respond(&Method::GET, &accepting("gzip, deflate, br"));
+        assert_eq!(zipped.headers()["content-encoding"], "gzip");
+        assert_eq!(zipped.headers()["vary"], "Accept-Encoding");
+        assert_eq!(zipped.headers()["content-type"], "text/html; charset=utf-8");
+        let Body::Binary(bytes) = zipped.body() else {
+            panic!("a binary body when gzip is taken")
+        };
+        let mut unzipped = String::new();
+        flate2::read::GzDecoder::new(bytes.as_slice())
+            .read_to_string(&mut unzipped)
+            .expect("gzip");
+        assert_eq!(&unzipped, html);
+        assert!(
+            bytes.len() * 3 < html.len(),
+            "{} of {}",
+            bytes.len(),
+            html.len()
+        );
+    }
+
+    #[test]
+    fn gzip_follows_the_accept_encoding_rules() {
+        for (value, gzip) in [
+            ("gzip", true),
+            ("GZIP;q=0.5", true),
+            ("br, *", true),
+            ("deflate, gzip;q=1.0", true),
+            ("br", false),
+            ("identity", false),
+            ("gzip;q=0", false),
+            ("gzip; q=0.0, *", false),
+            ("*;q=0", false),
+            ("", false),
+        ] {
+            assert_eq!(accepts_gzip(&accepting(value)), gzip, "{value:?}");
+        }
+        assert!(!accepts_gzip(&HeaderMap::new()));
     }
 }

@@ -2207,6 +2207,9 @@ export interface operations {
                     "Referrer-Policy": "no-referrer";
                     /** @description `no-cache`: nothing personal is in the page, but each deployment's own is used. */
                     "Cache-Control": "no-cache";
+                    /** @description `gzip` when the request's `Accept-Encoding` takes it (90 KB of HTML in about 25 KB); absent otherwise. */
+                    "Content-Encoding"?: "gzip";
+                    Vary: "Accept-Encoding";
                     [name: string]: unknown;
                 };
                 content: {
