@@ -118,9 +118,9 @@ impl ApiError {
 
 /// A use case's error as the HTTP answer it becomes: status and JSON body. The publish service
 /// keeps this answer for a repeated `Idempotency-Key`.
-pub fn rendered(error: &ServiceError) -> (u16, serde_json::Value) {
+pub fn rendered(error: &ServiceError) -> (StatusCode, serde_json::Value) {
     let error = ApiError::Service(error.clone());
-    (error.status().as_u16(), error.body())
+    (error.status(), error.body())
 }
 
 fn service_status(error: &ServiceError) -> StatusCode {

@@ -1,7 +1,6 @@
 //! The HTTP plumbing every app-user function shares: who is calling, the query, the time budget,
 //! and turning a result into a response. Handlers stay a few lines long.
 
-use std::future::Future;
 use std::time::Duration;
 
 use lambda_http::http::header::AUTHORIZATION;
@@ -90,36 +89,23 @@ pub type Answer = Result<Response<Body>, lambda_http::Error>;
 
 impl<P: Ports> UserApi<P> {
     /// A read-only route over the caller's tokens (`GET /tiktok/me`, `GET /tiktok/videos`):
-    /// `get_json` with `use_case` given the token keeper, the caller, the query and the request's
-    /// deadline.
+    /// checks the method and the JWT, parses the query, and answers what `use_case` (given the
+    /// token keeper, the caller, the query and the request's deadline) returns as `200` JSON, or
+    /// its error as the error response.
     pub async fn read<R, UseCase>(&self, request: Request, use_case: UseCase) -> Answer
     where
         R: Serialize,
         UseCase: AsyncFn(&TokenKeeper<P>, &AppUser, &Query, Instant) -> Result<R, ServiceError>,
     {
-        let answer = self.get_json(&request, async |user, query| {
-            use_case(&self.keeper, &user, &query, deadline()).await
-        });
-        Ok(answer.await)
-    }
-
-    /// A read-only route: checks the method and the JWT, parses the query, and answers the
-    /// result of `action` as `200` JSON (or its error as the error response).
-    pub async fn get_json<R, E, F, Fut>(&self, request: &Request, action: F) -> Response<Body>
-    where
-        R: Serialize,
-        E: Into<ApiError>,
-        F: FnOnce(AppUser, Query) -> Fut,
-        Fut: Future<Output = Result<R, E>>,
-    {
         let result = async {
             if request.method() != Method::GET {
                 return Err(ApiError::MethodNotAllowed("GET"));
             }
-            let user = app_user(&self.jwt, request)?;
-            let body = action(user, query(request)?).await.map_err(Into::into)?;
+            let user = app_user(&self.jwt, &request)?;
+            let query = query(&request)?;
+            let body = use_case(&self.keeper, &user, &query, deadline()).await?;
             Ok(response::json(StatusCode::OK, &body))
         };
-        respond(result.await)
+        Ok(respond(result.await))
     }
 }

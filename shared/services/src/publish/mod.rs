@@ -261,7 +261,7 @@ enum Attempt {
 /// How an error is answered (status and JSON body). The HTTP layer owns that mapping
 /// (`connect_http::api_error::rendered`); a post whose outcome is unknown keeps its answer for a
 /// repeated `Idempotency-Key`, so the function passes the mapping in.
-pub type Render = fn(&ServiceError) -> (u16, serde_json::Value);
+pub type Render = fn(&ServiceError) -> (StatusCode, serde_json::Value);
 
 /// `POST /tiktok/publish`. Never posts twice for one `Idempotency-Key`, and never retries the
 /// init by itself (its answer may be lost after TikTok acted).
@@ -349,7 +349,7 @@ fn accepted(started: &PublishStarted) -> Answer {
 fn error_answer(error: &ServiceError, render: Render) -> Answer {
     let (status, body) = render(error);
     Answer {
-        status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+        status,
         body,
         replayed: false,
     }
