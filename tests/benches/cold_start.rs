@@ -649,6 +649,7 @@ impl Bench {
             ("TIKTOK_PKCE", "off".to_owned()),
             ("REFRESH_POLICY", "keepalive".to_owned()),
             ("REFRESH_INTERVAL_MINUTES", "15".to_owned()),
+            ("REFRESH_KEEPALIVE_HOURS", "168".to_owned()),
             ("TIKTOK_AUTH_URL", self.stack.fake.authorize_url()),
             ("TIKTOK_API_URL", self.stack.fake.base_url()),
         ]);

@@ -692,9 +692,14 @@ struct Policy {
     per_day: f64,
 }
 
-const POLICIES: [Policy; 2] = [
+const POLICIES: [Policy; 3] = [
+    // 25 refreshes in a 180-day refresh token's life: weekly, plus its last week's.
     Policy {
-        name: "keepalive",
+        name: "keepalive, weekly (default)",
+        per_day: 0.14,
+    },
+    Policy {
+        name: "keepalive, daily",
         per_day: 1.01,
     },
     Policy {

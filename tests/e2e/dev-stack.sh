@@ -21,7 +21,8 @@ env -u AWS_ENDPOINT_URL -u TIKTOK_API_URL -u TIKTOK_AUTH_URL -u TIKTOK_REDIRECT_
   -u EVENT_BUS_NAME -u DEV_EVENTS_API_KEY -u DEV_EXAMPLE_URL \
   -u TIKTOK_SCOPES -u TIKTOK_PKCE -u TIKTOK_CLIENT_KEY -u TIKTOK_CLIENT_SECRET -u APP_JWT_SECRET \
   -u APP_JWT_ISSUER -u APP_JWT_AUDIENCE -u APP_ALLOWED_RETURN_URLS \
-  DEV_EVENTS_URL= RUST_LOG=debug REFRESH_INTERVAL_MINUTES=1440 DEV_SCHEDULE_EARLY_SECS=$SCHEDULE_EARLY \
+  DEV_EVENTS_URL= RUST_LOG=debug REFRESH_INTERVAL_MINUTES=1440 REFRESH_KEEPALIVE_HOURS=24 \
+  DEV_SCHEDULE_EARLY_SECS=$SCHEDULE_EARLY \
   ./scripts/dev.sh >"$out" 2>&1 &
 stack=$!
 # shellcheck source=tests/lib/wait-for-stack.sh
@@ -131,8 +132,8 @@ call "$api/user-info/"
 pass
 
 # The scheduled job, invoked as docs/operations.md#token-refresh shows, with Alice due: this
-# stack's job runs "once a day" (REFRESH_INTERVAL_MINUTES=1440 above), so keepalive's next refresh
-# (tomorrow) is before its next run. cargo lambda invoke sends a duration where Lambda sends an
+# stack's job runs "once a day" and keeps accounts alive daily (REFRESH_INTERVAL_MINUTES=1440 and
+# REFRESH_KEEPALIVE_HOURS=24 above), so keepalive's next refresh (tomorrow) is before its next run. cargo lambda invoke sends a duration where Lambda sends an
 # epoch deadline; the job must still refresh (it used to stop at once: remaining = due, complete =
 # false).
 refreshes=$(calls token)

@@ -70,7 +70,8 @@ def main(path):
         functions = lam.list_functions()["Functions"]
         for function in functions:
             env = function.get("Environment", {}).get("Variables", {})
-            unresolved = {k: v for k, v in env.items() if "${" in v}
+            # str(): moto hands a Number parameter's Ref back as an int; Lambda keeps strings.
+            unresolved = {k: v for k, v in env.items() if "${" in str(v)}
             if unresolved:
                 failures.append(f"{function['FunctionName']}: unresolved environment {unresolved}")
             # The token key's policy allows the roles under this path, and only those.

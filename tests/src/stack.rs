@@ -47,6 +47,9 @@ pub struct StackOptions {
     pub allowed_return_urls: &'static str,
     /// `REFRESH_POLICY`: `keepalive` or `eager`.
     pub refresh_policy: &'static str,
+    /// `REFRESH_KEEPALIVE_HOURS`. 24 here, not the deployed 168: the job's tests pass a day and
+    /// expect the accounts stored before it due (`refresh_job.rs` tests the default).
+    pub keepalive_hours: u32,
     /// Put the fault-injecting proxy (`Stack::aws_faults`) between the AWS clients and moto, and
     /// give the clients production's timeouts and retries (`connect_runtime::cold_start::aws_timeouts`).
     pub aws_faults: bool,
@@ -61,6 +64,7 @@ impl Default for StackOptions {
             scopes: ALL_SCOPES,
             allowed_return_urls: "https://partner.example.net/tiktok-done",
             refresh_policy: "keepalive",
+            keepalive_hours: 24,
             aws_faults: false,
             data_key_max_uses: 10_000,
         }
@@ -368,6 +372,10 @@ impl Stack {
             ("TIKTOK_SCOPES", options.scopes.into()),
             ("TIKTOK_PKCE", pkce.into()),
             ("REFRESH_POLICY", options.refresh_policy.into()),
+            (
+                "REFRESH_KEEPALIVE_HOURS",
+                options.keepalive_hours.to_string(),
+            ),
             ("DATA_KEY_MAX_USES", options.data_key_max_uses.to_string()),
             ("TIKTOK_AUTH_URL", fake.authorize_url()),
             ("TIKTOK_API_URL", fake.base_url()),

@@ -11,7 +11,7 @@ use url::Url;
 use connect_adapters::SchedulerTarget;
 use connect_domain::pkce::PkceMode;
 use connect_domain::return_url::ReturnUrlPolicy;
-use connect_domain::schedule::{RefreshMode, RefreshSchedule};
+use connect_domain::schedule::{DEFAULT_KEEPALIVE_HOURS, RefreshMode, RefreshSchedule};
 use connect_domain::scope::{Scope, ScopeSet};
 use connect_services::connect::ConnectSettings;
 use connect_services::refresh_job::JobSettings;
@@ -67,7 +67,8 @@ pub struct Config {
     /// Longest lifetime (`exp - iat`) of an app JWT, in seconds (`APP_JWT_MAX_LIFETIME_SECONDS`);
     /// `iat` is then required.
     pub jwt_max_lifetime_secs: Option<u32>,
-    /// The refresh policy and the job's period (`REFRESH_POLICY`, `REFRESH_INTERVAL_MINUTES`).
+    /// The refresh policy, the job's period and the keep-alive period (`REFRESH_POLICY`,
+    /// `REFRESH_INTERVAL_MINUTES`, `REFRESH_KEEPALIVE_HOURS`).
     pub refresh_schedule: RefreshSchedule,
     /// Refreshes the job runs at once (`REFRESH_CONCURRENCY`).
     pub refresh_concurrency: usize,
@@ -207,6 +208,12 @@ impl Config {
         let refresh_schedule = RefreshSchedule {
             mode,
             interval_secs: i64::from(number("REFRESH_INTERVAL_MINUTES", 15, 24 * 60)?) * 60,
+            // 1 hour to 180 days (a refresh token's whole life).
+            keepalive_secs: i64::from(number(
+                "REFRESH_KEEPALIVE_HOURS",
+                DEFAULT_KEEPALIVE_HOURS,
+                180 * 24,
+            )?) * 3600,
         };
 
         let jwt_public_keys = get("APP_JWT_PUBLIC_KEYS");
@@ -465,6 +472,7 @@ mod tests {
         for (name, bad) in [
             ("REFRESH_POLICY", "lazy"),
             ("REFRESH_INTERVAL_MINUTES", "0"),
+            ("REFRESH_KEEPALIVE_HOURS", "4321"),
             ("REFRESH_CONCURRENCY", "-2"),
             ("REFRESH_RATE_PER_MINUTE", "fast"),
         ] {

@@ -265,9 +265,10 @@ where
     }
 
     /// `account.reconnect_soon` for each listed account, once per refresh token: a notice keyed
-    /// by the account and its refresh token's end is claimed first, so the daily runs that list
+    /// by the account and its refresh token's end is claimed first, so the later runs that list
     /// it again stay quiet, and a new grant (a new end) is announced afresh. Stops at
-    /// `deadline`; those left are listed again by a later run.
+    /// `deadline`; those left are listed again when a later run finds them due (with the weekly
+    /// keep-alive, in their last week, that is their end: `account.reauth_required` then).
     async fn announce_reconnect_soon(&self, accounts: &[ReconnectSoon], deadline: Instant) {
         let mut events = Vec::new();
         for soon in accounts {

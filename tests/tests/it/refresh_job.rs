@@ -55,41 +55,57 @@ fn token_calls(stack: &Stack) -> u32 {
     stack.fake.calls(Endpoint::Token)
 }
 
+/// The keep-alive period: a week by default (the deployed `RefreshKeepaliveHours`), a day when
+/// asked (what the other tests of the job run with), under both sets of token lifetimes.
 #[tokio::test]
-async fn keepalive_refreshes_once_a_day_under_both_lifetime_sets() {
-    for lifetimes in [Lifetimes::CLASSIC, Lifetimes::Y2026] {
-        let stack = Stack::start(StackOptions::default()).await;
-        stack.fake.set_lifetimes(lifetimes);
-        let early = stack.seed_accounts(USER, 3).await;
-        pass(&stack, 6 * HOUR);
-        let later = stack.seed_accounts("app-user-2", 2).await;
+async fn keepalive_refreshes_once_a_period_under_both_lifetime_sets() {
+    for (keepalive_hours, period) in [(168, 7 * DAY), (24, DAY)] {
+        for lifetimes in [Lifetimes::CLASSIC, Lifetimes::Y2026] {
+            let stack = Stack::start(StackOptions {
+                keepalive_hours,
+                ..StackOptions::default()
+            })
+            .await;
+            stack.fake.set_lifetimes(lifetimes);
+            let early = stack.seed_accounts(USER, 3).await;
+            pass(&stack, 6 * HOUR);
+            let later = stack.seed_accounts("app-user-2", 2).await;
 
-        let first = run(&stack).await;
-        assert_eq!(
-            (first.due, first.refreshed),
-            (0, 0),
-            "nothing due yet: {first:?}"
-        );
+            let first = run(&stack).await;
+            assert_eq!(
+                (first.due, first.refreshed),
+                (0, 0),
+                "nothing due yet: {first:?}"
+            );
 
-        // 24 h after the first three were stored, only they are due.
-        pass(&stack, 18 * HOUR - 10 * 60);
-        let second = run(&stack).await;
-        assert_eq!(second.due, 3, "{lifetimes:?}: {second:?}");
-        assert_eq!(second.refreshed, 3);
-        assert!(second.complete && second.remaining == 0);
-        assert_eq!(token_calls(&stack), 3);
-        assert_rotation_kept(&stack, &early).await;
+            // 10 minutes before a period has passed since the first three were stored, nothing
+            // is due either (the next run is in 15 minutes: it would be too late for them).
+            pass(&stack, period - 6 * HOUR - 25 * 60);
+            assert_eq!(run(&stack).await.due, 0, "{keepalive_hours} h: due early");
 
-        // Refreshed accounts are not due again until tomorrow; the later ones are now.
-        pass(&stack, 6 * HOUR);
-        let third = run(&stack).await;
-        assert_eq!((third.due, third.refreshed), (2, 2), "{third:?}");
-        assert_eq!(token_calls(&stack), 5);
-        for open_id in &later {
-            let account = stack.account("app-user-2", open_id).await.expect("account");
-            assert!(account.refresh_due_at.expect("scheduled") > DAY);
+            // A period after the first three were stored, only they are due.
+            pass(&stack, 15 * 60);
+            let second = run(&stack).await;
+            assert_eq!(
+                second.due, 3,
+                "{keepalive_hours} h, {lifetimes:?}: {second:?}"
+            );
+            assert_eq!(second.refreshed, 3);
+            assert!(second.complete && second.remaining == 0);
+            assert_eq!(token_calls(&stack), 3);
+            assert_rotation_kept(&stack, &early).await;
+
+            // Refreshed accounts are not due again for a period; the later ones are now.
+            pass(&stack, 6 * HOUR);
+            let third = run(&stack).await;
+            assert_eq!((third.due, third.refreshed), (2, 2), "{third:?}");
+            assert_eq!(token_calls(&stack), 5);
+            for open_id in &later {
+                let account = stack.account("app-user-2", open_id).await.expect("account");
+                assert!(account.refresh_due_at.expect("scheduled") > period);
+            }
+            stack.assert_nothing_leaked().await;
         }
-        stack.assert_nothing_leaked().await;
     }
 }
 
