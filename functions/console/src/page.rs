@@ -117,8 +117,9 @@ pub struct TemplateError(&'static str);
 #[derive(Debug, Clone)]
 pub struct ConsolePage {
     html: String,
-    /// The page gzipped, made on the first request that accepts it (not during the cold start).
-    gzipped: OnceLock<Vec<u8>>,
+    /// The page gzipped, made on the first request that takes it (not during the cold start);
+    /// `None` if compressing failed, which writing to memory cannot.
+    gzipped: OnceLock<Option<Vec<u8>>>,
     csp: String,
 }
 
@@ -168,13 +169,14 @@ impl ConsolePage {
     }
 
     /// The page gzipped (computed once).
-    pub fn gzipped(&self) -> &[u8] {
-        self.gzipped.get_or_init(|| {
-            let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
-            // Writing to a Vec cannot fail.
-            let _ = encoder.write_all(self.html.as_bytes());
-            encoder.finish().unwrap_or_default()
-        })
+    pub fn gzipped(&self) -> Option<&[u8]> {
+        self.gzipped
+            .get_or_init(|| {
+                let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+                encoder.write_all(self.html.as_bytes()).ok()?;
+                encoder.finish().ok()
+            })
+            .as_deref()
     }
 
     /// `GET` answers the page, gzipped when the request's `Accept-Encoding` takes gzip (API
@@ -185,16 +187,17 @@ impl ConsolePage {
         if method != Method::GET {
             return ApiError::MethodNotAllowed("GET").to_response();
         }
-        let gzip = accepts_gzip(request_headers);
-        let body = if gzip {
-            Body::Binary(self.gzipped().to_vec())
-        } else {
-            Body::Text(self.html.clone())
+        let gzipped = accepts_gzip(request_headers)
+            .then(|| self.gzipped())
+            .flatten();
+        let body = match gzipped {
+            Some(bytes) => Body::Binary(bytes.to_vec()),
+            None => Body::Text(self.html.clone()),
         };
         let mut response = Response::new(body);
         *response.status_mut() = StatusCode::OK;
         let headers = response.headers_mut();
-        if gzip {
+        if gzipped.is_some() {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
