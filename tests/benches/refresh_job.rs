@@ -38,7 +38,7 @@ use connect_domain::fakes::{FakeMasterKey, InMemoryAccounts};
 use connect_domain::ports::Adapters;
 use connect_domain::ports::Ports;
 use connect_domain::refresh::{RefreshPolicy, TokenKeeper};
-use connect_domain::schedule::{DUE_SHARDS, RefreshSchedule};
+use connect_domain::schedule::{DEFAULT_KEEPALIVE_SECS, DUE_SHARDS, RefreshSchedule};
 use connect_domain::scope::ScopeSet;
 use connect_domain::secret::{AccessToken, ClientSecret, RefreshToken};
 use connect_domain::store::{
@@ -225,7 +225,7 @@ async fn mint_grants(http: &reqwest::Client, base_url: &str, count: usize) -> Ve
 }
 
 /// Stores one account per grant as the callback would (tokens sealed under the account's
-/// context), due for the job's refresh one day after `clock`'s now (the keep-alive period).
+/// context), due for the job's refresh one keep-alive period (a week) after `clock`'s now.
 async fn seed(
     accounts: &InMemoryAccounts,
     cipher: &EnvelopeCipher<FakeMasterKey>,
@@ -428,8 +428,8 @@ async fn in_memory_run(http: &reqwest::Client, n: usize, concurrency: usize, set
     );
     seed(&accounts, &EnvelopeCipher::new(kms.clone()), &clock, grants).await;
     let kms_before = kms.calls();
-    // A day later every account is due (the fake's refresh tokens live a year).
-    clock.advance(DAY);
+    // A keep-alive period later every account is due (the fake's refresh tokens live 180 days).
+    clock.advance(DEFAULT_KEEPALIVE_SECS);
     let store_page_bytes = store_page_peak(&accounts, &clock).await;
     let tiktok = TikTokHttp::new(TikTokHttpConfig {
         api_url: Url::parse(&fake.base_url).expect("fake URL"),
@@ -469,6 +469,7 @@ async fn moto_run(n: usize, concurrency: usize) -> Row {
     let stack = Stack::start(StackOptions::default()).await;
     stack.fake.set_latency(Duration::from_millis(LATENCY_MS));
     stack.seed_accounts(APP_USER, n).await;
+    // The harness keeps accounts alive daily (`StackOptions::keepalive_hours`).
     stack.clock.advance(DAY);
     stack.fake.advance_clock(DAY);
     let job = RefreshJob {
