@@ -133,9 +133,9 @@ pass
 
 # The scheduled job, invoked as docs/operations.md#token-refresh shows, with Alice due: this
 # stack's job runs "once a day" and keeps accounts alive daily (REFRESH_INTERVAL_MINUTES=1440 and
-# REFRESH_KEEPALIVE_HOURS=24 above), so keepalive's next refresh (tomorrow) is before its next run. cargo lambda invoke sends a duration where Lambda sends an
-# epoch deadline; the job must still refresh (it used to stop at once: remaining = due, complete =
-# false).
+# REFRESH_KEEPALIVE_HOURS=24 above), so keepalive's next refresh (tomorrow) is before its next run.
+# cargo lambda invoke sends a duration where Lambda sends an epoch deadline; the job must still
+# refresh (it used to stop at once: remaining = due, complete = false).
 refreshes=$(calls token)
 run=$(cargo lambda invoke -A 127.0.0.1 -P "$DEV_FUNCTIONS_PORT" token-refresh \
   --data-file events/token-refresh/scheduled.json 2>"$DEV_STATE_DIR/invoke.err") ||
@@ -194,8 +194,8 @@ call -X DELETE "$api/publish/$canceled_id"
 [ "$status" = 204 ] || fail "cancelling a scheduled post answered $status: $body"
 call "$api/publish/$canceled_id"
 [ "$(json 'd["status"], d["fail_reason"]' <<<"$body")" = "CANCELED canceled_by_app" ] || fail "the cancelled post: $body"
-# Compile scheduled-post now (cargo lambda watch builds a function on its first invocation), as
-# the runner will invoke it: a post by that id does not exist, so nothing happens.
+# Compile scheduled-post now (cargo lambda watch builds a function on its first invocation), if
+# the runner has not invoked it yet: a post by that id does not exist, so nothing happens.
 out=$(curl -s --max-time 300 -X POST --data '{"publish_id":"sched_aaaaaaaaaaaaaaaaaaaaaaaaaa"}' \
   "http://127.0.0.1:$DEV_FUNCTIONS_PORT/2015-03-31/functions/scheduled-post/invocations")
 [ "$(json 'd["status"]' <<<"$out")" = missing ] || fail "scheduled-post answered $out"
