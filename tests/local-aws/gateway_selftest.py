@@ -18,13 +18,15 @@ stops it with the gateway's log.
 
 import http.client
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+# The runner's self-test beside this file: its check and port helpers.
+from selftest import Failed, check, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GATEWAY = ROOT / "scripts" / "gateway.py"
@@ -70,40 +72,20 @@ class Upstream(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Check:
-    def __init__(self, port, log_path):
-        self.port = port
-        self.log_path = log_path
-
-    def fail(self, message):
-        print(f"gateway selftest: FAILED: {message}\n--- gateway log ---")
-        print(Path(self.log_path).read_text())
-        sys.exit(1)
-
-    def expect(self, condition, message):
-        if not condition:
-            self.fail(message)
-
-    def request(self, method, path, plan=(), body=None, headers=None):
-        """Sends one request through the gateway with `plan` for the stand-in; returns (status,
-        body, what the stand-in saw, seconds)."""
-        with Upstream.lock:
-            Upstream.plan = list(plan)
-            Upstream.seen = []
-        started = time.monotonic()
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        data = response.read()
-        conn.close()
-        with Upstream.lock:
-            return response.status, data, list(Upstream.seen), time.monotonic() - started
+def request(port, method, path, plan=(), body=None, headers=None):
+    """Sends one request through the gateway on `port` with `plan` for the stand-in; returns
+    (status, body, what the stand-in saw, seconds)."""
+    with Upstream.lock:
+        Upstream.plan = list(plan)
+        Upstream.seen = []
+    started = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request(method, path, body=body, headers=headers or {})
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    with Upstream.lock:
+        return response.status, data, list(Upstream.seen), time.monotonic() - started
 
 
 def main():
@@ -117,75 +99,73 @@ def main():
     with open(log_path, "w") as log:
         gateway = subprocess.Popen([sys.executable, str(GATEWAY), str(gateway_port), str(upstream_port)],
                                    stderr=log, env=env)
-    check = Check(gateway_port, log_path)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", gateway_port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        run(check)
+        wait_for_port(gateway_port)
+        run(gateway_port, log_path)
+    except Failed as e:
+        print(f"\ngateway selftest: FAILED: {e}\n--- gateway log ---\n{log_path.read_text()}", file=sys.stderr)
+        return 1
     finally:
         gateway.terminate()
         gateway.wait(5)
         upstream.shutdown()
     log_path.unlink(missing_ok=True)
     print("gateway selftest: all checks passed")
+    return 0
 
 
-def run(check):
+def run(port, log_path):
     # Routes.
-    status, _, seen, _ = check.request("GET", "/tiktok/accounts/open%2Fx?cursor=a%20b")
-    check.expect(status == 200 and seen == [("GET", "/lambda-url/accounts/open%2Fx?cursor=a%20b", b"")],
+    status, _, seen, _ = request(port, "GET", "/tiktok/accounts/open%2Fx?cursor=a%20b")
+    check(status == 200 and seen == [("GET", "/lambda-url/accounts/open%2Fx?cursor=a%20b", b"")],
                  f"accounts/{{open_id}} went to {seen}")
-    status, data, seen, _ = check.request("GET", "/tiktok/nowhere")
-    check.expect(status == 404 and seen == [] and b"Not Found" in data, f"unknown path: {status} {seen}")
+    status, data, seen, _ = request(port, "GET", "/tiktok/nowhere")
+    check(status == 404 and seen == [] and b"Not Found" in data, f"unknown path: {status} {seen}")
 
     # The first request to a function may wait for its build, past the integration timeout.
-    status, data, seen, took = check.request("GET", "/tiktok/console", [("hang", BUILD_TIMEOUT / 2)])
-    check.expect(status == 200 and len(seen) == 1 and b"late" in data,
+    status, data, seen, took = request(port, "GET", "/tiktok/console", [("hang", BUILD_TIMEOUT / 2)])
+    check(status == 200 and len(seen) == 1 and b"late" in data,
                  f"a first request cut short while building: {status} after {took:.1f} s, {len(seen)} sent")
 
     # Now built: a GET left without an answer is sent again after the integration timeout.
-    status, data, seen, took = check.request("GET", "/tiktok/console", [("hang", 5)])
-    check.expect(status == 200 and len(seen) == 2 and b'"ok"' in data and took < BUILD_TIMEOUT,
+    status, data, seen, took = request(port, "GET", "/tiktok/console", [("hang", 5)])
+    check(status == 200 and len(seen) == 2 and b'"ok"' in data and took < BUILD_TIMEOUT,
                  f"a lost GET: {status} after {took:.1f} s, {len(seen)} sent")
-    check.expect("no answer to GET /tiktok/console" in Path(check.log_path).read_text(),
+    check("no answer to GET /tiktok/console" in log_path.read_text(),
                  "the gateway did not log the lost answer")
 
     # The emulator's 500: sent again, twice at most.
-    status, _, seen, _ = check.request("GET", "/tiktok/console", [("lost",)])
-    check.expect(status == 200 and len(seen) == 2, f"one emulator 500: {status}, {len(seen)} sent")
-    status, data, seen, _ = check.request("GET", "/tiktok/console", [("lost",)] * 3)
-    check.expect(status == 500 and len(seen) == 3 and data == EMULATOR_500,
+    status, _, seen, _ = request(port, "GET", "/tiktok/console", [("lost",)])
+    check(status == 200 and len(seen) == 2, f"one emulator 500: {status}, {len(seen)} sent")
+    status, data, seen, _ = request(port, "GET", "/tiktok/console", [("lost",)] * 3)
+    check(status == 500 and len(seen) == 3 and data == EMULATOR_500,
                  f"three emulator 500s: {status}, {len(seen)} sent")
 
     # Lost three times over: the third attempt waits up to the build timeout, then API Gateway's 503.
-    status, data, seen, took = check.request("GET", "/tiktok/console", [("hang", 5)] * 3)
-    check.expect(status == 503 and len(seen) == 3 and b"Service Unavailable" in data,
+    status, data, seen, took = request(port, "GET", "/tiktok/console", [("hang", 5)] * 3)
+    check(status == 503 and len(seen) == 3 and b"Service Unavailable" in data,
                  f"three hangs: {status} after {took:.1f} s, {len(seen)} sent")
 
     # A function's own 500 is its answer.
-    status, _, seen, _ = check.request("GET", "/tiktok/me", [("answer", 500, b'{"error":"internal"}')])
-    check.expect(status == 500 and len(seen) == 1, f"a function's own 500 was sent {len(seen)} times")
+    status, _, seen, _ = request(port, "GET", "/tiktok/me", [("answer", 500, b'{"error":"internal"}')])
+    check(status == 500 and len(seen) == 1, f"a function's own 500 was sent {len(seen)} times")
 
     # A POST is never sent twice: not after the emulator's 500, not after a hang (then 503).
-    status, _, seen, _ = check.request("POST", "/tiktok/publish", [("lost",)], body=b"{}",
+    status, _, seen, _ = request(port, "POST", "/tiktok/publish", [("lost",)], body=b"{}",
                                        headers={"Content-Type": "application/json"})
-    check.expect(status == 500 and len(seen) == 1, f"a POST after the emulator's 500 was sent {len(seen)} times")
-    status, data, seen, took = check.request("POST", "/tiktok/publish", [("hang", 5)], body=b"{}",
+    check(status == 500 and len(seen) == 1, f"a POST after the emulator's 500 was sent {len(seen)} times")
+    status, data, seen, took = request(port, "POST", "/tiktok/publish", [("hang", 5)], body=b"{}",
                                              headers={"Content-Type": "application/json"})
-    check.expect(status == 503 and len(seen) == 1 and took >= BUILD_TIMEOUT,
+    check(status == 503 and len(seen) == 1 and took >= BUILD_TIMEOUT,
                  f"a POST without an answer: {status} after {took:.1f} s, {len(seen)} sent")
 
     # A chunked body (Node's fetch streams one) reaches the function whole, with a Content-Length.
     chunks = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
-    status, _, seen, _ = check.request("POST", "/tiktok/webhook", body=chunks,
+    status, _, seen, _ = request(port, "POST", "/tiktok/webhook", body=chunks,
                                        headers={"Transfer-Encoding": "chunked"})
-    check.expect(status == 200 and seen == [("POST", "/lambda-url/webhook/", b"hello world")],
+    check(status == 200 and seen == [("POST", "/lambda-url/webhook/", b"hello world")],
                  f"a chunked body arrived as {seen}")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
