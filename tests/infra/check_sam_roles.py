@@ -5,7 +5,9 @@ it expands them (run offline by `make infra-check`, with the SAM translator from
 function role holds only AWSLambdaBasicExecutionRole and its own inline policy (the console, a
 static page, not even that), the job's schedule role may only invoke token-refresh and send to
 its dead-letter queue, and the scheduled posts' SchedulerRole may only invoke scheduled-post and
-send to theirs. Any other role, managed policy or statement fails.
+send to theirs. scheduled-post's role also gets the policy SAM writes for its failed-delivery
+destination: sending to the schedules' dead-letter queue, nothing more. Any other role, managed
+policy or statement fails.
 """
 
 import json
@@ -24,6 +26,19 @@ def invoke_and_dead_letter(function, queue):
         {"Action": "sqs:SendMessage", "Effect": "Allow",
          "Resource": {"Fn::GetAtt": [queue, "Arn"]}},
     ]
+
+
+# The inline policy SAM adds for a function's asynchronous OnFailure destination, by role: only
+# sending to that queue.
+DESTINATION_POLICIES = {
+    "ScheduledPostFunctionRole": {
+        "PolicyName": "ScheduledPostFunctionEventInvokeConfigOnFailureSQSPolicy",
+        "PolicyDocument": {"Statement": [
+            {"Action": "sqs:SendMessage", "Effect": "Allow",
+             "Resource": {"Fn::GetAtt": ["ScheduleDeadLetters", "Arn"]}},
+        ]},
+    },
+}
 
 
 # The roles EventBridge Scheduler runs schedules as: SAM's for the job, ours for scheduled posts.
@@ -56,7 +71,13 @@ def main(path):
             statements = [s for p in policies for s in p["PolicyDocument"]["Statement"]]
             if managed or statements != SCHEDULE_ROLES[name]:
                 failures.append(f"{name}: {json.dumps(managed)} {json.dumps(statements)}")
-        elif managed != [BASIC] or len(policies) != (0 if name in NO_POLICY_ROLES else 1):
+            continue
+        destination = DESTINATION_POLICIES.get(name)
+        if destination is not None:
+            if destination not in policies:
+                failures.append(f"{name}: no {destination['PolicyName']}")
+            policies = [p for p in policies if p != destination]
+        if managed != [BASIC] or len(policies) != (0 if name in NO_POLICY_ROLES else 1):
             failures.append(f"{name}: managed {managed}, {len(policies)} inline policies")
     if failures:
         sys.exit("IAM roles after the SAM transform:\n  " + "\n  ".join(failures))

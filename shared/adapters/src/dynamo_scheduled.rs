@@ -1,5 +1,6 @@
 //! The DynamoDB adapter of `ScheduleStore`: scheduled posts and the `posts-by-user` listing.
 
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::ReturnValue;
 
 use crate::dynamo::{
@@ -35,6 +36,11 @@ fn scheduled_from_item(item: &Item) -> Result<ScheduledPost, StoreError> {
         reason: get_opt_s(item, "reason"),
         tiktok_publish_id: get_opt_s(item, "tiktok_publish_id"),
         claimed_at: get_n(item, "claimed_at").ok(),
+        // Posts scheduled before claims were counted have none until their first claim.
+        attempts: get_n(item, "attempts")
+            .ok()
+            .and_then(|a| u32::try_from(a).ok())
+            .unwrap_or(0),
         created_at: get_n(item, "created_at")?,
         updated_at: get_n(item, "updated_at")?,
     })
@@ -72,6 +78,20 @@ fn position_of(last: &Item) -> Option<ListPosition> {
         listed_at: get_n(last, "listed_at").ok()?,
         id: id.to_owned(),
     })
+}
+
+impl DynamoPublishStore {
+    /// An update of the scheduled post `id` that applies only while it is in state `from`: one
+    /// step of its life (the caller sets `#status` to the next state and what goes with it).
+    fn scheduled_step(&self, id: &str, from: ScheduleState) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(scheduled_key(id)))
+            .condition_expression("#status = :from")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":from", s(from.as_str()))
+    }
 }
 
 impl ScheduleStore for DynamoPublishStore {
@@ -127,16 +147,13 @@ impl ScheduleStore for DynamoPublishStore {
 
     async fn claim_scheduled(&self, id: &str, now: i64) -> Result<FireClaim, StoreError> {
         let claimed = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(scheduled_key(id)))
-            .condition_expression("#status = :scheduled")
-            .update_expression("SET #status = :firing, claimed_at = :now, updated_at = :now")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":scheduled", s(ScheduleState::Scheduled.as_str()))
+            .scheduled_step(id, ScheduleState::Scheduled)
+            .update_expression(
+                "SET #status = :firing, claimed_at = :now, updated_at = :now ADD attempts :one",
+            )
             .expression_attribute_values(":firing", s(ScheduleState::Firing.as_str()))
             .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":one", n(1))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
@@ -163,13 +180,7 @@ impl ScheduleStore for DynamoPublishStore {
         at: i64,
     ) -> Result<Written, StoreError> {
         let builder = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(scheduled_key(id)))
-            .condition_expression("#status = :firing")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":firing", s(ScheduleState::Firing.as_str()))
+            .scheduled_step(id, ScheduleState::Firing)
             .expression_attribute_values(":at", n(at));
         let builder = match outcome {
             // Out of the listing: the post it started is listed, naming it.
@@ -188,6 +199,16 @@ impl ScheduleStore for DynamoPublishStore {
         conditional(builder).await
     }
 
+    async fn release_scheduled(&self, id: &str, at: i64) -> Result<Written, StoreError> {
+        conditional(
+            self.scheduled_step(id, ScheduleState::Firing)
+                .update_expression("SET #status = :scheduled, updated_at = :at REMOVE claimed_at")
+                .expression_attribute_values(":scheduled", s(ScheduleState::Scheduled.as_str()))
+                .expression_attribute_values(":at", n(at)),
+        )
+        .await
+    }
+
     async fn cancel_scheduled(
         &self,
         id: &str,
@@ -195,14 +216,8 @@ impl ScheduleStore for DynamoPublishStore {
         at: i64,
     ) -> Result<Written, StoreError> {
         conditional(
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(scheduled_key(id)))
-                .condition_expression("#status = :scheduled")
+            self.scheduled_step(id, ScheduleState::Scheduled)
                 .update_expression("SET #status = :canceled, reason = :reason, updated_at = :at")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":scheduled", s(ScheduleState::Scheduled.as_str()))
                 .expression_attribute_values(":canceled", s(ScheduleState::Canceled.as_str()))
                 .expression_attribute_values(":reason", s(reason))
                 .expression_attribute_values(":at", n(at)),

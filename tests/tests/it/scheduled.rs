@@ -4,7 +4,10 @@
 //! concurrently, after a cancel), listed and cancelled; against moto and the fake TikTok.
 
 use connect_domain::clock::Clock as _;
-use connect_domain::store::{FireClaim, ScheduleStore as _};
+use connect_domain::store::{
+    AccountStatus, AccountStore as _, FireClaim, MAX_FIRE_ATTEMPTS, ScheduleStore as _,
+};
+use fake_tiktok::{Endpoint, Failure};
 use integration_tests::api::answer;
 use integration_tests::flow::{ALICE, BOB};
 use integration_tests::stack::POSTING_SCOPES;
@@ -293,6 +296,143 @@ async fn a_delivery_that_died_while_firing_is_never_fired_again() {
         (Some("failed"), Some("publish_outcome_unknown"))
     );
     assert_eq!(stack.fake.posts_created(ALICE), 0, "not fired again");
+}
+
+/// The `post.schedule_failed` events on the bus so far.
+async fn schedule_failures(stack: &Stack) -> Vec<Value> {
+    stack
+        .events_on_bus()
+        .await
+        .into_iter()
+        .filter(|e| e["detail-type"] == "post.schedule_failed")
+        .collect()
+}
+
+#[tokio::test]
+async fn a_failure_that_may_pass_gives_the_claim_back_for_the_retry() {
+    let stack = stack_with(ALICE).await;
+    let id = id_of(&schedule(&stack, "SELF_ONLY", 130).await);
+    stack.clock.advance(130);
+    // TikTok limits the creator-info read, then the init (it certainly did not post): each
+    // delivery fails, so Lambda retries it, and the post waits for that retry.
+    for endpoint in [Endpoint::CreatorInfo, Endpoint::VideoInit] {
+        stack.fake.fail_next(endpoint, Failure::Status429, 1);
+        let error = stack
+            .deliver_schedule(json!({ "publish_id": id }))
+            .await
+            .expect_err("a delivery to retry");
+        assert!(error.contains("too many requests"), "{endpoint:?}: {error}");
+        let waiting = status(&stack, &id).await;
+        assert_eq!(waiting["status"], "SCHEDULED", "{endpoint:?}: {waiting}");
+        stack.clock.advance(60);
+    }
+    assert_eq!(stack.fake.posts_created(ALICE), 0);
+    assert!(schedule_failures(&stack).await.is_empty());
+    // The third delivery posts, once.
+    let fired = deliver(&stack, &id).await;
+    assert_eq!(fired["outcome"], "fired", "{fired}");
+    assert_eq!(stack.fake.posts_created(ALICE), 1);
+    assert_eq!(deliver(&stack, &id).await["outcome"], "ignored");
+    // An init whose answer is lost may have posted: never tried again.
+    let unknown = id_of(&schedule(&stack, "SELF_ONLY", 130).await);
+    stack.clock.advance(130);
+    stack
+        .fake
+        .fail_next(Endpoint::VideoInit, Failure::Status500, 1);
+    let report = deliver(&stack, &unknown).await;
+    assert_eq!(
+        (report["outcome"].as_str(), report["reason"].as_str()),
+        (Some("failed"), Some("publish_outcome_unknown")),
+        "{report}"
+    );
+    stack.assert_nothing_leaked().await;
+}
+
+#[tokio::test]
+async fn the_last_claim_or_a_late_one_stores_the_failure_that_may_pass() {
+    let stack = stack_with(ALICE).await;
+    let id = id_of(&schedule(&stack, "SELF_ONLY", 130).await);
+    stack.clock.advance(130);
+    // TikTok fails every creator-info read (each delivery tries it three times).
+    let tries = 3 * MAX_FIRE_ATTEMPTS;
+    let before = stack.fake.calls(Endpoint::CreatorInfo);
+    stack
+        .fake
+        .fail_next(Endpoint::CreatorInfo, Failure::Status500, tries);
+    for attempt in 1..MAX_FIRE_ATTEMPTS {
+        assert!(
+            stack
+                .deliver_schedule(json!({ "publish_id": id }))
+                .await
+                .is_err(),
+            "attempt {attempt} is retried"
+        );
+        stack.clock.advance(60);
+    }
+    let last = deliver(&stack, &id).await;
+    assert_eq!(
+        (last["outcome"].as_str(), last["reason"].as_str()),
+        (Some("failed"), Some("tiktok_error")),
+        "{last}"
+    );
+    assert_eq!(stack.fake.calls(Endpoint::CreatorInfo) - before, tries);
+    let failed = status(&stack, &id).await;
+    assert_eq!(
+        (failed["status"].as_str(), failed["fail_reason"].as_str()),
+        (Some("FAILED"), Some("tiktok_error"))
+    );
+    let failures = schedule_failures(&stack).await;
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0]["detail"]["reason"], "tiktok_error");
+    // A first claim so late that Lambda's retry would come after the hour fails at once.
+    let late = id_of(&schedule(&stack, "SELF_ONLY", 130).await);
+    stack.clock.advance(130 + 3500);
+    stack
+        .fake
+        .fail_next(Endpoint::CreatorInfo, Failure::Status429, 1);
+    let report = deliver(&stack, &late).await;
+    assert_eq!(
+        (report["outcome"].as_str(), report["reason"].as_str()),
+        (Some("failed"), Some("rate_limited")),
+        "{report}"
+    );
+    assert_eq!(stack.fake.posts_created(ALICE), 0);
+    stack.assert_nothing_leaked().await;
+}
+
+/// An account that needs connecting again keeps its waiting posts (docs/publishing.md#scheduled-posts):
+/// reconnecting before a post's time, what an app does on `account.reauth_required`, posts it; a
+/// post whose time comes first fails as `reauth_required`.
+#[tokio::test]
+async fn an_account_to_reconnect_keeps_its_posts_until_their_time() {
+    let stack = stack_with(ALICE).await;
+    let first = id_of(&schedule(&stack, "SELF_ONLY", 130).await);
+    let second = id_of(&schedule(&stack, "SELF_ONLY", 400).await);
+    let account = stack.account(USER, ALICE).await.expect("connected");
+    stack
+        .accounts
+        .set_status(&account, AccountStatus::ReauthRequired)
+        .await
+        .expect("set_status");
+    let (_, waiting) = answer(&stack.list_publish(USER, "status=scheduled").await);
+    assert_eq!(
+        waiting["posts"].as_array().map(Vec::len),
+        Some(2),
+        "{waiting}"
+    );
+    stack.clock.advance(130);
+    let report = deliver(&stack, &first).await;
+    assert_eq!(
+        (report["outcome"].as_str(), report["reason"].as_str()),
+        (Some("failed"), Some("reauth_required")),
+        "{report}"
+    );
+    stack.connect_account(USER, ALICE, None).await;
+    stack.clock.advance(270);
+    let fired = deliver(&stack, &second).await;
+    assert_eq!(fired["outcome"], "fired", "{fired}");
+    assert_eq!(stack.fake.posts_created(ALICE), 1);
+    stack.assert_nothing_leaked().await;
 }
 
 #[tokio::test]

@@ -1014,8 +1014,9 @@ export interface components {
              *     level), `creator_options_changed` (the creator turned off comments, duets or
              *     stitches the post leaves on), `publish_outcome_unknown` (a delivery ended after
              *     claiming it: the post may exist, check the profile), or the `error` code TikTok's
-             *     refusal or failure would have had (e.g. `spam_risk_too_many_posts`, `tiktok_error`,
-             *     `rate_limited`). A failed scheduled post is not retried: schedule it again.
+             *     refusal or failure would have had (e.g. `spam_risk_too_many_posts`; `tiktok_error`,
+             *     `rate_limited` or `service_unavailable` after three deliveries a minute and two
+             *     minutes apart). A failed scheduled post is not retried: schedule it again.
              */
             fail_reason?: string;
             /**

@@ -22,8 +22,8 @@ pub use publishing::{
 
 pub use keys::{ConnectionKey, StateKey};
 pub use scheduled::{
-    FireClaim, FireOutcome, ListFilter, ListPage, ListPosition, ListedPost, MAX_FIRE_DELAY_SECS,
-    SCHEDULED_ID_PREFIX, ScheduleState, ScheduleStore, ScheduledPost,
+    FireClaim, FireOutcome, ListFilter, ListPage, ListPosition, ListedPost, MAX_FIRE_ATTEMPTS,
+    MAX_FIRE_DELAY_SECS, SCHEDULED_ID_PREFIX, ScheduleState, ScheduleStore, ScheduledPost,
 };
 
 use crate::scope::ScopeSet;

@@ -7,7 +7,9 @@
 //!
 //! A scheduled post moves `SCHEDULED → FIRING → FIRED | FAILED`, or `SCHEDULED → CANCELED`, each
 //! step a conditional write: a second delivery of its schedule, a retry, or a delivery racing a
-//! cancel finds the step taken and does nothing, so it is never posted twice.
+//! cancel finds the step taken and does nothing, so it is never posted twice. A claim that failed
+//! for a passing reason before TikTok was asked to post goes back (`FIRING → SCHEDULED`) for the
+//! delivery's retry, at most `MAX_FIRE_ATTEMPTS` claims in all.
 
 use std::future::Future;
 
@@ -22,6 +24,10 @@ pub const SCHEDULED_ID_PREFIX: &str = "sched_";
 /// delivery for this long (the schedule's `MaximumEventAgeInSeconds`); a later one fails the post
 /// as `schedule_missed` rather than posting at a time nobody chose.
 pub const MAX_FIRE_DELAY_SECS: i64 = 3600;
+/// How many deliveries may claim one scheduled post: Lambda runs an asynchronous invocation at
+/// most three times (`EventInvokeConfig.MaximumRetryAttempts: 2`), so the third claim that fails
+/// for a passing reason fails the post instead of waiting for a retry that will not come.
+pub const MAX_FIRE_ATTEMPTS: u32 = 3;
 
 /// Where a scheduled post is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +99,9 @@ pub struct ScheduledPost {
     pub tiktok_publish_id: Option<String>,
     /// When a delivery claimed it (state `FIRING` and later), Unix seconds.
     pub claimed_at: Option<i64>,
+    /// How many deliveries claimed it (0 until the first; more than 1 only after claims given
+    /// back for a retry).
+    pub attempts: u32,
     /// When it was scheduled, Unix seconds.
     pub created_at: i64,
     /// When it last changed, Unix seconds.
@@ -215,7 +224,8 @@ pub trait ScheduleStore: Send + Sync {
     /// app).
     fn delete_scheduled(&self, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Moves the post from `SCHEDULED` to `FIRING` at `now`, if it still is `SCHEDULED`.
+    /// Moves the post from `SCHEDULED` to `FIRING` at `now`, if it still is `SCHEDULED`, and
+    /// counts the claim in `attempts`.
     fn claim_scheduled(
         &self,
         id: &str,
@@ -228,6 +238,15 @@ pub trait ScheduleStore: Send + Sync {
         &self,
         id: &str,
         outcome: &FireOutcome,
+        at: i64,
+    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+
+    /// Gives a claim back (`FIRING` to `SCHEDULED`) after a failure that came before TikTok was
+    /// asked to post, so the delivery's retry can claim it again. `Stale` when the post is not
+    /// `FIRING`.
+    fn release_scheduled(
+        &self,
+        id: &str,
         at: i64,
     ) -> impl Future<Output = Result<Written, StoreError>> + Send;
 

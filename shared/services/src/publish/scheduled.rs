@@ -25,8 +25,8 @@ use connect_domain::refresh::TokenKeeper;
 use connect_domain::scheduler::PostScheduler;
 use connect_domain::store::{
     Account, AccountStatus, AccountStore, FireClaim, FireOutcome, ListFilter, ListPosition,
-    ListedPost, MAX_FIRE_DELAY_SECS, PublishStore, ScheduleState, ScheduleStore, ScheduledPost,
-    Written,
+    ListedPost, MAX_FIRE_ATTEMPTS, MAX_FIRE_DELAY_SECS, PublishStore, ScheduleState, ScheduleStore,
+    ScheduledPost, Written,
 };
 use connect_domain::tiktok::{PostMode, PublishState};
 
@@ -109,6 +109,7 @@ where
         reason: None,
         tiktok_publish_id: None,
         claimed_at: None,
+        attempts: 0,
         created_at: now,
         updated_at: now,
     };
@@ -193,7 +194,10 @@ fn failure_reason(error: &ServiceError, render: Render) -> String {
 
 /// One delivery of the schedule of `id`: claims the post, re-reads the account and the
 /// creator's options, and asks TikTok once. Store failures before the claim are errors (the
-/// delivery is retried); everything after it ends the post as `FIRED` or `FAILED`.
+/// delivery is retried). After the claim, a failure that may pass (DynamoDB or KMS failing,
+/// TikTok failing or limiting) and came before TikTok was asked to post gives the claim back and
+/// is an error too, so Lambda retries the delivery (a minute, then two, later), up to
+/// `MAX_FIRE_ATTEMPTS` claims; everything else ends the post as `FIRED` or `FAILED`.
 pub async fn fire<P: Ports, S>(
     keeper: &TokenKeeper<P>,
     store: &S,
@@ -218,9 +222,20 @@ where
         }
         FireClaim::Taken(post) => return taken(store, &keeper.events, post, now).await,
     };
-    let outcome = match post_now(keeper, store, &post, now, deadline, render).await {
+    let outcome = match post_now(keeper, store, &post, now, deadline).await {
         Ok(tiktok_publish_id) => FireOutcome::Fired { tiktok_publish_id },
-        Err(reason) => FireOutcome::Failed { reason },
+        Err(NotMade::Passing(error)) if retry_left(&post, now) => {
+            return give_back(store, &post, error, render, keeper.clock.now()).await;
+        }
+        Err(NotMade::Passing(error)) => FireOutcome::Failed {
+            reason: failure_reason(&error, render),
+        },
+        Err(NotMade::Failed(error)) => FireOutcome::Failed {
+            reason: failure_reason(&error, render),
+        },
+        Err(NotMade::Because(reason)) => FireOutcome::Failed {
+            reason: reason.to_owned(),
+        },
     };
     let at = keeper.clock.now();
     if store.finish_scheduled(id, &outcome, at).await? == Written::Stale {
@@ -230,13 +245,46 @@ where
     }
     match &outcome {
         FireOutcome::Fired { tiktok_publish_id } => {
-            tracing::info!(scheduled_id = %id, publish_id = %tiktok_publish_id, delay_secs = now - post.publish_at, "scheduled post fired");
+            tracing::info!(scheduled_id = %id, publish_id = %tiktok_publish_id, delay_secs = now - post.publish_at, attempt = post.attempts, "scheduled post fired");
         }
         FireOutcome::Failed { reason } => {
-            tracing::warn!(scheduled_id = %id, reason = %reason, "scheduled post failed");
+            tracing::warn!(scheduled_id = %id, reason = %reason, attempt = post.attempts, "scheduled post failed");
         }
     }
     Ok(FireReport::ended(id, outcome))
+}
+
+/// How long Lambda waits before running a failed asynchronous invocation again, at most (a
+/// minute before the second try, two before the third).
+const RETRY_WAIT_SECS: i64 = 120;
+
+/// Whether a claim that failed for a passing reason may wait for the delivery's retry: fewer
+/// than `MAX_FIRE_ATTEMPTS` claims so far, and the retry still comes within `MAX_FIRE_DELAY_SECS`
+/// of `publish_at` (a later one would fail as `schedule_missed` anyway).
+fn retry_left(post: &ScheduledPost, now: i64) -> bool {
+    post.attempts < MAX_FIRE_ATTEMPTS
+        && now + RETRY_WAIT_SECS - post.publish_at <= MAX_FIRE_DELAY_SECS
+}
+
+/// Gives the claim back for the delivery's retry and answers the error that makes Lambda retry
+/// it. When the claim cannot be given back, it stays `FIRING` and a later delivery fails it as
+/// `publish_outcome_unknown` (`taken`): not posted, but never posted twice either.
+async fn give_back<S: ScheduleStore>(
+    store: &S,
+    post: &ScheduledPost,
+    error: ServiceError,
+    render: Render,
+    at: i64,
+) -> Result<FireReport, ServiceError> {
+    match store.release_scheduled(&post.id, at).await? {
+        Written::Yes => {
+            tracing::warn!(scheduled_id = %post.id, reason = %failure_reason(&error, render), attempt = post.attempts, max_attempts = MAX_FIRE_ATTEMPTS, "scheduled post not made yet; given back for the delivery's retry");
+        }
+        Written::Stale => {
+            tracing::error!(scheduled_id = %post.id, "a claimed scheduled post changed under its claim");
+        }
+    }
+    Err(error)
 }
 
 /// A delivery for a post another delivery claimed (or that was cancelled or failed). A claim
@@ -315,52 +363,71 @@ fn account_gone(status: AccountStatus) -> Option<&'static str> {
     }
 }
 
-/// Makes the claimed post: TikTok's publish id, or why not (the code the app sees as `reason`).
+/// Why a claimed post was not made.
+enum NotMade {
+    /// A failure that may pass (a dependency or TikTok failing, a rate limit), before TikTok was
+    /// asked to post: worth the delivery's retry.
+    Passing(ServiceError),
+    /// An error that another try would meet again (the app sees it as the reason).
+    Failed(ServiceError),
+    /// A reason of the schedule's own (`schedule_missed`, `account_disconnected`, …).
+    Because(&'static str),
+}
+
+impl From<ServiceError> for NotMade {
+    /// Sorts an error met before TikTok was asked to post.
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::ServiceUnavailable
+            | ServiceError::TikTok { .. }
+            | ServiceError::RateLimited { .. } => Self::Passing(error),
+            other => Self::Failed(other),
+        }
+    }
+}
+
+/// Makes the claimed post: TikTok's publish id, or why not.
 async fn post_now<P: Ports, S>(
     keeper: &TokenKeeper<P>,
     store: &S,
     post: &ScheduledPost,
     now: i64,
     deadline: Instant,
-    render: Render,
-) -> Result<String, String>
+) -> Result<String, NotMade>
 where
     S: PublishStore,
 {
-    let reason = |error: ServiceError| failure_reason(&error, render);
     if now - post.publish_at > MAX_FIRE_DELAY_SECS {
-        return Err("schedule_missed".into());
+        return Err(NotMade::Because("schedule_missed"));
     }
     let account = keeper
         .accounts
         .get(&post.app_user, &post.open_id)
         .await
-        .map_err(|e| reason(e.into()))?
-        .ok_or_else(|| "account_disconnected".to_owned())?;
+        .map_err(ServiceError::from)?
+        .ok_or(NotMade::Because("account_disconnected"))?;
     if let Some(gone) = account_gone(account.status) {
-        return Err(gone.into());
+        return Err(NotMade::Because(gone));
     }
-    let request = PublishRequest::parse(post.request.as_bytes()).map_err(reason)?;
+    let request = PublishRequest::parse(post.request.as_bytes()).map_err(NotMade::Failed)?;
     if !account.scopes.contains(request.scope()) {
-        return Err(reason(ServiceError::ScopeMissing(request.scope())));
+        return Err(NotMade::Failed(ServiceError::ScopeMissing(request.scope())));
     }
     // The creator's options may have changed since it was scheduled: a privacy level no longer
     // offered fails the post with that reason; nothing is silently changed.
     if let (PostMode::Direct, Some(post_info)) = (request.mode, &request.post_info) {
-        let creator = fetch_creator(keeper, store, account.clone(), deadline)
-            .await
-            .map_err(reason)?;
+        let creator = fetch_creator(keeper, store, account.clone(), deadline).await?;
         if !creator
             .privacy_level_options
             .contains(&post_info.privacy_level)
         {
-            return Err("privacy_level_option_mismatch".into());
+            return Err(NotMade::Because("privacy_level_option_mismatch"));
         }
         if super::check_against_creator(post_info, &creator).is_err() {
-            return Err("creator_options_changed".into());
+            return Err(NotMade::Because("creator_options_changed"));
         }
     }
-    let user = AppUser::parse(&post.app_user).ok_or_else(|| reason(ServiceError::Internal))?;
+    let user = AppUser::parse(&post.app_user).ok_or(NotMade::Failed(ServiceError::Internal))?;
     match init(
         keeper,
         store,
@@ -373,7 +440,10 @@ where
     .await
     {
         Attempt::Started(started) => Ok(started.publish_id),
-        Attempt::NotPosted(error) | Attempt::Unknown(error) => Err(reason(error)),
+        // TikTok certainly did not post: a passing failure may be tried again.
+        Attempt::NotPosted(error) => Err(error.into()),
+        // TikTok may have posted: never tried again.
+        Attempt::Unknown(error) => Err(NotMade::Failed(error)),
     }
 }
 
