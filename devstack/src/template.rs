@@ -331,7 +331,7 @@ mod tests {
         let template = Template::ours().expect("template");
         let table = template.table().expect("table");
         assert_eq!(table.billing_mode, "PAY_PER_REQUEST");
-        assert_eq!(table.global_secondary_indexes.len(), 2);
+        assert_eq!(table.global_secondary_indexes.len(), 3);
         assert!(template.key().expect("key").enable_key_rotation);
         assert_eq!(
             template
@@ -358,7 +358,7 @@ mod tests {
     fn the_table_has_the_keys_and_index_the_code_uses() {
         use connect_adapters::keys::{
             DUE_AT_ATTR, DUE_INDEX, DUE_SHARD_ATTR, LISTED_AT_ATTR, POSTS_INDEX, POSTS_OF_ATTR,
-            TABLE_HASH_KEY, TABLE_RANGE_KEY,
+            TABLE_HASH_KEY, TABLE_RANGE_KEY, WAITING_FOR_ATTR, WAITING_INDEX,
         };
         let table = Template::ours().expect("template").table().expect("table");
         let keys = |elements: &[KeyElement]| {
@@ -383,6 +383,13 @@ mod tests {
         let posts = &table.global_secondary_indexes[1];
         assert_eq!(posts.index_name, POSTS_INDEX);
         assert_eq!(keys(&posts.key_schema), pair(POSTS_OF_ATTR, LISTED_AT_ATTR));
+        let waiting = &table.global_secondary_indexes[2];
+        assert_eq!(waiting.index_name, WAITING_INDEX);
+        assert_eq!(
+            keys(&waiting.key_schema),
+            pair(WAITING_FOR_ATTR, "app_user")
+        );
+        assert_eq!(waiting.projection.projection_type, "KEYS_ONLY");
         assert_eq!(
             table.time_to_live_specification.map(|t| t.attribute_name),
             Some("ttl".to_owned())

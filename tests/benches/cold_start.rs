@@ -55,6 +55,8 @@ const USER: &str = "bench-cold-user";
 const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 /// What Lambda's execution environment has on its PATH (the Rust binaries need none of it).
 const LAMBDA_PATH: &str = "/usr/local/bin:/usr/bin/:/bin:/opt/bin";
+/// The post scheduled-post is asked to fire: a well-formed id nobody scheduled.
+const MISSING_SCHEDULED_POST: &str = "sched_aaaaaaaaaaaaaaaaaaaaaaaaaa";
 
 // ---------------------------------------------------------------------------------------------
 // What is measured
@@ -72,6 +74,7 @@ enum Kind {
     Webhook,
     Console,
     TokenRefresh,
+    ScheduledPost,
 }
 
 /// The secrets a function is given, as `infra/template.yaml` gives them (the local stack of
@@ -505,6 +508,8 @@ impl Bench {
                 "detail": "{}"
             })
             .to_string(),
+            // What EventBridge Scheduler sends; no such post, so nothing is posted or changed.
+            Kind::ScheduledPost => json!({ "publish_id": MISSING_SCHEDULED_POST }).to_string(),
         }
     }
 
@@ -522,6 +527,13 @@ impl Bench {
                 Ok(outer)
             } else {
                 Err(format!("not a normal run summary: {}", short(raw)))
+            };
+        }
+        if kind == Kind::ScheduledPost {
+            return if outer["outcome"] == json!("ignored") && outer["status"] == json!("missing") {
+                Ok(outer)
+            } else {
+                Err(format!("not a delivery for a missing post: {}", short(raw)))
             };
         }
         let status = outer["statusCode"].as_u64().unwrap_or(0);
@@ -559,8 +571,8 @@ impl Bench {
             Kind::Console => {
                 status == 200 && header("content-type").is_some_and(|t| t.starts_with("text/html"))
             }
-            // Its summary was checked above.
-            Kind::TokenRefresh => false,
+            // Their answers were checked above.
+            Kind::TokenRefresh | Kind::ScheduledPost => false,
         };
         if ok {
             Ok(body)
@@ -1129,6 +1141,17 @@ fn targets(root: &Path) -> Result<Vec<Target>, String> {
             "scheduled event, nothing due".into(),
             one_secret,
             "DynamoDB Query per due-index shard (16) and the pending sweep",
+            false,
+        )?,
+        rust_target(
+            &lambda,
+            Kind::ScheduledPost,
+            "scheduled-post",
+            tiktok,
+            28,
+            "a schedule's delivery for a post that does not exist".into(),
+            one_secret,
+            "DynamoDB UpdateItem (the claim, refused), GetItem",
             false,
         )?,
     ])

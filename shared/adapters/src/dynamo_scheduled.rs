@@ -9,7 +9,7 @@ use crate::dynamo::{
 use crate::dynamo_publishing::{DynamoPublishStore, record_from_item};
 use crate::keys::{
     LISTED_AT_ATTR, POSTS_INDEX, POSTS_OF_ATTR, PUBLISH_PK_PREFIX, PUBLISH_SK, SCHEDULED_PK_PREFIX,
-    SCHEDULED_SK, TABLE_HASH_KEY, TABLE_RANGE_KEY,
+    SCHEDULED_SK, TABLE_HASH_KEY, TABLE_RANGE_KEY, WAITING_FOR_ATTR, WAITING_INDEX,
 };
 use connect_domain::store::{
     FireClaim, FireOutcome, ListFilter, ListPage, ListPosition, ListedPost, ScheduleState,
@@ -109,6 +109,7 @@ impl ScheduleStore for DynamoPublishStore {
         item.insert("updated_at".into(), n(post.updated_at));
         item.insert(POSTS_OF_ATTR.into(), s(&post.app_user));
         item.insert(LISTED_AT_ATTR.into(), n(post.created_at));
+        item.insert(WAITING_FOR_ATTR.into(), s(&post.open_id));
         self.client
             .put_item()
             .table_name(&self.table)
@@ -187,12 +188,15 @@ impl ScheduleStore for DynamoPublishStore {
             FireOutcome::Fired { tiktok_publish_id } => builder
                 .update_expression(format!(
                     "SET #status = :fired, tiktok_publish_id = :tid, updated_at = :at \
-                     REMOVE {POSTS_OF_ATTR}, {LISTED_AT_ATTR}"
+                     REMOVE {POSTS_OF_ATTR}, {LISTED_AT_ATTR}, {WAITING_FOR_ATTR}"
                 ))
                 .expression_attribute_values(":fired", s(ScheduleState::Fired.as_str()))
                 .expression_attribute_values(":tid", s(tiktok_publish_id)),
             FireOutcome::Failed { reason } => builder
-                .update_expression("SET #status = :failed, reason = :reason, updated_at = :at")
+                .update_expression(format!(
+                    "SET #status = :failed, reason = :reason, updated_at = :at \
+                     REMOVE {WAITING_FOR_ATTR}"
+                ))
                 .expression_attribute_values(":failed", s(ScheduleState::Failed.as_str()))
                 .expression_attribute_values(":reason", s(reason)),
         };
@@ -217,12 +221,47 @@ impl ScheduleStore for DynamoPublishStore {
     ) -> Result<Written, StoreError> {
         conditional(
             self.scheduled_step(id, ScheduleState::Scheduled)
-                .update_expression("SET #status = :canceled, reason = :reason, updated_at = :at")
+                .update_expression(format!(
+                    "SET #status = :canceled, reason = :reason, updated_at = :at \
+                     REMOVE {WAITING_FOR_ATTR}"
+                ))
                 .expression_attribute_values(":canceled", s(ScheduleState::Canceled.as_str()))
                 .expression_attribute_values(":reason", s(reason))
                 .expression_attribute_values(":at", n(at)),
         )
         .await
+    }
+
+    async fn waiting_posts(
+        &self,
+        app_user: &str,
+        open_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let pages: Vec<_> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(WAITING_INDEX)
+            .key_condition_expression(format!(
+                "{WAITING_FOR_ATTR} = :open_id AND app_user = :user"
+            ))
+            .expression_attribute_values(":open_id", s(open_id))
+            .expression_attribute_values(":user", s(app_user))
+            .into_paginator()
+            .send()
+            .collect()
+            .await;
+        let mut ids = Vec::new();
+        for page in pages {
+            for item in page.map_err(unavailable)?.items() {
+                let pk = get_s(item, TABLE_HASH_KEY)?;
+                let id = pk
+                    .strip_prefix(SCHEDULED_PK_PREFIX)
+                    .ok_or(StoreError::Corrupt("waiting index entry"))?;
+                ids.push(id.to_owned());
+            }
+        }
+        Ok(ids)
     }
 
     async fn list_posts(

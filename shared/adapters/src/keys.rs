@@ -65,6 +65,14 @@ pub const POSTS_OF_ATTR: &str = "posts_of";
 /// The posts index's sort key, Unix seconds: when the post was started or scheduled.
 pub const LISTED_AT_ATTR: &str = "listed_at";
 
+/// The sparse global secondary index of the scheduled posts still waiting to fire, by account
+/// (keys only): what a disconnect or a revocation cancels, without reading the app user's whole
+/// listing.
+pub const WAITING_INDEX: &str = "waiting-by-account";
+/// The waiting index's partition key: the account's `open_id`, on a scheduled post from when it
+/// is scheduled until it fires, fails or is cancelled. Its sort key is the post's `app_user`.
+pub const WAITING_FOR_ATTR: &str = "waiting_for";
+
 pub(crate) const PUBLISH_PK_PREFIX: &str = "PUBLISH#";
 pub(crate) const PUBLISH_SK: &str = "PUBLISH";
 pub(crate) const SCHEDULED_PK_PREFIX: &str = "SCHEDULED#";

@@ -9,10 +9,14 @@ use devstack::template::{FunctionDefinition, Statement, Template, Value, describ
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How the template writes each resource a function may touch, by its name in permissions.yaml.
-const RESOURCES: [(&str, &str); 9] = [
+const RESOURCES: [(&str, &str); 10] = [
     ("table", "!GetAtt TokensTable.Arn"),
     ("due-index", "!Sub ${TokensTable.Arn}/index/refresh-due"),
     ("posts-index", "!Sub ${TokensTable.Arn}/index/posts-by-user"),
+    (
+        "waiting-index",
+        "!Sub ${TokensTable.Arn}/index/waiting-by-account",
+    ),
     (
         "schedules",
         "!Sub arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${PostSchedules}/*",

@@ -400,6 +400,82 @@ async fn the_last_claim_or_a_late_one_stores_the_failure_that_may_pass() {
     stack.assert_nothing_leaked().await;
 }
 
+/// A disconnect cancels that account's waiting posts, found in the keys-only index of waiting
+/// posts: not the app user's other account's, and not a post scheduled before the index existed
+/// (which fails at its time instead). Fired and cancelled posts leave the index.
+#[tokio::test]
+async fn a_disconnect_cancels_the_accounts_waiting_posts_from_their_index() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let stack = stack_with(ALICE).await;
+    stack.connect_account(USER, BOB, None).await;
+    let schedule_for = |open_id: &'static str, lead: i64| {
+        let mut body = direct_at("SELF_ONLY", stack.clock.now() + lead);
+        body["open_id"] = json!(open_id);
+        let stack = &stack;
+        async move {
+            let (code, body) = answer(&stack.post_publish(USER, &body, None).await);
+            assert_eq!(code, 202, "{body}");
+            id_of(&body)
+        }
+    };
+    let alice = [
+        schedule_for(ALICE, 130).await,
+        schedule_for(ALICE, 600).await,
+    ];
+    let bob = schedule_for(BOB, 130).await;
+    let legacy = schedule_for(ALICE, 300).await;
+    // As a post scheduled before the index: no waiting_for.
+    stack
+        .aws
+        .dynamodb
+        .update_item()
+        .table_name(&stack.config.table_name)
+        .key("pk", AttributeValue::S(format!("SCHEDULED#{legacy}")))
+        .key("sk", AttributeValue::S("SCHEDULED".into()))
+        .update_expression("REMOVE waiting_for")
+        .send()
+        .await
+        .expect("UpdateItem");
+    let waiting = |user: &'static str, open_id: &'static str| {
+        let store = &stack.publish.store;
+        async move {
+            let mut ids = store.waiting_posts(user, open_id).await.expect("waiting");
+            ids.sort();
+            ids
+        }
+    };
+    let mut expected = alice.to_vec();
+    expected.sort();
+    assert_eq!(waiting(USER, ALICE).await, expected);
+    assert!(waiting("someone-else", ALICE).await.is_empty());
+
+    assert_eq!(stack.delete_account(USER, ALICE).await.status(), 204);
+    for id in &alice {
+        let view = status(&stack, id).await;
+        assert_eq!(
+            (view["status"].as_str(), view["fail_reason"].as_str()),
+            (Some("CANCELED"), Some("account_disconnected")),
+            "{view}"
+        );
+    }
+    assert!(waiting(USER, ALICE).await.is_empty());
+    assert_eq!(status(&stack, &bob).await["status"], "SCHEDULED");
+    assert_eq!(status(&stack, &legacy).await["status"], "SCHEDULED");
+    // Bob's fires and leaves the index; the old post fails at its time.
+    stack.clock.advance(130);
+    assert_eq!(deliver(&stack, &bob).await["outcome"], "fired");
+    assert!(waiting(USER, BOB).await.is_empty());
+    stack.clock.advance(170);
+    let report = deliver(&stack, &legacy).await;
+    assert_eq!(
+        (report["outcome"].as_str(), report["reason"].as_str()),
+        (Some("failed"), Some("account_disconnected")),
+        "{report}"
+    );
+    assert_eq!(stack.fake.posts_created(ALICE), 0);
+    stack.assert_nothing_leaked().await;
+}
+
 /// An account that needs connecting again keeps its waiting posts (docs/publishing.md#scheduled-posts):
 /// reconnecting before a post's time, what an app does on `account.reauth_required`, posts it; a
 /// post whose time comes first fails as `reauth_required`.

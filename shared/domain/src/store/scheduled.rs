@@ -4,6 +4,8 @@
 //! - the listing index `posts-by-user`: `posts_of = <app user>`, `listed_at` (Unix seconds), on
 //!   every started post and every scheduled post not yet fired (a fired one is listed as the post
 //!   it started, which names it in `scheduled_id`).
+//! - the index of waiting posts `waiting-by-account` (keys only): `waiting_for = <open_id>` and
+//!   `app_user`, on a scheduled post until it fires, fails or is cancelled.
 //!
 //! A scheduled post moves `SCHEDULED → FIRING → FIRED | FAILED`, or `SCHEDULED → CANCELED`, each
 //! step a conditional write: a second delivery of its schedule, a retry, or a delivery racing a
@@ -258,6 +260,15 @@ pub trait ScheduleStore: Send + Sync {
         reason: &str,
         at: i64,
     ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+
+    /// The ids of the app user's scheduled posts for the account `open_id` that have not fired,
+    /// failed or been cancelled (`SCHEDULED`, or `FIRING` right now), every page read. Posts
+    /// scheduled before this index existed are not among them; they fail at their time instead.
+    fn waiting_posts(
+        &self,
+        app_user: &str,
+        open_id: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// A page of the app user's posts, newest first, after `after` (the previous page's `next`).
     /// Up to `limit` entries are read; the filter may leave fewer on a page that still has a

@@ -338,13 +338,14 @@ fn fired_event(post: &ScheduledPost, outcome: &FireOutcome, at: i64) -> AppEvent
     }
 }
 
-/// `post.status_changed` of a scheduled post cancelled for `reason`.
-fn canceled_event(post: &ScheduledPost, reason: &str, at: i64) -> AppEvent {
+/// `post.status_changed` of the scheduled post `id` (the app user's, for the account `open_id`)
+/// cancelled for `reason`.
+fn canceled_event(app_user: &str, open_id: &str, id: &str, reason: &str, at: i64) -> AppEvent {
     let mut event = AppEvent::post_status(
-        &post.app_user,
-        &post.open_id,
-        &post.id,
-        Some(&post.id),
+        app_user,
+        open_id,
+        id,
+        Some(id),
         ScheduleState::Scheduled.as_str(),
         ScheduleState::Canceled.as_str(),
         &[],
@@ -529,7 +530,17 @@ pub async fn cancel<S: PublishStore + ScheduleStore>(
     match store.cancel_scheduled(id, CANCELED_BY_APP, now).await? {
         Written::Yes => {
             tracing::info!(scheduled_id = %id, "scheduled post cancelled");
-            announce(events, vec![canceled_event(&post, CANCELED_BY_APP, now)]).await;
+            announce(
+                events,
+                vec![canceled_event(
+                    &post.app_user,
+                    &post.open_id,
+                    &post.id,
+                    CANCELED_BY_APP,
+                    now,
+                )],
+            )
+            .await;
             // A schedule left behind fires into a cancelled post and does nothing.
             if let Some(scheduler) = scheduler
                 && let Err(e) = scheduler.unschedule(id).await
@@ -546,8 +557,9 @@ pub async fn cancel<S: PublishStore + ScheduleStore>(
 }
 
 /// Cancels every waiting scheduled post of the account, for `reason` (`account_disconnected`,
-/// `account_revoked`); returns how many. Their schedules fire later into cancelled posts and do
-/// nothing, so no scheduler permission is needed here.
+/// `account_revoked`); returns how many. The posts are found by the account in a keys-only index
+/// (one small query, not the app user's whole listing). Their schedules fire later into
+/// cancelled posts and do nothing, so no scheduler permission is needed here.
 pub async fn cancel_for_account<S: ScheduleStore>(
     store: &S,
     events: &impl EventSink,
@@ -556,26 +568,11 @@ pub async fn cancel_for_account<S: ScheduleStore>(
     reason: &str,
     now: i64,
 ) -> Result<usize, ServiceError> {
-    let filter = ListFilter {
-        scheduled_only: true,
-        open_id: Some(open_id.to_owned()),
-    };
-    let mut after = None;
     let mut canceled = Vec::new();
-    loop {
-        let page = store
-            .list_posts(app_user, &filter, after.as_ref(), 100)
-            .await?;
-        for entry in page.posts {
-            if let ListedPost::Scheduled(post) = entry
-                && store.cancel_scheduled(&post.id, reason, now).await? == Written::Yes
-            {
-                canceled.push(canceled_event(&post, reason, now));
-            }
-        }
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
+    for id in store.waiting_posts(app_user, open_id).await? {
+        // Refused when it is firing right now: that delivery finds the account gone.
+        if store.cancel_scheduled(&id, reason, now).await? == Written::Yes {
+            canceled.push(canceled_event(app_user, open_id, &id, reason, now));
         }
     }
     let count = canceled.len();
