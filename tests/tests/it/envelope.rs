@@ -149,3 +149,120 @@ async fn the_job_makes_two_kms_calls_for_250_refreshes() {
     assert_eq!(kms, 2);
     stack.assert_nothing_leaked().await;
 }
+
+/// DynamoDB's size of an item, by its documented rules ("Item sizes and formats"): each
+/// attribute's name in UTF-8 bytes plus its value: a string's UTF-8 bytes, a binary's bytes, a
+/// number's significant digits halved (rounded up) plus one byte. (The account item holds no
+/// other types.)
+fn item_bytes(item: &HashMap<String, AttributeValue>) -> usize {
+    item.iter()
+        .map(|(name, value)| {
+            name.len()
+                + match value {
+                    AttributeValue::S(s) => s.len(),
+                    AttributeValue::B(b) => b.as_ref().len(),
+                    AttributeValue::N(n) => {
+                        let digits = n.trim_start_matches('-').replace('.', "");
+                        let significant = digits.trim_start_matches('0').trim_end_matches('0');
+                        significant.len().div_ceil(2) + 1
+                    }
+                    other => panic!("an attribute type the model does not size: {other:?}"),
+                }
+        })
+        .sum()
+}
+
+/// Write units of one write of an item of `bytes`: one per started KB.
+fn wru(bytes: usize) -> usize {
+    bytes.div_ceil(1024)
+}
+
+/// Write units of one refresh by the job, from the account item's size before the lease
+/// (`plain`) and while leased (`leased`), by DynamoDB's rules for a table whose due index projects
+/// the whole item: the lease's UpdateItem (the larger image, and the index entry it changes), the
+/// token write's UpdateItem (the larger image is the leased one), and the index entry it moves
+/// (its sort key changes: the old entry deleted, the new one put).
+fn wru_per_refresh(plain: usize, leased: usize) -> usize {
+    let lease = wru(leased) + wru(leased);
+    let token_write = wru(leased) + wru(leased) + wru(plain);
+    lease + token_write
+}
+
+/// The cost model of docs/operations.md#custody-at-scale prices a refresh's writes by the account
+/// item's size, measured here as the code stores it, before and while leased. And as it would be
+/// deployed: an `open_id` of 36 characters (TikTok's examples; 15 here) in the sort key and an
+/// attribute, a `union_id` of 36, an avatar URL with its signed query string (about 250 bytes;
+/// about 100 here), and the wrapped data key in the envelope as real KMS returns it (184 bytes,
+/// moto's is shorter). When the numbers move, redo the model.
+#[tokio::test]
+async fn the_account_item_is_as_large_as_the_cost_model_says() {
+    use connect_domain::clock::Clock as _;
+    use connect_domain::store::{AccountStore as _, RefreshLease, Written};
+    let stack = Stack::start(StackOptions::default()).await;
+    stack.connect_account("app-user-1", ALICE, None).await;
+    let (key, _) = sealed_tokens_of(&stack, "app-user-1").await;
+    let item = || async {
+        stack
+            .aws
+            .dynamodb
+            .get_item()
+            .table_name(&stack.config.table_name)
+            .set_key(Some(key.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get item")
+            .item
+            .expect("the account item")
+    };
+    let plain_item = item().await;
+    let account = stack.account("app-user-1", ALICE).await.expect("account");
+    let lease = RefreshLease {
+        id: "0123456789abcdef0123456789abcdef".into(), // 128-bit hex, as the keeper's
+        until_ms: stack.clock.now_millis() + 60_000,
+    };
+    let taken = stack
+        .accounts
+        .take_refresh_lease(&account, &lease, stack.clock.now_millis())
+        .await
+        .expect("lease");
+    assert_eq!(taken, Written::Yes);
+    let (plain, leased) = (item_bytes(&plain_item), item_bytes(&item().await));
+    let union_id = plain_item["union_id"].as_s().expect("union_id").len();
+    let avatar = plain_item["avatar_url"].as_s().expect("avatar_url").len();
+    let sealed = plain_item["sealed_tokens"]
+        .as_b()
+        .expect("sealed_tokens")
+        .as_ref();
+    // MAGIC, then the wrapped key's length (2 bytes, big-endian).
+    let wrapped = usize::from(u16::from_be_bytes([
+        sealed[MAGIC.len()],
+        sealed[MAGIC.len() + 1],
+    ]));
+    let longer = 2 * (36 - ALICE.len())
+        + (36 - union_id)
+        + (250 - avatar)
+        + 184usize.saturating_sub(wrapped);
+    let mut sizes: Vec<(usize, String)> = plain_item
+        .iter()
+        .map(|(name, value)| {
+            let one = HashMap::from([(name.clone(), value.clone())]);
+            (item_bytes(&one), name.clone())
+        })
+        .collect();
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    let stored = wru_per_refresh(plain, leased);
+    let tiktok_sized = wru_per_refresh(plain + longer, leased + longer);
+    eprintln!(
+        "account item: {plain} bytes, {leased} leased ({} and {} deployed-sized; wrapped key \
+         {wrapped} bytes here); WRU per refresh: {stored} as stored, {tiktok_sized} deployed-sized; \
+         largest attributes: {sizes:?}",
+        plain + longer,
+        leased + longer
+    );
+    assert_eq!(
+        (stored, tiktok_sized),
+        (5, 10),
+        "the write units per refresh changed: redo docs/operations.md#custody-at-scale"
+    );
+}
