@@ -13,11 +13,14 @@ use connect_services::refresh_job::JobSettings;
 use integration_tests::flow::ALICE;
 use integration_tests::{Stack, StackOptions};
 
-/// Alice's account item as stored (`pk`, `sk` and `sealed_tokens`).
-async fn sealed_tokens_of(
+/// Alice's account item of `app_user` as stored, and its key.
+async fn alice_item(
     stack: &Stack,
     app_user: &str,
-) -> (HashMap<String, AttributeValue>, Vec<u8>) {
+) -> (
+    HashMap<String, AttributeValue>,
+    HashMap<String, AttributeValue>,
+) {
     let key = HashMap::from([
         (
             "pk".to_owned(),
@@ -40,6 +43,15 @@ async fn sealed_tokens_of(
         .expect("get item")
         .item
         .expect("Alice's account item");
+    (key, item)
+}
+
+/// Alice's account item's key and `sealed_tokens`.
+async fn sealed_tokens_of(
+    stack: &Stack,
+    app_user: &str,
+) -> (HashMap<String, AttributeValue>, Vec<u8>) {
+    let (key, item) = alice_item(stack, app_user).await;
     let sealed = item["sealed_tokens"]
         .as_b()
         .expect("binary")
@@ -200,22 +212,7 @@ async fn the_account_item_is_as_large_as_the_cost_model_says() {
     use connect_domain::store::{AccountStore as _, RefreshLease, Written};
     let stack = Stack::start(StackOptions::default()).await;
     stack.connect_account("app-user-1", ALICE, None).await;
-    let (key, _) = sealed_tokens_of(&stack, "app-user-1").await;
-    let item = || async {
-        stack
-            .aws
-            .dynamodb
-            .get_item()
-            .table_name(&stack.config.table_name)
-            .set_key(Some(key.clone()))
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("get item")
-            .item
-            .expect("the account item")
-    };
-    let plain_item = item().await;
+    let plain_item = alice_item(&stack, "app-user-1").await.1;
     let account = stack.account("app-user-1", ALICE).await.expect("account");
     let lease = RefreshLease {
         id: "0123456789abcdef0123456789abcdef".into(), // 128-bit hex, as the keeper's
@@ -227,7 +224,8 @@ async fn the_account_item_is_as_large_as_the_cost_model_says() {
         .await
         .expect("lease");
     assert_eq!(taken, Written::Yes);
-    let (plain, leased) = (item_bytes(&plain_item), item_bytes(&item().await));
+    let leased_item = alice_item(&stack, "app-user-1").await.1;
+    let (plain, leased) = (item_bytes(&plain_item), item_bytes(&leased_item));
     let union_id = plain_item["union_id"].as_s().expect("union_id").len();
     let avatar = plain_item["avatar_url"].as_s().expect("avatar_url").len();
     let sealed = plain_item["sealed_tokens"]
