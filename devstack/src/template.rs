@@ -447,6 +447,13 @@ mod tests {
         assert!(settings.per_refresh + op * (AWS_TAIL_CALLS + 1) <= settings.stop_margin);
         assert!(op + REFRESH_NEEDS <= settings.per_refresh);
         assert!(settings.stop_margin < job);
+
+        // scheduled-post: a live delivery's claim is never stale (the function ends at its
+        // timeout), and Lambda's retry a minute after a failed one finds its claim stale.
+        use connect_services::publish::scheduled::STALE_FIRING_SECS;
+        let stale = Duration::from_secs(u64::try_from(STALE_FIRING_SECS).expect("positive"));
+        assert!(template_timeout("ScheduledPostFunction") < stale);
+        assert!(stale < Duration::from_secs(60));
     }
 
     #[test]

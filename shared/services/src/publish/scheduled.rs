@@ -34,10 +34,12 @@ use connect_domain::tiktok::{PostMode, PublishState};
 pub const MIN_LEAD_SECS: i64 = 120;
 /// The latest `publish_at`: 30 days ahead.
 pub const MAX_LEAD_SECS: i64 = 30 * 24 * 3600;
-/// A claim older than this without an outcome belongs to a delivery that died, perhaps after
-/// TikTok posted: the post is failed as `publish_outcome_unknown`, never fired again. (The
-/// function's timeout is 28 s.)
-pub const STALE_FIRING_SECS: i64 = 120;
+/// A claim older than this without an outcome belongs to a delivery that died (Lambda ends the
+/// function at its 28 s timeout), perhaps after TikTok posted: the post is failed as
+/// `publish_outcome_unknown`, never fired again. Shorter than Lambda's minute before it retries a
+/// failed invocation, so that retry finds the claim stale and ends the post, rather than taking it
+/// for a live delivery and leaving it `FIRING` for good (the devstack template test holds both).
+pub const STALE_FIRING_SECS: i64 = 45;
 /// Posts per page of `GET /tiktok/publish`.
 pub const PAGE_SIZE: u32 = 25;
 /// Why a post the app cancelled was cancelled.
