@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 
 use crate::dynamo::{
-    Item, condition_failed, get_n, get_opt_s, get_s, key, n, put_if, s, unavailable,
+    Item, condition_failed, conditional, get_n, get_opt_s, get_s, key, n, put_if, s, unavailable,
 };
 use crate::keys::{LISTED_AT_ATTR, POSTS_OF_ATTR, PUBLISH_PK_PREFIX, PUBLISH_SK};
 use connect_domain::store::{
@@ -406,6 +406,21 @@ impl PublishStore for DynamoPublishStore {
             .await
             .map(|_| ())
             .map_err(unavailable)
+    }
+
+    async fn forget_refusal(&self, open_id: &str, code: &str) -> Result<(), StoreError> {
+        // Refused (nothing to forget) when another refusal, or none, is remembered.
+        conditional(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(posting_key(open_id)))
+                .condition_expression("refusal_code = :code")
+                .update_expression("REMOVE refusal_code, refusal_at")
+                .expression_attribute_values(":code", s(code)),
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn note_inbox_upload(

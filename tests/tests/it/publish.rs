@@ -915,6 +915,17 @@ async fn creator_info_says_whether_the_account_can_post_now() {
         ),
         "{unaudited}"
     );
+    // The app passes its audit: its next public post goes through, and `posting` forgets the
+    // refusal at once instead of a day later.
+    stack.fake.set_unaudited(false);
+    stack.clock.advance(60);
+    let (code, body) = answer(
+        &stack
+            .post_publish(USER, &direct_from_url("PUBLIC_TO_EVERYONE"), None)
+            .await,
+    );
+    assert_eq!(code, 202, "{body}");
+    assert_eq!(posting(&stack).await, json!({"can_post": true}));
     stack.assert_nothing_leaked().await;
 }
 

@@ -247,6 +247,14 @@ pub trait PublishStore: Send + Sync {
         at: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Forgets the account's remembered refusal if it is `code` (a later success showed it no
+    /// longer holds); any other refusal is kept.
+    fn forget_refusal(
+        &self,
+        open_id: &str,
+        code: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Remembers the upload to the inbox `publish_id` started at `at`; those older than `since`
     /// are dropped.
     fn note_inbox_upload(

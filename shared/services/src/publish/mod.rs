@@ -580,6 +580,15 @@ where
     {
         tracing::warn!(error = %e, "could not count an upload to the inbox");
     }
+    // TikTok took a public post (only a public account offers PUBLIC_TO_EVERYONE): the app has
+    // passed its audit, so an earlier "unaudited" refusal no longer holds for `posting`.
+    if record.public
+        && let Err(e) = store
+            .forget_refusal(&open_id, posting_status::UNAUDITED)
+            .await
+    {
+        tracing::warn!(error = %e, "could not forget an unaudited refusal");
+    }
     tracing::info!(open_id = %open_id, publish_id = %record.publish_id, mode = request.mode.as_str(), media_type = request.media_type.as_str(), source = request.source.kind(), "post started");
     let upload = match (&request.source, answer.upload_url) {
         (SourceRequest::Upload(plan), Some(upload_url)) => Some(UploadInstructions {

@@ -13,7 +13,8 @@ use connect_domain::tiktok::CreatorInfo;
 /// TikTok keeps at most 5 uploads waiting in a creator's inbox over 24 hours.
 pub const MAX_PENDING_INBOX_UPLOADS: usize = 5;
 const DAY_SECS: i64 = 24 * 3600;
-const UNAUDITED: &str = "unaudited_client_can_only_post_to_private_accounts";
+/// TikTok's refusal of a post to a public account by an app that has not passed its audit.
+pub(crate) const UNAUDITED: &str = "unaudited_client_can_only_post_to_private_accounts";
 const PENDING_SHARE: &str = "spam_risk_too_many_pending_share";
 
 /// Whose limit stops a post: the TikTok account's or the app's (users blame the wrong party).
