@@ -59,6 +59,15 @@ async fn deliver(stack: &Stack, id: &str) -> Value {
         .expect("delivery handled")
 }
 
+/// Asserts a delivery's report: the post failed, for `reason`.
+fn assert_failed(report: &Value, reason: &str) {
+    assert_eq!(
+        (report["outcome"].as_str(), report["reason"].as_str()),
+        (Some("failed"), Some(reason)),
+        "{report}"
+    );
+}
+
 async fn status(stack: &Stack, id: &str) -> Value {
     let (code, body) = answer(&stack.get_publish(USER, id, "cached=true").await);
     assert_eq!(code, 200, "{body}");
@@ -251,10 +260,7 @@ async fn late_deliveries_and_changed_creator_options_fail_with_their_reason() {
     // Delivered more than an hour after its time (Scheduler stops retrying then).
     stack.clock.advance(130 + 3601);
     let report = deliver(&stack, &late).await;
-    assert_eq!(
-        (report["outcome"].as_str(), report["reason"].as_str()),
-        (Some("failed"), Some("schedule_missed"))
-    );
+    assert_failed(&report, "schedule_missed");
     // The creator made the account private since: public is no longer offered. It fails with
     // that reason; it is not posted with another privacy level.
     stack.clock.advance(-3601);
@@ -294,10 +300,7 @@ async fn a_delivery_that_died_while_firing_is_never_fired_again() {
     assert_eq!(deliver(&stack, &id).await["status"], "FIRING");
     stack.clock.advance(30);
     let retry = deliver(&stack, &id).await;
-    assert_eq!(
-        (retry["outcome"].as_str(), retry["reason"].as_str()),
-        (Some("failed"), Some("publish_outcome_unknown"))
-    );
+    assert_failed(&retry, "publish_outcome_unknown");
     assert_eq!(stack.fake.posts_created(ALICE), 0, "not fired again");
 }
 
@@ -343,11 +346,7 @@ async fn a_failure_that_may_pass_gives_the_claim_back_for_the_retry() {
         .fake
         .fail_next(Endpoint::VideoInit, Failure::Status500, 1);
     let report = deliver(&stack, &unknown).await;
-    assert_eq!(
-        (report["outcome"].as_str(), report["reason"].as_str()),
-        (Some("failed"), Some("publish_outcome_unknown")),
-        "{report}"
-    );
+    assert_failed(&report, "publish_outcome_unknown");
     stack.assert_nothing_leaked().await;
 }
 
@@ -373,11 +372,7 @@ async fn the_last_claim_or_a_late_one_stores_the_failure_that_may_pass() {
         stack.clock.advance(60);
     }
     let last = deliver(&stack, &id).await;
-    assert_eq!(
-        (last["outcome"].as_str(), last["reason"].as_str()),
-        (Some("failed"), Some("tiktok_error")),
-        "{last}"
-    );
+    assert_failed(&last, "tiktok_error");
     assert_eq!(stack.fake.calls(Endpoint::CreatorInfo) - before, tries);
     let failed = status(&stack, &id).await;
     assert_eq!(
@@ -394,11 +389,7 @@ async fn the_last_claim_or_a_late_one_stores_the_failure_that_may_pass() {
         .fake
         .fail_next(Endpoint::CreatorInfo, Failure::Status429, 1);
     let report = deliver(&stack, &late).await;
-    assert_eq!(
-        (report["outcome"].as_str(), report["reason"].as_str()),
-        (Some("failed"), Some("rate_limited")),
-        "{report}"
-    );
+    assert_failed(&report, "rate_limited");
     assert_eq!(stack.fake.posts_created(ALICE), 0);
     stack.assert_nothing_leaked().await;
 }
@@ -470,11 +461,7 @@ async fn a_disconnect_cancels_the_accounts_waiting_posts_from_their_index() {
     assert!(waiting(USER, BOB).await.is_empty());
     stack.clock.advance(170);
     let report = deliver(&stack, &legacy).await;
-    assert_eq!(
-        (report["outcome"].as_str(), report["reason"].as_str()),
-        (Some("failed"), Some("account_disconnected")),
-        "{report}"
-    );
+    assert_failed(&report, "account_disconnected");
     assert_eq!(stack.fake.posts_created(ALICE), 0);
     stack.assert_nothing_leaked().await;
 }
@@ -501,11 +488,7 @@ async fn an_account_to_reconnect_keeps_its_posts_until_their_time() {
     );
     stack.clock.advance(130);
     let report = deliver(&stack, &first).await;
-    assert_eq!(
-        (report["outcome"].as_str(), report["reason"].as_str()),
-        (Some("failed"), Some("reauth_required")),
-        "{report}"
-    );
+    assert_failed(&report, "reauth_required");
     stack.connect_account(USER, ALICE, None).await;
     stack.clock.advance(270);
     let fired = deliver(&stack, &second).await;

@@ -229,10 +229,7 @@ where
         Err(NotMade::Passing(error)) if retry_left(&post, now) => {
             return give_back(store, &post, error, render, keeper.clock.now()).await;
         }
-        Err(NotMade::Passing(error)) => FireOutcome::Failed {
-            reason: failure_reason(&error, render),
-        },
-        Err(NotMade::Failed(error)) => FireOutcome::Failed {
+        Err(NotMade::Passing(error) | NotMade::Failed(error)) => FireOutcome::Failed {
             reason: failure_reason(&error, render),
         },
         Err(NotMade::Because(reason)) => FireOutcome::Failed {
