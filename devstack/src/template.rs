@@ -135,7 +135,9 @@ pub struct TableDefinition {
     pub billing_mode: String,
     pub attribute_definitions: Vec<AttributeDefinition>,
     pub key_schema: Vec<KeyElement>,
-    #[serde(default)]
+    /// The indexes a fresh stack gets: one under `!If` exists only while a stack upgrades (the
+    /// due index being replaced, `DueIndexUpgrade=adding`), so a local stack never has it.
+    #[serde(default, deserialize_with = "unconditional")]
     pub global_secondary_indexes: Vec<IndexDefinition>,
     pub time_to_live_specification: Option<TimeToLive>,
     pub point_in_time_recovery_specification: Option<PointInTimeRecovery>,
@@ -294,6 +296,19 @@ impl FunctionDefinition {
     }
 }
 
+/// The entries of a list that are not `!If [Condition, …]`, typed.
+fn unconditional<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    Vec::<Value>::deserialize(d)?
+        .into_iter()
+        .filter(|entry| !matches!(entry, Value::Tagged(tagged) if tagged.tag == "!If"))
+        .map(|entry| serde_norway::from_value(entry).map_err(serde::de::Error::custom))
+        .collect()
+}
+
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -315,6 +330,11 @@ pub fn describe(value: &Value) -> String {
             "[{}]",
             items.iter().map(describe).collect::<Vec<_>>().join(", ")
         ),
+        Value::Mapping(entries) => entries
+            .iter()
+            .map(|(key, value)| format!("{}: {}", describe(key), describe(value)))
+            .collect::<Vec<_>>()
+            .join(", "),
         Value::String(s) => s.clone(),
         other => serde_norway::to_string(other)
             .map(|s| s.trim_end().to_owned())
@@ -357,8 +377,9 @@ mod tests {
     #[test]
     fn the_table_has_the_keys_and_index_the_code_uses() {
         use connect_adapters::keys::{
-            DUE_AT_ATTR, DUE_INDEX, DUE_SHARD_ATTR, LISTED_AT_ATTR, POSTS_INDEX, POSTS_OF_ATTR,
-            TABLE_HASH_KEY, TABLE_RANGE_KEY, WAITING_FOR_ATTR, WAITING_INDEX,
+            DUE_AT_ATTR, DUE_INDEX, DUE_INDEX_PROJECTION, DUE_SHARD_ATTR, LISTED_AT_ATTR,
+            POSTS_INDEX, POSTS_OF_ATTR, TABLE_HASH_KEY, TABLE_RANGE_KEY, WAITING_FOR_ATTR,
+            WAITING_INDEX,
         };
         let table = Template::ours().expect("template").table().expect("table");
         let keys = |elements: &[KeyElement]| {
@@ -380,6 +401,8 @@ mod tests {
         let index = &table.global_secondary_indexes[0];
         assert_eq!(index.index_name, DUE_INDEX);
         assert_eq!(keys(&index.key_schema), pair(DUE_SHARD_ATTR, DUE_AT_ATTR));
+        assert_eq!(index.projection.projection_type, "INCLUDE");
+        assert_eq!(index.projection.non_key_attributes, DUE_INDEX_PROJECTION);
         let posts = &table.global_secondary_indexes[1];
         assert_eq!(posts.index_name, POSTS_INDEX);
         assert_eq!(keys(&posts.key_schema), pair(POSTS_OF_ATTR, LISTED_AT_ATTR));
@@ -393,6 +416,52 @@ mod tests {
         assert_eq!(
             table.time_to_live_specification.map(|t| t.attribute_name),
             Some("ttl".to_owned())
+        );
+    }
+
+    /// The due index being replaced exists only while a stack upgrades, and the job reads it
+    /// (and may query only it) exactly then: CloudFormation adds or deletes one index per update,
+    /// so a stack created with it upgrades in two deploys (docs/deploy.md#upgrading-a-stack).
+    #[test]
+    fn the_replaced_due_index_exists_and_is_read_only_while_a_stack_upgrades() {
+        use connect_adapters::keys::{DUE_INDEX, LEGACY_DUE_INDEX};
+        let template = Template::ours().expect("template");
+        let table = &template.resources["TokensTable"].properties;
+        let conditional: Vec<String> = table["GlobalSecondaryIndexes"]
+            .as_sequence()
+            .expect("indexes")
+            .iter()
+            .filter_map(|entry| match entry {
+                Value::Tagged(tagged) if tagged.tag == "!If" => Some(&tagged.value),
+                _ => None,
+            })
+            .map(|choice| {
+                assert_eq!(choice[0], "UpgradingDueIndex", "{choice:?}");
+                assert_eq!(describe(&choice[2]), "!Ref AWS::NoValue");
+                assert_eq!(describe(&choice[1]["Projection"]), "ProjectionType: ALL");
+                describe(&choice[1]["IndexName"])
+            })
+            .collect();
+        assert_eq!(conditional, [LEGACY_DUE_INDEX]);
+        let choice = format!("!If [UpgradingDueIndex, {LEGACY_DUE_INDEX}, {DUE_INDEX}]");
+        let job = &template.resources["TokenRefreshFunction"].properties;
+        assert_eq!(
+            describe(&job["Environment"]["Variables"]["DUE_INDEX"]),
+            choice
+        );
+        let grants = job["Policies"][0]["Statement"]
+            .as_sequence()
+            .expect("statements");
+        let index_grants: Vec<String> = grants
+            .iter()
+            .map(|statement| describe(&statement["Resource"]))
+            .filter(|resource| resource.contains("/index/"))
+            .collect();
+        assert_eq!(
+            index_grants,
+            [format!(
+                "!Sub [${{TokensTable.Arn}}/index/${{DueIndex}}, DueIndex: {choice}]"
+            )]
         );
     }
 

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use connect_domain::cipher::{EncryptionContext, TokenPair, seal_tokens};
 use connect_domain::clock::Clock as _;
+use connect_domain::refresh::TokenKeeper;
 use connect_domain::schedule::RefreshSchedule;
 use connect_domain::scope::ScopeSet;
 use connect_domain::secret::{AccessToken, RefreshToken};
@@ -73,6 +74,33 @@ impl Stack {
             keeper: Arc::clone(&self.job.keeper),
             settings,
         };
+        Self::invoke(&job, budget).await
+    }
+
+    /// The same invocation of a job reading `due_index` (`DUE_INDEX`), as deployed while a
+    /// stack upgrades.
+    pub async fn run_job_reading(
+        &self,
+        due_index: &'static str,
+        settings: JobSettings,
+        budget: Duration,
+    ) -> Summary {
+        let keeper = &self.job.keeper;
+        let job = RefreshJob {
+            keeper: Arc::new(TokenKeeper {
+                accounts: self.accounts.clone().reading_due_index(due_index),
+                cipher: keeper.cipher.clone(),
+                tiktok: keeper.tiktok.clone(),
+                clock: keeper.clock.clone(),
+                events: keeper.events.clone(),
+                policy: keeper.policy,
+            }),
+            settings,
+        };
+        Self::invoke(&job, budget).await
+    }
+
+    async fn invoke(job: &crate::stack::TestJob, budget: Duration) -> Summary {
         let mut context = Context::default();
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -80,7 +108,7 @@ impl Stack {
             .unwrap_or_default();
         context.deadline = now_ms + budget.as_millis() as u64;
         let event = LambdaEvent::new(serde_json::json!({"source": "tests"}), context);
-        token_refresh::handle(&job, event)
+        token_refresh::handle(job, event)
             .await
             .expect("the job always answers")
     }

@@ -254,15 +254,24 @@ fn keys_for_state(key: &StateKey) -> Item {
 pub struct DynamoAccountStore {
     pub(crate) client: Client,
     pub(crate) table: String,
+    pub(crate) due_index: &'static str,
 }
 
 impl DynamoAccountStore {
-    /// A store on `table` (`TABLE_NAME`), the one table all the ports share.
+    /// A store on `table` (`TABLE_NAME`), the one table all the ports share, reading the due
+    /// index [`DUE_INDEX`].
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
+            due_index: DUE_INDEX,
         }
+    }
+
+    /// The same store reading another due index: [`keys::LEGACY_DUE_INDEX`] while a stack
+    /// upgrades (its replacement is still being built).
+    pub fn reading_due_index(self, due_index: &'static str) -> Self {
+        Self { due_index, ..self }
     }
 
     fn account_key(app_user: &str, open_id: &str) -> Item {
@@ -306,7 +315,7 @@ impl DynamoAccountStore {
         self.client
             .query()
             .table_name(&self.table)
-            .index_name(DUE_INDEX)
+            .index_name(self.due_index)
             .key_condition_expression("#shard = :shard AND #due <= :horizon")
             .expression_attribute_names("#shard", DUE_SHARD_ATTR)
             .expression_attribute_names("#due", DUE_AT_ATTR)
@@ -554,11 +563,11 @@ impl AccountStore for DynamoAccountStore {
         account: &Account,
         lease: &RefreshLease,
         now_ms: i64,
-    ) -> Result<Written, StoreError> {
-        conditional(
-            // Only an active account is refreshed (the index may still list one that was just
-            // marked reauth_required or revoked).
-            self.update_at_version(
+    ) -> Result<Option<Account>, StoreError> {
+        // Only an active account is refreshed (the index may still list one that was just
+        // marked reauth_required or revoked).
+        let lease = self
+            .update_at_version(
                 account,
                 "#status = :active AND (attribute_not_exists(refresh_lease_until_ms) \
                  OR refresh_lease_until_ms <= :now_ms)",
@@ -568,9 +577,21 @@ impl AccountStore for DynamoAccountStore {
             .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
             .expression_attribute_values(":now_ms", n(now_ms))
             .expression_attribute_values(":until", n(lease.until_ms))
-            .expression_attribute_values(":lease", s(&lease.id)),
-        )
-        .await
+            .expression_attribute_values(":lease", s(&lease.id))
+            // The whole item, tokens included, which the due index does not copy: returned
+            // values cost no read units.
+            .return_values(ReturnValue::AllNew);
+        match lease.send().await {
+            Ok(out) => out
+                .attributes
+                .as_ref()
+                .map(account_from_item)
+                .transpose()?
+                .ok_or(StoreError::Corrupt("leased account"))
+                .map(Some),
+            Err(err) if condition_failed(&err) => Ok(None),
+            Err(err) => Err(unavailable(err)),
+        }
     }
 
     async fn store_refreshed(
@@ -692,7 +713,7 @@ impl AccountStore for DynamoAccountStore {
         out.items
             .unwrap_or_default()
             .iter()
-            .map(account_from_item)
+            .map(listed_account_from_item)
             .collect()
     }
 
@@ -811,35 +832,51 @@ impl AccountStore for DynamoAccountStore {
     }
 }
 
-fn account_from_item(item: &Item) -> Result<Account, StoreError> {
+/// An account as the due index projects it ([`keys::DUE_INDEX_PROJECTION`]): no tokens, no
+/// profile, no lease.
+fn listed_account_from_item(item: &Item) -> Result<Account, StoreError> {
     Ok(Account {
         app_user: get_s(item, "app_user")?,
         open_id: get_s(item, "open_id")?,
-        union_id: get_opt_s(item, "union_id"),
-        display_name: get_opt_s(item, "display_name"),
-        avatar_url: get_opt_s(item, "avatar_url"),
-        username: get_opt_s(item, "username"),
+        union_id: None,
+        display_name: None,
+        avatar_url: None,
+        username: None,
         scopes: get_scopes(item, "scopes")?,
         status: AccountStatus::parse(&get_s(item, "status")?)
             .ok_or(StoreError::Corrupt("status"))?,
-        revoked_reason: get_n(item, "revoked_reason")
-            .ok()
-            .map(RevokeReason::from_code),
-        // A revoked account keeps no tokens (`mark_revoked` removes them).
-        sealed_tokens: match get_b(item, "sealed_tokens") {
-            Err(_) if get_s(item, "status")? == AccountStatus::Revoked.as_str() => Vec::new(),
-            other => other?,
-        },
+        revoked_reason: None,
+        sealed_tokens: Vec::new(),
         access_token_expires_at: get_n(item, "access_token_expires_at")?,
         refresh_token_expires_at: get_n(item, "refresh_token_expires_at")?,
         connected_at: get_n(item, "connected_at")?,
         token_version: get_n(item, "token_version")?,
         grant_id: get_s(item, "grant_id").unwrap_or_default(),
-        refresh_lease_until_ms: get_n(item, "refresh_lease_until_ms").ok(),
+        refresh_lease_until_ms: None,
         refresh_due_at: get_n(item, DUE_AT_ATTR).ok(),
         refresh_failures: get_n(item, "refresh_failures")
             .ok()
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(0),
+    })
+}
+
+fn account_from_item(item: &Item) -> Result<Account, StoreError> {
+    let listed = listed_account_from_item(item)?;
+    Ok(Account {
+        union_id: get_opt_s(item, "union_id"),
+        display_name: get_opt_s(item, "display_name"),
+        avatar_url: get_opt_s(item, "avatar_url"),
+        username: get_opt_s(item, "username"),
+        revoked_reason: get_n(item, "revoked_reason")
+            .ok()
+            .map(RevokeReason::from_code),
+        // A revoked account keeps no tokens (`mark_revoked` removes them).
+        sealed_tokens: match get_b(item, "sealed_tokens") {
+            Err(_) if listed.status == AccountStatus::Revoked => Vec::new(),
+            other => other?,
+        },
+        refresh_lease_until_ms: get_n(item, "refresh_lease_until_ms").ok(),
+        ..listed
     })
 }

@@ -8,7 +8,7 @@ use crate::dynamo::{
     get_opt_s, get_s, get_scopes, key, n, s, unavailable,
 };
 use crate::keys::{
-    self, CONNECTION_SK, DUE_AT_ATTR, DUE_INDEX, DUE_SHARD_ATTR, PENDING_DUE_SHARD, TABLE_HASH_KEY,
+    self, CONNECTION_SK, DUE_AT_ATTR, DUE_SHARD_ATTR, PENDING_DUE_SHARD, TABLE_HASH_KEY,
 };
 use connect_domain::store::{
     Account, AccountStore as _, Confirmation, ConnectionKey, PendingConnection,
@@ -190,7 +190,7 @@ impl PendingConnectionStore for DynamoAccountStore {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(DUE_INDEX)
+            .index_name(self.due_index)
             .key_condition_expression("#shard = :shard AND #due <= :now")
             .expression_attribute_names("#shard", DUE_SHARD_ATTR)
             .expression_attribute_names("#due", DUE_AT_ATTR)
@@ -200,15 +200,28 @@ impl PendingConnectionStore for DynamoAccountStore {
             .send()
             .await
             .map_err(unavailable)?;
-        out.items
-            .unwrap_or_default()
-            .iter()
-            .map(|item| {
-                let key = keys::connection_key_from_pk(&get_s(item, TABLE_HASH_KEY)?)
-                    .ok_or(StoreError::Corrupt("pk"))?;
-                Ok((key, pending_from_item(item)?))
-            })
-            .collect()
+        // The index lists them without their tokens, which the sweep needs to revoke the grant:
+        // each is read whole (an abandoned connection is rare; one read each).
+        let mut expired = Vec::new();
+        for listed in out.items.unwrap_or_default() {
+            let key = keys::connection_key_from_pk(&get_s(&listed, TABLE_HASH_KEY)?)
+                .ok_or(StoreError::Corrupt("pk"))?;
+            let item = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(pending_key(&key)))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(unavailable)?
+                .item;
+            // Gone since the index listed it: confirmed, or forgotten by another run.
+            if let Some(item) = item {
+                expired.push((key, pending_from_item(&item)?));
+            }
+        }
+        Ok(expired)
     }
 
     async fn open_id_connected(&self, open_id: &str) -> Result<bool, StoreError> {

@@ -47,8 +47,28 @@ pub(crate) const RATE_SK: &str = "RATE";
 pub(crate) const OWNER_SK: &str = "OWNER";
 pub(crate) const ACCOUNT_SK_PREFIX: &str = "TIKTOK#";
 
-/// The sparse global secondary index of scheduled refreshes.
-pub const DUE_INDEX: &str = "refresh-due";
+/// The sparse global secondary index of scheduled refreshes and pending connections' expiries.
+/// It projects [`DUE_INDEX_PROJECTION`], never a ciphertext or the profile, so a refresh writes a
+/// small entry of it (docs/operations.md#write-units-per-refresh).
+pub const DUE_INDEX: &str = "due-by-shard";
+/// The attributes the due index copies besides the keys: what the job chooses by. The lease's
+/// attributes are not among them, so taking a lease does not write the index.
+pub const DUE_INDEX_PROJECTION: [&str; 10] = [
+    "app_user",
+    "open_id",
+    "status",
+    "token_version",
+    "grant_id",
+    "scopes",
+    "access_token_expires_at",
+    "refresh_token_expires_at",
+    "connected_at",
+    "refresh_failures",
+];
+/// The index [`DUE_INDEX`] replaces: the same keys with every attribute projected (a
+/// refresh wrote the whole item into it three times). Read only during the first of the two
+/// deploys that upgrade a stack created with it (docs/deploy.md#upgrading-a-stack).
+pub const LEGACY_DUE_INDEX: &str = "refresh-due";
 /// The due index's partition key: `DUE#00`…`DUE#15` for scheduled accounts, `PENDING` for
 /// pending connections. An item without it is not in the index.
 pub const DUE_SHARD_ATTR: &str = "due_shard";

@@ -286,8 +286,9 @@ impl AccountStore for InMemoryAccounts {
         account: &Account,
         lease: &RefreshLease,
         now_ms: i64,
-    ) -> Result<Written, StoreError> {
-        Ok(self.update_at_version(account, |stored| {
+    ) -> Result<Option<Account>, StoreError> {
+        let mut leased = None;
+        self.update_at_version(account, |stored| {
             if stored.status != AccountStatus::Active
                 || stored
                     .refresh_lease_until_ms
@@ -296,8 +297,10 @@ impl AccountStore for InMemoryAccounts {
                 return false;
             }
             stored.refresh_lease_until_ms = Some(lease.until_ms);
+            leased = Some(stored.clone());
             true
-        }))
+        });
+        Ok(leased)
     }
 
     async fn store_refreshed(
@@ -387,6 +390,15 @@ impl AccountStore for InMemoryAccounts {
             .collect();
         due.sort_by_key(position);
         due.truncate(limit);
+        // As DynamoDB's due index projects them: no ciphertext, no profile, no lease.
+        for listed in &mut due {
+            listed.sealed_tokens.clear();
+            listed.union_id = None;
+            listed.display_name = None;
+            listed.avatar_url = None;
+            listed.username = None;
+            listed.refresh_lease_until_ms = None;
+        }
         Ok(due)
     }
 

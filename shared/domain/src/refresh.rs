@@ -260,18 +260,17 @@ impl<P: Ports> TokenKeeper<P> {
                 return self.give_up(current, "refresh token expired").await;
             }
             let lease = self.lease_until(deadline);
-            if self
+            if let Some(leased) = self
                 .accounts
                 .take_refresh_lease(&current, &lease, self.clock.now_millis())
                 .await?
-                == Written::Yes
             {
                 if Instant::now() + REFRESH_NEEDS > deadline {
                     tracing::warn!(open_id = %current.open_id, "too little time left to refresh; giving the lease back");
-                    self.release(&current, &lease).await;
+                    self.release(&leased, &lease).await;
                     return Err(RefreshError::Busy);
                 }
-                return self.refresh_holding(current, &lease, deadline).await;
+                return self.refresh_holding(leased, &lease, deadline).await;
             }
             // Someone else refreshed, or is refreshing: wait for the version to move.
             let jitter = rand::rng().random_range(0..=self.policy.poll.as_millis() as u64 / 2);
@@ -304,20 +303,21 @@ impl<P: Ports> TokenKeeper<P> {
                 .map(|_| Attempt::SkippedFresh);
         }
         let lease = self.lease_until(deadline);
+        // The index listed the account without its tokens: the lease hands back the whole item.
         match self
             .accounts
             .take_refresh_lease(&listed, &lease, self.clock.now_millis())
             .await?
         {
-            Written::Yes => {
-                let session = self.refresh_holding(listed, &lease, deadline).await?;
+            Some(leased) => {
+                let session = self.refresh_holding(leased, &lease, deadline).await?;
                 Ok(if session.refreshed {
                     Attempt::Refreshed
                 } else {
                     Attempt::SkippedFresh
                 })
             }
-            Written::Stale => Ok(Attempt::SkippedFresh),
+            None => Ok(Attempt::SkippedFresh),
         }
     }
 
@@ -744,6 +744,35 @@ mod tests {
         );
     }
 
+    /// The due index lists an account without its tokens: the job refreshes with the whole
+    /// account the lease hands back.
+    #[tokio::test]
+    async fn the_job_refreshes_an_account_the_index_listed_without_its_tokens() {
+        let keeper = keeper_with_account(0).await;
+        let shards = 0..crate::schedule::DUE_SHARDS;
+        let mut listed = Vec::new();
+        for shard in shards {
+            listed.extend(
+                keeper
+                    .accounts
+                    .due_page(shard, i64::MAX, None, 10)
+                    .await
+                    .expect("due page"),
+            );
+        }
+        let [listed] = <[Account; 1]>::try_from(listed).expect("one account listed");
+        assert!(listed.sealed_tokens.is_empty() && listed.display_name.is_none());
+
+        let attempt = keeper.refresh_if_still_due(listed, soon()).await;
+
+        assert!(matches!(attempt, Ok(Attempt::Refreshed)), "{attempt:?}");
+        assert_eq!(keeper.tiktok.refresh_calls(), 1);
+        assert_eq!(
+            stored_refresh_token(&keeper).await,
+            live_refresh_tokens(&keeper)[0]
+        );
+    }
+
     #[tokio::test]
     async fn a_lease_lasts_until_its_holders_deadline_and_the_tail_so_nobody_else_sends_the_token()
     {
@@ -756,7 +785,7 @@ mod tests {
             .take_refresh_lease(&listed, &lease, keeper.clock.now_millis())
             .await
             .expect("take");
-        assert_eq!(taken, Written::Yes);
+        assert!(taken.is_some());
 
         // WHEN 21 s pass by the wall clock (past the fixed 20 s the lease used to last, with the
         // holder still free to write until 24 s + one AWS call) and the job finds the account due

@@ -431,6 +431,7 @@ impl ColdStart {
     /// The accounts and pending connections in the `TABLE_NAME` table.
     pub fn accounts(&self) -> DynamoAccountStore {
         DynamoAccountStore::new(self.aws.dynamodb.clone(), &self.config.table_name)
+            .reading_due_index(self.config.due_index)
     }
 
     /// The OAuth states and the connect starts' per-minute counts in the `TABLE_NAME` table.

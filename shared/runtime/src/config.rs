@@ -9,6 +9,7 @@ use std::fmt;
 use url::Url;
 
 use connect_adapters::SchedulerTarget;
+use connect_adapters::keys::{DUE_INDEX, LEGACY_DUE_INDEX};
 use connect_domain::pkce::PkceMode;
 use connect_domain::return_url::ReturnUrlPolicy;
 use connect_domain::schedule::{DEFAULT_KEEPALIVE_HOURS, RefreshMode, RefreshSchedule};
@@ -90,6 +91,10 @@ pub struct Config {
     pub schedules: Option<SchedulerTarget>,
     /// The EventBridge bus the events for the app go to (`EVENT_BUS_NAME`); `None`: no events.
     pub event_bus: Option<String>,
+    /// The due index the job reads (`DUE_INDEX`): `due-by-shard` (the default), or the
+    /// `refresh-due` index it replaces, only during the first of the two deploys that upgrade a
+    /// stack created with that one (docs/deploy.md#upgrading-a-stack).
+    pub due_index: &'static str,
 }
 
 /// Why the configuration could not be loaded; names the variable and the fix.
@@ -248,6 +253,16 @@ impl Config {
                 .collect::<Result<_, _>>()?,
         };
         let schedules = schedules(&get)?;
+        let due_index = match get("DUE_INDEX").as_deref() {
+            None | Some(DUE_INDEX) => DUE_INDEX,
+            Some(LEGACY_DUE_INDEX) => LEGACY_DUE_INDEX,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "DUE_INDEX",
+                    problem: format!("is `{other}`; use {DUE_INDEX} or {LEGACY_DUE_INDEX}"),
+                });
+            }
+        };
         let jwt_max_lifetime_secs = match get("APP_JWT_MAX_LIFETIME_SECONDS") {
             None => None,
             Some(_) => Some(number("APP_JWT_MAX_LIFETIME_SECONDS", 0, 30 * 86_400)?),
@@ -281,6 +296,7 @@ impl Config {
             media_url_prefixes,
             schedules,
             event_bus: get("EVENT_BUS_NAME"),
+            due_index,
         })
     }
 }
@@ -416,6 +432,16 @@ mod tests {
             assert_eq!(err.variable, name);
             assert!(err.to_string().contains("is not set"), "{err}");
         }
+    }
+
+    #[test]
+    fn the_due_index_is_the_new_one_unless_a_stack_is_upgrading() {
+        let mut vars = base();
+        assert_eq!(load(&vars).expect("default").due_index, "due-by-shard");
+        vars.insert("DUE_INDEX", "refresh-due");
+        assert_eq!(load(&vars).expect("upgrading").due_index, "refresh-due");
+        vars.insert("DUE_INDEX", "posts-by-user");
+        assert_eq!(load(&vars).expect_err("another").variable, "DUE_INDEX");
     }
 
     #[test]

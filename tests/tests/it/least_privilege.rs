@@ -11,7 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 /// How the template writes each resource a function may touch, by its name in permissions.yaml.
 const RESOURCES: [(&str, &str); 10] = [
     ("table", "!GetAtt TokensTable.Arn"),
-    ("due-index", "!Sub ${TokensTable.Arn}/index/refresh-due"),
+    (
+        "due-index",
+        "!Sub [${TokensTable.Arn}/index/${DueIndex}, DueIndex: !If [UpgradingDueIndex, refresh-due, due-by-shard]]",
+    ),
     ("posts-index", "!Sub ${TokensTable.Arn}/index/posts-by-user"),
     (
         "waiting-index",

@@ -471,3 +471,83 @@ async fn the_job_revokes_grants_nobody_confirmed() {
     );
     stack.assert_nothing_leaked().await;
 }
+
+/// Adds (`true`) or deletes (`false`) the due index `due-by-shard` replaced, as the two deploys of
+/// an upgrade do.
+async fn legacy_due_index(stack: &Stack, exists: bool) {
+    use aws_sdk_dynamodb::types::{
+        CreateGlobalSecondaryIndexAction, DeleteGlobalSecondaryIndexAction,
+        GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType,
+    };
+    use connect_adapters::keys::{DUE_AT_ATTR, DUE_SHARD_ATTR, LEGACY_DUE_INDEX};
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("key")
+    };
+    let update = if exists {
+        GlobalSecondaryIndexUpdate::builder().create(
+            CreateGlobalSecondaryIndexAction::builder()
+                .index_name(LEGACY_DUE_INDEX)
+                .key_schema(key(DUE_SHARD_ATTR, KeyType::Hash))
+                .key_schema(key(DUE_AT_ATTR, KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .expect("create"),
+        )
+    } else {
+        GlobalSecondaryIndexUpdate::builder().delete(
+            DeleteGlobalSecondaryIndexAction::builder()
+                .index_name(LEGACY_DUE_INDEX)
+                .build()
+                .expect("delete"),
+        )
+    };
+    stack
+        .aws
+        .dynamodb
+        .update_table()
+        .table_name(&stack.config.table_name)
+        .global_secondary_index_updates(update.build())
+        .send()
+        .await
+        .expect("update the table's indexes");
+}
+
+/// A stack created with `refresh-due` (whole items projected) upgrades in two deploys
+/// (docs/deploy.md#upgrading-a-stack): the first adds `due-by-shard` while the job still reads
+/// `refresh-due`; the second deletes `refresh-due` and the job reads `due-by-shard`, whose entries
+/// carry no tokens. Accounts connected before the upgrade are refreshed at each step, with no
+/// rotation lost; a job still reading the deleted index fails its run and loses nothing.
+#[tokio::test]
+async fn a_stack_created_with_the_old_due_index_upgrades_in_two_deploys_and_keeps_refreshing() {
+    use connect_adapters::keys::LEGACY_DUE_INDEX;
+    let stack = Stack::start(StackOptions::default()).await;
+    // The first deploy: the old index beside the new one (moto builds an index's entries when it
+    // is read, so the order of creation does not matter here).
+    legacy_due_index(&stack, true).await;
+    let open_ids = stack.seed_accounts(USER, 3).await;
+    pass(&stack, DAY + HOUR);
+    let long = Duration::from_secs(120);
+    let first = stack.run_job_reading(LEGACY_DUE_INDEX, quick(), long).await;
+    assert_eq!((first.due, first.refreshed), (3, 3), "{first:?}");
+    assert_rotation_kept(&stack, &open_ids).await;
+
+    // The second deploy deletes the old index. The job of the first deploy, until its function is
+    // updated, fails its run.
+    legacy_due_index(&stack, false).await;
+    pass(&stack, DAY + HOUR);
+    let stale = stack.run_job_reading(LEGACY_DUE_INDEX, quick(), long).await;
+    assert!(!stale.complete && stale.refreshed == 0, "{stale:?}");
+    let second = run(&stack).await;
+    assert_eq!((second.due, second.refreshed), (3, 3), "{second:?}");
+    assert!(second.complete, "{second:?}");
+    assert_rotation_kept(&stack, &open_ids).await;
+    stack.assert_nothing_leaked().await;
+}

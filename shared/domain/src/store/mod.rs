@@ -286,7 +286,7 @@ pub enum Written {
 }
 
 /// Connected accounts (one item per app user and TikTok account), their ownership records and the
-/// refresh-due index. Writes that race a refresh are conditioned on `token_version` and
+/// due index. Writes that race a refresh are conditioned on `token_version` and
 /// `grant_id`. Adapter: `connect_adapters::DynamoAccountStore`.
 pub trait AccountStore: Send + Sync {
     /// Stores a new or renewed connection (status `active`, version bumped). When another app user
@@ -310,14 +310,16 @@ pub trait AccountStore: Send + Sync {
     -> impl Future<Output = Result<Vec<Account>, StoreError>> + Send;
 
     /// Takes the refresh lease when the tokens are still at `account.token_version` and no other
-    /// lease is live at `now_ms` (Unix milliseconds). `Stale` means someone else refreshed or is
+    /// lease is live at `now_ms` (Unix milliseconds). Returns the account as leased, whole (its
+    /// tokens and profile too, which an account listed by [`due_page`](Self::due_page) lacks:
+    /// the write hands them back at no extra cost); `None` means someone else refreshed or is
     /// refreshing.
     fn take_refresh_lease(
         &self,
         account: &Account,
         lease: &RefreshLease,
         now_ms: i64,
-    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Account>, StoreError>> + Send;
 
     /// Stores refreshed tokens if the tokens are still at `account.token_version`: status
     /// `active`, version bumped, lease cleared. Deliberately not bound to the lease: whoever got
@@ -351,7 +353,11 @@ pub trait AccountStore: Send + Sync {
 
     /// Accounts of one due-index shard whose refresh is due at or before `horizon`, oldest due
     /// first, at most `limit`, continuing after `after`. The index is eventually consistent: an
-    /// account may already have been refreshed (its version tells).
+    /// account may already have been refreshed (its version tells). Each is listed as the index
+    /// projects it: what the job chooses by (keys, status, version, grant, expiries, failures),
+    /// without `sealed_tokens` (empty), the profile (`None`) or a lease: the index copies no
+    /// ciphertext, so a refresh writes only a small entry of it (docs/operations.md#write-units-per-refresh).
+    /// [`take_refresh_lease`](Self::take_refresh_lease) returns the whole account.
     fn due_page(
         &self,
         shard: u16,
