@@ -18,6 +18,12 @@
 //! * Rounds are interleaved (round 1: every binary, round 2: every binary, …) so a drifting
 //!   machine hits all alike; the tables show medians with (min–max).
 //!
+//! * Then `user-info`, `video-list` and the floor again at each of [`MEMORY_SIZES`], each under a
+//!   CPU quota of the share Lambda gives that memory size (a cgroup v1 `cpu` group per size:
+//!   memory ÷ 1,769 MB of one core), with the duration each costs per million warm requests:
+//!   what the memory size is chosen from. Needs a writable `/sys/fs/cgroup/cpu` (root); without
+//!   one the table says why it is missing.
+//!
 //! ```sh
 //! make bench-cold                      # builds what it needs, then runs this
 //! BENCH_COLD_ROUNDS=5 make bench-cold  # more rounds (default 3)
@@ -57,6 +63,61 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 const LAMBDA_PATH: &str = "/usr/local/bin:/usr/bin/:/bin:/opt/bin";
 /// The post scheduled-post is asked to fire: a well-formed id nobody scheduled.
 const MISSING_SCHEDULED_POST: &str = "sched_aaaaaaaaaaaaaaaaaaaaaaaaaa";
+/// Lambda gives a function one vCPU at 1,769 MB of memory, less in proportion below.
+const MB_PER_VCPU: f64 = 1769.0;
+/// The memory sizes the request routes are timed at (the template's is 256).
+const MEMORY_SIZES: [u32; 3] = [128, 256, 512];
+/// Lambda's arm64 duration price, per GB-second (us-east-1).
+const USD_PER_GB_SECOND: f64 = 0.000_013_333_4;
+/// Where the CPU quota groups are made (cgroup v1).
+const CPU_CGROUP: &str = "/sys/fs/cgroup/cpu";
+
+/// A cgroup whose CPU quota is what Lambda gives `memory_mb`; its processes share that much of
+/// one core. Removed when dropped (once its processes have ended).
+struct CpuShare {
+    memory_mb: u32,
+    group: PathBuf,
+}
+
+impl CpuShare {
+    const PERIOD_US: u64 = 100_000;
+
+    fn create(memory_mb: u32) -> Result<Self, String> {
+        let group = Path::new(CPU_CGROUP).join(format!("bench-cold-{memory_mb}mb"));
+        let quota_us = (Self::PERIOD_US as f64 * f64::from(memory_mb) / MB_PER_VCPU).round() as u64;
+        std::fs::create_dir_all(&group)
+            .and_then(|()| {
+                std::fs::write(group.join("cpu.cfs_period_us"), Self::PERIOD_US.to_string())
+            })
+            .and_then(|()| std::fs::write(group.join("cpu.cfs_quota_us"), quota_us.to_string()))
+            .map_err(|e| format!("{}: {e}", group.display()))?;
+        Ok(Self { memory_mb, group })
+    }
+
+    /// The share of one core.
+    fn cpus(&self) -> f64 {
+        f64::from(self.memory_mb) / MB_PER_VCPU
+    }
+
+    /// `command` run inside this group from its first instruction: a shell joins the group,
+    /// then execs it (same pid, so its peak RSS is still the program's).
+    fn wrap(&self, program: &Path, args: &[String]) -> Command {
+        let mut command = Command::new("/bin/sh");
+        command
+            .arg("-c")
+            .arg(r#"echo $$ > "$0/cgroup.procs" && exec "$@""#)
+            .arg(&self.group)
+            .arg(program)
+            .args(args);
+        command
+    }
+}
+
+impl Drop for CpuShare {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.group);
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // What is measured
@@ -683,15 +744,25 @@ impl Bench {
         env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }
 
-    /// One cold start of `target` and its warm invocations.
+    /// One cold start of `target` and its warm invocations, with the whole machine or within
+    /// `share`.
     async fn round(
         &self,
         target: &Target,
         round: usize,
         logs: &Path,
+        share: Option<&CpuShare>,
     ) -> Result<(Sample, Value), String> {
         let mut server = RuntimeServer::start().await?;
-        let log = logs.join(format!("{}-round{}.log", target.function, round + 1));
+        let log = logs.join(match share {
+            None => format!("{}-round{}.log", target.function, round + 1),
+            Some(share) => format!(
+                "{}-{}mb-round{}.log",
+                target.function,
+                share.memory_mb,
+                round + 1
+            ),
+        });
         let out = File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
         let err = out
             .try_clone()
@@ -716,9 +787,15 @@ impl Bench {
             .queue
             .send(first)
             .map_err(|_| "runtime API gone".to_owned())?;
-        let mut command = Command::new(&target.program);
+        let mut command = match share {
+            None => {
+                let mut command = Command::new(&target.program);
+                command.args(&target.args);
+                command
+            }
+            Some(share) => share.wrap(&target.program, &target.args),
+        };
         command
-            .args(&target.args)
             .env_clear()
             .envs(self.environment(target, server.addr))
             .current_dir(&target.task_root)
@@ -1407,7 +1484,7 @@ async fn run() -> Result<(), String> {
         }
         for (i, target) in targets.iter().enumerate() {
             let (sample, body) = bench
-                .round(target, round, &logs)
+                .round(target, round, &logs, None)
                 .await
                 .map_err(|e| format!("{} (round {}): {e}", target.label, round + 1))?;
             eprintln!(
@@ -1459,7 +1536,103 @@ async fn run() -> Result<(), String> {
         })
         .collect();
     print_report(&rows, &bare, rounds, took);
+    memory_sizes(&bench, &targets, rounds, &logs).await?;
     eprintln!("child logs: {}", logs.display());
+    Ok(())
+}
+
+/// The request routes and the floor at each of [`MEMORY_SIZES`], under that size's CPU share,
+/// rounds interleaved; prints the table the memory size is chosen from.
+async fn memory_sizes(
+    bench: &Bench,
+    targets: &[Target],
+    rounds: usize,
+    logs: &Path,
+) -> Result<(), String> {
+    println!(
+        "\n## Memory size: the request routes under Lambda's CPU share (memory ÷ {MB_PER_VCPU:.0} MB of one core, a cgroup quota; {rounds} rounds, median (min–max))\n"
+    );
+    let shares: Result<Vec<CpuShare>, String> = MEMORY_SIZES
+        .iter()
+        .map(|&mb| CpuShare::create(mb))
+        .collect();
+    let shares = match shares {
+        Ok(shares) => shares,
+        Err(why) => {
+            println!(
+                "Not measured: no CPU quota could be set ({why}); run as root with cgroup v1's cpu controller."
+            );
+            return Ok(());
+        }
+    };
+    let chosen: Vec<&Target> = targets
+        .iter()
+        .filter(|t| matches!(t.kind, Kind::Floor | Kind::UserInfo | Kind::VideoList))
+        .collect();
+    let mut samples: BTreeMap<(usize, u32), Vec<Sample>> = BTreeMap::new();
+    for round in 0..rounds {
+        for share in &shares {
+            for (i, target) in chosen.iter().enumerate() {
+                let (sample, _) = bench
+                    .round(target, round, logs, Some(share))
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "{} at {} MB (round {}): {e}",
+                            target.label,
+                            share.memory_mb,
+                            round + 1
+                        )
+                    })?;
+                eprintln!(
+                    "round {}/{rounds} {:<15} {:>4} MB: init {:>7.1} ms, first response {:>7.1} ms, warm p50 {:>6.2} ms",
+                    round + 1,
+                    target.label,
+                    share.memory_mb,
+                    ms(sample.init),
+                    ms(sample.first),
+                    p50(&sample.warm),
+                );
+                samples
+                    .entry((i, share.memory_mb))
+                    .or_default()
+                    .push(sample);
+            }
+        }
+    }
+    println!(
+        "| binary | memory MB | CPU (cores) | init ms | first response ms | warm p50 ms | duration $ per million warm requests | + per 100 ms waiting for TikTok |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (i, target) in chosen.iter().enumerate() {
+        for share in &shares {
+            let runs = samples
+                .get(&(i, share.memory_mb))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let warm: Vec<f64> = runs.iter().map(|s| p50(&s.warm)).collect();
+            // Lambda bills duration by the started millisecond.
+            let per_million = |millis: f64| {
+                USD_PER_GB_SECOND * f64::from(share.memory_mb) / 1024.0 * millis / 1000.0 * 1e6
+            };
+            println!(
+                "| {} | {} | {:.3} | {} | {} | {} | ${:.3} | ${:.3} |",
+                target.label,
+                share.memory_mb,
+                share.cpus(),
+                spread(&runs.iter().map(|s| ms(s.init)).collect::<Vec<_>>(), 1),
+                spread(&runs.iter().map(|s| ms(s.first)).collect::<Vec<_>>(), 1),
+                spread(&warm, 2),
+                per_million(median(&warm).ceil()),
+                per_million(100.0),
+            );
+        }
+    }
+    println!(
+        "\nThe fake TikTok answers at once here, so warm p50 is the function's own work stretched by \
+         the quota; deployed, each request also waits for TikTok, which costs the last column per 100 ms. \
+         The quota models Lambda's steady share, not its bursts."
+    );
     Ok(())
 }
 
