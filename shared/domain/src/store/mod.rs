@@ -202,7 +202,10 @@ pub struct Account {
     pub status: AccountStatus,
     /// Why TikTok removed the grant, when `status` is `Revoked` (a new connection clears it).
     pub revoked_reason: Option<RevokeReason>,
-    /// KMS ciphertext of the token pair, context `EncryptionContext::tokens(app_user, open_id)`.
+    /// The sealed token pair (an envelope, or a KMS ciphertext from before envelopes), context
+    /// `EncryptionContext::tokens(app_user, open_id)`. Empty for a revoked account, and for one
+    /// listed by [`AccountStore::due_page`] (the due index does not copy it): open the account
+    /// [`AccountStore::take_refresh_lease`] returns instead.
     pub sealed_tokens: Vec<u8>,
     /// When the access token expires, Unix seconds (now + TikTok's `expires_in`).
     pub access_token_expires_at: i64,
