@@ -43,19 +43,17 @@ help:
 	@echo "make bench-cold - cold start (init, first response, peak RSS, size) of every release Lambda binary beside a floor and a Node.js peer"
 	@echo "make bench-refresh - token-refresh job: accounts/s and peak memory for 1k/10k accounts, 1M-account scale model (~25 min)"
 
-# The venv is rebuilt only when the requirements change.
-$(STAMP): requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+# The venv is rebuilt only when the requirements change (scripts/venv.sh: uv, or pip if uv cannot).
+$(STAMP): requirements-dev.txt scripts/venv.sh
+	PYTHON=$(PYTHON) ./scripts/venv.sh $(VENV) requirements-dev.txt
 	touch $(STAMP)
 
 # SAM CLI (and the cfn-lint that runs with it) lives in a venv of its own: aws-sam-cli pins exact
 # boto3/click/pydantic versions, which in .venv would drag moto's boto3 back to SAM's.
 # SAM keeps its settings in $(SAM_APP_DIR) instead of ~/.aws-sam; the seeded lastVersionCheck
 # (year 2100) keeps every command from asking PyPI for a newer SAM CLI, as SAM has no switch for it.
-$(SAM_STAMP): requirements-sam.txt
-	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+$(SAM_STAMP): requirements-sam.txt scripts/venv.sh
+	PYTHON=$(PYTHON) ./scripts/venv.sh $(SAM_VENV) requirements-sam.txt
 	mkdir -p $(SAM_APP_DIR)
 	echo '{"telemetryEnabled": false, "lastVersionCheck": 4102444800}' > $(SAM_APP_DIR)/metadata.json
 	touch $(SAM_STAMP)

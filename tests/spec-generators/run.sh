@@ -24,8 +24,7 @@ package=tiktok_connect
 
 if [ ! -f "$stamp" ] || [ "$here/requirements.txt" -nt "$stamp" ]; then
   echo "spec-generators: installing $here/requirements.txt into $venv"
-  "${PYTHON:-python3}" -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+  ./scripts/venv.sh "$venv" "$here/requirements.txt"
   touch "$stamp"
 fi
 
