@@ -1287,7 +1287,21 @@ struct Row<'a> {
     rss_mb: Vec<f64>,
 }
 
-impl Row<'_> {
+impl<'a> Row<'a> {
+    /// The per-round figures of `target`'s samples.
+    fn of(target: &'a Target, runs: &[Sample]) -> Self {
+        Row {
+            target,
+            init: runs.iter().map(|s| ms(s.init)).collect(),
+            first: runs.iter().map(|s| ms(s.first)).collect(),
+            warm: runs.iter().map(|s| p50(&s.warm)).collect(),
+            rss_mb: runs
+                .iter()
+                .map(|s| s.peak_rss_kib as f64 * 1024.0 / 1e6)
+                .collect(),
+        }
+    }
+
     fn size_mb(&self) -> f64 {
         self.target.size_bytes as f64 / 1e6
     }
@@ -1522,17 +1536,10 @@ async fn run() -> Result<(), String> {
         .iter()
         .enumerate()
         .map(|(i, target)| {
-            let runs = samples.get(&i).map(Vec::as_slice).unwrap_or_default();
-            Row {
+            Row::of(
                 target,
-                init: runs.iter().map(|s| ms(s.init)).collect(),
-                first: runs.iter().map(|s| ms(s.first)).collect(),
-                warm: runs.iter().map(|s| p50(&s.warm)).collect(),
-                rss_mb: runs
-                    .iter()
-                    .map(|s| s.peak_rss_kib as f64 * 1024.0 / 1e6)
-                    .collect(),
-            }
+                samples.get(&i).map(Vec::as_slice).unwrap_or_default(),
+            )
         })
         .collect();
     print_report(&rows, &bare, rounds, took);
@@ -1606,11 +1613,13 @@ async fn memory_sizes(
     println!("|---|---|---|---|---|---|---|---|");
     for (i, target) in chosen.iter().enumerate() {
         for share in &shares {
-            let runs = samples
-                .get(&(i, share.memory_mb))
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            let warm: Vec<f64> = runs.iter().map(|s| p50(&s.warm)).collect();
+            let row = Row::of(
+                target,
+                samples
+                    .get(&(i, share.memory_mb))
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
+            );
             // Lambda bills duration by the started millisecond.
             let per_million = |millis: f64| {
                 USD_PER_GB_SECOND * f64::from(share.memory_mb) / 1024.0 * millis / 1000.0 * 1e6
@@ -1620,10 +1629,10 @@ async fn memory_sizes(
                 target.label,
                 share.memory_mb,
                 share.cpus(),
-                spread(&runs.iter().map(|s| ms(s.init)).collect::<Vec<_>>(), 1),
-                spread(&runs.iter().map(|s| ms(s.first)).collect::<Vec<_>>(), 1),
-                spread(&warm, 2),
-                per_million(median(&warm).ceil()),
+                spread(&row.init, 1),
+                spread(&row.first, 1),
+                spread(&row.warm, 2),
+                per_million(median(&row.warm).ceil()),
                 per_million(100.0),
             );
         }

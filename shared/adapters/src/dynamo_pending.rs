@@ -74,6 +74,25 @@ fn pending_from_item(item: &Item) -> Result<PendingConnection, StoreError> {
     })
 }
 
+impl DynamoAccountStore {
+    /// A pending connection, whole and expired or not (a strongly consistent read).
+    async fn read_pending(
+        &self,
+        key: &ConnectionKey,
+    ) -> Result<Option<PendingConnection>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(pending_key(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.as_ref().map(pending_from_item).transpose()
+    }
+}
+
 impl PendingConnectionStore for DynamoAccountStore {
     async fn put_pending(
         &self,
@@ -103,16 +122,7 @@ impl PendingConnectionStore for DynamoAccountStore {
         key: &ConnectionKey,
         now: i64,
     ) -> Result<Option<PendingConnection>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(pending_key(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let pending = out.item.as_ref().map(pending_from_item).transpose()?;
+        let pending = self.read_pending(key).await?;
         Ok(pending.filter(|p| p.expires_at > now))
     }
 
@@ -206,19 +216,9 @@ impl PendingConnectionStore for DynamoAccountStore {
         for listed in out.items.unwrap_or_default() {
             let key = keys::connection_key_from_pk(&get_s(&listed, TABLE_HASH_KEY)?)
                 .ok_or(StoreError::Corrupt("pk"))?;
-            let item = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .set_key(Some(pending_key(&key)))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(unavailable)?
-                .item;
             // Gone since the index listed it: confirmed, or forgotten by another run.
-            if let Some(item) = item {
-                expired.push((key, pending_from_item(&item)?));
+            if let Some(pending) = self.read_pending(&key).await? {
+                expired.push((key, pending));
             }
         }
         Ok(expired)
