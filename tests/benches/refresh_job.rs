@@ -42,7 +42,7 @@ use connect_domain::schedule::{DEFAULT_KEEPALIVE_SECS, DUE_SHARDS, RefreshSchedu
 use connect_domain::scope::ScopeSet;
 use connect_domain::secret::{AccessToken, ClientSecret, RefreshToken};
 use connect_domain::store::{
-    Account, AccountStatus, AccountStore, NoticeStore, PendingConnectionStore,
+    Account, AccountStatus, Connections, NoticeStore, PendingConnectionStore, RefreshQueue,
 };
 use connect_services::refresh_job::{JobSettings, RefreshJob, Summary};
 use fake_tiktok::Endpoint;

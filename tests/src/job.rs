@@ -10,7 +10,7 @@ use connect_domain::refresh::TokenKeeper;
 use connect_domain::schedule::RefreshSchedule;
 use connect_domain::scope::ScopeSet;
 use connect_domain::secret::{AccessToken, RefreshToken};
-use connect_domain::store::{Account, AccountStatus, AccountStore as _};
+use connect_domain::store::{Account, AccountStatus, Connections as _};
 use connect_services::refresh_job::{JobSettings, RefreshJob, Summary};
 use lambda_runtime::{Context, LambdaEvent};
 

@@ -12,7 +12,7 @@ use connect_adapters::{DynamoAccountStore, DynamoStateStore};
 use connect_domain::cipher::{EncryptionContext, TokenPair, open_tokens};
 use connect_domain::clock::OffsetClock;
 use connect_domain::pkce::PkceMode;
-use connect_domain::store::{Account, AccountStore};
+use connect_domain::store::{Account, AccountReader};
 use connect_runtime::cold_start::{AppSecrets, AwsClients, ColdStart, LiveUserApi};
 use connect_runtime::config::Config;
 use connect_services::connect::CallbackService;

@@ -5,7 +5,7 @@ use connect_adapters::{DynamoAccountStore, DynamoPublishStore, EventBridgeEvents
 use connect_domain::clock::Clock;
 use connect_domain::events::EventSink;
 use connect_domain::secret::ClientSecret;
-use connect_domain::store::{AccountStore, PublishStore, ScheduleStore};
+use connect_domain::store::{PublishStore, Revocations, ScheduleStore};
 use connect_http::api_error::ApiError;
 use connect_http::{handler, response};
 use connect_runtime::cold_start::{ColdStart, StartError};
@@ -42,7 +42,7 @@ pub struct WebhookApi<A, P, K, E> {
 
 impl<A, P, K, E> WebhookApi<A, P, K, E>
 where
-    A: AccountStore,
+    A: Revocations,
     P: PublishStore + ScheduleStore,
     K: Clock,
     E: EventSink,
@@ -93,7 +93,7 @@ pub async fn handle<A, P, K, E>(
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error>
 where
-    A: AccountStore,
+    A: Revocations,
     P: PublishStore + ScheduleStore,
     K: Clock,
     E: EventSink,

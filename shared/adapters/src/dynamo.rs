@@ -19,8 +19,9 @@ use crate::keys::{
 use connect_domain::schedule::{due_shard, shard_key};
 use connect_domain::scope::ScopeSet;
 use connect_domain::store::{
-    Account, AccountStatus, AccountStore, DueCursor, NoticeStore, PendingState, RefreshLease,
-    RenewedTokens, RevokeReason, StateKey, StateStore, StoreError, Written,
+    Account, AccountReader, AccountStatus, Connections, DueCursor, NoticeStore, PendingState,
+    RefreshLease, RefreshQueue, RenewedTokens, Revocations, RevokeReason, StateKey, StateStore,
+    StoreError, TokenRotation, Written,
 };
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -509,19 +510,7 @@ impl NoticeStore for DynamoAccountStore {
     }
 }
 
-impl AccountStore for DynamoAccountStore {
-    async fn save_connection(&self, account: &Account) -> Result<Option<String>, StoreError> {
-        for _ in 0..OWNERSHIP_ATTEMPTS {
-            match self.try_save(account, None).await? {
-                SaveAttempt::Saved(taken_from) => return Ok(taken_from),
-                SaveAttempt::Canceled { .. } => {
-                    tracing::info!("ownership changed during connect; retrying");
-                }
-            }
-        }
-        Err(StoreError::Contention)
-    }
-
+impl AccountReader for DynamoAccountStore {
     async fn get(&self, app_user: &str, open_id: &str) -> Result<Option<Account>, StoreError> {
         let out = self
             .client
@@ -557,7 +546,92 @@ impl AccountStore for DynamoAccountStore {
             })
             .collect()
     }
+}
 
+impl Connections for DynamoAccountStore {
+    async fn save_connection(&self, account: &Account) -> Result<Option<String>, StoreError> {
+        for _ in 0..OWNERSHIP_ATTEMPTS {
+            match self.try_save(account, None).await? {
+                SaveAttempt::Saved(taken_from) => return Ok(taken_from),
+                SaveAttempt::Canceled { .. } => {
+                    tracing::info!("ownership changed during connect; retrying");
+                }
+            }
+        }
+        Err(StoreError::Contention)
+    }
+
+    async fn update_profile(&self, account: &Account) -> Result<(), StoreError> {
+        let mut set = Vec::new();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::account_key(&account.app_user, &account.open_id)))
+            .condition_expression("attribute_exists(pk)");
+        for (name, value) in [
+            ("union_id", &account.union_id),
+            ("display_name", &account.display_name),
+            ("avatar_url", &account.avatar_url),
+            ("username", &account.username),
+        ] {
+            if let Some(v) = value {
+                set.push(format!("{name} = :{name}"));
+                update = update.expression_attribute_values(format!(":{name}"), s(v));
+            }
+        }
+        if set.is_empty() {
+            return Ok(());
+        }
+        conditional(update.update_expression(format!("SET {}", set.join(", "))))
+            .await
+            .map(|_| ())
+    }
+
+    async fn delete(&self, app_user: &str, open_id: &str) -> Result<(), StoreError> {
+        let account = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::account_key(app_user, open_id)))
+            .build()
+            .map_err(|_| StoreError::Corrupt("account delete"))?;
+        // The ownership record goes too, unless another app user has taken the account over.
+        let owner = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::owner_pk(open_id), OWNER_SK)))
+            .condition_expression("attribute_not_exists(pk) OR app_user = :me")
+            .expression_attribute_values(":me", s(app_user))
+            .build()
+            .map_err(|_| StoreError::Corrupt("owner delete"))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(account).build())
+            .transact_items(TransactWriteItem::builder().delete(owner).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+            {
+                // Someone else owns the TikTok account now; our record alone goes.
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(Self::account_key(app_user, open_id)))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(unavailable)
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+}
+
+impl TokenRotation for DynamoAccountStore {
     async fn take_refresh_lease(
         &self,
         account: &Account,
@@ -669,34 +743,9 @@ impl AccountStore for DynamoAccountStore {
         )
         .await
     }
+}
 
-    async fn update_profile(&self, account: &Account) -> Result<(), StoreError> {
-        let mut set = Vec::new();
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::account_key(&account.app_user, &account.open_id)))
-            .condition_expression("attribute_exists(pk)");
-        for (name, value) in [
-            ("union_id", &account.union_id),
-            ("display_name", &account.display_name),
-            ("avatar_url", &account.avatar_url),
-            ("username", &account.username),
-        ] {
-            if let Some(v) = value {
-                set.push(format!("{name} = :{name}"));
-                update = update.expression_attribute_values(format!(":{name}"), s(v));
-            }
-        }
-        if set.is_empty() {
-            return Ok(());
-        }
-        conditional(update.update_expression(format!("SET {}", set.join(", "))))
-            .await
-            .map(|_| ())
-    }
-
+impl RefreshQueue for DynamoAccountStore {
     async fn due_page(
         &self,
         shard: u16,
@@ -754,7 +803,9 @@ impl AccountStore for DynamoAccountStore {
         )
         .await
     }
+}
 
+impl Revocations for DynamoAccountStore {
     async fn mark_revoked(
         &self,
         open_id: &str,
@@ -786,48 +837,6 @@ impl AccountStore for DynamoAccountStore {
         match conditional(update).await? {
             Written::Yes => Ok(Some(owner)),
             Written::Stale => Ok(None),
-        }
-    }
-
-    async fn delete(&self, app_user: &str, open_id: &str) -> Result<(), StoreError> {
-        let account = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(Self::account_key(app_user, open_id)))
-            .build()
-            .map_err(|_| StoreError::Corrupt("account delete"))?;
-        // The ownership record goes too, unless another app user has taken the account over.
-        let owner = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::owner_pk(open_id), OWNER_SK)))
-            .condition_expression("attribute_not_exists(pk) OR app_user = :me")
-            .expression_attribute_values(":me", s(app_user))
-            .build()
-            .map_err(|_| StoreError::Corrupt("owner delete"))?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(account).build())
-            .transact_items(TransactWriteItem::builder().delete(owner).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-            {
-                // Someone else owns the TikTok account now; our record alone goes.
-                self.client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .set_key(Some(Self::account_key(app_user, open_id)))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(unavailable)
-            }
-            Err(err) => Err(unavailable(err)),
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::keys::{
     self, CONNECTION_SK, DUE_AT_ATTR, DUE_SHARD_ATTR, PENDING_DUE_SHARD, TABLE_HASH_KEY,
 };
 use connect_domain::store::{
-    Account, AccountStore as _, Confirmation, ConnectionKey, PendingConnection,
+    Account, AccountReader as _, Confirmation, ConnectionKey, PendingConnection,
     PendingConnectionStore, StoreError,
 };
 

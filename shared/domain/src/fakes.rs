@@ -14,9 +14,10 @@ use crate::schedule::due_shard;
 use crate::scope::ScopeSet;
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, RefreshToken};
 use crate::store::{
-    Account, AccountStatus, AccountStore, Confirmation, ConnectionKey, DueCursor, NoticeStore,
-    PendingConnection, PendingConnectionStore, PendingState, RefreshLease, RenewedTokens,
-    RevokeReason, StateKey, StateStore, StoreError, Written,
+    Account, AccountReader, AccountStatus, Confirmation, ConnectionKey, Connections, DueCursor,
+    NoticeStore, PendingConnection, PendingConnectionStore, PendingState, RefreshLease,
+    RefreshQueue, RenewedTokens, Revocations, RevokeReason, StateKey, StateStore, StoreError,
+    TokenRotation, Written,
 };
 use crate::tiktok::{
     CreatorInfo, InitAnswer, MediaSource, Profile, PublishInit, PublishStatus, TikTokApi,
@@ -139,7 +140,7 @@ impl StateStore for InMemoryStates {
     }
 }
 
-/// `AccountStore` and `PendingConnectionStore` in memory: ownership moves, writes conditioned on
+/// Every `AccountStore` role and `PendingConnectionStore` in memory: ownership moves, writes conditioned on
 /// version and grant, the due index.
 #[derive(Debug, Clone, Default)]
 pub struct InMemoryAccounts {
@@ -247,7 +248,23 @@ impl PendingConnectionStore for InMemoryAccounts {
     }
 }
 
-impl AccountStore for InMemoryAccounts {
+impl AccountReader for InMemoryAccounts {
+    async fn get(&self, app_user: &str, open_id: &str) -> Result<Option<Account>, StoreError> {
+        Ok(lock(&self.accounts)
+            .get(&(app_user.to_owned(), open_id.to_owned()))
+            .cloned())
+    }
+
+    async fn list(&self, app_user: &str) -> Result<Vec<Account>, StoreError> {
+        Ok(lock(&self.accounts)
+            .values()
+            .filter(|a| a.app_user == app_user)
+            .cloned()
+            .collect())
+    }
+}
+
+impl Connections for InMemoryAccounts {
     async fn save_connection(&self, account: &Account) -> Result<Option<String>, StoreError> {
         let mut accounts = lock(&self.accounts);
         let previous = lock(&self.owners).insert(account.open_id.clone(), account.app_user.clone());
@@ -267,20 +284,28 @@ impl AccountStore for InMemoryAccounts {
         Ok(taken_from)
     }
 
-    async fn get(&self, app_user: &str, open_id: &str) -> Result<Option<Account>, StoreError> {
-        Ok(lock(&self.accounts)
-            .get(&(app_user.to_owned(), open_id.to_owned()))
-            .cloned())
+    async fn update_profile(&self, account: &Account) -> Result<(), StoreError> {
+        let key = (account.app_user.clone(), account.open_id.clone());
+        if let Some(stored) = lock(&self.accounts).get_mut(&key) {
+            stored.union_id = account.union_id.clone();
+            stored.display_name = account.display_name.clone();
+            stored.avatar_url = account.avatar_url.clone();
+            stored.username = account.username.clone();
+        }
+        Ok(())
     }
 
-    async fn list(&self, app_user: &str) -> Result<Vec<Account>, StoreError> {
-        Ok(lock(&self.accounts)
-            .values()
-            .filter(|a| a.app_user == app_user)
-            .cloned()
-            .collect())
+    async fn delete(&self, app_user: &str, open_id: &str) -> Result<(), StoreError> {
+        lock(&self.accounts).remove(&(app_user.to_owned(), open_id.to_owned()));
+        let mut owners = lock(&self.owners);
+        if owners.get(open_id).is_some_and(|owner| owner == app_user) {
+            owners.remove(open_id);
+        }
+        Ok(())
     }
+}
 
+impl TokenRotation for InMemoryAccounts {
     async fn take_refresh_lease(
         &self,
         account: &Account,
@@ -351,18 +376,9 @@ impl AccountStore for InMemoryAccounts {
             true
         }))
     }
+}
 
-    async fn update_profile(&self, account: &Account) -> Result<(), StoreError> {
-        let key = (account.app_user.clone(), account.open_id.clone());
-        if let Some(stored) = lock(&self.accounts).get_mut(&key) {
-            stored.union_id = account.union_id.clone();
-            stored.display_name = account.display_name.clone();
-            stored.avatar_url = account.avatar_url.clone();
-            stored.username = account.username.clone();
-        }
-        Ok(())
-    }
-
+impl RefreshQueue for InMemoryAccounts {
     async fn due_page(
         &self,
         shard: u16,
@@ -426,16 +442,9 @@ impl AccountStore for InMemoryAccounts {
             true
         }))
     }
+}
 
-    async fn delete(&self, app_user: &str, open_id: &str) -> Result<(), StoreError> {
-        lock(&self.accounts).remove(&(app_user.to_owned(), open_id.to_owned()));
-        let mut owners = lock(&self.owners);
-        if owners.get(open_id).is_some_and(|owner| owner == app_user) {
-            owners.remove(open_id);
-        }
-        Ok(())
-    }
-
+impl Revocations for InMemoryAccounts {
     async fn mark_revoked(
         &self,
         open_id: &str,

@@ -31,7 +31,8 @@ use crate::retry::{Backoff, retry_transient};
 use crate::schedule::{EXPIRY_MARGIN_SECS, RefreshSchedule};
 use crate::secret::AccessToken;
 use crate::store::{
-    Account, AccountStatus, AccountStore, RefreshLease, RenewedTokens, StoreError, Written,
+    Account, AccountReader, AccountStatus, RefreshLease, RenewedTokens, StoreError, TokenRotation,
+    Written,
 };
 use crate::tiktok::{TikTokApi, TikTokError};
 
@@ -586,6 +587,7 @@ fn lease_id() -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::store::{AccountReader, Connections, RefreshQueue, TokenRotation};
     use std::sync::Arc;
 
     use super::*;

@@ -11,7 +11,7 @@ use connect_domain::error::ServiceError;
 use connect_domain::events::{ACCOUNT_DISCONNECTED, AppEvent, announce};
 use connect_domain::ports::Ports;
 use connect_domain::refresh::{RefreshError, TokenKeeper};
-use connect_domain::store::{Account, AccountStatus, AccountStore, RevokeReason};
+use connect_domain::store::{Account, AccountReader, AccountStatus, Connections, RevokeReason};
 use connect_domain::tiktok::TikTokApi;
 
 /// Longest `open_id` accepted (TikTok's are UUID-like, well under this).
@@ -33,7 +33,7 @@ pub fn parse_open_id(value: &str) -> Result<&str, ServiceError> {
 
 /// The account named by `open_id`, or the most recently connected one when it is omitted.
 pub async fn find(
-    accounts: &impl AccountStore,
+    accounts: &impl AccountReader,
     user: &AppUser,
     open_id: Option<&str>,
 ) -> Result<Account, ServiceError> {
@@ -105,7 +105,7 @@ pub struct AccountList {
 
 /// Every account of the app user, most recently connected first. No TikTok call.
 pub async fn list(
-    accounts: &impl AccountStore,
+    accounts: &impl AccountReader,
     user: &AppUser,
 ) -> Result<AccountList, ServiceError> {
     let mut all = accounts.list(user.as_str()).await?;

@@ -486,7 +486,7 @@ mod tests {
     use connect_domain::fakes::{
         FakeCipher, Fakes, InMemoryAccounts, InMemoryStates, ScriptedTikTok,
     };
-    use connect_domain::store::{Account, AccountStore as _};
+    use connect_domain::store::{Account, AccountReader as _};
 
     fn settings(pkce: PkceMode) -> ConnectSettings {
         ConnectSettings {

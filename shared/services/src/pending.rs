@@ -312,7 +312,7 @@ mod tests {
     use connect_domain::refresh::RefreshPolicy;
     use connect_domain::scope::ScopeSet;
     use connect_domain::secret::{AccessToken, RefreshToken};
-    use connect_domain::store::AccountStore as _;
+    use connect_domain::store::AccountReader as _;
     use std::time::Duration;
 
     type Keeper = TokenKeeper<Fakes>;

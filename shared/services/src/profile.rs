@@ -11,7 +11,7 @@ use connect_domain::ports::Ports;
 use connect_domain::query::Query;
 use connect_domain::refresh::TokenKeeper;
 use connect_domain::scope;
-use connect_domain::store::{Account, AccountStore};
+use connect_domain::store::{Account, Connections};
 use connect_domain::tiktok::{Profile, TikTokApi};
 
 /// `200` body of `GET /tiktok/me`: TikTok's profile plus what our record knows.
@@ -76,7 +76,7 @@ pub async fn me<P: Ports>(
 }
 
 /// Keeps the profile shown by `GET /tiktok/accounts` current, writing only when it changed.
-async fn remember_profile(accounts: &impl AccountStore, account: &Account, profile: &Profile) {
+async fn remember_profile(accounts: &impl Connections, account: &Account, profile: &Profile) {
     let updated = Account {
         union_id: profile.union_id.clone().or(account.union_id.clone()),
         display_name: profile

@@ -21,7 +21,7 @@ use connect_domain::ports::Ports;
 use connect_domain::refresh::{Attempt, RefreshError, TokenKeeper};
 use connect_domain::schedule::{DUE_SHARDS, RECONNECT_WARNING_SECS};
 use connect_domain::store::{
-    Account, AccountStore, DueCursor, NoticeStore, PendingConnectionStore,
+    Account, DueCursor, NoticeStore, PendingConnectionStore, RefreshQueue,
 };
 use connect_domain::tiktok::TikTokError;
 

@@ -10,7 +10,7 @@ use connect_domain::error::ServiceError;
 use connect_domain::events::{ACCOUNT_REVOKED, AppEvent, EventSink, announce};
 use connect_domain::secret::ClientSecret;
 use connect_domain::store::{
-    AccountStore, Advanced, PublishStore, RevokeReason, ScheduleStore, StatusUpdate,
+    Advanced, PublishStore, Revocations, RevokeReason, ScheduleStore, StatusUpdate,
 };
 use connect_domain::tiktok::{PublishState, post_id_string};
 
@@ -120,7 +120,7 @@ pub enum Outcome {
 /// Handles one verified delivery: parse, de-duplicate, act. A failure to act forgets the body
 /// again, so TikTok's retry is processed.
 pub async fn receive(
-    accounts: &impl AccountStore,
+    accounts: &impl Revocations,
     publishes: &(impl PublishStore + ScheduleStore),
     events: &impl EventSink,
     client_key: &str,
@@ -184,7 +184,7 @@ fn parse_content(content: Option<&serde_json::Value>) -> Result<Content, Service
 }
 
 async fn act(
-    accounts: &impl AccountStore,
+    accounts: &impl Revocations,
     publishes: &(impl PublishStore + ScheduleStore),
     events: &impl EventSink,
     envelope: &Envelope,

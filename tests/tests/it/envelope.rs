@@ -248,7 +248,7 @@ fn wru_per_refresh_projecting_all(plain: usize, leased: usize) -> usize {
 #[tokio::test]
 async fn the_account_item_is_as_large_as_the_cost_model_says() {
     use connect_domain::clock::Clock as _;
-    use connect_domain::store::{AccountStore as _, RefreshLease};
+    use connect_domain::store::{RefreshLease, TokenRotation as _};
     let stack = Stack::start(StackOptions::default()).await;
     stack.connect_account("app-user-1", ALICE, None).await;
     let plain_item = alice_item(&stack, "app-user-1").await.1;

@@ -5,7 +5,7 @@
 
 use connect_domain::clock::Clock as _;
 use connect_domain::store::{
-    AccountStatus, AccountStore as _, FireClaim, MAX_FIRE_ATTEMPTS, ScheduleStore as _,
+    AccountStatus, FireClaim, MAX_FIRE_ATTEMPTS, ScheduleStore as _, TokenRotation as _,
 };
 use fake_tiktok::{Endpoint, Failure};
 use integration_tests::api::answer;

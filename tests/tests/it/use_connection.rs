@@ -651,7 +651,7 @@ async fn wrong_methods_and_hostile_input() {
 /// record (ABA). Every conditional write now names the grant too: none of them lands.
 #[tokio::test]
 async fn writes_meant_for_a_disconnected_grant_never_land_on_the_reconnected_one() {
-    use connect_domain::store::{AccountStore, RenewedTokens, Written};
+    use connect_domain::store::{RefreshQueue as _, RenewedTokens, TokenRotation as _, Written};
     let stack = Stack::start(StackOptions::default()).await;
     stack.connect_account(USER, ALICE, None).await;
     let old = stack.account(USER, ALICE).await.expect("connected");

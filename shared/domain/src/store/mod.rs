@@ -1,5 +1,6 @@
-//! Persistence ports (`StateStore`, `AccountStore`, `PendingConnectionStore`, `PublishStore`)
-//! and the shapes they store. The DynamoDB adapters are `connect_adapters::dynamo*`.
+//! Persistence ports (`StateStore`; the account roles `AccountReader`, `Connections`,
+//! `TokenRotation`, `RefreshQueue`, `Revocations`, all five `AccountStore`;
+//! `PendingConnectionStore`, `PublishStore`) and the shapes they store. The DynamoDB adapters are `connect_adapters::dynamo*`.
 //!
 //! One table, string keys `pk`/`sk`:
 //! - OAuth state: `pk = STATE#<sha256(state)>`, `sk = STATE`
@@ -204,8 +205,8 @@ pub struct Account {
     pub revoked_reason: Option<RevokeReason>,
     /// The sealed token pair (an envelope, or a KMS ciphertext from before envelopes), context
     /// `EncryptionContext::tokens(app_user, open_id)`. Empty for a revoked account, and for one
-    /// listed by [`AccountStore::due_page`] (the due index does not copy it): open the account
-    /// [`AccountStore::take_refresh_lease`] returns instead.
+    /// listed by [`RefreshQueue::due_page`] (the due index does not copy it): open the account
+    /// [`TokenRotation::take_refresh_lease`] returns instead.
     pub sealed_tokens: Vec<u8>,
     /// When the access token expires, Unix seconds (now + TikTok's `expires_in`).
     pub access_token_expires_at: i64,
@@ -288,18 +289,9 @@ pub enum Written {
     Stale,
 }
 
-/// Connected accounts (one item per app user and TikTok account), their ownership records and the
-/// due index. Writes that race a refresh are conditioned on `token_version` and
-/// `grant_id`. Adapter: `connect_adapters::DynamoAccountStore`.
-pub trait AccountStore: Send + Sync {
-    /// Stores a new or renewed connection (status `active`, version bumped). When another app user
-    /// owned this TikTok account, their record is removed in the same transaction. Returns that
-    /// previous owner, if any.
-    fn save_connection(
-        &self,
-        account: &Account,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
-
+/// Reads accounts: one by its keys, or all of an app user's. DynamoDB: `GetItem` and `Query` on
+/// the table, strongly consistent.
+pub trait AccountReader: Send + Sync {
     /// One account of `app_user` (a strongly consistent read); `None` when it is not connected.
     fn get(
         &self,
@@ -311,10 +303,40 @@ pub trait AccountStore: Send + Sync {
     /// the caller may rely on).
     fn list(&self, app_user: &str)
     -> impl Future<Output = Result<Vec<Account>, StoreError>> + Send;
+}
 
+/// Connects, disconnects and keeps the displayed profile. DynamoDB: `TransactWriteItems` (the
+/// account with its ownership record: `PutItem`, `UpdateItem`, `DeleteItem`), `GetItem` of the
+/// ownership record, `UpdateItem`.
+pub trait Connections: Send + Sync {
+    /// Stores a new or renewed connection (status `active`, version bumped). When another app user
+    /// owned this TikTok account, their record is removed in the same transaction. Returns that
+    /// previous owner, if any.
+    fn save_connection(
+        &self,
+        account: &Account,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Keeps the displayed profile in step with TikTok (no effect if the account is gone).
+    fn update_profile(
+        &self,
+        account: &Account,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Forgets the account and its ownership record. Deleting a missing account is not an error.
+    fn delete(
+        &self,
+        app_user: &str,
+        open_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Rotates tokens under the refresh lease (docs/operations.md#races): every write is conditioned
+/// on `token_version`. DynamoDB: `UpdateItem` on the table.
+pub trait TokenRotation: Send + Sync {
     /// Takes the refresh lease when the tokens are still at `account.token_version` and no other
     /// lease is live at `now_ms` (Unix milliseconds). Returns the account as leased, whole (its
-    /// tokens and profile too, which an account listed by [`due_page`](Self::due_page) lacks:
+    /// tokens and profile too, which an account listed by [`RefreshQueue::due_page`] lacks:
     /// the write hands them back at no extra cost); `None` means someone else refreshed or is
     /// refreshing.
     fn take_refresh_lease(
@@ -347,13 +369,11 @@ pub trait AccountStore: Send + Sync {
         account: &Account,
         status: AccountStatus,
     ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+}
 
-    /// Keeps the displayed profile in step with TikTok (no effect if the account is gone).
-    fn update_profile(
-        &self,
-        account: &Account,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
+/// The refresh schedule, for the job: the due index read shard by shard, and a failed refresh put
+/// back with backoff. DynamoDB: `Query` on the due index, `UpdateItem` on the table.
+pub trait RefreshQueue: Send + Sync {
     /// Accounts of one due-index shard whose refresh is due at or before `horizon`, oldest due
     /// first, at most `limit`, continuing after `after`. The index is eventually consistent: an
     /// account may already have been refreshed (its version tells). Each is listed as the index
@@ -385,14 +405,11 @@ pub trait AccountStore: Send + Sync {
         account: &Account,
         due_at: i64,
     ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+}
 
-    /// Forgets the account and its ownership record. Deleting a missing account is not an error.
-    fn delete(
-        &self,
-        app_user: &str,
-        open_id: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
+/// Grants TikTok says the user removed (the `authorization.removed` webhook). DynamoDB: `GetItem`
+/// of the ownership record, `UpdateItem` of the account.
+pub trait Revocations: Send + Sync {
     /// TikTok says the user removed the grant at `removed_at` (Unix seconds): the account
     /// (whoever owns it) is marked `revoked`, its tokens are deleted and it leaves the refresh
     /// schedule. A connection made after `removed_at` is a new grant and is left alone (TikTok
@@ -404,6 +421,22 @@ pub trait AccountStore: Send + Sync {
         removed_at: i64,
         reason: RevokeReason,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+}
+
+/// Connected accounts (one item per app user and TikTok account), their ownership records and the
+/// due index. Writes that race a refresh are conditioned on `token_version` and
+/// `grant_id`. Adapter: `connect_adapters::DynamoAccountStore`.
+///
+/// Every role at once, for an adapter that plays them all; a service or function names only the
+/// roles it uses, and they tell which DynamoDB actions its role needs (infra/permissions.yaml).
+pub trait AccountStore:
+    AccountReader + Connections + TokenRotation + RefreshQueue + Revocations
+{
+}
+
+impl<T: AccountReader + Connections + TokenRotation + RefreshQueue + Revocations> AccountStore
+    for T
+{
 }
 
 /// A grant the callback received, waiting for the app user who started the connect to confirm
@@ -487,7 +520,7 @@ pub trait PendingConnectionStore: Send + Sync {
         now: i64,
     ) -> impl Future<Output = Result<Option<PendingConnection>, StoreError>> + Send;
 
-    /// Stores `account` as [`AccountStore::save_connection`] does and consumes the pending
+    /// Stores `account` as [`Connections::save_connection`] does and consumes the pending
     /// connection, in one transaction: a confirm either does both or nothing.
     fn confirm_pending(
         &self,

@@ -27,7 +27,7 @@ use connect_domain::refresh::{RefreshError, TokenKeeper};
 use connect_domain::scheduler::PostScheduler;
 use connect_domain::scope;
 use connect_domain::store::{
-    Account, AccountStore, Advanced, Claim, PublishRecord, PublishStore, ScheduleStore,
+    Account, AccountReader, Advanced, Claim, PublishRecord, PublishStore, ScheduleStore,
     StatusUpdate, StoredAnswer, idempotency_hash,
 };
 use connect_domain::tiktok::{
@@ -107,7 +107,7 @@ fn posting_error(error: RefreshError, scope: &'static str) -> ServiceError {
 
 /// The account to post for, with the scope the mode needs.
 async fn posting_account(
-    accounts: &impl AccountStore,
+    accounts: &impl AccountReader,
     user: &AppUser,
     open_id: Option<&str>,
     scope: &'static str,

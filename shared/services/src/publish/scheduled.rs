@@ -24,7 +24,7 @@ use connect_domain::query::Query;
 use connect_domain::refresh::TokenKeeper;
 use connect_domain::scheduler::PostScheduler;
 use connect_domain::store::{
-    Account, AccountStatus, AccountStore, FireClaim, FireOutcome, ListFilter, ListPosition,
+    Account, AccountReader, AccountStatus, FireClaim, FireOutcome, ListFilter, ListPosition,
     ListedPost, MAX_FIRE_ATTEMPTS, MAX_FIRE_DELAY_SECS, PublishStore, ScheduleState, ScheduleStore,
     ScheduledPost, Written,
 };
