@@ -255,7 +255,7 @@ async fn seed(
         );
         let account = Account {
             app_user: APP_USER.to_owned(),
-            open_id,
+            open_id: open_id.into(),
             union_id: None,
             display_name: Some(format!("Bench {n}")),
             avatar_url: None,

@@ -40,7 +40,7 @@ impl Stack {
             let (access, refresh) = (now + grant.expires_in, now + grant.refresh_expires_in);
             let account = Account {
                 app_user: app_user.to_owned(),
-                open_id: open_id.clone(),
+                open_id: open_id.as_str().into(),
                 union_id: None,
                 display_name: Some(format!("Seed {n}")),
                 avatar_url: None,

@@ -458,7 +458,7 @@ impl Stack {
 
     pub async fn account(&self, app_user: &str, open_id: &str) -> Option<Account> {
         self.accounts
-            .get(app_user, open_id)
+            .get(app_user, &open_id.into())
             .await
             .expect("account read")
     }

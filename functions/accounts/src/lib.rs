@@ -96,6 +96,7 @@ where
             Ok(connect_http::response::json(StatusCode::OK, &list))
         }
         Route::Account(open_id) => {
+            let open_id = connect_services::accounts::parse_open_id(&open_id)?;
             connect_services::accounts::disconnect(keeper, &user, &open_id, handler::deadline())
                 .await?;
             // Its waiting posts would fail at their time anyway; cancelled now, the listing and

@@ -16,6 +16,7 @@ use crate::keys::{
     self, ACCOUNT_SK_PREFIX, DUE_AT_ATTR, DUE_INDEX, DUE_SHARD_ATTR, OWNER_SK, STATE_SK,
     TABLE_HASH_KEY, TABLE_RANGE_KEY,
 };
+use connect_domain::ids::OpenId;
 use connect_domain::schedule::{due_shard, shard_key};
 use connect_domain::scope::ScopeSet;
 use connect_domain::store::{
@@ -356,7 +357,7 @@ impl DynamoAccountStore {
         .to_vec();
         let mut values: Item = HashMap::from([
             (":app_user".to_owned(), s(&account.app_user)),
-            (":open_id".to_owned(), s(&account.open_id)),
+            (":open_id".to_owned(), s(account.open_id.as_str())),
             (":scopes".to_owned(), s(account.scopes.to_comma_list())),
             (":status".to_owned(), s(AccountStatus::Active.as_str())),
             (
@@ -511,7 +512,7 @@ impl NoticeStore for DynamoAccountStore {
 }
 
 impl AccountReader for DynamoAccountStore {
-    async fn get(&self, app_user: &str, open_id: &str) -> Result<Option<Account>, StoreError> {
+    async fn get(&self, app_user: &str, open_id: &OpenId) -> Result<Option<Account>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -588,7 +589,7 @@ impl Connections for DynamoAccountStore {
             .map(|_| ())
     }
 
-    async fn delete(&self, app_user: &str, open_id: &str) -> Result<(), StoreError> {
+    async fn delete(&self, app_user: &str, open_id: &OpenId) -> Result<(), StoreError> {
         let account = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(Self::account_key(app_user, open_id)))
@@ -808,7 +809,7 @@ impl RefreshQueue for DynamoAccountStore {
 impl Revocations for DynamoAccountStore {
     async fn mark_revoked(
         &self,
-        open_id: &str,
+        open_id: &OpenId,
         removed_at: i64,
         reason: RevokeReason,
     ) -> Result<Option<String>, StoreError> {
@@ -846,7 +847,7 @@ impl Revocations for DynamoAccountStore {
 fn listed_account_from_item(item: &Item) -> Result<Account, StoreError> {
     Ok(Account {
         app_user: get_s(item, "app_user")?,
-        open_id: get_s(item, "open_id")?,
+        open_id: get_s(item, "open_id")?.into(),
         union_id: None,
         display_name: None,
         avatar_url: None,

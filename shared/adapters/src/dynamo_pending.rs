@@ -2,6 +2,7 @@
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem};
+use connect_domain::ids::OpenId;
 
 use crate::dynamo::{
     DynamoAccountStore, Item, OWNERSHIP_ATTEMPTS, SaveAttempt, condition_failed, get_b, get_n,
@@ -61,7 +62,7 @@ fn pending_item(key: &ConnectionKey, pending: &PendingConnection) -> Item {
 fn pending_from_item(item: &Item) -> Result<PendingConnection, StoreError> {
     Ok(PendingConnection {
         app_user: get_s(item, "app_user")?,
-        open_id: get_s(item, "open_id")?,
+        open_id: get_s(item, "open_id")?.into(),
         union_id: get_opt_s(item, "union_id"),
         display_name: get_opt_s(item, "display_name"),
         avatar_url: get_opt_s(item, "avatar_url"),
@@ -224,7 +225,7 @@ impl PendingConnectionStore for DynamoAccountStore {
         Ok(expired)
     }
 
-    async fn open_id_connected(&self, open_id: &str) -> Result<bool, StoreError> {
+    async fn open_id_connected(&self, open_id: &OpenId) -> Result<bool, StoreError> {
         Ok(self.current_owner(open_id).await?.is_some())
     }
 

@@ -3,6 +3,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use connect_domain::ids::OpenId;
 
 use crate::dynamo::{
     Item, condition_failed, conditional, get_n, get_opt_s, get_s, key, n, put_if, s, unavailable,
@@ -81,7 +82,7 @@ pub(crate) fn record_from_item(item: &Item) -> Result<PublishRecord, StoreError>
     Ok(PublishRecord {
         publish_id: get_s(item, "publish_id")?,
         app_user: get_s(item, "app_user")?,
-        open_id: get_s(item, "open_id")?,
+        open_id: get_s(item, "open_id")?.into(),
         mode: PostMode::parse(&get_s(item, "mode")?).ok_or(StoreError::Corrupt("mode"))?,
         media_type: match get_opt_s(item, "media_type") {
             None => MediaType::Video,
@@ -254,7 +255,7 @@ impl PublishStore for DynamoPublishStore {
     async fn advance_publish(
         &self,
         publish_id: &str,
-        open_id: &str,
+        open_id: &OpenId,
         update: &StatusUpdate,
     ) -> Result<Advanced, StoreError> {
         let mut set = vec![
@@ -329,7 +330,7 @@ impl PublishStore for DynamoPublishStore {
 
     async fn take_rate(
         &self,
-        open_id: &str,
+        open_id: &OpenId,
         window: &str,
         limit: u32,
         expires_at: i64,
@@ -347,7 +348,7 @@ impl PublishStore for DynamoPublishStore {
 
     async fn posting_history(
         &self,
-        open_id: &str,
+        open_id: &OpenId,
         init_window: &str,
     ) -> Result<PostingHistory, StoreError> {
         let posting = posting_key(open_id);
@@ -392,7 +393,7 @@ impl PublishStore for DynamoPublishStore {
         Ok(history)
     }
 
-    async fn note_refusal(&self, open_id: &str, code: &str, at: i64) -> Result<(), StoreError> {
+    async fn note_refusal(&self, open_id: &OpenId, code: &str, at: i64) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
@@ -408,7 +409,7 @@ impl PublishStore for DynamoPublishStore {
             .map_err(unavailable)
     }
 
-    async fn forget_refusal(&self, open_id: &str, code: &str) -> Result<(), StoreError> {
+    async fn forget_refusal(&self, open_id: &OpenId, code: &str) -> Result<(), StoreError> {
         // Refused (nothing to forget) when another refusal, or none, is remembered.
         conditional(
             self.client
@@ -425,7 +426,7 @@ impl PublishStore for DynamoPublishStore {
 
     async fn note_inbox_upload(
         &self,
-        open_id: &str,
+        open_id: &OpenId,
         publish_id: &str,
         at: i64,
         since: i64,

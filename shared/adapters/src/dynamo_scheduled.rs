@@ -2,6 +2,7 @@
 
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::ReturnValue;
+use connect_domain::ids::OpenId;
 
 use crate::dynamo::{
     Item, condition_failed, conditional, get_n, get_opt_s, get_s, key, n, s, unavailable,
@@ -25,7 +26,7 @@ fn scheduled_from_item(item: &Item) -> Result<ScheduledPost, StoreError> {
     Ok(ScheduledPost {
         id: get_s(item, "scheduled_id")?,
         app_user: get_s(item, "app_user")?,
-        open_id: get_s(item, "open_id")?,
+        open_id: get_s(item, "open_id")?.into(),
         publish_at: get_n(item, "publish_at")?,
         mode: PostMode::parse(&get_s(item, "mode")?).ok_or(StoreError::Corrupt("mode"))?,
         media_type: MediaType::parse(&get_s(item, "media_type")?)
@@ -235,7 +236,7 @@ impl ScheduleStore for DynamoPublishStore {
     async fn waiting_posts(
         &self,
         app_user: &str,
-        open_id: &str,
+        open_id: &OpenId,
     ) -> Result<Vec<String>, StoreError> {
         let pages: Vec<_> = self
             .client

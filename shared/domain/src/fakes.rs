@@ -9,6 +9,7 @@ use crate::cipher::{CipherError, EncryptionContext, TokenCipher};
 use crate::clock::OffsetClock;
 use crate::envelope::{DataKey, MasterKey};
 use crate::events::{AppEvent, EventError, EventSink, KeptEvent};
+use crate::ids::OpenId;
 use crate::ports::Adapters;
 use crate::schedule::due_shard;
 use crate::scope::ScopeSet;
@@ -228,8 +229,8 @@ impl PendingConnectionStore for InMemoryAccounts {
         Ok(expired)
     }
 
-    async fn open_id_connected(&self, open_id: &str) -> Result<bool, StoreError> {
-        Ok(lock(&self.owners).contains_key(open_id))
+    async fn open_id_connected(&self, open_id: &OpenId) -> Result<bool, StoreError> {
+        Ok(lock(&self.owners).contains_key(open_id.as_str()))
     }
 
     async fn forget_expired_pending(
@@ -249,9 +250,9 @@ impl PendingConnectionStore for InMemoryAccounts {
 }
 
 impl AccountReader for InMemoryAccounts {
-    async fn get(&self, app_user: &str, open_id: &str) -> Result<Option<Account>, StoreError> {
+    async fn get(&self, app_user: &str, open_id: &OpenId) -> Result<Option<Account>, StoreError> {
         Ok(lock(&self.accounts)
-            .get(&(app_user.to_owned(), open_id.to_owned()))
+            .get(&(app_user.to_owned(), open_id.to_string()))
             .cloned())
     }
 
@@ -267,12 +268,13 @@ impl AccountReader for InMemoryAccounts {
 impl Connections for InMemoryAccounts {
     async fn save_connection(&self, account: &Account) -> Result<Option<String>, StoreError> {
         let mut accounts = lock(&self.accounts);
-        let previous = lock(&self.owners).insert(account.open_id.clone(), account.app_user.clone());
+        let previous =
+            lock(&self.owners).insert(account.open_id.to_string(), account.app_user.clone());
         let taken_from = previous.filter(|p| *p != account.app_user);
         if let Some(prev) = &taken_from {
-            accounts.remove(&(prev.clone(), account.open_id.clone()));
+            accounts.remove(&(prev.clone(), account.open_id.to_string()));
         }
-        let key = (account.app_user.clone(), account.open_id.clone());
+        let key = (account.app_user.clone(), account.open_id.to_string());
         let version = accounts.get(&key).map_or(0, |a| a.token_version) + 1;
         accounts.insert(
             key,
@@ -285,7 +287,7 @@ impl Connections for InMemoryAccounts {
     }
 
     async fn update_profile(&self, account: &Account) -> Result<(), StoreError> {
-        let key = (account.app_user.clone(), account.open_id.clone());
+        let key = (account.app_user.clone(), account.open_id.to_string());
         if let Some(stored) = lock(&self.accounts).get_mut(&key) {
             stored.union_id = account.union_id.clone();
             stored.display_name = account.display_name.clone();
@@ -295,11 +297,14 @@ impl Connections for InMemoryAccounts {
         Ok(())
     }
 
-    async fn delete(&self, app_user: &str, open_id: &str) -> Result<(), StoreError> {
-        lock(&self.accounts).remove(&(app_user.to_owned(), open_id.to_owned()));
+    async fn delete(&self, app_user: &str, open_id: &OpenId) -> Result<(), StoreError> {
+        lock(&self.accounts).remove(&(app_user.to_owned(), open_id.to_string()));
         let mut owners = lock(&self.owners);
-        if owners.get(open_id).is_some_and(|owner| owner == app_user) {
-            owners.remove(open_id);
+        if owners
+            .get(open_id.as_str())
+            .is_some_and(|owner| owner == app_user)
+        {
+            owners.remove(open_id.as_str());
         }
         Ok(())
     }
@@ -447,16 +452,16 @@ impl RefreshQueue for InMemoryAccounts {
 impl Revocations for InMemoryAccounts {
     async fn mark_revoked(
         &self,
-        open_id: &str,
+        open_id: &OpenId,
         removed_at: i64,
         reason: RevokeReason,
     ) -> Result<Option<String>, StoreError> {
-        let Some(owner) = lock(&self.owners).get(open_id).cloned() else {
+        let Some(owner) = lock(&self.owners).get(open_id.as_str()).cloned() else {
             return Ok(None);
         };
         let mut accounts = lock(&self.accounts);
         let Some(stored) = accounts
-            .get_mut(&(owner.clone(), open_id.to_owned()))
+            .get_mut(&(owner.clone(), open_id.to_string()))
             .filter(|a| a.connected_at <= removed_at)
         else {
             return Ok(None);
@@ -479,7 +484,7 @@ impl InMemoryAccounts {
         account: &Account,
         change: impl FnOnce(&mut Account) -> bool,
     ) -> Written {
-        let key = (account.app_user.clone(), account.open_id.clone());
+        let key = (account.app_user.clone(), account.open_id.to_string());
         let mut accounts = lock(&self.accounts);
         match accounts.get_mut(&key) {
             Some(stored)
@@ -704,7 +709,7 @@ impl TikTokApi for ScriptedTikTok {
         let refresh_token = format!("rft.for-{}", code.secret());
         lock(&self.refresh).live.push(refresh_token.clone());
         Ok(TokenGrant {
-            open_id: self.open_id.clone(),
+            open_id: OpenId::from(self.open_id.as_str()),
             access_token: AccessToken::new(format!("act.for-{}", code.secret())),
             refresh_token: RefreshToken::new(refresh_token),
             expires_in: 7200,
@@ -736,7 +741,7 @@ impl TikTokApi for ScriptedTikTok {
         let fresh = format!("rft.rotated-{}", script.issued);
         script.live.push(fresh.clone());
         Ok(TokenGrant {
-            open_id: self.open_id.clone(),
+            open_id: OpenId::from(self.open_id.as_str()),
             access_token: AccessToken::new(format!("act.rotated-{}", script.issued)),
             refresh_token: RefreshToken::new(fresh),
             expires_in: 7200,

@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fakes;
+pub mod ids;
 pub mod pkce;
 pub mod ports;
 pub mod query;

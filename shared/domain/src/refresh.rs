@@ -664,7 +664,7 @@ mod tests {
     async fn stored(keeper: &Keeper) -> Account {
         keeper
             .accounts
-            .get(USER, OPEN_ID)
+            .get(USER, &OPEN_ID.into())
             .await
             .expect("get")
             .expect("account")

@@ -2,6 +2,7 @@
 //! Every lookup is keyed by the app user from the JWT, so another user's `open_id` is simply
 //! not found.
 
+use connect_domain::ids::{MAX_OPEN_ID_LEN, OpenId};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -14,31 +15,23 @@ use connect_domain::refresh::{RefreshError, TokenKeeper};
 use connect_domain::store::{Account, AccountReader, AccountStatus, Connections, RevokeReason};
 use connect_domain::tiktok::TikTokApi;
 
-/// Longest `open_id` accepted (TikTok's are UUID-like, well under this).
-const MAX_OPEN_ID_LEN: usize = 128;
-
-/// Validates an `open_id` from a query or a path: 1–128 visible ASCII characters.
-pub fn parse_open_id(value: &str) -> Result<&str, ServiceError> {
-    let valid = !value.is_empty()
-        && value.len() <= MAX_OPEN_ID_LEN
-        && value.bytes().all(|b| b.is_ascii_graphic());
-    if valid {
-        Ok(value)
-    } else {
-        Err(ServiceError::InvalidRequest(format!(
+/// An `open_id` from a query, a path or a body: 1–128 visible ASCII characters.
+pub fn parse_open_id(value: &str) -> Result<OpenId, ServiceError> {
+    OpenId::parse(value).ok_or_else(|| {
+        ServiceError::InvalidRequest(format!(
             "open_id must be 1-{MAX_OPEN_ID_LEN} visible ASCII characters"
-        )))
-    }
+        ))
+    })
 }
 
 /// The account named by `open_id`, or the most recently connected one when it is omitted.
 pub async fn find(
     accounts: &impl AccountReader,
     user: &AppUser,
-    open_id: Option<&str>,
+    open_id: Option<&OpenId>,
 ) -> Result<Account, ServiceError> {
     let found = match open_id {
-        Some(open_id) => accounts.get(user.as_str(), parse_open_id(open_id)?).await?,
+        Some(open_id) => accounts.get(user.as_str(), open_id).await?,
         None => accounts
             .list(user.as_str())
             .await?
@@ -52,7 +45,7 @@ pub async fn find(
 #[derive(Debug, Serialize)]
 pub struct AccountView {
     /// TikTok's id of the account for this client key; what the other routes take as `open_id`.
-    pub open_id: String,
+    pub open_id: OpenId,
     /// TikTok display name, for showing the connection; `null` until a profile read returned one.
     pub display_name: Option<String>,
     /// TikTok avatar URL; `null` until a profile read returned one.
@@ -127,7 +120,7 @@ pub async fn list(
 pub async fn disconnect<P: Ports>(
     keeper: &TokenKeeper<P>,
     user: &AppUser,
-    open_id: &str,
+    open_id: &OpenId,
     deadline: Instant,
 ) -> Result<(), ServiceError> {
     let account = find(&keeper.accounts, user, Some(open_id)).await?;

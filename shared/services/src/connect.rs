@@ -576,7 +576,7 @@ mod tests {
                 .expect("confirmed");
             self.callback
                 .accounts
-                .get("user-1", "open-1")
+                .get("user-1", &"open-1".into())
                 .await
                 .expect("get")
                 .expect("stored")

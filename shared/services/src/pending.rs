@@ -385,7 +385,11 @@ mod tests {
             .expect("confirmed");
         assert_eq!(confirmed.account.open_id, "open-1");
         assert!(!confirmed.took_over);
-        let stored = keeper.accounts.get("alice", "open-1").await.expect("get");
+        let stored = keeper
+            .accounts
+            .get("alice", &"open-1".into())
+            .await
+            .expect("get");
         assert!(
             stored.is_some_and(|a| a.status == AccountStatus::Active && a.refresh_due_at.is_some())
         );

@@ -1,6 +1,7 @@
 //! `GET /tiktok/me`: the connected profile, asking TikTok only for the fields the granted scopes
 //! allow, plus what our record knows (status, scopes, expiry times).
 
+use connect_domain::ids::OpenId;
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -18,7 +19,7 @@ use connect_domain::tiktok::{Profile, TikTokApi};
 #[derive(Debug, Serialize)]
 pub struct Me {
     /// TikTok's id of the account for this client key.
-    pub open_id: String,
+    pub open_id: OpenId,
     /// TikTok's answer, flattened: the `user.info.basic` fields always (`null` when absent), those
     /// of `user.info.profile` and `user.info.stats` only when granted and sent.
     #[serde(flatten)]
@@ -61,7 +62,11 @@ pub async fn me<P: Ports>(
     query
         .only(&["open_id"])
         .map_err(ServiceError::InvalidRequest)?;
-    let account = accounts::find(&keeper.accounts, user, query.get("open_id")).await?;
+    let open_id = query
+        .get("open_id")
+        .map(accounts::parse_open_id)
+        .transpose()?;
+    let account = accounts::find(&keeper.accounts, user, open_id.as_ref()).await?;
     let scopes = account.scopes.clone();
     let fetched = keeper
         .with_token(account, deadline, "user_info", |token| {

@@ -4,6 +4,7 @@
 //! invocation's time runs out. A run killed at any point loses nothing: tokens are only ever
 //! written whole, by one conditional write, and an abandoned lease expires.
 
+use connect_domain::ids::OpenId;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -72,7 +73,7 @@ pub struct ReconnectSoon {
     /// The app user who owns the account: the one the app should ask.
     pub app_user: String,
     /// The TikTok account to connect again.
-    pub open_id: String,
+    pub open_id: OpenId,
     /// When the refresh token ends, Unix seconds; after it the account needs a new connect.
     pub refresh_token_expires_at: i64,
 }

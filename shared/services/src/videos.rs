@@ -1,10 +1,11 @@
 //! `GET /tiktok/videos`: one page of the user's public videos, TikTok's cursor passed through, or
 //! with `ids=` the videos of those ids (TikTok's video query).
 
+use connect_domain::ids::OpenId;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::accounts;
+use crate::accounts::{self, parse_open_id};
 use connect_domain::app_user::AppUser;
 use connect_domain::error::ServiceError;
 use connect_domain::ports::Ports;
@@ -24,9 +25,9 @@ const MAX_ID_DIGITS: usize = 20;
 
 /// The validated query of `GET /tiktok/videos`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VideoRequest<'a> {
+pub struct VideoRequest {
     /// The account to read; `None`: the most recently connected one.
-    pub open_id: Option<&'a str>,
+    pub open_id: Option<OpenId>,
     /// `ids=`: these videos (1 to `MAX_IDS`, no duplicates, in the order asked) instead of a page.
     pub ids: Option<Vec<String>>,
     /// TikTok's cursor (Unix milliseconds) from the previous page; absent on the first page.
@@ -35,10 +36,10 @@ pub struct VideoRequest<'a> {
     pub max_count: u8,
 }
 
-impl<'a> VideoRequest<'a> {
+impl VideoRequest {
     /// Reads `open_id`, `cursor` and `max_count`; any other parameter, a `max_count` outside 1–20
     /// or a `cursor` that is not a positive integer of at most 18 digits is `400 invalid_request`.
-    pub fn parse(query: &'a Query) -> Result<Self, ServiceError> {
+    pub fn parse(query: &Query) -> Result<Self, ServiceError> {
         query
             .only(&["open_id", "cursor", "max_count", "ids"])
             .map_err(ServiceError::InvalidRequest)?;
@@ -70,7 +71,7 @@ impl<'a> VideoRequest<'a> {
             })?),
         };
         Ok(Self {
-            open_id: query.get("open_id"),
+            open_id: query.get("open_id").map(parse_open_id).transpose()?,
             ids,
             cursor,
             max_count,
@@ -137,7 +138,7 @@ pub async fn videos<P: Ports>(
     deadline: Instant,
 ) -> Result<VideoList, ServiceError> {
     let request = VideoRequest::parse(query)?;
-    let account = accounts::find(&keeper.accounts, user, request.open_id).await?;
+    let account = accounts::find(&keeper.accounts, user, request.open_id.as_ref()).await?;
     if !account.scopes.contains(scope::VIDEO_LIST) {
         return Err(ServiceError::ScopeMissing(scope::VIDEO_LIST));
     }

@@ -2,6 +2,7 @@
 //! checked over the raw body before anything is read; each body is processed once (TikTok
 //! delivers at least once, for up to 72 hours, with no event id, so the body's hash is the id).
 
+use connect_domain::ids::OpenId;
 use hmac::{Hmac, Mac as _};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
@@ -192,7 +193,7 @@ async fn act(
     now: i64,
 ) -> Result<Outcome, ServiceError> {
     let event = short(&envelope.event);
-    let open_id = envelope.user_openid.as_deref().unwrap_or_default();
+    let open_id = OpenId::from(envelope.user_openid.as_deref().unwrap_or_default());
     let state = match envelope.event.as_str() {
         "authorization.removed" => {
             let reason = RevokeReason::from_code(
@@ -205,11 +206,11 @@ async fn act(
             // A connection made after the removal is a new grant: a late delivery (TikTok
             // retries for 72 hours) must not revoke it.
             let owner = accounts
-                .mark_revoked(open_id, envelope.create_time, reason)
+                .mark_revoked(&open_id, envelope.create_time, reason)
                 .await?;
-            tracing::info!(event = %event, open_id = %short(open_id), reason = reason.as_str(), known = owner.is_some(), "TikTok grant removed");
+            tracing::info!(event = %event, open_id = %short(&open_id), reason = reason.as_str(), known = owner.is_some(), "TikTok grant removed");
             if let Some(app_user) = owner {
-                let revoked = AppEvent::account(ACCOUNT_REVOKED, &app_user, open_id, now)
+                let revoked = AppEvent::account(ACCOUNT_REVOKED, &app_user, &open_id, now)
                     .because(reason.as_str());
                 announce(events, vec![revoked]).await;
                 // A failure leaves them to fail at their time (`account_revoked` too).
@@ -217,7 +218,7 @@ async fn act(
                     publishes,
                     events,
                     &app_user,
-                    open_id,
+                    &open_id,
                     "account_revoked",
                     now,
                 )
@@ -276,7 +277,7 @@ async fn act(
         at: now,
     };
     let written = publishes
-        .advance_publish(publish_id, open_id, &update)
+        .advance_publish(publish_id, &open_id, &update)
         .await?;
     // The record as it was just before this write names the app user and the old status.
     if let Advanced::Applied(before) = &written {

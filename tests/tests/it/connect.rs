@@ -341,7 +341,7 @@ async fn one_app_user_can_connect_two_tiktok_accounts() {
         .accounts_of("user-1")
         .await
         .into_iter()
-        .map(|a| a.open_id)
+        .map(|a| a.open_id.into())
         .collect();
     open_ids.sort();
     assert_eq!(open_ids, vec![ALICE.to_owned(), BOB.to_owned()]);

@@ -189,7 +189,9 @@ async fn due_index_entry(
     out.items
         .unwrap_or_default()
         .into_iter()
-        .find(|entry| entry.get("open_id").and_then(|v| v.as_s().ok()) == Some(&account.open_id))
+        .find(|entry| {
+            entry.get("open_id").and_then(|v| v.as_s().ok()) == Some(&account.open_id.to_string())
+        })
         .expect("the account's entry")
 }
 

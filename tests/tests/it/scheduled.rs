@@ -433,7 +433,10 @@ async fn a_disconnect_cancels_the_accounts_waiting_posts_from_their_index() {
     let waiting = |user: &'static str, open_id: &'static str| {
         let store = &stack.publish.store;
         async move {
-            let mut ids = store.waiting_posts(user, open_id).await.expect("waiting");
+            let mut ids = store
+                .waiting_posts(user, &open_id.into())
+                .await
+                .expect("waiting");
             ids.sort();
             ids
         }

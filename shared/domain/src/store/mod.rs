@@ -16,6 +16,8 @@ mod scheduled;
 
 use std::future::Future;
 
+use crate::ids::OpenId;
+
 pub use publishing::{
     Advanced, Claim, PUBLIC_ID_WAIT_SECS, PostingHistory, PublishRecord, PublishStore,
     StatusUpdate, StoredAnswer, idempotency_hash,
@@ -187,7 +189,7 @@ pub struct Account {
     /// key and of the tokens' encryption context.
     pub app_user: String,
     /// TikTok's id of the user for this client key. One app user at a time owns it.
-    pub open_id: String,
+    pub open_id: OpenId,
     /// TikTok's id of the user across one developer's apps; `None` until a profile read gave it.
     pub union_id: Option<String>,
     /// TikTok display name, for showing the connection; `None` until a profile read returned it.
@@ -241,7 +243,7 @@ pub struct DueCursor {
     /// The account's app user; with `open_id`, it names the item the walk continues after.
     pub app_user: String,
     /// The account's TikTok id (see `app_user`).
-    pub open_id: String,
+    pub open_id: OpenId,
 }
 
 impl DueCursor {
@@ -296,7 +298,7 @@ pub trait AccountReader: Send + Sync {
     fn get(
         &self,
         app_user: &str,
-        open_id: &str,
+        open_id: &OpenId,
     ) -> impl Future<Output = Result<Option<Account>, StoreError>> + Send;
 
     /// Every account `app_user` connected, whatever its status (strongly consistent; in no order
@@ -327,7 +329,7 @@ pub trait Connections: Send + Sync {
     fn delete(
         &self,
         app_user: &str,
-        open_id: &str,
+        open_id: &OpenId,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -417,7 +419,7 @@ pub trait Revocations: Send + Sync {
     /// was changed.
     fn mark_revoked(
         &self,
-        open_id: &str,
+        open_id: &OpenId,
         removed_at: i64,
         reason: RevokeReason,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
@@ -447,7 +449,7 @@ pub struct PendingConnection {
     /// The app user whose state the callback consumed: the only one who may confirm.
     pub app_user: String,
     /// TikTok's id of the user for this client key, from the code exchange.
-    pub open_id: String,
+    pub open_id: OpenId,
     /// From the profile read at the callback; `None` when that read failed or ran out of time.
     pub union_id: Option<String>,
     /// From the profile read at the callback; `None` when that read failed or ran out of time.
@@ -541,7 +543,7 @@ pub trait PendingConnectionStore: Send + Sync {
     /// who is connected is only forgotten, never revoked.
     fn open_id_connected(
         &self,
-        open_id: &str,
+        open_id: &OpenId,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Deletes a pending connection that expired at or before `now` (a confirm can no longer

@@ -6,6 +6,7 @@
 //! - posting:      `pk = POSTING#<sha256(open_id)>`, `sk = POSTING` (last refusal, inbox uploads
 //!   of the last 24 h; TTL a day after the last write)
 
+use crate::ids::OpenId;
 use std::future::Future;
 
 use sha2::{Digest as _, Sha256};
@@ -21,7 +22,7 @@ pub struct PublishRecord {
     /// The app user who started the post; only they can read its status.
     pub app_user: String,
     /// The TikTok account it was posted to; a status update must name the same one.
-    pub open_id: String,
+    pub open_id: OpenId,
     /// Direct Post or upload to the creator's inbox.
     pub mode: PostMode,
     /// A video or a photo post (records written before photo posts are videos).
@@ -217,7 +218,7 @@ pub trait PublishStore: Send + Sync {
     fn advance_publish(
         &self,
         publish_id: &str,
-        open_id: &str,
+        open_id: &OpenId,
         update: &StatusUpdate,
     ) -> impl Future<Output = Result<Advanced, StoreError>> + Send;
 
@@ -225,7 +226,7 @@ pub trait PublishStore: Send + Sync {
     /// `false` when `limit` calls were already counted there.
     fn take_rate(
         &self,
-        open_id: &str,
+        open_id: &OpenId,
         window: &str,
         limit: u32,
         expires_at: i64,
@@ -235,14 +236,14 @@ pub trait PublishStore: Send + Sync {
     /// `take_rate` counts inits in), in one read.
     fn posting_history(
         &self,
-        open_id: &str,
+        open_id: &OpenId,
         init_window: &str,
     ) -> impl Future<Output = Result<PostingHistory, StoreError>> + Send;
 
     /// Remembers TikTok's posting refusal `code` of the account at `at` (replacing the last one).
     fn note_refusal(
         &self,
-        open_id: &str,
+        open_id: &OpenId,
         code: &str,
         at: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -251,7 +252,7 @@ pub trait PublishStore: Send + Sync {
     /// longer holds); any other refusal is kept.
     fn forget_refusal(
         &self,
-        open_id: &str,
+        open_id: &OpenId,
         code: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -259,7 +260,7 @@ pub trait PublishStore: Send + Sync {
     /// are dropped.
     fn note_inbox_upload(
         &self,
-        open_id: &str,
+        open_id: &OpenId,
         publish_id: &str,
         at: i64,
         since: i64,

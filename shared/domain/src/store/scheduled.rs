@@ -13,6 +13,7 @@
 //! for a passing reason before TikTok was asked to post goes back (`FIRING → SCHEDULED`) for the
 //! delivery's retry, at most `MAX_FIRE_ATTEMPTS` claims in all.
 
+use crate::ids::OpenId;
 use std::future::Future;
 
 use rand::RngCore as _;
@@ -82,7 +83,7 @@ pub struct ScheduledPost {
     /// The app user who scheduled it; only they can read, list or cancel it.
     pub app_user: String,
     /// The TikTok account it will be posted to.
-    pub open_id: String,
+    pub open_id: OpenId,
     /// When to post, Unix seconds.
     pub publish_at: i64,
     /// Direct Post or upload to the inbox.
@@ -195,7 +196,7 @@ pub struct ListFilter {
     /// Only scheduled posts still waiting (`status=scheduled`).
     pub scheduled_only: bool,
     /// Only this account's posts.
-    pub open_id: Option<String>,
+    pub open_id: Option<OpenId>,
 }
 
 /// One page of a listing.
@@ -267,7 +268,7 @@ pub trait ScheduleStore: Send + Sync {
     fn waiting_posts(
         &self,
         app_user: &str,
-        open_id: &str,
+        open_id: &OpenId,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// A page of the app user's posts, newest first, after `after` (the previous page's `next`).

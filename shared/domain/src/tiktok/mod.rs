@@ -23,6 +23,7 @@ pub use wire::{
     parse_video_list_answer, parse_video_query_answer, profile_fields,
 };
 
+use crate::ids::OpenId;
 use crate::scope::ScopeSet;
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, RefreshToken};
 
@@ -31,7 +32,7 @@ use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, RefreshToken};
 #[derive(Debug, Clone)]
 pub struct TokenGrant {
     /// TikTok's id of the user for this client key; a refresh must answer for the same one.
-    pub open_id: String,
+    pub open_id: OpenId,
     /// Bearer token for TikTok's APIs (`act.…`).
     pub access_token: AccessToken,
     /// The refresh token to store; after a refresh it replaces the one just sent (rotation).

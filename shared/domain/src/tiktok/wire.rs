@@ -163,7 +163,7 @@ pub fn parse_token_answer(answer: &RawAnswer) -> Result<TokenGrant, TikTokError>
             && !open_id.is_empty() =>
         {
             Ok(TokenGrant {
-                open_id,
+                open_id: open_id.into(),
                 access_token: AccessToken::new(access),
                 refresh_token: RefreshToken::new(refresh),
                 expires_in,

@@ -7,6 +7,7 @@ mod posting_status;
 mod request;
 pub mod scheduled;
 
+use connect_domain::ids::OpenId;
 use http::StatusCode;
 use serde::Serialize;
 use tokio::time::Instant;
@@ -75,7 +76,7 @@ fn minute_window(call: &str, now: i64) -> String {
 /// Counts one call against a per-account, per-minute limit; `rate_limited` when it is used up.
 async fn within_limit(
     store: &impl PublishStore,
-    open_id: &str,
+    open_id: &OpenId,
     call: &str,
     limit: u32,
     now: i64,
@@ -109,7 +110,7 @@ fn posting_error(error: RefreshError, scope: &'static str) -> ServiceError {
 async fn posting_account(
     accounts: &impl AccountReader,
     user: &AppUser,
-    open_id: Option<&str>,
+    open_id: Option<&OpenId>,
     scope: &'static str,
 ) -> Result<Account, ServiceError> {
     let account = accounts::find(accounts, user, open_id).await?;
@@ -124,7 +125,7 @@ async fn posting_account(
 pub struct CreatorInfoView {
     /// The account the creator info is for (the most recently connected one when the request
     /// named none).
-    pub open_id: String,
+    pub open_id: OpenId,
     /// TikTok's creator info, flattened: what the app must show before every Direct Post
     /// (docs/tiktok.md#creator-info).
     #[serde(flatten)]
@@ -174,10 +175,14 @@ where
     query
         .only(&["open_id"])
         .map_err(ServiceError::InvalidRequest)?;
+    let open_id = query
+        .get("open_id")
+        .map(accounts::parse_open_id)
+        .transpose()?;
     let account = posting_account(
         &keeper.accounts,
         user,
-        query.get("open_id"),
+        open_id.as_ref(),
         scope::VIDEO_PUBLISH,
     )
     .await?;
@@ -219,7 +224,7 @@ pub struct PublishStarted {
     /// TikTok's id of the post; follow it with `GET /tiktok/publish/{publish_id}`.
     pub publish_id: String,
     /// The account posted to.
-    pub open_id: String,
+    pub open_id: OpenId,
     /// `direct` or `inbox`, as asked.
     pub mode: PostMode,
     /// `video` or `photo`, as asked.
@@ -282,7 +287,7 @@ where
     let account = posting_account(
         &keeper.accounts,
         user,
-        request.open_id.as_deref(),
+        request.open_id.as_ref(),
         request.scope(),
     )
     .await?;
@@ -622,7 +627,7 @@ pub struct PublishView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_at: Option<i64>,
     /// The account it was posted to.
-    pub open_id: String,
+    pub open_id: OpenId,
     /// `direct` or `inbox`.
     pub mode: PostMode,
     /// `video` or `photo`.

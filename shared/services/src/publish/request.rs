@@ -2,6 +2,7 @@
 //! checked again against the creator's options before TikTok is asked to post. Messages name the
 //! field and the rule, never the value sent (it could be anything, a token included).
 
+use connect_domain::ids::OpenId;
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 use url::{Host, Url};
@@ -72,7 +73,7 @@ impl SourceRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishRequest {
     /// The account to post to; `None`: the most recently connected one.
-    pub open_id: Option<String>,
+    pub open_id: Option<OpenId>,
     /// Direct Post or upload to the inbox; decides the scope needed (`scope`).
     pub mode: PostMode,
     /// A video (the default) or a photo post.
@@ -162,7 +163,7 @@ impl PublishRequest {
         };
         let open_id = match root.get("open_id") {
             None | Some(Value::Null) => None,
-            Some(Value::String(id)) => Some(crate::accounts::parse_open_id(id)?.to_owned()),
+            Some(Value::String(id)) => Some(crate::accounts::parse_open_id(id)?),
             Some(_) => return Err(invalid("open_id must be a string")),
         };
         let mode = root

@@ -7,6 +7,7 @@
 //! (`SCHEDULED → FIRING → FIRED | FAILED`, `SCHEDULED → CANCELED`), so a second delivery of the
 //! schedule, a delivery racing a cancel, or a retry after a timeout finds the step taken.
 
+use connect_domain::ids::OpenId;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -97,7 +98,7 @@ where
     let mut body = request.body.clone();
     if let Value::Object(fields) = &mut body {
         fields.remove("publish_at");
-        fields.insert("open_id".into(), Value::String(account.open_id.clone()));
+        fields.insert("open_id".into(), Value::String(account.open_id.to_string()));
     }
     let post = ScheduledPost {
         id: ScheduledPost::new_id(),
@@ -563,7 +564,7 @@ pub async fn cancel_for_account<S: ScheduleStore>(
     store: &S,
     events: &impl EventSink,
     app_user: &str,
-    open_id: &str,
+    open_id: &OpenId,
     reason: &str,
     now: i64,
 ) -> Result<usize, ServiceError> {
@@ -634,8 +635,7 @@ pub async fn list<S: ScheduleStore>(
     let open_id = query
         .get("open_id")
         .map(crate::accounts::parse_open_id)
-        .transpose()?
-        .map(str::to_owned);
+        .transpose()?;
     let after = query.get("cursor").map(decode_cursor).transpose()?;
     let filter = ListFilter {
         scheduled_only,
