@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
-use connect_domain::ids::OpenId;
+use connect_domain::ids::{OpenId, PublishId};
 
 use crate::dynamo::{
     Item, condition_failed, conditional, get_n, get_opt_s, get_s, key, n, put_if, s, unavailable,
@@ -80,7 +80,7 @@ pub(crate) fn record_from_item(item: &Item) -> Result<PublishRecord, StoreError>
     let mut post_ids = string_set(item, "post_ids");
     post_ids.retain(|id| !withdrawn_post_ids.contains(id));
     Ok(PublishRecord {
-        publish_id: get_s(item, "publish_id")?,
+        publish_id: get_s(item, "publish_id")?.into(),
         app_user: get_s(item, "app_user")?,
         open_id: get_s(item, "open_id")?.into(),
         mode: PostMode::parse(&get_s(item, "mode")?).ok_or(StoreError::Corrupt("mode"))?,
@@ -239,7 +239,10 @@ impl PublishStore for DynamoPublishStore {
             .map_err(unavailable)
     }
 
-    async fn get_publish(&self, publish_id: &str) -> Result<Option<PublishRecord>, StoreError> {
+    async fn get_publish(
+        &self,
+        publish_id: &PublishId,
+    ) -> Result<Option<PublishRecord>, StoreError> {
         let found = self
             .client
             .get_item()
@@ -254,7 +257,7 @@ impl PublishStore for DynamoPublishStore {
 
     async fn advance_publish(
         &self,
-        publish_id: &str,
+        publish_id: &PublishId,
         open_id: &OpenId,
         update: &StatusUpdate,
     ) -> Result<Advanced, StoreError> {
@@ -427,7 +430,7 @@ impl PublishStore for DynamoPublishStore {
     async fn note_inbox_upload(
         &self,
         open_id: &OpenId,
-        publish_id: &str,
+        publish_id: &PublishId,
         at: i64,
         since: i64,
     ) -> Result<(), StoreError> {

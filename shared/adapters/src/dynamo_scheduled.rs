@@ -3,6 +3,7 @@
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::ReturnValue;
 use connect_domain::ids::OpenId;
+use connect_domain::ids::PublishId;
 
 use crate::dynamo::{
     Item, condition_failed, conditional, get_n, get_opt_s, get_s, key, n, s, unavailable,
@@ -35,7 +36,7 @@ fn scheduled_from_item(item: &Item) -> Result<ScheduledPost, StoreError> {
         state: ScheduleState::parse(&get_s(item, "status")?)
             .ok_or(StoreError::Corrupt("status"))?,
         reason: get_opt_s(item, "reason"),
-        tiktok_publish_id: get_opt_s(item, "tiktok_publish_id"),
+        tiktok_publish_id: get_opt_s(item, "tiktok_publish_id").map(PublishId::from),
         claimed_at: get_n(item, "claimed_at").ok(),
         // Posts scheduled before claims were counted have none until their first claim.
         attempts: get_n(item, "attempts")

@@ -2,6 +2,7 @@
 //! mandatory trailing slashes, answers read up to a cap. What an answer means is decided by the
 //! domain's pure parsers (`connect_domain::tiktok::wire`); docs/tiktok.md#quirks.
 
+use connect_domain::ids::PublishId;
 use url::Url;
 
 use connect_domain::budget::{TIKTOK_CONNECT_TIMEOUT, TIKTOK_REQUEST_TIMEOUT};
@@ -278,7 +279,7 @@ impl TikTokApi for TikTokHttp {
     async fn publish_status(
         &self,
         token: &AccessToken,
-        publish_id: &str,
+        publish_id: &PublishId,
     ) -> Result<PublishStatus, TikTokError> {
         let body = serde_json::json!({ "publish_id": publish_id });
         let answer = self.post_json(posting::STATUS_PATH, token, &body).await?;

@@ -9,7 +9,7 @@ use crate::cipher::{CipherError, EncryptionContext, TokenCipher};
 use crate::clock::OffsetClock;
 use crate::envelope::{DataKey, MasterKey};
 use crate::events::{AppEvent, EventError, EventSink, KeptEvent};
-use crate::ids::OpenId;
+use crate::ids::{OpenId, PublishId};
 use crate::ports::Adapters;
 use crate::schedule::due_shard;
 use crate::scope::ScopeSet;
@@ -824,7 +824,7 @@ impl TikTokApi for ScriptedTikTok {
         let upload_url = matches!(init.source, MediaSource::Upload { .. })
             .then(|| format!("https://upload.invalid/?upload_id={publish_id}&upload_token=secret"));
         Ok(InitAnswer {
-            publish_id,
+            publish_id: publish_id.into(),
             upload_url,
         })
     }
@@ -832,13 +832,13 @@ impl TikTokApi for ScriptedTikTok {
     async fn publish_status(
         &self,
         _token: &AccessToken,
-        publish_id: &str,
+        publish_id: &PublishId,
     ) -> Result<PublishStatus, TikTokError> {
         let mut posting = lock(&self.posting);
         posting.status_calls += 1;
         posting
             .statuses
-            .get(publish_id)
+            .get(publish_id.as_str())
             .cloned()
             .ok_or_else(|| TikTokError::Api {
                 status: 400,

@@ -2,7 +2,7 @@
 //! checked over the raw body before anything is read; each body is processed once (TikTok
 //! delivers at least once, for up to 72 hours, with no event id, so the body's hash is the id).
 
-use connect_domain::ids::OpenId;
+use connect_domain::ids::{OpenId, PublishId};
 use hmac::{Hmac, Mac as _};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
@@ -101,7 +101,7 @@ struct Content {
     #[serde(default)]
     reason: Option<serde_json::Value>,
     #[serde(default)]
-    publish_id: Option<String>,
+    publish_id: Option<PublishId>,
     #[serde(default)]
     post_id: Option<serde_json::Value>,
 }
@@ -240,7 +240,7 @@ async fn act(
             return Ok(Outcome::Ignored(event));
         }
     };
-    let Some(publish_id) = content.publish_id.as_deref().filter(|id| !id.is_empty()) else {
+    let Some(publish_id) = content.publish_id.as_ref().filter(|id| !id.is_empty()) else {
         return Err(ServiceError::InvalidRequest(
             "post.publish events need content.publish_id".into(),
         ));

@@ -6,7 +6,7 @@
 //! - posting:      `pk = POSTING#<sha256(open_id)>`, `sk = POSTING` (last refusal, inbox uploads
 //!   of the last 24 h; TTL a day after the last write)
 
-use crate::ids::OpenId;
+use crate::ids::{OpenId, PublishId};
 use std::future::Future;
 
 use sha2::{Digest as _, Sha256};
@@ -18,7 +18,7 @@ use crate::tiktok::{MediaType, PostMode, PublishState};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishRecord {
     /// TikTok's id of the post (at most 64 characters); the record's key.
-    pub publish_id: String,
+    pub publish_id: PublishId,
     /// The app user who started the post; only they can read its status.
     pub app_user: String,
     /// The TikTok account it was posted to; a status update must name the same one.
@@ -208,7 +208,7 @@ pub trait PublishStore: Send + Sync {
     /// The post's record (a strongly consistent read); `None` when this service never stored it.
     fn get_publish(
         &self,
-        publish_id: &str,
+        publish_id: &PublishId,
     ) -> impl Future<Output = Result<Option<PublishRecord>, StoreError>> + Send;
 
     /// Applies `update` if the post exists, belongs to `open_id`, and the update does not move
@@ -217,7 +217,7 @@ pub trait PublishStore: Send + Sync {
     /// of two racing writers of the same status only one sees it change.
     fn advance_publish(
         &self,
-        publish_id: &str,
+        publish_id: &PublishId,
         open_id: &OpenId,
         update: &StatusUpdate,
     ) -> impl Future<Output = Result<Advanced, StoreError>> + Send;
@@ -261,7 +261,7 @@ pub trait PublishStore: Send + Sync {
     fn note_inbox_upload(
         &self,
         open_id: &OpenId,
-        publish_id: &str,
+        publish_id: &PublishId,
         at: i64,
         since: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -13,7 +13,7 @@
 //! for a passing reason before TikTok was asked to post goes back (`FIRING → SCHEDULED`) for the
 //! delivery's retry, at most `MAX_FIRE_ATTEMPTS` claims in all.
 
-use crate::ids::OpenId;
+use crate::ids::{OpenId, PublishId};
 use std::future::Future;
 
 use rand::RngCore as _;
@@ -99,7 +99,7 @@ pub struct ScheduledPost {
     /// Why it was cancelled or failed (an API error code), once it was.
     pub reason: Option<String>,
     /// TikTok's id of the post it started, once fired.
-    pub tiktok_publish_id: Option<String>,
+    pub tiktok_publish_id: Option<PublishId>,
     /// When a delivery claimed it (state `FIRING` and later), Unix seconds.
     pub claimed_at: Option<i64>,
     /// How many deliveries claimed it (0 until the first; more than 1 only after claims given
@@ -136,7 +136,7 @@ pub enum FireOutcome {
     /// TikTok accepted the init; the post is this publish id now.
     Fired {
         /// TikTok's publish id.
-        tiktok_publish_id: String,
+        tiktok_publish_id: PublishId,
     },
     /// Not posted (or the outcome is unknown: never retried), for this reason.
     Failed {
@@ -171,7 +171,7 @@ impl ListedPost {
         match self {
             Self::Started(record) => ListPosition {
                 listed_at: record.created_at,
-                id: record.publish_id.clone(),
+                id: record.publish_id.to_string(),
             },
             Self::Scheduled(post) => ListPosition {
                 listed_at: post.created_at,

@@ -23,7 +23,7 @@ pub use wire::{
     parse_video_list_answer, parse_video_query_answer, profile_fields,
 };
 
-use crate::ids::OpenId;
+use crate::ids::{OpenId, PublishId};
 use crate::scope::ScopeSet;
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, RefreshToken};
 
@@ -199,6 +199,6 @@ pub trait TikTokApi: Send + Sync {
     fn publish_status(
         &self,
         token: &AccessToken,
-        publish_id: &str,
+        publish_id: &PublishId,
     ) -> impl Future<Output = Result<PublishStatus, TikTokError>> + Send;
 }

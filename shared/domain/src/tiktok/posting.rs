@@ -3,6 +3,7 @@
 //! pure parsers; the HTTP calls live with the other calls in the adapter
 //! (`connect_adapters::tiktok_http`).
 
+use crate::ids::PublishId;
 use serde::{Deserialize, Serialize};
 
 use super::TikTokError;
@@ -257,7 +258,7 @@ impl PublishInit {
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 pub struct InitAnswer {
     /// TikTok's id of the post (at most 64 characters), for status fetches and webhooks.
-    pub publish_id: String,
+    pub publish_id: PublishId,
     /// Where the chunks go (file uploads only; `None` for a URL source). A credential for one hour:
     /// never log it.
     pub upload_url: Option<String>,

@@ -7,7 +7,7 @@ mod posting_status;
 mod request;
 pub mod scheduled;
 
-use connect_domain::ids::OpenId;
+use connect_domain::ids::{MAX_PUBLISH_ID_LEN, OpenId, PublishId};
 use http::StatusCode;
 use serde::Serialize;
 use tokio::time::Instant;
@@ -222,7 +222,7 @@ pub struct UploadInstructions {
 #[derive(Debug, Clone, Serialize)]
 pub struct PublishStarted {
     /// TikTok's id of the post; follow it with `GET /tiktok/publish/{publish_id}`.
-    pub publish_id: String,
+    pub publish_id: PublishId,
     /// The account posted to.
     pub open_id: OpenId,
     /// `direct` or `inbox`, as asked.
@@ -619,7 +619,7 @@ where
 #[derive(Debug, Serialize)]
 pub struct PublishView {
     /// TikTok's id of the post; a scheduled post's own id (`sched_…`) until it fires.
-    pub publish_id: String,
+    pub publish_id: PublishId,
     /// The scheduled post's id, for a post made by a schedule (before and after it fired).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scheduled_id: Option<String>,
@@ -691,18 +691,14 @@ impl PublishView {
     }
 }
 
-/// Validates a publish id from the path: TikTok's are at most 64 visible ASCII characters.
-pub fn parse_publish_id(value: &str) -> Result<&str, ServiceError> {
-    let valid =
-        !value.is_empty() && value.len() <= 64 && value.bytes().all(|b| b.is_ascii_graphic());
-    if valid {
-        Ok(value)
-    } else {
-        Err(ServiceError::InvalidRequest(
-            "publish_id must be 1-64 visible ASCII characters, as returned by POST /tiktok/publish"
-                .into(),
+/// Validates a publish id from the path or a cursor: TikTok's and scheduled posts' are at most
+/// 64 visible ASCII characters.
+pub fn parse_publish_id(value: &str) -> Result<PublishId, ServiceError> {
+    PublishId::parse(value).ok_or_else(|| {
+        ServiceError::InvalidRequest(format!(
+            "publish_id must be 1-{MAX_PUBLISH_ID_LEN} visible ASCII characters, as returned by POST /tiktok/publish"
         ))
-    }
+    })
 }
 
 /// `GET /tiktok/publish/{publish_id}[?cached=true]`: TikTok's current status (stored as the
@@ -732,12 +728,12 @@ where
         }
     };
     let publish_id = parse_publish_id(publish_id)?;
-    let publish_id = match scheduled::started_by(store, user, publish_id).await? {
+    let publish_id = match scheduled::started_by(store, user, &publish_id).await? {
         scheduled::Started::No(view) => return Ok(*view),
         scheduled::Started::As(tiktok_publish_id) => tiktok_publish_id,
-        scheduled::Started::NotScheduled => publish_id.to_owned(),
+        scheduled::Started::NotScheduled => publish_id,
     };
-    let publish_id = publish_id.as_str();
+    let publish_id = &publish_id;
     let record = store
         .get_publish(publish_id)
         .await?

@@ -7,7 +7,7 @@
 //! (`SCHEDULED → FIRING → FIRED | FAILED`, `SCHEDULED → CANCELED`), so a second delivery of the
 //! schedule, a delivery racing a cancel, or a retry after a timeout finds the step taken.
 
-use connect_domain::ids::OpenId;
+use connect_domain::ids::{OpenId, PublishId};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -129,7 +129,7 @@ where
     }
     tracing::info!(open_id = %post.open_id, scheduled_id = %post.id, publish_at, mode = post.mode.as_str(), media_type = post.media_type.as_str(), "post scheduled");
     Attempt::Started(PublishStarted {
-        publish_id: post.id,
+        publish_id: post.id.into(),
         open_id: post.open_id,
         mode: post.mode,
         media_type: post.media_type,
@@ -151,7 +151,7 @@ pub struct FireReport {
     pub status: &'static str,
     /// TikTok's publish id, when this delivery started the post.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tiktok_publish_id: Option<String>,
+    pub tiktok_publish_id: Option<PublishId>,
     /// Why it failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -394,7 +394,7 @@ async fn post_now<P: Ports, S>(
     post: &ScheduledPost,
     now: i64,
     deadline: Instant,
-) -> Result<String, NotMade>
+) -> Result<PublishId, NotMade>
 where
     S: PublishStore,
 {
@@ -453,7 +453,7 @@ pub(super) enum Started {
     /// Not a scheduled post's id: TikTok's own.
     NotScheduled,
     /// A scheduled post that started this TikTok post.
-    As(String),
+    As(PublishId),
     /// A scheduled post that has not started one: its view.
     No(Box<PublishView>),
 }
@@ -489,7 +489,7 @@ async fn mine<S: ScheduleStore>(
 /// A scheduled post that has not started a post, as the status route and the listing show it.
 pub fn view_of(post: ScheduledPost) -> PublishView {
     PublishView {
-        publish_id: post.id.clone(),
+        publish_id: post.id.as_str().into(),
         scheduled_id: Some(post.id),
         publish_at: Some(post.publish_at),
         open_id: post.open_id,
@@ -519,7 +519,7 @@ pub async fn cancel<S: PublishStore + ScheduleStore>(
     id: &str,
     now: i64,
 ) -> Result<(), ServiceError> {
-    let id = parse_publish_id(id)?;
+    let id = &parse_publish_id(id)?;
     if !ScheduledPost::is_scheduled_id(id) {
         return match store.get_publish(id).await? {
             Some(record) if record.app_user == user.as_str() => Err(ServiceError::NotCancelable),
@@ -609,7 +609,7 @@ fn decode_cursor(cursor: &str) -> Result<ListPosition, ServiceError> {
     let id = parse_publish_id(id).map_err(|_| bad())?;
     Ok(ListPosition {
         listed_at,
-        id: id.to_owned(),
+        id: id.into(),
     })
 }
 
