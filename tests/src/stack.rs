@@ -6,14 +6,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use connect_adapters::DynamoAccountStore;
 use connect_adapters::KmsCipher;
-use connect_adapters::TikTokHttp;
-use connect_adapters::{DynamoAccountStore, DynamoStateStore};
 use connect_domain::cipher::{EncryptionContext, TokenPair, open_tokens};
 use connect_domain::clock::OffsetClock;
 use connect_domain::pkce::PkceMode;
 use connect_domain::store::{Account, AccountReader};
-use connect_runtime::cold_start::{AppSecrets, AwsClients, ColdStart, LiveUserApi};
+use connect_runtime::cold_start::{AppSecrets, AwsClients, ColdStart, LiveConnect, LiveUserApi};
 use connect_runtime::config::Config;
 use connect_services::connect::CallbackService;
 use fake_tiktok::{FakeConfig, FakeTikTok};
@@ -29,7 +28,7 @@ pub const ALL_SCOPES: &str = "user.info.basic,user.info.profile,user.info.stats,
 pub const POSTING_SCOPES: &str =
     "user.info.basic,user.info.profile,user.info.stats,video.list,video.publish,video.upload";
 
-pub type TestAuthorize = authorize::App<DynamoStateStore, KmsCipher, OffsetClock>;
+pub type TestAuthorize = authorize::App<LiveConnect<OffsetClock>>;
 /// What `user-info`, `video-list` and `accounts` hold (the same wiring for all three).
 pub type TestUserApi = LiveUserApi<OffsetClock>;
 pub type TestJob = token_refresh::LiveJob<OffsetClock>;
@@ -37,8 +36,7 @@ pub type TestPublishApi = publish::LivePublishApi<OffsetClock>;
 pub type TestWebhookApi = webhook::LiveWebhookApi<OffsetClock>;
 pub type TestScheduledPost = scheduled_post::LiveScheduledPost<OffsetClock>;
 pub type TestAccountsApi = accounts::LiveAccountsApi<OffsetClock>;
-pub type TestCallback =
-    CallbackService<DynamoStateStore, DynamoAccountStore, KmsCipher, TikTokHttp, OffsetClock>;
+pub type TestCallback = CallbackService<LiveConnect<OffsetClock>>;
 
 #[derive(Debug, Clone)]
 pub struct StackOptions {

@@ -1,31 +1,25 @@
 //! `GET /tiktok/authorize`: verifies the app user and answers with TikTok's authorize URL.
 
-use connect_adapters::DynamoStateStore;
-use connect_adapters::KmsCipher;
-use connect_domain::cipher::TokenCipher;
 use connect_domain::clock::{Clock, SystemClock};
-use connect_domain::store::StateStore;
+use connect_domain::ports::ConnectPorts;
 use connect_http::api_error::ApiError;
 use connect_http::jwt::JwtVerifier;
-use connect_runtime::cold_start::{ColdStart, StartError};
+use connect_runtime::cold_start::{ColdStart, LiveConnect, StartError};
 use connect_services::connect::{AuthorizeService, ConnectSettings};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
 /// What the handler needs, built once per cold start.
-pub struct App<S, C, K> {
-    pub service: AuthorizeService<S, C, K>,
+pub struct App<P: ConnectPorts> {
+    pub service: AuthorizeService<P>,
     pub jwt: JwtVerifier,
 }
 
 /// The production wiring: DynamoDB states, KMS for the PKCE verifier, the system clock.
-pub type LiveApp = App<DynamoStateStore, KmsCipher, SystemClock>;
+pub type LiveApp = App<LiveConnect<SystemClock>>;
 
 /// Wires the real adapters; `clock` is `SystemClock` in production (tests move time).
-pub fn wire<K: Clock>(
-    cold: &ColdStart,
-    clock: K,
-) -> Result<App<DynamoStateStore, KmsCipher, K>, StartError> {
+pub fn wire<K: Clock>(cold: &ColdStart, clock: K) -> Result<App<LiveConnect<K>>, StartError> {
     Ok(App {
         service: AuthorizeService {
             states: cold.states(),
@@ -38,15 +32,15 @@ pub fn wire<K: Clock>(
 }
 
 /// Answers one request (errors as their JSON response).
-pub async fn handle<S: StateStore, C: TokenCipher, K: Clock>(
-    app: &App<S, C, K>,
+pub async fn handle<P: ConnectPorts>(
+    app: &App<P>,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     Ok(connect_http::handler::respond(respond(app, &request).await))
 }
 
-async fn respond<S: StateStore, C: TokenCipher, K: Clock>(
-    app: &App<S, C, K>,
+async fn respond<P: ConnectPorts>(
+    app: &App<P>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     if request.method() != Method::GET {

@@ -1,30 +1,21 @@
 //! `GET /tiktok/callback`: TikTok's redirect lands here; the browser is always sent back to the app.
 
-use connect_adapters::KmsCipher;
-use connect_adapters::TikTokHttp;
-use connect_adapters::{DynamoAccountStore, DynamoStateStore};
-use connect_domain::cipher::TokenCipher;
 use connect_domain::clock::{Clock, SystemClock};
-use connect_domain::store::{PendingConnectionStore, StateStore};
-use connect_domain::tiktok::TikTokApi;
+use connect_domain::ports::ConnectPorts;
 use connect_http::api_error::ApiError;
-use connect_runtime::cold_start::{ColdStart, StartError};
+use connect_runtime::cold_start::{ColdStart, LiveConnect, StartError};
 use connect_services::connect::{CallbackService, ConnectSettings};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
 /// The production wiring.
-pub type LiveApp =
-    CallbackService<DynamoStateStore, DynamoAccountStore, KmsCipher, TikTokHttp, SystemClock>;
+pub type LiveApp = CallbackService<LiveConnect<SystemClock>>;
 
 /// Wires the real adapters; `clock` is `SystemClock` in production (tests move time).
 pub fn wire<K: Clock>(
     cold: &ColdStart,
     clock: K,
-) -> Result<
-    CallbackService<DynamoStateStore, DynamoAccountStore, KmsCipher, TikTokHttp, K>,
-    StartError,
-> {
+) -> Result<CallbackService<LiveConnect<K>>, StartError> {
     Ok(CallbackService {
         states: cold.states(),
         accounts: cold.accounts(),
@@ -36,17 +27,10 @@ pub fn wire<K: Clock>(
 }
 
 /// Completes the connect and redirects the browser back to the app, whatever happened.
-pub async fn handle<S, A, C, T, K>(
-    app: &CallbackService<S, A, C, T, K>,
+pub async fn handle<P: ConnectPorts>(
+    app: &CallbackService<P>,
     request: Request,
-) -> Result<Response<Body>, lambda_http::Error>
-where
-    S: StateStore,
-    A: PendingConnectionStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-{
+) -> Result<Response<Body>, lambda_http::Error> {
     if request.method() != Method::GET {
         return Ok(ApiError::MethodNotAllowed("GET").to_response());
     }

@@ -10,7 +10,7 @@ use crate::clock::OffsetClock;
 use crate::envelope::{DataKey, MasterKey};
 use crate::events::{AppEvent, EventError, EventSink, KeptEvent};
 use crate::ids::{OpenId, PublishId};
-use crate::ports::Adapters;
+use crate::ports::{Adapters, ConnectAdapters};
 use crate::schedule::due_shard;
 use crate::scope::ScopeSet;
 use crate::secret::{AccessToken, AuthorizationCode, CodeVerifier, RefreshToken};
@@ -28,6 +28,9 @@ use crate::tiktok::{
 /// The in-memory ports most domain tests run on.
 pub type Fakes =
     Adapters<InMemoryAccounts, FakeCipher, ScriptedTikTok, OffsetClock, RecordingEvents>;
+/// The in-memory ports of the connect leg's tests.
+pub type FakeConnect =
+    ConnectAdapters<InMemoryStates, InMemoryAccounts, FakeCipher, ScriptedTikTok, OffsetClock>;
 
 /// `EventSink` in memory: the events put, the outbox, and a switch that makes the bus refuse.
 #[derive(Debug, Clone, Default)]

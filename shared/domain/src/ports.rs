@@ -2,13 +2,16 @@
 //! `Ports` rather than four type parameters with a where-clause each time; the production bundle
 //! is `connect_runtime::cold_start::Live`, the tests' is `fakes::Fakes`, and any other
 //! combination (a counting cipher, a store that fails on cue) is `Adapters<…>` of its parts.
+//! The connect leg (authorize and callback), which keeps no account yet, has its own smaller
+//! bundle, `ConnectPorts`: production `connect_runtime::cold_start::LiveConnect`, tests
+//! `fakes::FakeConnect`.
 
 use std::marker::PhantomData;
 
 use crate::cipher::TokenCipher;
 use crate::clock::Clock;
 use crate::events::EventSink;
-use crate::store::AccountStore;
+use crate::store::{AccountStore, PendingConnectionStore, StateStore};
 use crate::tiktok::TikTokApi;
 
 /// One choice of adapter for each port the token keeper uses.
@@ -25,23 +28,58 @@ pub trait Ports: 'static {
     type Events: EventSink + 'static;
 }
 
-/// The `Ports` made of these five adapters. Never built: it only names the types.
-pub struct Adapters<A, C, T, K, E>(PhantomData<Parts<A, C, T, K, E>>);
+/// A bundle made of the adapters given: a struct never built, which only names their types for
+/// the bundle trait (held by a function pointer, so it is `Send + Sync` whatever they are).
+macro_rules! adapters {
+    ($(#[$attr:meta])* $name:ident for $bundle:ident {
+        $($param:ident: $bound:path => $assoc:ident),+ $(,)?
+    }) => {
+        $(#[$attr])*
+        pub struct $name<$($param),+>(PhantomData<fn() -> ($($param,)+)>);
 
-/// The adapters' types, held by a function pointer so `Adapters` is `Send + Sync` whatever they are.
-type Parts<A, C, T, K, E> = fn() -> (A, C, T, K, E);
+        impl<$($param),+> $bundle for $name<$($param),+>
+        where
+            $($param: $bound + 'static),+
+        {
+            $(type $assoc = $param;)+
+        }
+    };
+}
 
-impl<A, C, T, K, E> Ports for Adapters<A, C, T, K, E>
-where
-    A: AccountStore + 'static,
-    C: TokenCipher + 'static,
-    T: TikTokApi + 'static,
-    K: Clock + 'static,
-    E: EventSink + 'static,
-{
-    type Accounts = A;
-    type Cipher = C;
-    type TikTok = T;
-    type Clock = K;
-    type Events = E;
+adapters! {
+    /// The `Ports` made of these five adapters.
+    Adapters for Ports {
+        A: AccountStore => Accounts,
+        C: TokenCipher => Cipher,
+        T: TikTokApi => TikTok,
+        K: Clock => Clock,
+        E: EventSink => Events,
+    }
+}
+
+/// One choice of adapter for each port the connect leg uses: the authorize leg stores a state,
+/// the callback consumes it, exchanges the code and keeps the grant as a pending connection.
+pub trait ConnectPorts: 'static {
+    /// Single-use OAuth states and the per-user start quota (DynamoDB in production).
+    type States: StateStore + 'static;
+    /// Where the callback keeps a grant until the app user confirms it (DynamoDB in production).
+    type Pending: PendingConnectionStore + 'static;
+    /// Seals the PKCE verifier and the token pair (KMS in production; nothing to cache: each
+    /// secret is opened at most once).
+    type Cipher: TokenCipher + 'static;
+    /// TikTok's token endpoint and profile (reqwest in production).
+    type TikTok: TikTokApi + 'static;
+    /// The time (the system's in production; tests move it).
+    type Clock: Clock + 'static;
+}
+
+adapters! {
+    /// The `ConnectPorts` made of these five adapters.
+    ConnectAdapters for ConnectPorts {
+        S: StateStore => States,
+        A: PendingConnectionStore => Pending,
+        C: TokenCipher => Cipher,
+        T: TikTokApi => TikTok,
+        K: Clock => Clock,
+    }
 }

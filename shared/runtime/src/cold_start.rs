@@ -17,7 +17,7 @@ use connect_domain::budget::{
 };
 use connect_domain::cipher_cache::CachingCipher;
 use connect_domain::clock::Clock;
-use connect_domain::ports::Adapters;
+use connect_domain::ports::{Adapters, ConnectAdapters};
 use connect_domain::refresh::{RefreshPolicy, TokenKeeper};
 use connect_domain::secret::{ClientSecret, JwtSecret};
 use connect_http::handler::UserApi;
@@ -27,6 +27,10 @@ use connect_http::jwt::JwtVerifier;
 /// TikTok over reqwest; the clock is the system's (tests pass one they can move).
 pub type Live<K> =
     Adapters<DynamoAccountStore, CachingCipher<KmsCipher>, TikTokHttp, K, EventBridgeEvents>;
+/// The connect leg's production adapters: DynamoDB states and pending connections, KMS without a
+/// cache (each secret it seals or opens is used once), TikTok over reqwest.
+pub type LiveConnect<K> =
+    ConnectAdapters<DynamoStateStore, DynamoAccountStore, KmsCipher, TikTokHttp, K>;
 /// The token keeper over the real adapters.
 pub type LiveKeeper<K> = TokenKeeper<Live<K>>;
 /// The app-user functions' state over the real adapters.

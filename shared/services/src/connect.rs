@@ -10,10 +10,11 @@ use url::Url;
 use connect_domain::api_origin::ApiOrigin;
 use connect_domain::app_user::AppUser;
 use connect_domain::budget::{AWS_OPERATION_TIMEOUT, CALLBACK_BUDGET, TIKTOK_REQUEST_TIMEOUT};
-use connect_domain::cipher::{self, EncryptionContext, TokenCipher, TokenPair};
+use connect_domain::cipher::{self, EncryptionContext, TokenPair};
 use connect_domain::clock::Clock;
 use connect_domain::error::ServiceError;
 use connect_domain::pkce::{self, PkceMode};
+use connect_domain::ports::ConnectPorts;
 use connect_domain::query::Query;
 use connect_domain::return_url::{Outcome, ReturnUrlPolicy, with_outcome};
 use connect_domain::scope::ScopeSet;
@@ -78,18 +79,18 @@ pub struct AuthorizeStart {
 }
 
 /// Starts a connection: remembers a single-use state and builds TikTok's authorize URL.
-pub struct AuthorizeService<S, C, K> {
+pub struct AuthorizeService<P: ConnectPorts> {
     /// Stores the single-use state and counts each app user's starts per minute.
-    pub states: S,
+    pub states: P::States,
     /// Seals the PKCE verifier kept with the state.
-    pub cipher: C,
+    pub cipher: P::Cipher,
     /// Unix seconds for the state's expiry and the per-minute quota.
-    pub clock: K,
+    pub clock: P::Clock,
     /// The deployment's connect settings.
     pub settings: ConnectSettings,
 }
 
-impl<S: StateStore, C: TokenCipher, K: Clock> AuthorizeService<S, C, K> {
+impl<P: ConnectPorts> AuthorizeService<P> {
     /// `GET /tiktok/authorize[?scopes=&return_to=]` for `user`: checks the scopes against
     /// `allowed_scopes` and `return_to` against the allow-list (`400`), counts the start against
     /// the user's per-minute quota (`429`), stores a state bound to the user, scopes, return URL
@@ -259,29 +260,22 @@ fn sanitize_tiktok_error(error: &str) -> String {
 
 /// Receives TikTok's redirect: consumes the state, exchanges the code, and keeps the sealed grant
 /// as a pending connection that only the state's app user can confirm.
-pub struct CallbackService<S, A, C, T, K> {
+pub struct CallbackService<P: ConnectPorts> {
     /// Where the authorize leg's states are consumed (each at most once).
-    pub states: S,
+    pub states: P::States,
     /// Keeps the sealed grant as a pending connection until the app confirms it.
-    pub accounts: A,
+    pub accounts: P::Pending,
     /// Opens the state's PKCE verifier and seals the token pair.
-    pub cipher: C,
+    pub cipher: P::Cipher,
     /// Exchanges the code and reads the profile shown with the connection.
-    pub tiktok: T,
+    pub tiktok: P::TikTok,
     /// Unix seconds for the state's expiry and the pending connection's.
-    pub clock: K,
+    pub clock: P::Clock,
     /// The deployment's connect settings; the same as the authorize leg's.
     pub settings: ConnectSettings,
 }
 
-impl<S, A, C, T, K> CallbackService<S, A, C, T, K>
-where
-    S: StateStore,
-    A: PendingConnectionStore,
-    C: TokenCipher,
-    T: TikTokApi,
-    K: Clock,
-{
+impl<P: ConnectPorts> CallbackService<P> {
     /// Where to send the browser. Never fails: every problem becomes `tiktok=error&reason=…` on an
     /// allowed URL (the state's return URL when the state was valid, the default one otherwise).
     pub async fn complete(&self, raw_query: Option<&str>, origin: Option<&ApiOrigin>) -> Url {
@@ -484,7 +478,7 @@ mod tests {
     use super::*;
     use connect_domain::clock::OffsetClock;
     use connect_domain::fakes::{
-        FakeCipher, Fakes, InMemoryAccounts, InMemoryStates, ScriptedTikTok,
+        FakeCipher, FakeConnect, Fakes, InMemoryAccounts, InMemoryStates, ScriptedTikTok,
     };
     use connect_domain::store::{Account, AccountReader as _};
 
@@ -505,14 +499,8 @@ mod tests {
     }
 
     struct World {
-        authorize: AuthorizeService<InMemoryStates, FakeCipher, OffsetClock>,
-        callback: CallbackService<
-            InMemoryStates,
-            InMemoryAccounts,
-            FakeCipher,
-            ScriptedTikTok,
-            OffsetClock,
-        >,
+        authorize: AuthorizeService<FakeConnect>,
+        callback: CallbackService<FakeConnect>,
     }
 
     fn world(pkce: PkceMode) -> World {

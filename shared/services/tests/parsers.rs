@@ -22,6 +22,7 @@ use connect_domain::clock::{Clock, SystemClock};
 use connect_domain::error::ServiceError;
 use connect_domain::fakes::{FakeCipher, InMemoryAccounts, InMemoryStates, ScriptedTikTok};
 use connect_domain::pkce::PkceMode;
+use connect_domain::ports::ConnectAdapters;
 use connect_domain::query::{MAX_QUERY_LEN, MAX_VALUE_LEN, Query, QueryError};
 use connect_domain::return_url::ReturnUrlPolicy;
 use connect_domain::scope::ScopeSet;
@@ -468,13 +469,14 @@ fn connect_settings() -> ConnectSettings {
     }
 }
 
-type Callback =
-    CallbackService<InMemoryStates, InMemoryAccounts, FakeCipher, ScriptedTikTok, SystemClock>;
+type Connect =
+    ConnectAdapters<InMemoryStates, InMemoryAccounts, FakeCipher, ScriptedTikTok, SystemClock>;
+type Callback = CallbackService<Connect>;
 
 /// A callback service and, through `authorize`, one pending state for it.
 fn callback_world(rt: &tokio::runtime::Runtime) -> (Callback, String) {
     let states = InMemoryStates::default();
-    let authorize = AuthorizeService {
+    let authorize: AuthorizeService<Connect> = AuthorizeService {
         states: states.clone(),
         cipher: FakeCipher::default(),
         clock: SystemClock,
