@@ -3,9 +3,11 @@
 
 use connect_domain::pkce::PkceMode;
 use integration_tests::aws_calls::assert_permitted;
-use integration_tests::flow::{ALICE, param};
+use integration_tests::flow::{ALICE, BOB, param};
 use integration_tests::{ConsentChoice, Stack, StackOptions};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+const USER: &str = "app-user-1";
 
 fn calls(pairs: &[(&str, u32)]) -> BTreeMap<String, u32> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
@@ -268,4 +270,148 @@ async fn publish_and_webhook_round_trips() {
         ])
     );
     stack.assert_nothing_leaked().await;
+}
+
+/// The DynamoDB calls of one account role, by operation name, as docs/architecture.md's table
+/// of roles lists them: the backticked names of its "DynamoDB actions" column, outside
+/// parentheses (inside are the IAM actions a transaction's items need, not calls of their own).
+fn documented_role_calls(role: &str) -> BTreeSet<String> {
+    let doc = include_str!("../../../docs/architecture.md");
+    let row = doc
+        .lines()
+        .find(|line| line.starts_with(&format!("| `{role}` |")))
+        .unwrap_or_else(|| panic!("docs/architecture.md has no row for {role}"));
+    let actions = row.split('|').nth(3).expect("a DynamoDB actions column");
+    let mut outside = String::new();
+    let mut depth = 0;
+    for c in actions.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ if depth == 0 => outside.push(c),
+            _ => {}
+        }
+    }
+    outside
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn dynamodb_calls(calls: &BTreeMap<String, u32>) -> BTreeSet<String> {
+    calls
+        .keys()
+        .map(|operation| {
+            operation
+                .strip_prefix("DynamoDB.")
+                .unwrap_or_else(|| panic!("an account role called {operation}"))
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Each account role's adapter makes exactly the DynamoDB calls the architecture doc says it
+/// does, so a function's roles tell which of them its IAM role needs.
+#[tokio::test]
+async fn each_account_role_makes_the_dynamodb_calls_the_architecture_doc_lists() {
+    use connect_domain::clock::Clock as _;
+    use connect_domain::store::{
+        AccountReader as _, AccountStatus, Connections as _, RefreshLease, RefreshQueue as _,
+        RenewedTokens, Revocations as _, RevokeReason, TokenRotation as _,
+    };
+    let stack = Stack::start(StackOptions::default()).await;
+    stack.connect_account(USER, ALICE, None).await;
+    let alice = ALICE.into();
+    let store = &stack.accounts;
+    stack.aws_calls.take();
+
+    let account = store
+        .get(USER, &alice)
+        .await
+        .expect("get")
+        .expect("account");
+    store.list(USER).await.expect("list");
+    let reader = stack.aws_calls.take();
+
+    store
+        .update_profile(&account)
+        .await
+        .expect("update_profile");
+    store
+        .save_connection(&account)
+        .await
+        .expect("save_connection");
+    store.delete(USER, &BOB.into()).await.expect("delete");
+    let connections = stack.aws_calls.take();
+
+    let account = stack.account(USER, ALICE).await.expect("saved");
+    stack.aws_calls.take();
+    let now_ms = stack.clock.now_millis();
+    let lease = RefreshLease {
+        id: "0123456789abcdef0123456789abcdef".into(),
+        until_ms: now_ms + 60_000,
+    };
+    let leased = store
+        .take_refresh_lease(&account, &lease, now_ms)
+        .await
+        .expect("take_refresh_lease")
+        .expect("leased");
+    store
+        .release_refresh_lease(&leased, &lease.id)
+        .await
+        .expect("release_refresh_lease");
+    store
+        .set_status(&account, AccountStatus::Active)
+        .await
+        .expect("set_status");
+    let renewed = RenewedTokens {
+        sealed_tokens: leased.sealed_tokens.clone(),
+        access_token_expires_at: account.access_token_expires_at,
+        refresh_token_expires_at: account.refresh_token_expires_at,
+        scopes: None,
+        refresh_due_at: account.refresh_due_at.unwrap_or_default(),
+    };
+    store
+        .store_refreshed(&account, &renewed)
+        .await
+        .expect("store_refreshed");
+    let rotation = stack.aws_calls.take();
+
+    let account = stack.account(USER, ALICE).await.expect("refreshed");
+    stack.aws_calls.take();
+    let horizon = stack.clock.now() + 365 * 86_400;
+    store
+        .due_page(0, horizon, None, 10)
+        .await
+        .expect("due_page");
+    store.count_due(0, horizon, None).await.expect("count_due");
+    store
+        .postpone_refresh(&account, stack.clock.now())
+        .await
+        .expect("postpone_refresh");
+    let queue = stack.aws_calls.take();
+
+    let owner = store
+        .mark_revoked(&alice, stack.clock.now(), RevokeReason::UserDisconnected)
+        .await
+        .expect("mark_revoked");
+    assert_eq!(owner.as_deref(), Some(USER), "the revocation landed");
+    let revocations = stack.aws_calls.take();
+
+    for (role, calls) in [
+        ("AccountReader", reader),
+        ("Connections", connections),
+        ("TokenRotation", rotation),
+        ("RefreshQueue", queue),
+        ("Revocations", revocations),
+    ] {
+        eprintln!("{role}: {calls:?}");
+        assert_eq!(
+            dynamodb_calls(&calls),
+            documented_role_calls(role),
+            "{role}'s calls differ from docs/architecture.md's table of roles"
+        );
+    }
 }
