@@ -57,6 +57,8 @@ EMULATOR_500 = b'"https://httpstatuses.com/500"'
 # that may be waiting for a build is given; both shorter in tests/local-aws/gateway_selftest.py.
 INTEGRATION_TIMEOUT = float(os.environ.get("GATEWAY_INTEGRATION_TIMEOUT", "30"))
 BUILD_TIMEOUT = float(os.environ.get("GATEWAY_BUILD_TIMEOUT", "300"))
+# The method of the request that waits out a function's build before its first GET (`warm_up`).
+WARM_UP_METHOD = "PATCH"
 # API Gateway's payload limit (HTTP APIs: 10 MB).
 MAX_BODY_BYTES = 10 * 1024 * 1024
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
@@ -173,6 +175,8 @@ class Gateway(BaseHTTPRequestHandler):
         # compiling) left without an answer for API Gateway's 30 s (the functions' own budget is
         # 24 s). The last attempt waits as long as it takes: after an edit, `cargo lambda watch`
         # rebuilds the function first.
+        if self.command == "GET" and function not in Gateway.answered:
+            self.warm_up(target.partition("?")[0], headers)
         for attempt in range(3):
             retry_allowed = self.command == "GET" and attempt < 2
             quick = retry_allowed and function in Gateway.answered
@@ -194,12 +198,21 @@ class Gateway(BaseHTTPRequestHandler):
             self.log_message("the emulator lost the answer to GET %s; again", path)
         self.answer(status, kept, data)
 
-    def forward(self, target, body, headers, timeout):
+    def warm_up(self, target, headers):
+        """Waits out a function's build with a request whose answer is small, so the emulator
+        cannot lose it: a lost answer to a first GET (the 90 KB settings page) would otherwise cost
+        the whole build timeout. Every function refuses a method it does not serve (405) before
+        doing any work, and none serves WARM_UP_METHOD."""
+        status, _, _ = self.forward(target, b"", headers, BUILD_TIMEOUT, method=WARM_UP_METHOD)
+        if status is not None:
+            Gateway.answered.add(target.split("/")[2])
+
+    def forward(self, target, body, headers, timeout, method=None):
         """One request to `cargo lambda watch`: (status, headers, body), or (None, None, None)
         when it did not answer within `timeout` seconds."""
         conn = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=timeout)
         try:
-            conn.request(self.command, target, body=body or None, headers=headers)
+            conn.request(method or self.command, target, body=body or None, headers=headers)
             response = conn.getresponse()
             data = response.read()
             kept = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP]

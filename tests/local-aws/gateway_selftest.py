@@ -8,8 +8,9 @@ Checks the routes (the /tiktok/... paths onto /lambda-url/<function>/..., the pa
 percent-encoded, an unknown path API Gateway's 404 without a call), a chunked body passed on
 whole, and the emulator's lost answers: a GET that met the emulator's 500 is sent again (twice at
 most), a function's own 500 never is; a GET to a function that has answered before and now gets
-no answer within the integration timeout is sent again; a first request may take longer (the
-function is compiling); a POST is never sent twice, and one left without an answer gets API
+no answer within the integration timeout is sent again; a first GET is preceded by a warm-up
+request that may take longer (the function is compiling), so a lost answer to the GET itself is
+sent again after the integration timeout too; a POST is never sent twice, and one left without an answer gets API
 Gateway's 503.
 
 Run: .venv/bin/python tests/local-aws/gateway_selftest.py (about 10 s). The first failed check
@@ -117,15 +118,24 @@ def main():
 def run(port, log_path):
     # Routes.
     status, _, seen, _ = request(port, "GET", "/tiktok/accounts/open%2Fx?cursor=a%20b")
-    check(status == 200 and seen == [("GET", "/lambda-url/accounts/open%2Fx?cursor=a%20b", b"")],
-                 f"accounts/{{open_id}} went to {seen}")
+    check(status == 200 and seen == [("PATCH", "/lambda-url/accounts/open%2Fx", b""),
+                                     ("GET", "/lambda-url/accounts/open%2Fx?cursor=a%20b", b"")],
+                 f"accounts/{{open_id}} went to {seen} (the warm-up, then the request)")
     status, data, seen, _ = request(port, "GET", "/tiktok/nowhere")
     check(status == 404 and seen == [] and b"Not Found" in data, f"unknown path: {status} {seen}")
 
-    # The first request to a function may wait for its build, past the integration timeout.
+    # A first GET to a function waits for its build, past the integration timeout, with a small
+    # warm-up request the emulator cannot lose; then the GET itself is sent.
     status, data, seen, took = request(port, "GET", "/tiktok/console", [("hang", BUILD_TIMEOUT / 2)])
-    check(status == 200 and len(seen) == 1 and b"late" in data,
-                 f"a first request cut short while building: {status} after {took:.1f} s, {len(seen)} sent")
+    check(status == 200 and [m for m, _, _ in seen] == ["PATCH", "GET"] and b'"ok"' in data,
+                 f"a first request cut short while building: {status} after {took:.1f} s, sent {seen}")
+
+    # Built by the warm-up, so a first GET whose answer the emulator loses is sent again after the
+    # integration timeout instead of waiting out the build timeout.
+    status, data, seen, took = request(port, "GET", "/tiktok/videos",
+                                       [("answer", 405, b'{"error":"method_not_allowed"}'), ("hang", 5)])
+    check(status == 200 and len(seen) == 3 and b'"ok"' in data and took < BUILD_TIMEOUT,
+                 f"a first GET left without an answer: {status} after {took:.1f} s, {len(seen)} sent")
 
     # Now built: a GET left without an answer is sent again after the integration timeout.
     status, data, seen, took = request(port, "GET", "/tiktok/console", [("hang", 5)])
@@ -147,6 +157,7 @@ def run(port, log_path):
                  f"three hangs: {status} after {took:.1f} s, {len(seen)} sent")
 
     # A function's own 500 is its answer.
+    request(port, "GET", "/tiktok/me")  # built
     status, _, seen, _ = request(port, "GET", "/tiktok/me", [("answer", 500, b'{"error":"internal"}')])
     check(status == 500 and len(seen) == 1, f"a function's own 500 was sent {len(seen)} times")
 
