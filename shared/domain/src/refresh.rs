@@ -58,6 +58,23 @@ pub const LEASE_NEEDED_AT_CALL: Duration = Duration::from_secs(
     TIKTOK_REQUEST_TIMEOUT.as_secs() + PERSIST_WINDOW.as_secs() + AWS_OPERATION_TIMEOUT.as_secs(),
 );
 
+/// How far a refresh token's end, as TikTok answers it after a rotation, may differ from the
+/// stored one and still be the same end (see `refresh_token_end`).
+const REFRESH_END_JITTER_SECS: i64 = 5;
+
+/// The end of a rotated refresh token. TikTok does not extend a refresh token's life when it
+/// rotates it, but answers the life left in whole seconds, from its own clock, after a call that
+/// may straddle a second: the end computed from it moves by a second now and then. The stored end
+/// is kept unless the answer moves it further, so what is keyed by it (the one
+/// `account.reconnect_soon` per refresh token) stays once per token's life.
+fn refresh_token_end(stored: i64, answered: i64) -> i64 {
+    if (answered - stored).abs() <= REFRESH_END_JITTER_SECS {
+        stored
+    } else {
+        answered
+    }
+}
+
 /// Backoff of the rotated pair's write (its AWS calls also retry inside the SDK).
 const PERSIST_BACKOFF: Backoff = Backoff {
     attempts: u32::MAX,
@@ -421,8 +438,11 @@ impl<P: Ports> TokenKeeper<P> {
             cipher::seal_tokens(&self.cipher, &context, &tokens)
         })
         .await?;
-        let (access_expires_at, refresh_expires_at) =
-            (now + grant.expires_in, now + grant.refresh_expires_in);
+        let access_expires_at = now + grant.expires_in;
+        let refresh_expires_at = refresh_token_end(
+            account.refresh_token_expires_at,
+            now + grant.refresh_expires_in,
+        );
         let renewed = RenewedTokens {
             sealed_tokens,
             access_token_expires_at: access_expires_at,
@@ -589,6 +609,14 @@ fn lease_id() -> String {
 mod tests {
     use crate::store::{AccountReader, Connections, RefreshQueue, TokenRotation};
     use std::sync::Arc;
+
+    #[test]
+    fn a_rotated_refresh_token_keeps_its_end_unless_tiktok_moves_it_further_than_a_few_seconds() {
+        assert_eq!(refresh_token_end(1_000, 1_001), 1_000);
+        assert_eq!(refresh_token_end(1_000, 995), 1_000);
+        assert_eq!(refresh_token_end(1_000, 1_006), 1_006);
+        assert_eq!(refresh_token_end(1_000, 1_000 + 86_400), 1_000 + 86_400);
+    }
 
     use super::*;
     use crate::clock::OffsetClock;
