@@ -63,8 +63,11 @@ venv: $(STAMP) $(SAM_STAMP)
 fmt:
 	cargo fmt --all -- --check
 
+# check-feature-sets: the tests, the dev tools and each function alone resolve the same features,
+# so one debug build serves them all (docs/development.md#one-debug-build).
 lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	./scripts/check-feature-sets.py
 
 # Unit tests and integration tests share one build; integration tests start their own moto
 # server (from the venv) and fake TikTok on free ports. sam-build comes last: its release build is

@@ -15,7 +15,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use fake_tiktok::{FakeConfig, FakeTikTok, Lifetimes, PkceMode};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 const DEFAULT_ADDR: &str = "127.0.0.1:9100";
 const USAGE: &str = "usage: fake-tiktok [--addr 127.0.0.1:9100]";
@@ -113,11 +115,16 @@ fn config_from(lookup: impl Fn(&str) -> Option<String>) -> Result<FakeConfig, St
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+    // `Targets` (RUST_LOG's `level` and `target=level` forms), not `EnvFilter`: its regex
+    // engine would give tracing-subscriber features the functions' build lacks, and so a build
+    // of its own for everything above it (docs/development.md#one-debug-build).
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().json())
+        .with(filter)
         .init();
     let setup = parse_addr(std::env::args().skip(1))
         .and_then(|addr| config_from_env().map(|config| (addr, config)));

@@ -80,6 +80,15 @@ mod tests {
 
     use super::*;
 
+    /// `Backoff::TIKTOK`'s tries with millisecond waits: the tests run in real time (no paused
+    /// clock: tokio's `test-util` would give the tests a tokio of their own to build, and with it
+    /// everything above it; docs/development.md#one-debug-build).
+    const FAST: Backoff = Backoff {
+        base: Duration::from_millis(1),
+        cap: Duration::from_millis(2),
+        ..Backoff::TIKTOK
+    };
+
     fn unavailable() -> TikTokError {
         TikTokError::Unavailable {
             detail: "test",
@@ -96,11 +105,11 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn transient_failures_are_retried_up_to_the_limit() {
         let calls = AtomicU32::new(0);
         let far = Instant::now() + Duration::from_secs(3600);
-        let result: Result<(), _> = retry_transient(Backoff::TIKTOK, far, "test", || async {
+        let result: Result<(), _> = retry_transient(FAST, far, "test", || async {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(unavailable())
         })
@@ -109,7 +118,7 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn permanent_failures_and_rate_limits_are_not_retried() {
         for error in [
             TikTokError::RateLimited {
@@ -124,7 +133,7 @@ mod tests {
         ] {
             let calls = AtomicU32::new(0);
             let far = Instant::now() + Duration::from_secs(3600);
-            let result: Result<(), _> = retry_transient(Backoff::TIKTOK, far, "test", || async {
+            let result: Result<(), _> = retry_transient(FAST, far, "test", || async {
                 calls.fetch_add(1, Ordering::SeqCst);
                 Err(error.clone())
             })
@@ -134,11 +143,11 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn no_retry_starts_that_could_not_finish_before_the_deadline() {
         let calls = AtomicU32::new(0);
         let soon = Instant::now() + TIKTOK_REQUEST_TIMEOUT;
-        let result: Result<(), _> = retry_transient(Backoff::TIKTOK, soon, "test", || async {
+        let result: Result<(), _> = retry_transient(FAST, soon, "test", || async {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(unavailable())
         })
@@ -147,11 +156,11 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_later_success_wins() {
         let calls = AtomicU32::new(0);
         let far = Instant::now() + Duration::from_secs(3600);
-        let result = retry_transient(Backoff::TIKTOK, far, "test", || async {
+        let result = retry_transient(FAST, far, "test", || async {
             if calls.fetch_add(1, Ordering::SeqCst) == 0 {
                 Err(unavailable())
             } else {
