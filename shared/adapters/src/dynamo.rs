@@ -52,6 +52,24 @@ where
     StoreError::Unavailable(DisplayErrorContext(err).to_string())
 }
 
+/// One item by its key, read consistently: every read of ours must see the write before it (a
+/// refresh's rotated token, a claimed idempotency key, a confirmed connection).
+pub(crate) async fn get_consistent(
+    client: &Client,
+    table: &str,
+    key: Item,
+) -> Result<Option<Item>, StoreError> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(unavailable)?;
+    Ok(out.item)
+}
+
 /// Whether DynamoDB refused a write because its condition did not hold (any operation).
 pub(crate) fn condition_failed<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
 where
@@ -327,16 +345,13 @@ impl DynamoAccountStore {
     }
 
     pub(crate) async fn current_owner(&self, open_id: &str) -> Result<Option<String>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::owner_pk(open_id), OWNER_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item.map(|item| get_s(&item, "app_user")).transpose()
+        let out = get_consistent(
+            &self.client,
+            &self.table,
+            key(keys::owner_pk(open_id), OWNER_SK),
+        )
+        .await?;
+        out.map(|item| get_s(&item, "app_user")).transpose()
     }
 
     /// The account write: every attribute set, absent optional ones removed, version bumped.
@@ -513,16 +528,13 @@ impl NoticeStore for DynamoAccountStore {
 
 impl AccountReader for DynamoAccountStore {
     async fn get(&self, app_user: &str, open_id: &OpenId) -> Result<Option<Account>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::account_key(app_user, open_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item.as_ref().map(account_from_item).transpose()
+        let out = get_consistent(
+            &self.client,
+            &self.table,
+            Self::account_key(app_user, open_id),
+        )
+        .await?;
+        out.as_ref().map(account_from_item).transpose()
     }
 
     async fn list(&self, app_user: &str) -> Result<Vec<Account>, StoreError> {

@@ -5,8 +5,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWrite
 use connect_domain::ids::OpenId;
 
 use crate::dynamo::{
-    DynamoAccountStore, Item, OWNERSHIP_ATTEMPTS, SaveAttempt, condition_failed, get_b, get_n,
-    get_opt_s, get_s, get_scopes, key, n, s, unavailable,
+    DynamoAccountStore, Item, OWNERSHIP_ATTEMPTS, SaveAttempt, condition_failed, get_b,
+    get_consistent, get_n, get_opt_s, get_s, get_scopes, key, n, s, unavailable,
 };
 use crate::keys::{
     self, CONNECTION_SK, DUE_AT_ATTR, DUE_SHARD_ATTR, PENDING_DUE_SHARD, TABLE_HASH_KEY,
@@ -81,16 +81,8 @@ impl DynamoAccountStore {
         &self,
         key: &ConnectionKey,
     ) -> Result<Option<PendingConnection>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(pending_key(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item.as_ref().map(pending_from_item).transpose()
+        let out = get_consistent(&self.client, &self.table, pending_key(key)).await?;
+        out.as_ref().map(pending_from_item).transpose()
     }
 }
 

@@ -6,7 +6,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 use connect_domain::ids::{OpenId, PublishId};
 
 use crate::dynamo::{
-    Item, condition_failed, conditional, get_n, get_opt_s, get_s, key, n, put_if, s, unavailable,
+    Item, condition_failed, conditional, get_consistent, get_n, get_opt_s, get_s, key, n, put_if,
+    s, unavailable,
 };
 use crate::keys::{LISTED_AT_ATTR, POSTS_OF_ATTR, PUBLISH_PK_PREFIX, PUBLISH_SK};
 use connect_domain::store::{
@@ -133,16 +134,8 @@ impl PublishStore for DynamoPublishStore {
         if claimed {
             return Ok(Claim::Claimed);
         }
-        let found = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(idempotency_key(key_hash)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let Some(item) = found.item else {
+        let found = get_consistent(&self.client, &self.table, idempotency_key(key_hash)).await?;
+        let Some(item) = found else {
             // Released between our put and our read: the caller may simply try again.
             return Ok(Claim::InProgress { claimed_at: now });
         };
@@ -243,16 +236,8 @@ impl PublishStore for DynamoPublishStore {
         &self,
         publish_id: &PublishId,
     ) -> Result<Option<PublishRecord>, StoreError> {
-        let found = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(publish_key(publish_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        found.item.as_ref().map(record_from_item).transpose()
+        let found = get_consistent(&self.client, &self.table, publish_key(publish_id)).await?;
+        found.as_ref().map(record_from_item).transpose()
     }
 
     async fn advance_publish(

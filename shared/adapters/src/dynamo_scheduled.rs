@@ -6,7 +6,8 @@ use connect_domain::ids::OpenId;
 use connect_domain::ids::PublishId;
 
 use crate::dynamo::{
-    Item, condition_failed, conditional, get_n, get_opt_s, get_s, key, n, s, unavailable,
+    Item, condition_failed, conditional, get_consistent, get_n, get_opt_s, get_s, key, n, s,
+    unavailable,
 };
 use crate::dynamo_publishing::{DynamoPublishStore, record_from_item};
 use crate::keys::{
@@ -125,16 +126,8 @@ impl ScheduleStore for DynamoPublishStore {
     }
 
     async fn get_scheduled(&self, id: &str) -> Result<Option<ScheduledPost>, StoreError> {
-        let found = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(scheduled_key(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        found.item.as_ref().map(scheduled_from_item).transpose()
+        let found = get_consistent(&self.client, &self.table, scheduled_key(id)).await?;
+        found.as_ref().map(scheduled_from_item).transpose()
     }
 
     async fn delete_scheduled(&self, id: &str) -> Result<(), StoreError> {
