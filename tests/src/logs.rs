@@ -56,21 +56,37 @@ pub fn text() -> String {
 /// characters of a token is already more than any log should ever hold of it.
 pub const FRAGMENT: usize = 8;
 
-/// Every `FRAGMENT`-byte window of `secret`: finding any of them in a log means part of it leaked.
+/// Length of the fragments made only of hex digits. Eight of them are 32 bits: the table holds
+/// thousands of random hex ids that are not secrets (grant ids, profile digests), and a run of
+/// 250 accounts has a thousand tokens with 32 hex digits each, so an 8-digit match by chance
+/// came up in about one run in twenty. Sixteen (64 bits) never does; a window that reaches into
+/// a token's prefix or its letters is still searched at `FRAGMENT`.
+pub const HEX_FRAGMENT: usize = 16;
+
+fn all_hex(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_hexdigit)
+}
+
+/// Every `FRAGMENT`-byte window of `secret` that is not all hex digits, and every
+/// `HEX_FRAGMENT`-byte window that is: finding any of them in a log means part of it leaked.
 pub fn fragments(secret: &str) -> Vec<&[u8]> {
     let bytes = secret.as_bytes();
     if bytes.len() <= FRAGMENT {
         return vec![bytes];
     }
-    bytes.windows(FRAGMENT).collect()
+    let mixed = bytes.windows(FRAGMENT).filter(|w| !all_hex(w));
+    let hex = bytes.windows(HEX_FRAGMENT).filter(|w| all_hex(w));
+    mixed.chain(hex).collect()
 }
 
 /// Panics naming the first secret found in `haystack` (the secret itself is not printed). One pass
-/// over the haystack against a set of every secret's windows, so long logs stay cheap to scan.
+/// over the haystack per fragment length against a set of every secret's windows, so long logs
+/// stay cheap to scan.
 pub fn assert_absent(haystack: &str, secrets: &[String], place: &str) {
     let mut windows: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
     for (i, secret) in secrets.iter().enumerate() {
-        if secret.len() < FRAGMENT {
+        // Too short for a window of its kind: searched whole.
+        if secret.len() < FRAGMENT || (secret.len() < HEX_FRAGMENT && all_hex(secret.as_bytes())) {
             assert!(
                 !haystack.contains(secret.as_str()),
                 "{place} contains secret #{i} ({} chars)",
@@ -82,11 +98,13 @@ pub fn assert_absent(haystack: &str, secrets: &[String], place: &str) {
             windows.entry(window).or_insert(i);
         }
     }
-    if let Some(i) = haystack
-        .as_bytes()
-        .windows(FRAGMENT)
-        .find_map(|w| windows.get(w))
-    {
+    let found = [FRAGMENT, HEX_FRAGMENT].into_iter().find_map(|len| {
+        haystack
+            .as_bytes()
+            .windows(len)
+            .find_map(|w| windows.get(w))
+    });
+    if let Some(i) = found {
         panic!(
             "{place} contains part of secret #{i} ({} chars)",
             secrets[*i].len()
@@ -102,7 +120,34 @@ mod tests {
     #[should_panic(expected = "contains part of secret #1")]
     fn a_fragment_of_a_secret_is_found() {
         let secrets = ["short".to_owned(), "act.0123456789abcdefXYZ".to_owned()];
-        assert_absent("log line ... 456789ab ... end", &secrets, "the log");
+        assert_absent("log line ... t.012345 ... end", &secrets, "the log");
+    }
+
+    #[test]
+    #[should_panic(expected = "contains part of secret #0")]
+    fn sixteen_hex_digits_of_a_secret_are_found() {
+        let secrets = ["act.0123456789abcdef0123XYZ".to_owned()];
+        assert_absent("id=3456789abcdef012 ...", &secrets, "the log");
+    }
+
+    #[test]
+    #[should_panic(expected = "contains secret #0")]
+    fn a_short_hex_secret_is_searched_whole() {
+        let secrets = ["0123456789ab".to_owned()];
+        assert_absent("key=0123456789ab", &secrets, "the log");
+    }
+
+    #[test]
+    fn eight_hex_digits_alone_are_chance_not_a_leak() {
+        let secrets = ["act.0123456789abcdef0123XYZ".to_owned()];
+        assert_absent("grant 456789ab and digest 89abcdef01", &secrets, "the log");
+    }
+
+    #[test]
+    #[should_panic(expected = "contains part of secret #0")]
+    fn eight_characters_reaching_past_the_hex_are_found() {
+        let secrets = ["act.0123456789abcdef0123XYZ".to_owned()];
+        assert_absent("... ef0123XY ...", &secrets, "the log");
     }
 
     #[test]
