@@ -45,6 +45,7 @@ impl Stack {
                 display_name: Some(format!("Seed {n}")),
                 avatar_url: None,
                 username: None,
+                profile_digest: None,
                 scopes: ScopeSet::parse_comma_list(&grant.scope).expect("scopes"),
                 status: AccountStatus::Active,
                 sealed_tokens,

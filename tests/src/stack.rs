@@ -461,6 +461,15 @@ impl Stack {
             .expect("account read")
     }
 
+    /// The account as the listing shows it: with its profile, which `account` (one read of the
+    /// account item, as every route makes) does not return.
+    pub async fn listed_account(&self, app_user: &str, open_id: &str) -> Option<Account> {
+        self.accounts_of(app_user)
+            .await
+            .into_iter()
+            .find(|account| account.open_id.as_str() == open_id)
+    }
+
     pub async fn accounts_of(&self, app_user: &str) -> Vec<Account> {
         self.accounts.list(app_user).await.expect("account list")
     }

@@ -12,6 +12,10 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, Select, TransactWriteItem, Update,
 };
 
+use crate::dynamo_profile::{
+    Fields, carries_old_profile, digest_value, old_profile_attrs, profile_delete, profile_of,
+    profile_put, profile_update, with_profile,
+};
 use crate::keys::{
     self, ACCOUNT_SK_PREFIX, DUE_AT_ATTR, DUE_INDEX, DUE_SHARD_ATTR, OWNER_SK, STATE_SK,
     TABLE_HASH_KEY, TABLE_RANGE_KEY,
@@ -115,6 +119,30 @@ pub(crate) async fn put_if(put: PutItemFluentBuilder) -> Result<bool, StoreError
     match put.send().await {
         Ok(_) => Ok(true),
         Err(err) if condition_failed(&err) => Ok(false),
+        Err(err) => Err(unavailable(err)),
+    }
+}
+
+/// One transaction: `true` when applied, `false` when it was cancelled (a condition failed, or a
+/// conflicting write was under way), the error otherwise.
+pub(crate) async fn transact_if(
+    client: &Client,
+    items: Vec<TransactWriteItem>,
+) -> Result<bool, StoreError> {
+    match client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+        {
+            Ok(false)
+        }
         Err(err) => Err(unavailable(err)),
     }
 }
@@ -344,6 +372,24 @@ impl DynamoAccountStore {
             .set_exclusive_start_key(start)
     }
 
+    /// Copies the profile an old account item carries into the profile item, keeping any field
+    /// the profile item already has (written since, so newer).
+    async fn move_old_profile(&self, account: &Account) -> Result<(), StoreError> {
+        let Some(update) = profile_update(&self.table, account, Fields::FillMissing)? else {
+            return Ok(());
+        };
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(update.key))
+            .update_expression(update.update_expression)
+            .set_expression_attribute_values(update.expression_attribute_values)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
     pub(crate) async fn current_owner(&self, open_id: &str) -> Result<Option<String>, StoreError> {
         let out = get_consistent(
             &self.client,
@@ -398,26 +444,21 @@ impl DynamoAccountStore {
             }
             None => return Err(StoreError::Corrupt("a connection must be scheduled")),
         }
-        // A new grant supersedes any refresh of the old one, and its failures.
+        // A new grant supersedes any refresh of the old one, and its failures. The profile is
+        // written to its own item (`dynamo_profile`), so an old record's copy goes.
         let mut remove = vec![
             "refresh_lease_until_ms",
             "refresh_lease_id",
             "refresh_failures",
             "revoked_reason",
         ];
-        for (name, value) in [
-            ("union_id", &account.union_id),
-            ("display_name", &account.display_name),
-            ("avatar_url", &account.avatar_url),
-            ("username", &account.username),
-        ] {
-            match value {
-                Some(v) => {
-                    set.push(format!("{name} = :{name}"));
-                    values.insert(format!(":{name}"), s(v));
-                }
-                None => remove.push(name),
+        remove.extend(keys::PROFILE_ATTRS);
+        match digest_value(account) {
+            Some(digest) => {
+                set.push("profile_digest = :profile_digest".to_owned());
+                values.insert(":profile_digest".to_owned(), digest);
             }
+            None => remove.push("profile_digest"),
         }
         let expression = format!("SET {} REMOVE {}", set.join(", "), remove.join(", "));
         Update::builder()
@@ -473,6 +514,9 @@ impl DynamoAccountStore {
                         .map_err(|_| StoreError::Corrupt("owner put"))?,
                 )
                 .build(),
+            TransactWriteItem::builder()
+                .put(profile_put(&self.table, account)?)
+                .build(),
         ];
         let taken_from = previous.filter(|prev| *prev != account.app_user);
         if let Some(prev) = &taken_from {
@@ -482,27 +526,20 @@ impl DynamoAccountStore {
                 .build()
                 .map_err(|_| StoreError::Corrupt("previous owner delete"))?;
             items.push(TransactWriteItem::builder().delete(delete).build());
+            items.push(
+                TransactWriteItem::builder()
+                    .delete(profile_delete(&self.table, prev, &account.open_id)?)
+                    .build(),
+            );
         }
         items.extend(also);
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(SaveAttempt::Saved(taken_from)),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-            {
-                Ok(SaveAttempt::Canceled {
-                    would_take_from: taken_from,
-                })
+        Ok(if transact_if(&self.client, items).await? {
+            SaveAttempt::Saved(taken_from)
+        } else {
+            SaveAttempt::Canceled {
+                would_take_from: taken_from,
             }
-            Err(err) => Err(unavailable(err)),
-        }
+        })
     }
 }
 
@@ -537,25 +574,39 @@ impl AccountReader for DynamoAccountStore {
         out.as_ref().map(account_from_item).transpose()
     }
 
+    /// One query of the app user's partition: the account items and their profile items.
     async fn list(&self, app_user: &str) -> Result<Vec<Account>, StoreError> {
         let pages: Vec<_> = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .key_condition_expression("pk = :pk")
             .expression_attribute_values(":pk", s(keys::user_pk(app_user)))
-            .expression_attribute_values(":prefix", s(ACCOUNT_SK_PREFIX))
             .consistent_read(true)
             .into_paginator()
             .items()
             .send()
             .collect()
             .await;
-        pages
+        let items = pages
             .into_iter()
+            .collect::<Result<Vec<Item>, _>>()
+            .map_err(unavailable)?;
+        let profiles: HashMap<&str, &Item> = items
+            .iter()
+            .filter_map(|item| profile_of(item).map(|open_id| (open_id, item)))
+            .collect();
+        items
+            .iter()
+            .filter(|item| {
+                get_opt_s(item, TABLE_RANGE_KEY).is_some_and(|sk| sk.starts_with(ACCOUNT_SK_PREFIX))
+            })
             .map(|item| {
-                item.map_err(unavailable)
-                    .and_then(|item| account_from_item(&item))
+                let account = account_from_item(item)?;
+                Ok(match profiles.get(account.open_id.as_str()) {
+                    Some(profile) => with_profile(account, profile),
+                    None => account,
+                })
             })
             .collect()
     }
@@ -574,31 +625,35 @@ impl Connections for DynamoAccountStore {
         Err(StoreError::Contention)
     }
 
+    /// The profile item and the account item's fingerprint of it, in one transaction that
+    /// applies only while the account exists (no profile outlives a disconnect). An old record's
+    /// profile leaves its account item: `account` carries it, merged with TikTok's answer.
     async fn update_profile(&self, account: &Account) -> Result<(), StoreError> {
-        let mut set = Vec::new();
-        let mut update = self
-            .client
-            .update_item()
+        let Some(profile) = profile_update(&self.table, account, Fields::Replace)? else {
+            return Ok(());
+        };
+        let digest = Update::builder()
             .table_name(&self.table)
             .set_key(Some(Self::account_key(&account.app_user, &account.open_id)))
-            .condition_expression("attribute_exists(pk)");
-        for (name, value) in [
-            ("union_id", &account.union_id),
-            ("display_name", &account.display_name),
-            ("avatar_url", &account.avatar_url),
-            ("username", &account.username),
-        ] {
-            if let Some(v) = value {
-                set.push(format!("{name} = :{name}"));
-                update = update.expression_attribute_values(format!(":{name}"), s(v));
-            }
-        }
-        if set.is_empty() {
-            return Ok(());
-        }
-        conditional(update.update_expression(format!("SET {}", set.join(", "))))
-            .await
-            .map(|_| ())
+            .condition_expression("attribute_exists(pk)")
+            .update_expression(match digest_value(account) {
+                Some(_) => format!(
+                    "SET profile_digest = :digest REMOVE {}",
+                    old_profile_attrs()
+                ),
+                None => format!("REMOVE profile_digest, {}", old_profile_attrs()),
+            })
+            .set_expression_attribute_values(
+                digest_value(account).map(|digest| HashMap::from([(":digest".to_owned(), digest)])),
+            )
+            .build()
+            .map_err(|_| StoreError::Corrupt("profile digest update"))?;
+        // Cancelled: the account is gone (disconnected meanwhile), nothing to keep.
+        let items = vec![
+            TransactWriteItem::builder().update(digest).build(),
+            TransactWriteItem::builder().update(profile).build(),
+        ];
+        transact_if(&self.client, items).await.map(|_| ())
     }
 
     async fn delete(&self, app_user: &str, open_id: &OpenId) -> Result<(), StoreError> {
@@ -615,32 +670,23 @@ impl Connections for DynamoAccountStore {
             .expression_attribute_values(":me", s(app_user))
             .build()
             .map_err(|_| StoreError::Corrupt("owner delete"))?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(account).build())
-            .transact_items(TransactWriteItem::builder().delete(owner).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-            {
-                // Someone else owns the TikTok account now; our record alone goes.
-                self.client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .set_key(Some(Self::account_key(app_user, open_id)))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(unavailable)
-            }
-            Err(err) => Err(unavailable(err)),
+        let profile = profile_delete(&self.table, app_user, open_id)?;
+        let ours = vec![
+            TransactWriteItem::builder().delete(account).build(),
+            TransactWriteItem::builder().delete(profile).build(),
+        ];
+        let mut all = ours.clone();
+        all.push(TransactWriteItem::builder().delete(owner).build());
+        if !transact_if(&self.client, all).await? {
+            // Someone else owns the TikTok account now; our records alone go.
+            self.client
+                .transact_write_items()
+                .set_transact_items(Some(ours))
+                .send()
+                .await
+                .map_err(unavailable)?;
         }
+        Ok(())
     }
 }
 
@@ -714,10 +760,15 @@ impl TokenRotation for DynamoAccountStore {
             set.push_str(", scopes = :scopes");
             update = update.expression_attribute_values(":scopes", s(scopes.to_comma_list()));
         }
-        conditional(update.update_expression(format!(
-            "{set} REMOVE refresh_lease_until_ms, refresh_lease_id, refresh_failures"
-        )))
-        .await
+        let mut remove = "refresh_lease_until_ms, refresh_lease_id, refresh_failures".to_owned();
+        if carries_old_profile(account) {
+            // A record from before the profile moved out: copy it to its own item first, then
+            // this write takes it out of the account item (a crash between leaves both, read
+            // the same way; the next write moves it again).
+            self.move_old_profile(account).await?;
+            remove = format!("{remove}, {}", old_profile_attrs());
+        }
+        conditional(update.update_expression(format!("{set} REMOVE {remove}"))).await
     }
 
     async fn release_refresh_lease(
@@ -864,6 +915,7 @@ fn listed_account_from_item(item: &Item) -> Result<Account, StoreError> {
         display_name: None,
         avatar_url: None,
         username: None,
+        profile_digest: None,
         scopes: get_scopes(item, "scopes")?,
         status: AccountStatus::parse(&get_s(item, "status")?)
             .ok_or(StoreError::Corrupt("status"))?,
@@ -890,6 +942,7 @@ fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         display_name: get_opt_s(item, "display_name"),
         avatar_url: get_opt_s(item, "avatar_url"),
         username: get_opt_s(item, "username"),
+        profile_digest: get_opt_s(item, "profile_digest"),
         revoked_reason: get_n(item, "revoked_reason")
             .ok()
             .map(RevokeReason::from_code),

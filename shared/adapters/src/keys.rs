@@ -37,6 +37,14 @@ pub(crate) fn account_sk(open_id: &str) -> String {
     format!("TIKTOK#{open_id}")
 }
 
+/// The profile shown for an account (name, avatar, handle, `union_id`), beside its account item
+/// under the app user's partition and written apart from it: a refresh rewrites the account item,
+/// which stays under 1 KB (one write unit) without the profile's signed avatar URL
+/// (docs/operations.md#write-units-per-refresh).
+pub(crate) fn profile_sk(open_id: &str) -> String {
+    format!("{PROFILE_SK_PREFIX}{open_id}")
+}
+
 pub(crate) fn owner_pk(open_id: &str) -> String {
     format!("OPENID#{open_id}")
 }
@@ -46,6 +54,10 @@ pub(crate) const STATE_SK: &str = "STATE";
 pub(crate) const RATE_SK: &str = "RATE";
 pub(crate) const OWNER_SK: &str = "OWNER";
 pub(crate) const ACCOUNT_SK_PREFIX: &str = "TIKTOK#";
+pub(crate) const PROFILE_SK_PREFIX: &str = "PROFILE#";
+/// The profile's attributes, in its own item; in the account item only on records written before
+/// the profile moved out (read as a fallback, moved by the next write of the profile or tokens).
+pub(crate) const PROFILE_ATTRS: [&str; 4] = ["union_id", "display_name", "avatar_url", "username"];
 
 /// The sparse global secondary index of scheduled refreshes and pending connections' expiries.
 /// It projects [`DUE_INDEX_PROJECTION`], never a ciphertext or the profile, so a refresh writes a

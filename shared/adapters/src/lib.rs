@@ -7,6 +7,7 @@
 pub mod bus;
 mod dynamo;
 mod dynamo_pending;
+mod dynamo_profile;
 mod dynamo_publishing;
 mod dynamo_scheduled;
 pub mod eventbridge;

@@ -296,6 +296,7 @@ impl Connections for InMemoryAccounts {
             stored.display_name = account.display_name.clone();
             stored.avatar_url = account.avatar_url.clone();
             stored.username = account.username.clone();
+            stored.profile_digest = account.profile_digest.clone();
         }
         Ok(())
     }

@@ -671,6 +671,7 @@ mod tests {
                 display_name: None,
                 avatar_url: None,
                 username: None,
+                profile_digest: None,
                 scopes: ScopeSet::parse_comma_list("user.info.basic").expect("scopes"),
                 status: AccountStatus::Active,
                 sealed_tokens,

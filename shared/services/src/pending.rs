@@ -152,6 +152,7 @@ fn account_from<P: Ports>(
         display_name: pending.display_name,
         avatar_url: pending.avatar_url,
         username: pending.username,
+        profile_digest: None,
         scopes: pending.scopes,
         status: AccountStatus::Active,
         sealed_tokens: pending.sealed_tokens,
@@ -165,6 +166,7 @@ fn account_from<P: Ports>(
         refresh_failures: 0,
         revoked_reason: None,
     }
+    .with_profile_digest()
 }
 
 /// Ends a pending connection's grant at TikTok with its access token (at most 10 minutes old when

@@ -91,8 +91,11 @@ async fn remember_profile(accounts: &impl Connections, account: &Account, profil
         avatar_url: profile.avatar_url.clone().or(account.avatar_url.clone()),
         username: profile.username.clone().or(account.username.clone()),
         ..account.clone()
-    };
-    if updated == *account {
+    }
+    .with_profile_digest();
+    // The stored profile may not have been read with the account (see
+    // `Account::profile_digest`): its fingerprint tells whether this answer changed it.
+    if updated.profile_digest == account.profile_digest {
         return;
     }
     if let Err(e) = accounts.update_profile(&updated).await {

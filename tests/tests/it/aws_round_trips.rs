@@ -318,8 +318,8 @@ fn dynamodb_calls(calls: &BTreeMap<String, u32>) -> BTreeSet<String> {
 async fn each_account_role_makes_the_dynamodb_calls_the_architecture_doc_lists() {
     use connect_domain::clock::Clock as _;
     use connect_domain::store::{
-        AccountReader as _, AccountStatus, Connections as _, RefreshLease, RefreshQueue as _,
-        RenewedTokens, Revocations as _, RevokeReason, TokenRotation as _,
+        Account, AccountReader as _, AccountStatus, Connections as _, RefreshLease,
+        RefreshQueue as _, RenewedTokens, Revocations as _, RevokeReason, TokenRotation as _,
     };
     let stack = Stack::start(StackOptions::default()).await;
     stack.connect_account(USER, ALICE, None).await;
@@ -335,8 +335,14 @@ async fn each_account_role_makes_the_dynamodb_calls_the_architecture_doc_lists()
     store.list(USER).await.expect("list");
     let reader = stack.aws_calls.take();
 
+    // `get` reads the account item alone: the profile is in an item of its own.
+    let renamed = Account {
+        display_name: Some("Renamed".into()),
+        ..account.clone()
+    }
+    .with_profile_digest();
     store
-        .update_profile(&account)
+        .update_profile(&renamed)
         .await
         .expect("update_profile");
     store

@@ -58,7 +58,7 @@ async fn happy_path_with_every_scope_stores_encrypted_tokens_and_profile() {
     assert_eq!(confirmed["took_over"], false);
 
     let account = stack
-        .account("user-1", ALICE)
+        .listed_account("user-1", ALICE)
         .await
         .expect("account stored");
     assert_eq!(account.status, AccountStatus::Active);
@@ -100,7 +100,10 @@ async fn partial_grant_is_stored_as_granted_and_profile_fields_follow_scopes() {
     };
     let location = stack.connect("user-1", "", &choice).await;
     stack.confirmed("user-1", &location).await;
-    let account = stack.account("user-1", ALICE).await.expect("account");
+    let account = stack
+        .listed_account("user-1", ALICE)
+        .await
+        .expect("account");
     assert_eq!(account.scopes.to_comma_list(), "user.info.basic,video.list");
     // Without user.info.profile we must not ask for `username` (TikTok would refuse the whole call).
     assert_eq!(account.display_name.as_deref(), Some("Alice Dancer"));
@@ -562,7 +565,10 @@ async fn profile_failure_at_connect_still_stores_the_grant() {
         .fail_next(Endpoint::UserInfo, Failure::Status500, 1);
     let location = Stack::app_location(&stack.deliver_callback(&redirect).await);
     stack.confirmed("user-1", &location).await;
-    let account = stack.account("user-1", ALICE).await.expect("account");
+    let account = stack
+        .listed_account("user-1", ALICE)
+        .await
+        .expect("account");
     assert_eq!(account.display_name, None);
     stack.tokens_of(&account).await;
     stack.assert_nothing_leaked().await;

@@ -46,6 +46,23 @@ async fn alice_item(
     (key, item)
 }
 
+/// One item of the table by its keys.
+async fn stack_item(stack: &Stack, pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
+    stack
+        .aws
+        .dynamodb
+        .get_item()
+        .table_name(&stack.config.table_name)
+        .key("pk", AttributeValue::S(pk.to_owned()))
+        .key("sk", AttributeValue::S(sk.to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get item")
+        .item
+        .unwrap_or_else(|| panic!("no item {pk} {sk}"))
+}
+
 /// Alice's account item's key and `sealed_tokens`.
 async fn sealed_tokens_of(
     stack: &Stack,
@@ -243,10 +260,12 @@ fn wru_per_refresh_projecting_all(plain: usize, leased: usize) -> usize {
 
 /// The cost model of docs/operations.md#custody-at-scale prices a refresh's writes by the account
 /// item's size, measured here as the code stores it, before and while leased. And as it would be
-/// deployed: an `open_id` of 36 characters (TikTok's examples; 15 here) in the sort key and an
+/// deployed: an `open_id` of 36 characters (TikTok's examples; 15 here) in the sort keys and an
 /// attribute, a `union_id` of 36, an avatar URL with its signed query string (about 250 bytes;
 /// about 100 here), and the wrapped data key in the envelope as real KMS returns it (184 bytes,
-/// moto's is shorter). When the numbers move, redo the model.
+/// moto's is shorter). The profile is in an item of its own, which a refresh does not write; the
+/// test also prices the layout before it (the profile in the account item). When the numbers
+/// move, redo the model.
 #[tokio::test]
 async fn the_account_item_is_as_large_as_the_cost_model_says() {
     use connect_domain::clock::Clock as _;
@@ -254,6 +273,12 @@ async fn the_account_item_is_as_large_as_the_cost_model_says() {
     let stack = Stack::start(StackOptions::default()).await;
     stack.connect_account("app-user-1", ALICE, None).await;
     let plain_item = alice_item(&stack, "app-user-1").await.1;
+    let profile_item = stack_item(&stack, "USER#app-user-1", &format!("PROFILE#{ALICE}")).await;
+    assert!(
+        !plain_item.contains_key("avatar_url") && profile_item.contains_key("avatar_url"),
+        "the profile is in its own item: {:?}",
+        plain_item.keys()
+    );
     let account = stack.account("app-user-1", ALICE).await.expect("account");
     let lease = RefreshLease {
         id: "0123456789abcdef0123456789abcdef".into(), // 128-bit hex, as the keeper's
@@ -276,8 +301,8 @@ async fn the_account_item_is_as_large_as_the_cost_model_says() {
     );
     let entry = item_bytes(&entry) + 100;
     let (plain, leased) = (item_bytes(&plain_item), item_bytes(&leased_item));
-    let union_id = plain_item["union_id"].as_s().expect("union_id").len();
-    let avatar = plain_item["avatar_url"].as_s().expect("avatar_url").len();
+    let union_id = profile_item["union_id"].as_s().expect("union_id").len();
+    let avatar = profile_item["avatar_url"].as_s().expect("avatar_url").len();
     let sealed = plain_item["sealed_tokens"]
         .as_b()
         .expect("sealed_tokens")
@@ -287,10 +312,18 @@ async fn the_account_item_is_as_large_as_the_cost_model_says() {
         sealed[MAGIC.len()],
         sealed[MAGIC.len() + 1],
     ]));
-    let longer = 2 * (36 - ALICE.len())
-        + (36 - union_id)
-        + (250 - avatar)
-        + 184usize.saturating_sub(wrapped);
+    // The open_id is in the account item twice (the sort key and the attribute), in the profile
+    // item once (the sort key), and in the index entry twice.
+    let open_id_longer = 36 - ALICE.len();
+    let longer = 2 * open_id_longer + 184usize.saturating_sub(wrapped);
+    let profile_longer = open_id_longer + (36 - union_id) + (250 - avatar);
+    // The layout before: the profile's attributes in the account item, no fingerprint.
+    let attribute = |item: &HashMap<String, AttributeValue>, name: &str| {
+        item_bytes(&HashMap::from([(name.to_owned(), item[name].clone())]))
+    };
+    let profile_attrs =
+        item_bytes(&profile_item) - attribute(&profile_item, "pk") - attribute(&profile_item, "sk");
+    let digest = attribute(&plain_item, "profile_digest");
     let mut sizes: Vec<(usize, String)> = plain_item
         .iter()
         .map(|(name, value)| {
@@ -299,28 +332,41 @@ async fn the_account_item_is_as_large_as_the_cost_model_says() {
         })
         .collect();
     sizes.sort_unstable_by(|a, b| b.cmp(a));
-    // The open_id, longer deployed, is in the entry twice (the sort key and the attribute).
-    let entry_longer = 2 * (36 - ALICE.len());
+    let entry_longer = 2 * open_id_longer;
     let stored = wru_per_refresh(leased, entry);
-    let tiktok_sized = wru_per_refresh(leased + longer, entry + entry_longer);
-    let before = (
-        wru_per_refresh_projecting_all(plain, leased),
-        wru_per_refresh_projecting_all(plain + longer, leased + longer),
+    let deployed = wru_per_refresh(leased + longer, entry + entry_longer);
+    let (inline_leased, inline_plain) = (
+        leased + profile_attrs - digest,
+        plain + profile_attrs - digest,
+    );
+    let inline_longer = longer + (36 - union_id) + (250 - avatar);
+    let inline = (
+        wru_per_refresh(inline_leased, entry),
+        wru_per_refresh(inline_leased + inline_longer, entry + entry_longer),
+    );
+    let projecting_all = (
+        wru_per_refresh_projecting_all(inline_plain, inline_leased),
+        wru_per_refresh_projecting_all(inline_plain + inline_longer, inline_leased + inline_longer),
     );
     eprintln!(
         "account item: {plain} bytes, {leased} leased ({} and {} deployed-sized; wrapped key \
-         {wrapped} bytes here); due-index entry {entry} bytes ({} deployed-sized); WRU per \
-         refresh: {stored} as stored, {tiktok_sized} deployed-sized (with the index projecting \
-         the whole item: {} and {}); largest attributes: {sizes:?}",
+         {wrapped} bytes here); profile item {} bytes ({} deployed-sized); due-index entry \
+         {entry} bytes ({} deployed-sized); WRU per refresh: {stored} as stored, {deployed} \
+         deployed-sized (with the profile in the account item: {} and {}; and the index \
+         projecting the whole item: {} and {}); largest attributes: {sizes:?}",
         plain + longer,
         leased + longer,
+        item_bytes(&profile_item),
+        item_bytes(&profile_item) + profile_longer,
         entry + entry_longer,
-        before.0,
-        before.1,
+        inline.0,
+        inline.1,
+        projecting_all.0,
+        projecting_all.1,
     );
     assert_eq!(
-        (stored, tiktok_sized, before),
-        (4, 6, (5, 10)),
+        (stored, deployed, inline, projecting_all),
+        (4, 4, (4, 6), (5, 10)),
         "the write units per refresh changed: redo docs/operations.md#custody-at-scale"
     );
 }

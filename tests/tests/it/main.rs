@@ -15,6 +15,7 @@ mod envelope;
 mod events;
 mod least_privilege;
 mod local_stack;
+mod profile_item;
 mod publish;
 mod refresh_job;
 mod scheduled;

@@ -198,6 +198,11 @@ pub struct Account {
     pub avatar_url: Option<String>,
     /// TikTok `@` handle; needs `user.info.profile`, so often `None`.
     pub username: Option<String>,
+    /// [`Account::profile_fingerprint`] of the profile as last stored; `None` on records from
+    /// before it. The DynamoDB adapter keeps the profile in an item of its own, which a single
+    /// read (`AccountReader::get`) does not return: the fingerprint, stored with the tokens, is
+    /// how `GET /tiktok/me` knows whether TikTok's answer changed it (docs/operations.md#write-units-per-refresh).
+    pub profile_digest: Option<String>,
     /// The scopes the user granted (cut to those requested). Routes check them before calling
     /// TikTok; a refresh answer that names scopes replaces them.
     pub scopes: ScopeSet,
@@ -233,6 +238,42 @@ pub struct Account {
     pub refresh_due_at: Option<i64>,
     /// Failed scheduled refreshes in a row (drives the job's backoff).
     pub refresh_failures: u32,
+}
+
+impl Account {
+    /// A short digest of the profile (`union_id`, `display_name`, `avatar_url`, `username`):
+    /// 16 hex characters of SHA-256. Stored as [`Account::profile_digest`] whenever the profile
+    /// is written. A collision only delays a cosmetic update.
+    pub fn profile_fingerprint(&self) -> String {
+        use sha2::{Digest as _, Sha256};
+        let mut hash = Sha256::new();
+        for field in [
+            &self.union_id,
+            &self.display_name,
+            &self.avatar_url,
+            &self.username,
+        ] {
+            // Presence and length first, so no two profiles hash the same bytes.
+            match field {
+                Some(value) => {
+                    hash.update([1]);
+                    hash.update((value.len() as u64).to_be_bytes());
+                    hash.update(value.as_bytes());
+                }
+                None => hash.update([0]),
+            }
+        }
+        hex::encode(&hash.finalize()[..8])
+    }
+
+    /// The same account with its profile fingerprinted as stored: what a write of the profile
+    /// records.
+    pub fn with_profile_digest(self) -> Self {
+        Self {
+            profile_digest: Some(self.profile_fingerprint()),
+            ..self
+        }
+    }
 }
 
 /// Where a walk through the due index stopped: the last account returned.
@@ -295,6 +336,8 @@ pub enum Written {
 /// the table, strongly consistent.
 pub trait AccountReader: Send + Sync {
     /// One account of `app_user` (a strongly consistent read); `None` when it is not connected.
+    /// The profile fields may be `None` where the store keeps the profile apart from the tokens
+    /// (DynamoDB: `list` returns them; [`Account::profile_digest`] tells whether one is stored).
     fn get(
         &self,
         app_user: &str,
@@ -308,8 +351,8 @@ pub trait AccountReader: Send + Sync {
 }
 
 /// Connects, disconnects and keeps the displayed profile. DynamoDB: `TransactWriteItems` (the
-/// account with its ownership record: `PutItem`, `UpdateItem`, `DeleteItem`), `GetItem` of the
-/// ownership record, `UpdateItem`.
+/// account with its profile and ownership records: `PutItem`, `UpdateItem`, `DeleteItem`),
+/// `GetItem` of the ownership record.
 pub trait Connections: Send + Sync {
     /// Stores a new or renewed connection (status `active`, version bumped). When another app user
     /// owned this TikTok account, their record is removed in the same transaction. Returns that
@@ -319,7 +362,8 @@ pub trait Connections: Send + Sync {
         account: &Account,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
-    /// Keeps the displayed profile in step with TikTok (no effect if the account is gone).
+    /// Keeps the displayed profile in step with TikTok (no effect if the account is gone):
+    /// stores `account`'s known profile fields and its `profile_digest`.
     fn update_profile(
         &self,
         account: &Account,
@@ -560,4 +604,57 @@ pub fn new_grant_id() -> String {
     use rand::Rng as _;
     let bits: u128 = rand::rng().random();
     format!("{bits:032x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(display_name: Option<&str>, username: Option<&str>) -> Account {
+        Account {
+            app_user: "user-1".into(),
+            open_id: "open-1".into(),
+            union_id: None,
+            display_name: display_name.map(str::to_owned),
+            avatar_url: None,
+            username: username.map(str::to_owned),
+            profile_digest: None,
+            scopes: ScopeSet::default(),
+            status: AccountStatus::Active,
+            revoked_reason: None,
+            sealed_tokens: vec![1, 2, 3],
+            access_token_expires_at: 0,
+            refresh_token_expires_at: 0,
+            connected_at: 0,
+            token_version: 1,
+            grant_id: String::new(),
+            refresh_lease_until_ms: None,
+            refresh_due_at: None,
+            refresh_failures: 0,
+        }
+    }
+
+    #[test]
+    fn the_profile_fingerprint_follows_the_profile_and_nothing_else() {
+        let named = account(Some("Alice"), None).with_profile_digest();
+        let digest = named.profile_digest.clone().expect("digest");
+        assert_eq!(digest.len(), 16);
+        // Tokens and versions are not the profile.
+        let refreshed = Account {
+            sealed_tokens: vec![9],
+            token_version: 2,
+            ..named.clone()
+        };
+        assert_eq!(refreshed.profile_fingerprint(), digest);
+        // Each field, its absence, and where a value sits all count.
+        for other in [
+            account(Some("Alicia"), None),
+            account(None, None),
+            account(Some(""), None),
+            account(None, Some("Alice")),
+            account(Some("Alice"), Some("")),
+        ] {
+            assert_ne!(other.profile_fingerprint(), digest, "{other:?}");
+        }
+    }
 }
