@@ -137,7 +137,7 @@ e2e: $(STAMP)
 # The API as infra/openapi.yaml describes it, checked against the running functions: schemathesis
 # generates requests for every route (through a stand-in for API Gateway's routes) and checks every
 # answer's status, headers and body against the spec, and that none carries a token or secret.
-# On ports of its own, after e2e so the functions are already built; about two minutes.
+# On ports of its own, after e2e so the functions are already built; about a minute.
 contract: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./tests/contract/run.sh
 

@@ -91,6 +91,10 @@ def mint_dev_jwt(user):
 
 class Gateway(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY: an answer is written as its headers, then its body. With Nagle's algorithm the
+    # body waited for the client to acknowledge the headers, which a kept-alive client delays by
+    # 40 ms: every request through the gateway took 48 ms against 5 ms straight to the function.
+    disable_nagle_algorithm = True
     upstream_port = 0
     dev_sign_in = False
     # The functions that have answered once: built and started (set.add is atomic in CPython).

@@ -18,7 +18,7 @@
 # operation answered its success status at least once. A second, short pass makes the fake TikTok
 # fail (429, 500, HTML 502) or refuse a creator's posts and checks that those answers too are the
 # spec's. Deterministic: a fixed seed, no example database. CONTRACT_MAX_EXAMPLES (default 75) is
-# the number of test cases per operation and phase: about two minutes on 2 cores once built (most
+# the number of test cases per operation and phase: under a minute on 2 cores once built (most
 # of them schemathesis).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
