@@ -253,6 +253,13 @@ requests_per_operation
 # Also a creator TikTok does not let post (Erin, made up, connected with every scope and blocked):
 # TikTok refuses her creator info with HTTP 200 and her posts with 403; both must be our 403
 # with TikTok's code. hooks.py steers the posting routes' open_ids to her (CONTRACT_POSTER).
+# As a second app user (signed in through the gateway's dev sign-in): the first pass's generated
+# connect starts use up the first user's 30 a minute (AUTHORIZE_PER_USER_PER_MINUTE), and that
+# pass now ends within the same minute, so these connects would get its 429.
+APP_JWT=$(curl -sf -X POST "$api/_dev/sign-in" -H 'Content-Type: application/json' \
+  --data '{"user":"contract-tiktok-failing"}' |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["jwt"])') || fail "no JWT for a second app user"
+auth=(-H "Authorization: Bearer $APP_JWT")
 connect open-bob-0002 user.info.basic
 sleep 1.1
 connect open-alice-0001 ${SCOPES//,/ }
