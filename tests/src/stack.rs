@@ -470,6 +470,21 @@ impl Stack {
             .find(|account| account.open_id.as_str() == open_id)
     }
 
+    /// One item of the table as stored, by its `pk` and `sk` (a consistent read).
+    pub async fn raw_item(&self, pk: &str, sk: &str) -> Option<HashMap<String, AttributeValue>> {
+        self.aws
+            .dynamodb
+            .get_item()
+            .table_name(&self.config.table_name)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get item")
+            .item
+    }
+
     pub async fn accounts_of(&self, app_user: &str) -> Vec<Account> {
         self.accounts.list(app_user).await.expect("account list")
     }

@@ -632,19 +632,21 @@ impl Connections for DynamoAccountStore {
         let Some(profile) = profile_update(&self.table, account, Fields::Replace)? else {
             return Ok(());
         };
+        let digest = digest_value(account);
+        let expression = match digest {
+            Some(_) => format!(
+                "SET profile_digest = :digest REMOVE {}",
+                old_profile_attrs()
+            ),
+            None => format!("REMOVE profile_digest, {}", old_profile_attrs()),
+        };
         let digest = Update::builder()
             .table_name(&self.table)
             .set_key(Some(Self::account_key(&account.app_user, &account.open_id)))
             .condition_expression("attribute_exists(pk)")
-            .update_expression(match digest_value(account) {
-                Some(_) => format!(
-                    "SET profile_digest = :digest REMOVE {}",
-                    old_profile_attrs()
-                ),
-                None => format!("REMOVE profile_digest, {}", old_profile_attrs()),
-            })
+            .update_expression(expression)
             .set_expression_attribute_values(
-                digest_value(account).map(|digest| HashMap::from([(":digest".to_owned(), digest)])),
+                digest.map(|digest| HashMap::from([(":digest".to_owned(), digest)])),
             )
             .build()
             .map_err(|_| StoreError::Corrupt("profile digest update"))?;

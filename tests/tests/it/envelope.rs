@@ -21,46 +21,16 @@ async fn alice_item(
     HashMap<String, AttributeValue>,
     HashMap<String, AttributeValue>,
 ) {
-    let key = HashMap::from([
-        (
-            "pk".to_owned(),
-            AttributeValue::S(format!("USER#{app_user}")),
-        ),
-        (
-            "sk".to_owned(),
-            AttributeValue::S(format!("TIKTOK#{ALICE}")),
-        ),
-    ]);
+    let (pk, sk) = (format!("USER#{app_user}"), format!("TIKTOK#{ALICE}"));
     let item = stack
-        .aws
-        .dynamodb
-        .get_item()
-        .table_name(&stack.config.table_name)
-        .set_key(Some(key.clone()))
-        .consistent_read(true)
-        .send()
+        .raw_item(&pk, &sk)
         .await
-        .expect("get item")
-        .item
         .expect("Alice's account item");
+    let key = HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(pk)),
+        ("sk".to_owned(), AttributeValue::S(sk)),
+    ]);
     (key, item)
-}
-
-/// One item of the table by its keys.
-async fn stack_item(stack: &Stack, pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
-    stack
-        .aws
-        .dynamodb
-        .get_item()
-        .table_name(&stack.config.table_name)
-        .key("pk", AttributeValue::S(pk.to_owned()))
-        .key("sk", AttributeValue::S(sk.to_owned()))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("get item")
-        .item
-        .unwrap_or_else(|| panic!("no item {pk} {sk}"))
 }
 
 /// Alice's account item's key and `sealed_tokens`.
@@ -273,7 +243,10 @@ async fn the_account_item_is_as_large_as_the_cost_model_says() {
     let stack = Stack::start(StackOptions::default()).await;
     stack.connect_account("app-user-1", ALICE, None).await;
     let plain_item = alice_item(&stack, "app-user-1").await.1;
-    let profile_item = stack_item(&stack, "USER#app-user-1", &format!("PROFILE#{ALICE}")).await;
+    let profile_item = stack
+        .raw_item("USER#app-user-1", &format!("PROFILE#{ALICE}"))
+        .await
+        .expect("Alice's profile item");
     assert!(
         !plain_item.contains_key("avatar_url") && profile_item.contains_key("avatar_url"),
         "the profile is in its own item: {:?}",

@@ -15,14 +15,8 @@ const PROFILE_ATTRS: [&str; 4] = ["union_id", "display_name", "avatar_url", "use
 
 type Item = HashMap<String, AttributeValue>;
 
-fn keys(app_user: &str, sk: &str) -> Item {
-    HashMap::from([
-        (
-            "pk".to_owned(),
-            AttributeValue::S(format!("USER#{app_user}")),
-        ),
-        ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
-    ])
+fn user_pk() -> AttributeValue {
+    AttributeValue::S(format!("USER#{USER}"))
 }
 
 fn account_sk() -> String {
@@ -34,17 +28,7 @@ fn profile_sk() -> String {
 }
 
 async fn raw_item(stack: &Stack, app_user: &str, sk: &str) -> Option<Item> {
-    stack
-        .aws
-        .dynamodb
-        .get_item()
-        .table_name(&stack.config.table_name)
-        .set_key(Some(keys(app_user, sk)))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("get item")
-        .item
+    stack.raw_item(&format!("USER#{app_user}"), sk).await
 }
 
 fn attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
@@ -61,7 +45,8 @@ async fn make_old_layout(stack: &Stack) {
     let mut update = dynamodb
         .update_item()
         .table_name(table)
-        .set_key(Some(keys(USER, &account_sk())))
+        .key("pk", user_pk())
+        .key("sk", AttributeValue::S(account_sk()))
         .update_expression(
             "SET union_id = :u, display_name = :d, avatar_url = :a, username = :n \
              REMOVE profile_digest",
@@ -78,7 +63,8 @@ async fn make_old_layout(stack: &Stack) {
     dynamodb
         .delete_item()
         .table_name(table)
-        .set_key(Some(keys(USER, &profile_sk())))
+        .key("pk", user_pk())
+        .key("sk", AttributeValue::S(profile_sk()))
         .send()
         .await
         .expect("no profile item");
@@ -99,7 +85,8 @@ async fn an_old_record_reads_its_profile_and_its_next_refresh_moves_it_out() {
         .dynamodb
         .put_item()
         .table_name(&stack.config.table_name)
-        .set_item(Some(keys(USER, &profile_sk())))
+        .item("pk", user_pk())
+        .item("sk", AttributeValue::S(profile_sk()))
         .item("display_name", AttributeValue::S("Newer Name".into()))
         .send()
         .await
