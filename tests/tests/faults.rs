@@ -400,39 +400,52 @@ async fn on_demand_refresh_faults_after_tiktok_rotated() {
     stack.assert_nothing_leaked().await;
 }
 
-/// The residual window, documented: when KMS or DynamoDB stays down for the whole request after
-/// TikTok rotated the refresh token, the new pair cannot be stored and TikTok no longer honours
-/// the old one. The request answers 503 within its budget, the loss is logged as an error
-/// (without the token), and the account turns `reauth_required` at its next refresh: the person
-/// must connect again, which works.
+/// The residual window, documented, with KMS down at the seal: see `rotated_pair_lost_when_down`.
+/// One test per service, so the two (each waits out the SDK's retries for about 27 s) run side
+/// by side and `faults` takes half as long.
 #[tokio::test]
-async fn a_rotated_pair_is_lost_only_when_aws_stays_down_for_the_whole_request() {
-    for (operation, pass) in [(ENCRYPT, 0), (UPDATE, 1)] {
-        let stack = faulty_stack().await;
-        stack.connect_account(USER, ALICE, None).await;
-        let (status, body) =
-            refresh_with(&stack, operation, pass, AwsFault::Unavailable, PERSISTENT).await;
-        report(
-            &stack,
-            &format!("residual {operation} down for the whole request"),
-        );
-        assert_eq!(status, 503, "{body}");
-        assert_eq!(body["error"], "service_unavailable");
-        assert!(
-            logs::text()
-                .contains("TikTok rotated the refresh token but the new pair could not be stored"),
-            "the loss is logged"
-        );
-        assert_no_partial_write(&stack).await;
-        // Past any lease left behind, the next refresh sends the old token: TikTok refuses it.
-        stack.clock.advance(60);
-        let (status, body) = answer(&stack.get_me(USER, "").await);
-        assert_eq!(status, 409, "{body}");
-        assert_eq!(body["error"], "reauth_required");
-        stack.connect_account(USER, ALICE, None).await;
-        assert_refresh_token_kept(&stack).await;
-        stack.assert_nothing_leaked().await;
-    }
+async fn a_rotated_pair_is_lost_only_when_kms_stays_down_for_the_whole_request() {
+    rotated_pair_lost_when_down(ENCRYPT, 0, "seal").await;
+}
+
+/// The same with DynamoDB down at the token write (its first write, the lease, goes through).
+#[tokio::test]
+async fn a_rotated_pair_is_lost_only_when_dynamodb_stays_down_for_the_whole_request() {
+    rotated_pair_lost_when_down(UPDATE, 1, "store").await;
+}
+
+/// When KMS or DynamoDB stays down for the whole request after TikTok rotated the refresh token,
+/// the new pair cannot be stored and TikTok no longer honours the old one. The request answers
+/// 503 within its budget, the loss is logged as an error at `step` (without the token), and the
+/// account turns `reauth_required` at its next refresh: the person must connect again, which
+/// works.
+async fn rotated_pair_lost_when_down(operation: &str, pass: u32, step: &str) {
+    let stack = faulty_stack().await;
+    stack.connect_account(USER, ALICE, None).await;
+    let (status, body) =
+        refresh_with(&stack, operation, pass, AwsFault::Unavailable, PERSISTENT).await;
+    report(
+        &stack,
+        &format!("residual {operation} down for the whole request"),
+    );
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "service_unavailable");
+    // The log is the process's: the line must name this test's step, not the other one's.
+    assert!(
+        logs::text().lines().any(|line| line
+            .contains("TikTok rotated the refresh token but the new pair could not be stored")
+            && line.contains(&format!("\"step\":\"{step}\""))),
+        "the loss at {step} is logged"
+    );
+    assert_no_partial_write(&stack).await;
+    // Past any lease left behind, the next refresh sends the old token: TikTok refuses it.
+    stack.clock.advance(60);
+    let (status, body) = answer(&stack.get_me(USER, "").await);
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "reauth_required");
+    stack.connect_account(USER, ALICE, None).await;
+    assert_refresh_token_kept(&stack).await;
+    stack.assert_nothing_leaked().await;
 }
 
 fn quick() -> JobSettings {
