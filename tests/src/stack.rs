@@ -331,7 +331,7 @@ impl Stack {
         );
         devstack::ensure_table(&aws.dynamodb, &table)
             .await
-            .expect("table");
+            .unwrap_or_else(|e| panic!("table: {e:?}\n{}", moto::describe(moto)));
         devstack::ensure_key(&aws.kms, &key_alias)
             .await
             .expect("key");
