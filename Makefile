@@ -71,11 +71,12 @@ lint:
 
 # Unit tests and integration tests share one build; integration tests start their own moto
 # server (from the venv) and fake TikTok on free ports. sam-build comes last: its release build is
-# the slowest step and the least likely to fail.
+# the slowest part and the least likely to fail.
 # scripts/test-steps.sh runs them one after another and prints each one's time at the end (or at the
 # first failure). The release build (lambda-build) starts in the background at nice 19 as soon as
-# the venv has cargo-lambda and takes only the CPU the other steps leave idle; sam-build joins it,
-# then finds every binary fresh (docs/development.md#make-test-in-the-background).
+# the venv has cargo-lambda and takes mostly the CPU the other steps leave idle (they still run
+# 10-55 % slower beside it); sam-build joins it, then finds every binary fresh
+# (docs/development.md#make-test-in-the-background).
 TEST_STEPS := venv bg:lambda-build fmt lint infra-check client spec-generators cargo-test local-aws e2e contract browser example join:lambda-build sam-build
 test:
 	@MAKE="$(MAKE)" ./scripts/test-steps.sh $(TEST_STEPS)

@@ -5,9 +5,10 @@
 #
 # `bg:<step>` starts <step> in the background at the lowest CPU priority (nice 19), its output in
 # target/test-steps/<step>.log, and goes on; `join:<step>` waits for it there and fails the run
-# with the end of its log if it failed. A CPU-bound step (the release build) so only takes the
+# with the end of its log if it failed. A CPU-bound step (the release build) so takes mostly the
 # CPU the steps in front leave idle: the gaps where a build waits on one crate, and the tests
-# that wait on their servers (docs/development.md#make-test-in-the-background).
+# that wait on their servers; they still run slower beside it, not at full speed
+# (docs/development.md#make-test-in-the-background).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
