@@ -142,21 +142,23 @@ fn answers_as_moto(port: u16) -> bool {
 /// What became of the moto server behind `endpoint`: whether it answers now, and the end of its
 /// log. For the message of a test that could not reach it.
 pub fn describe(endpoint: &str) -> String {
-    let Some(port) = endpoint
-        .rsplit(':')
-        .next()
-        .and_then(|port| port.parse::<u16>().ok())
-    else {
+    let Some(port) = port_of(endpoint) else {
         return format!("{endpoint} is not a moto endpoint of this process");
     };
-    let log = std::fs::read_to_string(log_path(port)).unwrap_or_default();
+    let path = log_path(port);
+    let log = std::fs::read_to_string(&path).unwrap_or_default();
     let tail: Vec<&str> = log.lines().rev().take(20).collect();
     format!(
         "moto on port {port} answers now: {}; the end of its log ({}):\n{}",
         answers_as_moto(port),
-        log_path(port).display(),
+        path.display(),
         tail.into_iter().rev().collect::<Vec<_>>().join("\n")
     )
+}
+
+/// The port of an endpoint this module made (`http://127.0.0.1:<port>`).
+fn port_of(endpoint: &str) -> Option<u16> {
+    endpoint.rsplit(':').next()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -185,8 +187,7 @@ mod tests {
     #[test]
     fn a_running_moto_passes() {
         let endpoint = endpoint();
-        let port = endpoint.rsplit(':').next().and_then(|p| p.parse().ok());
-        assert!(answers_as_moto(port.expect("port")));
+        assert!(answers_as_moto(port_of(endpoint).expect("port")));
         assert!(describe(endpoint).contains("answers now: true"));
     }
 }

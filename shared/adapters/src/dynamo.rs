@@ -640,7 +640,7 @@ impl Connections for DynamoAccountStore {
             ),
             None => format!("REMOVE profile_digest, {}", old_profile_attrs()),
         };
-        let digest = Update::builder()
+        let account_update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(Self::account_key(&account.app_user, &account.open_id)))
             .condition_expression("attribute_exists(pk)")
@@ -652,7 +652,7 @@ impl Connections for DynamoAccountStore {
             .map_err(|_| StoreError::Corrupt("profile digest update"))?;
         // Cancelled: the account is gone (disconnected meanwhile), nothing to keep.
         let items = vec![
-            TransactWriteItem::builder().update(digest).build(),
+            TransactWriteItem::builder().update(account_update).build(),
             TransactWriteItem::builder().update(profile).build(),
         ];
         transact_if(&self.client, items).await.map(|_| ())
