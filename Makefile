@@ -25,7 +25,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 # measures the binaries SAM deploys.
 LAMBDA_BUILD := cargo lambda build --release --locked $(addprefix -p ,$(FUNCTIONS))
 
-.PHONY: dev events local-aws test venv fmt lint cargo-test lambda-build e2e contract browser chromium client spec-generators example bench bench-cold bench-refresh build infra-check sam-build clean help
+.PHONY: dev events local-aws test venv fmt lint test-build cargo-test lambda-build e2e contract browser chromium client spec-generators example bench bench-cold bench-refresh build infra-check sam-build clean help
 
 help:
 	@echo "make dev   - moto + fake TikTok + every function under cargo lambda watch (Ctrl-C stops all)"
@@ -36,7 +36,7 @@ help:
 	@echo "make client   - the TypeScript client (clients/typescript): no drift from the spec, its unit tests"
 	@echo "make spec-generators - infra/openapi.yaml through openapi-python-client, warnings fail (own venv .venv-gen)"
 	@echo "make example  - the Next.js example app (examples/nextjs) built and driven in headless Chromium (own ports)"
-	@echo "make infra-check - sam validate --lint and cfn-lint on infra/template.yaml (offline, no AWS credentials)"
+	@echo "make infra-check - sam validate --lint of infra/template.yaml, cfn-lint of its SAM transform (offline, no AWS credentials)"
 	@echo "make sam-build   - sam build of every function for x86_64 into .aws-sam/build (offline)"
 	@echo "make lambda-build - the release build of every function alone (what sam-build starts with)"
 	@echo "make bench - warm latency and AWS/TikTok calls per request of every function (release build)"
@@ -69,6 +69,16 @@ lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	./scripts/check-feature-sets.py
 
+# `make test`'s lint is its debug build: our own crates are compiled by clippy-driver with warnings
+# denied (scripts/rustc-with-clippy as cargo's RUSTC_WORKSPACE_WRAPPER), every target, as `make
+# lint` checks them, and the dependencies once instead of a check build for clippy and then a full
+# one for the tests. `test` exports the wrapper to every step, because cargo rebuilds our crates
+# when the wrapper changes; the release build leaves it out (lambda-build, sam-build).
+CLIPPY_AS_COMPILER := RUSTC_WORKSPACE_WRAPPER=$(CURDIR)/scripts/rustc-with-clippy
+test-build:
+	$(CLIPPY_AS_COMPILER) cargo test --workspace --all-targets --locked --no-run
+	./scripts/check-feature-sets.py
+
 # Unit tests and integration tests share one build; integration tests start their own moto
 # server (from the venv) and fake TikTok on free ports. sam-build comes last: its release build is
 # the slowest part and the least likely to fail.
@@ -77,9 +87,9 @@ lint:
 # the venv has cargo-lambda and takes mostly the CPU the other steps leave idle (they still run
 # 10-55 % slower beside it); sam-build joins it, then finds every binary fresh
 # (docs/development.md#make-test-in-the-background).
-TEST_STEPS := venv bg:lambda-build fmt lint infra-check client spec-generators cargo-test local-aws e2e contract browser example join:lambda-build sam-build
+TEST_STEPS := venv bg:lambda-build fmt test-build infra-check client spec-generators cargo-test local-aws e2e contract browser example join:lambda-build sam-build
 test:
-	@MAKE="$(MAKE)" ./scripts/test-steps.sh $(TEST_STEPS)
+	@$(CLIPPY_AS_COMPILER) MAKE="$(MAKE)" ./scripts/test-steps.sh $(TEST_STEPS)
 
 # Eight test threads on two cores: most integration tests wait on moto, the fake TikTok or
 # injected AWS delays, not on the CPU. Integration tests took 195 s as twelve binaries at two
@@ -218,10 +228,11 @@ infra-check: $(STAMP) $(SAM_STAMP)
 # build alone.
 lambda-build: $(STAMP)
 	cargo fetch --locked --target x86_64-unknown-linux-gnu
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_NET_OFFLINE=true $(LAMBDA_BUILD)
+	env -u RUSTC_WORKSPACE_WRAPPER PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_NET_OFFLINE=true \
+		$(LAMBDA_BUILD)
 
 sam-build: lambda-build $(SAM_STAMP)
-	$(SAM_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_NET_OFFLINE=true \
+	env -u RUSTC_WORKSPACE_WRAPPER $(SAM_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_NET_OFFLINE=true \
 		$(SAM_VENV)/bin/sam build --no-cached --build-in-source --parameter-overrides Architecture=x86_64
 
 clean:
