@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`'s steps, one `make <step>` after another, each timed: the table of times is printed
 # at the end, or at the first failure (with the step that failed), so a slow step is named by the
-# run itself. Usage (from the Makefile): MAKE=make scripts/test-steps.sh venv fmt lint ...
+# run itself. Usage (from the Makefile): MAKE=make scripts/test-steps.sh venv fmt test-build ...
 #
 # `bg:<step>` starts <step> in the background at the lowest CPU priority (nice 19), its output in
 # target/test-steps/<step>.log, and goes on; `join:<step>` waits for it there and fails the run
