@@ -64,12 +64,10 @@ fmt:
 	cargo fmt --all -- --check
 
 # check-feature-sets: the tests, the dev tools and each function alone resolve the same features,
-# so one debug build serves them all; check-proc-macro-levels: every proc macro is in Cargo.toml's
-# opt-level 0 list (docs/development.md#one-debug-build).
+# so one debug build serves them all (docs/development.md#one-debug-build).
 lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	./scripts/check-feature-sets.py
-	./scripts/check-proc-macro-levels.py
 
 # `make test`'s lint is its debug build: our own crates are compiled by clippy-driver with warnings
 # denied (scripts/rustc-with-clippy as cargo's RUSTC_WORKSPACE_WRAPPER), every target, as `make
@@ -80,7 +78,6 @@ CLIPPY_AS_COMPILER := RUSTC_WORKSPACE_WRAPPER=$(CURDIR)/scripts/rustc-with-clipp
 test-build:
 	$(CLIPPY_AS_COMPILER) cargo test --workspace --all-targets --locked --no-run
 	./scripts/check-feature-sets.py
-	./scripts/check-proc-macro-levels.py
 
 # Unit tests and integration tests share one build; integration tests start their own moto
 # server (from the venv) and fake TikTok on free ports. sam-build comes last: its release build is
